@@ -1,0 +1,71 @@
+//! The command line (clap derive). Parsing only: `main` hands the parsed
+//! command to [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// campaign-bot: posts a multilingual social-media campaign on a schedule,
+/// exactly once per slot, and records how each post does.
+///
+/// Exit codes: 0 all is well; 1 the command ran and found a problem (invalid
+/// posts, a post that failed); 2 bad usage or configuration; 3 unhealthy
+/// (`status --health`).
+#[derive(Debug, Parser)]
+#[command(name = "campaign-bot", version, about, long_about)]
+pub struct Cli {
+    /// A config file layered over the shipped defaults (instead of
+    /// config/local.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: post at every slot, watch posts/, stop on SIGTERM.
+    Run {
+        /// Send everything to an outbox (data/dry-run/outbox.jsonl) instead
+        /// of the networks, with a state of its own.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check the config and every post against every target; exit 0 only
+    /// if there is no error.
+    Validate,
+    /// Show the coming slots: time, target, message, language and the exact
+    /// text with its length against the limit. Changes nothing.
+    Preview {
+        /// How many slots to show.
+        #[arg(long, default_value_t = 5, value_name = "N")]
+        next: usize,
+    },
+    /// Post now, on every target or one. With --slot, fill that slot:
+    /// running it twice for the same slot and target posts once.
+    PostNow {
+        /// The message id to post (default: the next in the rotation).
+        id: Option<String>,
+        /// The language (default: the target's next language, or the
+        /// message's first language the target has).
+        #[arg(long, value_name = "LANG")]
+        lang: Option<String>,
+        /// Only this target.
+        #[arg(long, value_name = "TARGET")]
+        target: Option<String>,
+        /// The slot to fill, as an RFC 3339 time (2026-12-18T09:00:00+01:00).
+        #[arg(long, value_name = "TIME")]
+        slot: Option<String>,
+        /// Post to the outbox instead of the networks.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Next slot, last posts, last errors, targets and credentials.
+    Status {
+        /// Exit non-zero (3) with a one-line reason when the daemon is not
+        /// healthy: for a container health check.
+        #[arg(long)]
+        health: bool,
+    },
+}

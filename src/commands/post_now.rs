@@ -1,0 +1,176 @@
+//! `campaign-bot post-now [ID] [--lang L] [--target T] [--slot TIME]`.
+
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::{CliError, build_campaign, exit, load_catalog};
+use crate::campaign::{Outcome, grace};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::model::{Lang, Slot};
+use crate::store::Begin;
+
+#[derive(Debug, Clone, Default)]
+pub struct PostNowArgs {
+    pub id: Option<String>,
+    pub lang: Option<String>,
+    pub target: Option<String>,
+    pub slot: Option<String>,
+    pub dry_run: bool,
+}
+
+pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, CliError> {
+    let lang = args
+        .lang
+        .as_deref()
+        .map(Lang::new)
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("--lang: {e}")))?;
+    let slot_at: DateTime<Utc> = match &args.slot {
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .map_err(|e| {
+                CliError::Usage(format!(
+                    "--slot {s:?}: {e}; write it like 2026-12-18T09:00:00+01:00"
+                ))
+            })?
+            .with_timezone(&Utc),
+        None => {
+            let now = Utc::now();
+            DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
+        }
+    };
+    let slot = Slot::cron(slot_at);
+    let targets: Vec<_> = match &args.target {
+        Some(name) => vec![config.target(name).cloned().ok_or_else(|| {
+            CliError::Usage(format!(
+                "no target named {name:?}; configured: {}",
+                config
+                    .targets
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?],
+        None => config.targets.clone(),
+    };
+
+    let catalog = load_catalog(config);
+    let message = match &args.id {
+        None => None,
+        Some(id) => {
+            let m = catalog.get(id).cloned().ok_or_else(|| {
+                let why = catalog
+                    .problems
+                    .iter()
+                    .find(|p| p.file.file_stem().is_some_and(|s| s == id.as_str()))
+                    .map(|p| format!(" ({p})"))
+                    .unwrap_or_default();
+                CliError::Usage(format!("no valid post with id {id:?}{why}"))
+            })?;
+            if m.draft {
+                return Err(CliError::Usage(format!(
+                    "{id} is a draft; set status = \"approved\" to post it"
+                )));
+            }
+            Some(m)
+        }
+    };
+
+    let (campaign, broken) = build_campaign(config, catalog, args.dry_run, Clock::System)?;
+    let cancel = CancellationToken::new();
+    let deadline = Utc::now().max(slot.at) + grace(config);
+    let mut failed = false;
+    for target in &targets {
+        if let Some(b) = broken.iter().find(|b| b.target == target.name) {
+            println!("{}: not posted: {}", target.name, b.message);
+            failed = true;
+            continue;
+        }
+        let begin = match &message {
+            Some(m) => {
+                let lang = match &lang {
+                    Some(l) if m.has_lang(l) && target.languages.contains(l) => l.clone(),
+                    Some(l) => {
+                        println!(
+                            "{}: not posted: {} has no {l} text, or the target does not post in {l}",
+                            target.name, m.id
+                        );
+                        failed = true;
+                        continue;
+                    }
+                    None => match target.languages.iter().find(|l| m.has_lang(l)) {
+                        Some(l) => l.clone(),
+                        None => {
+                            println!(
+                                "{}: not posted: {} has none of the target's languages",
+                                target.name, m.id
+                            );
+                            failed = true;
+                            continue;
+                        }
+                    },
+                };
+                campaign
+                    .plan_message(&slot, target, m, &lang, true)
+                    .map(Some)
+            }
+            None => {
+                if let Some(l) = &lang
+                    && !target.languages.contains(l)
+                {
+                    println!(
+                        "{}: not posted: the target does not post in {l}",
+                        target.name
+                    );
+                    failed = true;
+                    continue;
+                }
+                campaign.plan_rotation(&slot, target, lang.as_ref())
+            }
+        };
+        let planned = match &begin {
+            Ok(Some(Begin::New(i))) | Ok(Some(Begin::Exists(i))) => {
+                format!(
+                    "{} [{}]",
+                    i.message_id.as_deref().unwrap_or("?"),
+                    i.lang.as_ref().map(Lang::as_str).unwrap_or("?")
+                )
+            }
+            _ => String::new(),
+        };
+        match campaign
+            .fill(begin, &slot, &target.name, deadline, &cancel)
+            .await
+        {
+            Outcome::Published(p) => println!(
+                "{}: posted {planned} for slot {}: {}",
+                target.name,
+                slot.key,
+                p.url.unwrap_or(p.remote_id)
+            ),
+            Outcome::AlreadyDone(state) => {
+                println!(
+                    "{}: slot {} was already filled ({state:?}); nothing posted",
+                    target.name, slot.key
+                )
+            }
+            Outcome::Failed(why) => {
+                println!("{}: failed: {why}", target.name);
+                failed = true;
+            }
+            Outcome::Skipped(why) => {
+                println!("{}: nothing posted: {why}", target.name);
+                failed = true;
+            }
+            Outcome::Interrupted => failed = true,
+        }
+    }
+    Ok(ExitCode::from(if failed {
+        exit::PROBLEM
+    } else {
+        exit::OK
+    }))
+}

@@ -1,0 +1,59 @@
+//! `campaign-bot run [--dry-run]`: the daemon, until SIGTERM or Ctrl-C.
+
+use std::process::ExitCode;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{CliError, build_campaign, data_dir, exit, load_catalog};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::daemon::{self, RunOptions};
+use crate::posts::Severity;
+
+pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
+    let catalog = load_catalog(config);
+    for p in &catalog.problems {
+        match p.severity {
+            Severity::Error => tracing::error!(problem = %p, "post file left out"),
+            Severity::Warning => tracing::warn!(problem = %p, "post file warning"),
+        }
+    }
+    let (campaign, broken) = build_campaign(config, catalog, dry_run, Clock::System)?;
+    for b in &broken {
+        tracing::error!(
+            target_name = b.target,
+            reason = b.message,
+            "target not started; the others run"
+        );
+    }
+    if campaign.targets().next().is_none() {
+        return Err(CliError::Usage(
+            "no target can run; see the errors above".into(),
+        ));
+    }
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let options = RunOptions {
+        watch: true,
+        dry_run,
+        data_dir: data_dir(config, dry_run),
+    };
+    daemon::run(campaign, options, shutdown).await?;
+    Ok(ExitCode::from(exit::OK))
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received"),
+    }
+    shutdown.cancel();
+}

@@ -1,0 +1,150 @@
+//! `campaign-bot status [--health]`.
+
+use std::process::ExitCode;
+
+use chrono::Utc;
+
+use super::{CliError, exit, local_time};
+use crate::config::{Config, TargetDetail};
+use crate::daemon::DaemonStatus;
+use crate::store::Store;
+
+/// How late the scheduler may be on its next event, beyond the grace,
+/// before it counts as stuck.
+const STUCK_AFTER: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Why the daemon is not healthy, or `None` if it is.
+pub fn health(
+    config: &Config,
+    store: &Store,
+    daemon: Option<&DaemonStatus>,
+) -> Result<Option<String>, CliError> {
+    let Some(d) = daemon else {
+        return Ok(Some(
+            "the daemon is not running (no data/daemon.json)".into(),
+        ));
+    };
+    if !d.running {
+        return Ok(Some(format!("the daemon stopped at {}", d.updated_at)));
+    }
+    if !process_alive(d.pid) {
+        return Ok(Some(format!(
+            "the daemon (pid {}) is gone without stopping cleanly",
+            d.pid
+        )));
+    }
+    if let Some(next) = d.next_event {
+        let grace = chrono::Duration::from_std(config.schedule.grace()).unwrap_or_default();
+        if Utc::now() > next + grace + STUCK_AFTER {
+            return Ok(Some(format!(
+                "the scheduler is stuck: the event of {next} has not been handled"
+            )));
+        }
+    }
+    for t in &config.targets {
+        if let Some(reason) = store
+            .meta(&format!("paused:{}", t.name))?
+            .filter(|s| !s.is_empty())
+        {
+            return Ok(Some(format!("target {} is paused: {reason}", t.name)));
+        }
+    }
+    Ok(None)
+}
+
+fn process_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+pub fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliError> {
+    let store = Store::open(&config.data_dir)?;
+    let daemon = DaemonStatus::read(&config.data_dir);
+    let unhealthy = health(config, &store, daemon.as_ref())?;
+    if health_only {
+        return Ok(match unhealthy {
+            Some(reason) => {
+                println!("unhealthy: {reason}");
+                ExitCode::from(exit::UNHEALTHY)
+            }
+            None => {
+                println!("healthy");
+                ExitCode::from(exit::OK)
+            }
+        });
+    }
+    let tz = config.schedule.timezone();
+    match &daemon {
+        Some(d) if d.running && process_alive(d.pid) => {
+            println!(
+                "daemon:     running (pid {}, since {})",
+                d.pid,
+                local_time(d.started_at, tz)
+            )
+        }
+        Some(d) => println!(
+            "daemon:     not running (last seen {})",
+            local_time(d.updated_at, tz)
+        ),
+        None => println!("daemon:     not running"),
+    }
+    println!("health:     {}", unhealthy.as_deref().unwrap_or("healthy"));
+    match config.schedule.next_after(Utc::now()) {
+        Some(t) => println!("next slot:  {}", local_time(t, tz)),
+        None => println!("next slot:  none (check schedule.slots)"),
+    }
+    println!("\ntargets:");
+    for t in &config.targets {
+        let creds = match &t.detail {
+            TargetDetail::Outbox { .. } => "no credentials needed".to_string(),
+            TargetDetail::Fediverse { token: s, .. }
+            | TargetDetail::Bluesky { password: s, .. } => match s.resolve() {
+                Ok(_) => format!("secret found in {s}"),
+                Err(e) => format!("MISSING: {e}"),
+            },
+        };
+        let paused = store
+            .meta(&format!("paused:{}", t.name))?
+            .filter(|s| !s.is_empty())
+            .map(|r| format!("; PAUSED: {r}"))
+            .unwrap_or_default();
+        let langs: Vec<&str> = t.languages.iter().map(|l| l.as_str()).collect();
+        println!(
+            "  {} ({}, {}): {creds}{paused}",
+            t.name,
+            t.kind,
+            langs.join(" → ")
+        );
+    }
+    println!("\nlast posts:");
+    let recent = store.recent(8)?;
+    if recent.is_empty() {
+        println!("  none yet");
+    }
+    for i in recent {
+        println!(
+            "  {}  {}  {} [{}]  {:?}{}",
+            local_time(i.slot.at, tz),
+            i.target,
+            i.message_id.as_deref().unwrap_or("-"),
+            i.lang.as_ref().map(|l| l.as_str()).unwrap_or("-"),
+            i.state,
+            i.url
+                .or(i.remote_id)
+                .map(|u| format!("  {u}"))
+                .unwrap_or_default()
+        );
+    }
+    let errors = store.recent_errors(5)?;
+    if !errors.is_empty() {
+        println!("\nlast errors:");
+        for i in errors {
+            println!(
+                "  {}  {}  {}",
+                local_time(i.updated_at, tz),
+                i.target,
+                i.error.unwrap_or_default()
+            );
+        }
+    }
+    Ok(ExitCode::from(exit::OK))
+}

@@ -1,0 +1,715 @@
+//! Typed settings: the shipped `config/default.toml`, then `config/local.toml`
+//! or `--config FILE`, then `CAMPAIGN_BOT__SECTION__KEY` environment variables.
+//!
+//! This module owns reading and checking configuration. It never reads a
+//! secret's value into anything printable: secrets are named by `*_env` or
+//! `*_file` keys and resolved into a [`Secret`] only when a publisher is built.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::model::Lang;
+use crate::schedule::Schedule;
+
+/// The shipped defaults, compiled in so the binary runs anywhere (the
+/// container included) with the same documented file the repository holds.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Prefix of the environment variables that override configuration.
+pub const ENV_PREFIX: &str = "CAMPAIGN_BOT";
+
+/// Where lists given in one environment variable are split
+/// (`CAMPAIGN_BOT__SCHEDULE__SLOTS="0 9 * * Mon-Fri;30 15 * * Mon-Fri"`).
+/// Not a comma: cron expressions contain commas.
+pub const ENV_LIST_SEPARATOR: &str = ";";
+
+/// A configuration problem, with the key or file it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("configuration key `{key}`: {message}")]
+    Key { key: String, message: String },
+}
+
+fn key_error(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Key {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+// ---------------------------------------------------------------- raw shape
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    posts_dir: PathBuf,
+    data_dir: PathBuf,
+    campaign: RawCampaign,
+    schedule: RawSchedule,
+    engagement: RawEngagement,
+    #[serde(default)]
+    targets: BTreeMap<String, RawTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCampaign {
+    hashtags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    timezone: String,
+    slots: Vec<String>,
+    grace: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEngagement {
+    checkpoints: Vec<String>,
+}
+
+/// One `[targets.NAME]` table as written. Keys of every kind are listed so a
+/// typo is an unknown-key error; keys that do not belong to the target's kind
+/// are rejected in [`TargetConfig::from_raw`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    kind: String,
+    #[serde(default)]
+    languages: Option<Vec<String>>,
+    #[serde(default)]
+    enabled: Option<bool>,
+    // mastodon and the fediverse
+    base_url: Option<String>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    visibility: Option<String>,
+    // bluesky
+    service: Option<String>,
+    identifier: Option<String>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    // outbox
+    path: Option<PathBuf>,
+}
+
+// ---------------------------------------------------------------- typed shape
+
+/// The checked configuration every command works from.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub posts_dir: PathBuf,
+    pub data_dir: PathBuf,
+    /// Campaign hashtags without the leading `#`.
+    pub hashtags: Vec<String>,
+    pub schedule: Schedule,
+    pub checkpoints: Vec<Duration>,
+    /// Enabled targets, in name order.
+    pub targets: Vec<TargetConfig>,
+}
+
+/// The networks a target can post to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    Outbox,
+    /// Mastodon and the servers that speak its API (through megalodon).
+    Fediverse(FediverseFlavour),
+    Bluesky,
+}
+
+/// Which fediverse server software a `mastodon`-like target runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FediverseFlavour {
+    Mastodon,
+    Pleroma,
+    Gotosocial,
+    Friendica,
+    Firefish,
+}
+
+impl TargetKind {
+    fn parse(s: &str) -> Option<Self> {
+        use FediverseFlavour::*;
+        Some(match s {
+            "outbox" => Self::Outbox,
+            "bluesky" => Self::Bluesky,
+            "mastodon" => Self::Fediverse(Mastodon),
+            "pleroma" => Self::Fediverse(Pleroma),
+            "gotosocial" => Self::Fediverse(Gotosocial),
+            "friendica" => Self::Fediverse(Friendica),
+            "firefish" => Self::Fediverse(Firefish),
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        use FediverseFlavour::*;
+        match self {
+            Self::Outbox => "outbox",
+            Self::Bluesky => "bluesky",
+            Self::Fediverse(Mastodon) => "mastodon",
+            Self::Fediverse(Pleroma) => "pleroma",
+            Self::Fediverse(Gotosocial) => "gotosocial",
+            Self::Fediverse(Friendica) => "friendica",
+            Self::Fediverse(Firefish) => "firefish",
+        }
+    }
+}
+
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a secret comes from. Resolving it gives a [`Secret`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Env(String),
+    File(PathBuf),
+}
+
+impl SecretSource {
+    /// Reads the secret now. The error names the variable or file, never the value.
+    pub fn resolve(&self) -> Result<Secret, ConfigError> {
+        let value = match self {
+            Self::Env(name) => std::env::var(name).map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "the environment variable {name} is not set (it should hold the secret)"
+                ))
+            })?,
+            Self::File(path) => std::fs::read_to_string(path).map_err(|source| {
+                ConfigError::Invalid(format!(
+                    "cannot read secret file {}: {source}",
+                    path.display()
+                ))
+            })?,
+        };
+        let value = value.trim().to_string();
+        if value.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "the secret in {self} is empty"
+            )));
+        }
+        Ok(Secret(value))
+    }
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env(name) => write!(f, "environment variable {name}"),
+            Self::File(path) => write!(f, "file {}", path.display()),
+        }
+    }
+}
+
+/// A token or password. It has no `Display`, and its `Debug` hides the value,
+/// so it cannot end up in a log line or an error message by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The value, for the one place that sends it (an HTTP header or body).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Settings of one target, checked against its kind.
+#[derive(Debug, Clone)]
+pub struct TargetConfig {
+    pub name: String,
+    pub kind: TargetKind,
+    /// The languages it posts in, in rotation order.
+    pub languages: Vec<Lang>,
+    pub detail: TargetDetail,
+}
+
+/// The kind-specific part of a target.
+#[derive(Debug, Clone)]
+pub enum TargetDetail {
+    Outbox {
+        /// The JSON Lines file; `None` means `data_dir/outbox.jsonl`.
+        path: Option<PathBuf>,
+    },
+    Fediverse {
+        base_url: String,
+        token: SecretSource,
+        visibility: String,
+    },
+    Bluesky {
+        service: String,
+        identifier: String,
+        password: SecretSource,
+    },
+}
+
+const VISIBILITIES: &[&str] = &["public", "unlisted", "private", "direct"];
+
+impl TargetConfig {
+    fn from_raw(name: &str, raw: RawTarget) -> Result<Option<Self>, ConfigError> {
+        let key = |k: &str| format!("targets.{name}.{k}");
+        if raw.enabled == Some(false) {
+            return Ok(None);
+        }
+        let kind = TargetKind::parse(&raw.kind).ok_or_else(|| {
+            key_error(
+                key("kind"),
+                format!(
+                    "unknown kind {:?}; use one of outbox, mastodon, pleroma, gotosocial, friendica, firefish, bluesky",
+                    raw.kind
+                ),
+            )
+        })?;
+        let languages = match raw.languages {
+            None => ["en", "fr", "ar"]
+                .iter()
+                .map(|l| Lang::new(l).expect("valid code"))
+                .collect(),
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(key_error(key("languages"), "give at least one language"));
+                }
+                let mut langs = Vec::new();
+                for l in list {
+                    let lang = Lang::new(l.trim())
+                        .map_err(|e| key_error(key("languages"), e.to_string()))?;
+                    if langs.contains(&lang) {
+                        return Err(key_error(
+                            key("languages"),
+                            format!("{lang} is listed twice"),
+                        ));
+                    }
+                    langs.push(lang);
+                }
+                langs
+            }
+        };
+        let present: Vec<(&str, bool)> = vec![
+            ("base_url", raw.base_url.is_some()),
+            ("token_env", raw.token_env.is_some()),
+            ("token_file", raw.token_file.is_some()),
+            ("visibility", raw.visibility.is_some()),
+            ("service", raw.service.is_some()),
+            ("identifier", raw.identifier.is_some()),
+            ("password_env", raw.password_env.is_some()),
+            ("password_file", raw.password_file.is_some()),
+            ("path", raw.path.is_some()),
+        ];
+        let allowed: &[&str] = match kind {
+            TargetKind::Outbox => &["path"],
+            TargetKind::Fediverse(_) => &["base_url", "token_env", "token_file", "visibility"],
+            TargetKind::Bluesky => &["service", "identifier", "password_env", "password_file"],
+        };
+        for (k, is_set) in present {
+            if is_set && !allowed.contains(&k) {
+                return Err(key_error(
+                    key(k),
+                    format!("{kind} targets do not use this key; remove it"),
+                ));
+            }
+        }
+        let secret = |env: Option<String>, file: Option<PathBuf>, what: &str| match (env, file) {
+            (Some(_), Some(_)) => Err(key_error(
+                key(&format!("{what}_env")),
+                format!("give either {what}_env or {what}_file, not both"),
+            )),
+            (Some(e), None) => Ok(SecretSource::Env(e)),
+            (None, Some(f)) => Ok(SecretSource::File(f)),
+            (None, None) => Err(key_error(
+                key(&format!("{what}_env")),
+                format!(
+                    "missing: name the environment variable ({what}_env) or secret file ({what}_file) that holds it"
+                ),
+            )),
+        };
+        let detail = match kind {
+            TargetKind::Outbox => TargetDetail::Outbox { path: raw.path },
+            TargetKind::Fediverse(_) => {
+                let base_url = raw.base_url.ok_or_else(|| {
+                    key_error(
+                        key("base_url"),
+                        "missing: the server's address, e.g. https://mastodon.social",
+                    )
+                })?;
+                check_url(&key("base_url"), &base_url)?;
+                let visibility = raw.visibility.unwrap_or_else(|| "public".into());
+                if !VISIBILITIES.contains(&visibility.as_str()) {
+                    return Err(key_error(
+                        key("visibility"),
+                        format!("{visibility:?} is not one of {}", VISIBILITIES.join(", ")),
+                    ));
+                }
+                TargetDetail::Fediverse {
+                    base_url: base_url.trim_end_matches('/').to_string(),
+                    token: secret(raw.token_env, raw.token_file, "token")?,
+                    visibility,
+                }
+            }
+            TargetKind::Bluesky => {
+                let service = raw.service.unwrap_or_else(|| "https://bsky.social".into());
+                check_url(&key("service"), &service)?;
+                let identifier = raw.identifier.ok_or_else(|| {
+                    key_error(
+                        key("identifier"),
+                        "missing: the account's handle or DID, e.g. name.bsky.social",
+                    )
+                })?;
+                TargetDetail::Bluesky {
+                    service: service.trim_end_matches('/').to_string(),
+                    identifier,
+                    password: secret(raw.password_env, raw.password_file, "password")?,
+                }
+            }
+        };
+        Ok(Some(TargetConfig {
+            name: name.to_string(),
+            kind,
+            languages,
+            detail,
+        }))
+    }
+}
+
+fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(())
+    } else {
+        Err(key_error(key, format!("{url:?} is not an http(s) URL")))
+    }
+}
+
+// ---------------------------------------------------------------- loading
+
+/// What to load besides the shipped defaults.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// `--config FILE`; when absent, `config/local.toml` is used if it exists.
+    pub file: Option<PathBuf>,
+    /// The environment; `None` reads the process environment. Tests pass a map.
+    pub env: Option<HashMap<String, String>>,
+}
+
+/// The optional local override looked for in the working directory.
+pub const LOCAL_CONFIG: &str = "config/local.toml";
+
+impl Config {
+    /// Loads and checks the configuration from all layers.
+    pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = match &sources.env {
+            Some(map) => map.clone(),
+            None => std::env::vars().collect(),
+        };
+        let env_prefix = format!("{ENV_PREFIX}__").to_lowercase();
+        let env: HashMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.to_lowercase().starts_with(&env_prefix))
+            .collect();
+
+        let overlay_path = match &sources.file {
+            Some(p) => Some(p.clone()),
+            None => Some(PathBuf::from(LOCAL_CONFIG)).filter(|p| p.exists()),
+        };
+        let overlay = match &overlay_path {
+            Some(path) => Some(read_toml_file(path)?),
+            None => None,
+        };
+
+        // Targets from an override replace the shipped ones instead of being
+        // merged with them: configuring Mastodon should not also keep posting
+        // to the default outbox.
+        let overlay_has_targets = overlay.as_ref().is_some_and(|t| t.contains_key("targets"))
+            || env.keys().any(|k| {
+                k.to_lowercase()
+                    .starts_with(&format!("{env_prefix}targets__"))
+            });
+        let mut defaults: toml::Table = DEFAULT_TOML.parse().expect("shipped default.toml parses");
+        if overlay_has_targets {
+            defaults.remove("targets");
+        }
+
+        let mut list_keys: Vec<String> = vec![
+            "schedule.slots".into(),
+            "campaign.hashtags".into(),
+            "engagement.checkpoints".into(),
+        ];
+        for k in env.keys() {
+            let lower = k.to_lowercase();
+            if let Some(rest) = lower.strip_prefix(&env_prefix)
+                && rest.starts_with("targets__")
+                && rest.ends_with("__languages")
+            {
+                list_keys.push(rest.replace("__", "."));
+            }
+        }
+        let mut environment = config::Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .list_separator(ENV_LIST_SEPARATOR)
+            .source(Some(env.into_iter().collect()));
+        for k in &list_keys {
+            environment = environment.with_list_parse_key(k);
+        }
+
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            &toml::to_string(&defaults).expect("a TOML table serialises"),
+            config::FileFormat::Toml,
+        ));
+        if let Some(table) = &overlay {
+            builder = builder.add_source(config::File::from_str(
+                &toml::to_string(table).expect("a TOML table serialises"),
+                config::FileFormat::Toml,
+            ));
+        }
+        let built = builder
+            .add_source(environment)
+            .build()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let raw: RawSettings = built.try_deserialize().map_err(|e| {
+            let where_ = overlay_path
+                .as_ref()
+                .map(|p| format!(" (layers: shipped defaults, {}, environment)", p.display()))
+                .unwrap_or_else(|| " (layers: shipped defaults, environment)".into());
+            ConfigError::Invalid(format!("{e}{where_}"))
+        })?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: RawSettings) -> Result<Config, ConfigError> {
+        let tz: Tz = raw.schedule.timezone.parse().map_err(|_| {
+            key_error(
+                "schedule.timezone",
+                format!(
+                    "{:?} is not an IANA time zone name; use one like Europe/Brussels or America/New_York",
+                    raw.schedule.timezone
+                ),
+            )
+        })?;
+        let grace = parse_duration("schedule.grace", &raw.schedule.grace)?;
+        let schedule = Schedule::new(tz, &raw.schedule.slots, grace)
+            .map_err(|e| key_error("schedule.slots", e.to_string()))?;
+
+        let mut hashtags = Vec::new();
+        for tag in raw.campaign.hashtags {
+            let tag = tag.trim().trim_start_matches('#').to_string();
+            if tag.is_empty() || !tag.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                return Err(key_error(
+                    "campaign.hashtags",
+                    format!("{tag:?} is not a hashtag: use letters, digits and _ only"),
+                ));
+            }
+            hashtags.push(tag);
+        }
+
+        let mut checkpoints = Vec::new();
+        for c in &raw.engagement.checkpoints {
+            checkpoints.push(parse_duration("engagement.checkpoints", c)?);
+        }
+        checkpoints.sort();
+
+        let mut targets = Vec::new();
+        for (name, t) in raw.targets {
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(key_error(
+                    format!("targets.{name}"),
+                    "target names use letters, digits, - and _ only",
+                ));
+            }
+            if let Some(target) = TargetConfig::from_raw(&name, t)? {
+                targets.push(target);
+            }
+        }
+        if targets.is_empty() {
+            return Err(ConfigError::Invalid(
+                "no target is configured: add a [targets.NAME] table (see config/default.toml)"
+                    .into(),
+            ));
+        }
+
+        Ok(Config {
+            posts_dir: raw.posts_dir,
+            data_dir: raw.data_dir,
+            hashtags,
+            schedule,
+            checkpoints,
+            targets,
+        })
+    }
+
+    /// The target called `name`.
+    pub fn target(&self, name: &str) -> Option<&TargetConfig> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+
+    /// Every language some target posts in.
+    pub fn all_languages(&self) -> Vec<Lang> {
+        let mut langs: Vec<Lang> = Vec::new();
+        for t in &self.targets {
+            for l in &t.languages {
+                if !langs.contains(l) {
+                    langs.push(l.clone());
+                }
+            }
+        }
+        langs
+    }
+}
+
+fn read_toml_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
+/// `"15m"`, `"1h"`, `"3d"` and the other forms `humantime` reads.
+pub fn parse_duration(key: &str, s: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(s.trim()).map_err(|e| {
+        key_error(
+            key,
+            format!("{s:?} is not a duration ({e}); write it like 15m, 1h or 3d"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_env(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        Config::load(&Sources {
+            file: Some(empty.path().to_path_buf()),
+            env: Some(env),
+        })
+    }
+
+    #[test]
+    fn shipped_defaults_load() {
+        let c = load_env(&[]).unwrap();
+        assert_eq!(c.hashtags, ["WeTogether", "Cities4Migration"]);
+        assert_eq!(c.targets.len(), 1);
+        assert_eq!(c.targets[0].kind, TargetKind::Outbox);
+        assert_eq!(c.schedule.grace(), Duration::from_secs(15 * 60));
+        assert_eq!(c.schedule.timezone().name(), "Europe/Brussels");
+        assert_eq!(c.checkpoints.len(), 6);
+    }
+
+    #[test]
+    fn env_overrides_and_lists() {
+        let c = load_env(&[
+            ("CAMPAIGN_BOT__SCHEDULE__TIMEZONE", "America/New_York"),
+            ("CAMPAIGN_BOT__SCHEDULE__SLOTS", "0 9 * * 1,3;0 18 * * *"),
+            ("CAMPAIGN_BOT__DATA_DIR", "/tmp/x"),
+        ])
+        .unwrap();
+        assert_eq!(c.schedule.timezone().name(), "America/New_York");
+        assert_eq!(c.schedule.slot_patterns().len(), 2);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn env_targets_replace_the_default_outbox() {
+        let c = load_env(&[
+            ("CAMPAIGN_BOT__TARGETS__MASTO__KIND", "mastodon"),
+            (
+                "CAMPAIGN_BOT__TARGETS__MASTO__BASE_URL",
+                "https://m.example/",
+            ),
+            ("CAMPAIGN_BOT__TARGETS__MASTO__TOKEN_ENV", "MASTO_TOKEN"),
+            ("CAMPAIGN_BOT__TARGETS__MASTO__LANGUAGES", "fr;ar"),
+        ])
+        .unwrap();
+        assert_eq!(c.targets.len(), 1);
+        let t = &c.targets[0];
+        assert_eq!(t.name, "masto");
+        assert_eq!(
+            t.languages,
+            [Lang::new("fr").unwrap(), Lang::new("ar").unwrap()]
+        );
+        match &t.detail {
+            TargetDetail::Fediverse {
+                base_url,
+                token,
+                visibility,
+            } => {
+                assert_eq!(base_url, "https://m.example");
+                assert_eq!(token, &SecretSource::Env("MASTO_TOKEN".into()));
+                assert_eq!(visibility, "public");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let e = load_env(&[("CAMPAIGN_BOT__SCHEDULE__TIMEZNE", "UTC")]).unwrap_err();
+        assert!(e.to_string().contains("timezne"), "{e}");
+        let e = load_env(&[
+            ("CAMPAIGN_BOT__TARGETS__OUTBOX__KIND", "outbox"),
+            ("CAMPAIGN_BOT__TARGETS__OUTBOX__TOKEN_ENV", "X"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("targets.outbox.token_env"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let e = load_env(&[("CAMPAIGN_BOT__SCHEDULE__TIMEZONE", "Mars/Olympus")]).unwrap_err();
+        assert!(e.to_string().contains("schedule.timezone"), "{e}");
+        let e = load_env(&[("CAMPAIGN_BOT__SCHEDULE__GRACE", "soon")]).unwrap_err();
+        assert!(e.to_string().contains("schedule.grace"), "{e}");
+        let e = load_env(&[("CAMPAIGN_BOT__SCHEDULE__SLOTS", "61 * * * *")]).unwrap_err();
+        assert!(e.to_string().contains("schedule.slots"), "{e}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        let e = SecretSource::Env("CB_TEST_UNSET_VAR".into())
+            .resolve()
+            .unwrap_err();
+        assert!(e.to_string().contains("CB_TEST_UNSET_VAR"));
+    }
+}

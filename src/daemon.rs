@@ -1,0 +1,391 @@
+//! `campaign-bot run`: the long-running task. It sleeps until the next event
+//! (a cron slot or a timed queue post; no polling), fills it on every target,
+//! reloads `posts/` when files change, and stops cleanly on shutdown.
+//!
+//! Missed slots (the bot was down, or asleep): a slot older than
+//! `schedule.grace` is skipped and logged; of several slots still within the
+//! grace only the latest is posted (the others are logged as superseded), so
+//! a restart never bursts out a backlog.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::campaign::{Campaign, grace};
+use crate::model::{Lang, Slot};
+use crate::posts::{self, Catalog, Severity};
+use crate::store::StoreError;
+
+/// How long in-flight posts get to finish after SIGTERM (the container
+/// allows 10 s in all).
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(8);
+
+/// How long file changes settle before `posts/` is read again (editors
+/// write a file in several steps).
+const RELOAD_SETTLE: Duration = Duration::from_millis(300);
+
+/// The daemon's own status, written to `data/daemon.json` at every turn of
+/// its loop (never between events) and read by `status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    pub pid: u32,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The next event the scheduler is waiting for.
+    pub next_event: Option<DateTime<Utc>>,
+    pub running: bool,
+    pub dry_run: bool,
+}
+
+pub const STATUS_FILE: &str = "daemon.json";
+
+impl DaemonStatus {
+    pub fn read(data_dir: &Path) -> Option<DaemonStatus> {
+        let text = std::fs::read_to_string(data_dir.join(STATUS_FILE)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn write(&self, data_dir: &Path) {
+        let path = data_dir.join(STATUS_FILE);
+        let tmp = data_dir.join(format!("{STATUS_FILE}.tmp"));
+        let json = serde_json::to_string_pretty(self).expect("status serialises");
+        // Write then rename: a reader never sees half a file.
+        if let Err(e) = std::fs::write(&tmp, json).and_then(|_| std::fs::rename(&tmp, &path)) {
+            tracing::warn!(error = %e, path = %path.display(), "cannot write the daemon status file");
+        }
+    }
+}
+
+/// One thing the scheduler wakes for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Event {
+    /// A cron slot: every target takes its next rotation post.
+    Cron(DateTime<Utc>),
+    /// A queue post's own `at` time, in one language.
+    Timed {
+        slot: Slot,
+        message_id: String,
+        lang: Lang,
+    },
+}
+
+impl Event {
+    fn at(&self) -> DateTime<Utc> {
+        match self {
+            Event::Cron(t) => *t,
+            Event::Timed { slot, .. } => slot.at,
+        }
+    }
+}
+
+/// Options of one daemon run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Watch `posts/` and reload on change.
+    pub watch: bool,
+    pub dry_run: bool,
+    /// Where `daemon.json` goes.
+    pub data_dir: PathBuf,
+}
+
+/// Runs until `shutdown` is cancelled. In-flight posts get [`SHUTDOWN_WAIT`]
+/// to finish; what is still pending then is resolved at the next start.
+pub async fn run(
+    campaign: Arc<Campaign>,
+    options: RunOptions,
+    shutdown: CancellationToken,
+) -> Result<(), StoreError> {
+    let clock = campaign.clock();
+    let store = campaign.store().clone();
+    let started_at = clock.now();
+    let status = |next_event: Option<DateTime<Utc>>, running: bool| DaemonStatus {
+        pid: std::process::id(),
+        started_at,
+        updated_at: clock.now(),
+        next_event,
+        running,
+        dry_run: options.dry_run,
+    };
+    status(None, true).write(&options.data_dir);
+
+    campaign.clear_pauses()?;
+    campaign.resolve_pending(&shutdown).await?;
+
+    let mut cursor = match store.cursor()? {
+        Some(c) => c,
+        None => {
+            let now = clock.now();
+            store.set_cursor(now)?;
+            now
+        }
+    };
+    tracing::info!(
+        targets = ?campaign.targets().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        timezone = campaign.config().schedule.timezone().name(),
+        slots = ?campaign.config().schedule.slot_patterns(),
+        "campaign-bot running"
+    );
+
+    let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let _watcher = if options.watch {
+        watch_posts(&campaign.config().posts_dir, reload_tx)
+    } else {
+        None
+    };
+
+    let tracker = TaskTracker::new();
+    loop {
+        let catalog = campaign.catalog();
+        let next = next_event(&campaign, &catalog, cursor);
+        status(next, true).write(&options.data_dir);
+        if let Some(t) = next {
+            tracing::debug!(next = %t, "sleeping until the next event");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            Some(()) = reload_rx.recv() => {
+                tokio::time::sleep(RELOAD_SETTLE).await;
+                while reload_rx.try_recv().is_ok() {}
+                reload(&campaign);
+                continue;
+            }
+            _ = async {
+                match next {
+                    Some(t) => clock.sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
+        }
+        let now = clock.now();
+        let events = events_between(&campaign, &campaign.catalog(), cursor, now);
+        if events.is_empty() {
+            continue; // woke early (clock adjusted); sleep again
+        }
+        dispatch(&campaign, events, now, &tracker, &shutdown);
+        store.set_cursor(now)?;
+        cursor = now;
+    }
+
+    tracing::info!("stopping: letting posts in flight finish");
+    tracker.close();
+    if tokio::time::timeout(SHUTDOWN_WAIT, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "posts still in flight at shutdown stay pending; they are checked at the next start"
+        );
+    }
+    status(None, false).write(&options.data_dir);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The first event after `cursor`.
+fn next_event(
+    campaign: &Campaign,
+    catalog: &Catalog,
+    cursor: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let cron = campaign.config().schedule.next_after(cursor);
+    let tz = campaign.config().schedule.timezone();
+    let timed = catalog
+        .queue()
+        .filter_map(|m| m.at.map(|a| a.resolve(tz)))
+        .filter(|t| *t > cursor)
+        .min();
+    match (cron, timed) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Every event in `(from, to]`, in time order.
+fn events_between(
+    campaign: &Campaign,
+    catalog: &Catalog,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<Event> {
+    let config = campaign.config();
+    let tz = config.schedule.timezone();
+    let mut events: Vec<Event> = config
+        .schedule
+        .between(from, to)
+        .into_iter()
+        .map(Event::Cron)
+        .collect();
+    for m in catalog.queue() {
+        let Some(at) = m.at.map(|a| a.resolve(tz)) else {
+            continue;
+        };
+        if at > from && at <= to {
+            for lang in m.langs() {
+                events.push(Event::Timed {
+                    slot: Slot::timed(at, &m.id, lang),
+                    message_id: m.id.clone(),
+                    lang: lang.clone(),
+                });
+            }
+        }
+    }
+    events.sort_by_key(Event::at);
+    events
+}
+
+/// Starts the posts of `events` (due by `now`) on the task tracker.
+fn dispatch(
+    campaign: &Arc<Campaign>,
+    events: Vec<Event>,
+    now: DateTime<Utc>,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+) {
+    let grace = grace(campaign.config());
+    let latest_cron = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Cron(t) if now - *t <= grace => Some(*t),
+            _ => None,
+        })
+        .max();
+    for event in events {
+        let late = now - event.at() > grace;
+        if let Some(note) = campaign.config().schedule.dst_note(event.at()) {
+            tracing::info!(slot = %event.at(), note, "daylight-saving change");
+        }
+        for target in campaign.targets() {
+            let name = target.name.clone();
+            match &event {
+                Event::Cron(t) => {
+                    let slot = Slot::cron(*t);
+                    if late {
+                        campaign.skip(
+                            &slot,
+                            &name,
+                            "missed: the bot was not running at this time and the grace had passed",
+                        );
+                        continue;
+                    }
+                    if Some(*t) != latest_cron {
+                        campaign.skip(
+                            &slot,
+                            &name,
+                            "superseded by a later slot (missed slots are not burst out)",
+                        );
+                        continue;
+                    }
+                    if let Some(reason) = paused(campaign, &name) {
+                        campaign.skip(&slot, &name, &format!("target paused: {reason}"));
+                        continue;
+                    }
+                    let (campaign, cancel) = (campaign.clone(), shutdown.clone());
+                    tracker.spawn(async move {
+                        let target = campaign.config().target(&name).expect("configured").clone();
+                        let begin = {
+                            let c = campaign.clone();
+                            let (s, t) = (slot.clone(), target.clone());
+                            tokio::task::spawn_blocking(move || c.plan_rotation(&s, &t, None))
+                                .await
+                                .expect("planning does not panic")
+                        };
+                        campaign
+                            .fill(begin, &slot, &name, slot.at + grace, &cancel)
+                            .await;
+                    });
+                }
+                Event::Timed {
+                    slot,
+                    message_id,
+                    lang,
+                } => {
+                    if !target.languages.contains(lang) {
+                        continue;
+                    }
+                    if late {
+                        campaign.skip(slot, &name, "missed: the bot was not running at this post's time and the grace had passed");
+                        continue;
+                    }
+                    if let Some(reason) = paused(campaign, &name) {
+                        campaign.skip(slot, &name, &format!("target paused: {reason}"));
+                        continue;
+                    }
+                    let (campaign, cancel) = (campaign.clone(), shutdown.clone());
+                    let (slot, message_id, lang) = (slot.clone(), message_id.clone(), lang.clone());
+                    tracker.spawn(async move {
+                        let target = campaign.config().target(&name).expect("configured").clone();
+                        let catalog = campaign.catalog();
+                        let Some(message) = catalog.get(&message_id).cloned() else {
+                            return;
+                        };
+                        let begin = {
+                            let c = campaign.clone();
+                            let (s, t) = (slot.clone(), target.clone());
+                            tokio::task::spawn_blocking(move || {
+                                c.plan_message(&s, &t, &message, &lang, false).map(Some)
+                            })
+                            .await
+                            .expect("planning does not panic")
+                        };
+                        campaign
+                            .fill(begin, &slot, &name, slot.at + grace, &cancel)
+                            .await;
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn paused(campaign: &Campaign, target: &str) -> Option<String> {
+    campaign.paused(target).ok().flatten()
+}
+
+/// Reads `posts/` again, keeping the last good version of files that broke.
+pub fn reload(campaign: &Campaign) {
+    let config = campaign.config();
+    let previous = campaign.catalog();
+    let fresh = posts::load(&config.posts_dir, &config.all_languages()).keep_last_good(&previous);
+    for p in &fresh.problems {
+        if !previous.problems.contains(p) {
+            match p.severity {
+                Severity::Error => tracing::error!(problem = %p, "post file problem"),
+                Severity::Warning => tracing::warn!(problem = %p, "post file warning"),
+            }
+        }
+    }
+    tracing::info!(messages = fresh.messages.len(), "posts reloaded");
+    campaign.set_catalog(fresh);
+}
+
+fn watch_posts(
+    dir: &Path,
+    tx: tokio::sync::mpsc::UnboundedSender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::{RecursiveMode, Watcher};
+    let mut watcher = match notify::recommended_watcher(
+        move |res: notify::Result<notify::Event>| {
+            if let Ok(event) = res
+                && !event.kind.is_access()
+            {
+                let _ = tx.send(());
+            }
+        },
+    ) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch posts/ for changes; restart the bot to pick up edits");
+            return None;
+        }
+    };
+    if let Err(e) = watcher.watch(dir, RecursiveMode::Recursive) {
+        tracing::warn!(error = %e, dir = %dir.display(), "cannot watch posts/ for changes; restart the bot to pick up edits");
+        return None;
+    }
+    Some(watcher)
+}

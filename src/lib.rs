@@ -1,0 +1,34 @@
+//! campaign-bot: a scheduled daemon that posts a multilingual social-media
+//! campaign (#WeTogether #Cities4Migration) exactly once per slot and target.
+//!
+//! # Layout
+//! - [`config`]: typed settings from `config/default.toml`, a local file or
+//!   `--config`, and `CAMPAIGN_BOT__…` variables; secrets by reference only.
+//! - [`model`]: shared data: languages, messages, slots, results.
+//! - [`posts`]: `posts/` → validated messages, problems with file and line.
+//! - [`render`]: message + language → exact text, measured per network.
+//! - [`rotation`]: which (message, language) next; pure and deterministic.
+//! - [`schedule`]: cron + time zone → slot instants; pure; DST rules.
+//! - [`store`]: SQLite state: intents, rotation positions, meta.
+//! - [`publish`]: the `Publisher` trait and one file per network.
+//! - [`campaign`]: slot → intent → post, through the retry policy.
+//! - [`daemon`]: the long-running loop, reloads and graceful shutdown.
+//! - [`commands`]: what each CLI command does; [`cli`]: its arguments.
+//! - [`clock`]: system time, or tokio's pausable time in tests.
+//!
+//! Dependencies point one way: `commands → daemon → campaign → {posts,
+//! rotation, schedule, render, store, publish} → model`.
+
+pub mod campaign;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod model;
+pub mod posts;
+pub mod publish;
+pub mod render;
+pub mod rotation;
+pub mod schedule;
+pub mod store;

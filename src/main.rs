@@ -1,0 +1,72 @@
+//! The `campaign-bot` binary: parse the command line, set up logging, load
+//! the config, hand over to the library. The only place that decides exit
+//! codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use campaign_bot::cli::{Cli, Command};
+use campaign_bot::commands::{self, CliError, PostNowArgs};
+
+fn init_logging(to_stdout: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        // The daemon tells what it does; one-shot commands only warn.
+        EnvFilter::new(if to_stdout { "info" } else { "warn" })
+    });
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match (json, to_stdout) {
+        (true, true) => builder.json().with_current_span(false).init(),
+        (true, false) => builder
+            .json()
+            .with_current_span(false)
+            .with_writer(std::io::stderr)
+            .init(),
+        (false, true) => builder.init(),
+        (false, false) => builder.with_writer(std::io::stderr).init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(matches!(cli.command, Command::Run { .. }));
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("campaign-bot: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    let config = commands::load_config(cli.config)?;
+    match cli.command {
+        Command::Run { dry_run } => commands::run(&config, dry_run).await,
+        Command::Validate => commands::validate(&config),
+        Command::Preview { next } => commands::preview(&config, next),
+        Command::PostNow {
+            id,
+            lang,
+            target,
+            slot,
+            dry_run,
+        } => {
+            commands::post_now(
+                &config,
+                PostNowArgs {
+                    id,
+                    lang,
+                    target,
+                    slot,
+                    dry_run,
+                },
+            )
+            .await
+        }
+        Command::Status { health } => commands::status(&config, health),
+    }
+}

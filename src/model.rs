@@ -1,0 +1,216 @@
+//! The plain data every layer shares: languages, messages, slots and the
+//! results of publishing. No I/O here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// An ISO 639-1 language code, lower case (`en`, `fr`, `ar`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Lang(String);
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not an ISO 639-1 language code; use two letters such as en, fr or ar")]
+pub struct BadLang(pub String);
+
+impl Lang {
+    pub fn new(code: &str) -> Result<Self, BadLang> {
+        let lower = code.to_ascii_lowercase();
+        if lower.len() == 2 && isolang::Language::from_639_1(&lower).is_some() {
+            Ok(Lang(lower))
+        } else {
+            Err(BadLang(code.to_string()))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// True for scripts written right to left.
+    pub fn is_rtl(&self) -> bool {
+        matches!(
+            self.0.as_str(),
+            "ar" | "he" | "fa" | "ur" | "ps" | "yi" | "dv" | "ku" | "sd" | "ug"
+        )
+    }
+}
+
+impl TryFrom<String> for Lang {
+    type Error = BadLang;
+    fn try_from(s: String) -> Result<Self, BadLang> {
+        Lang::new(&s)
+    }
+}
+
+impl From<Lang> for String {
+    fn from(l: Lang) -> String {
+        l.0
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether a message is evergreen or a one-off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    Rotation,
+    Queue,
+}
+
+/// A queue post's own time. Without an offset it is read in the schedule's zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    Fixed(DateTime<FixedOffset>),
+    Local(NaiveDateTime),
+}
+
+impl At {
+    /// The instant, reading a local time in `tz`. In a DST gap the time after
+    /// the gap is used; in a repeated hour, the first pass.
+    pub fn resolve(&self, tz: Tz) -> DateTime<Utc> {
+        match self {
+            At::Fixed(t) => t.with_timezone(&Utc),
+            At::Local(naive) => match tz.from_local_datetime(naive) {
+                chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
+                chrono::LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+                chrono::LocalResult::None => {
+                    // The first wall-clock minute that exists after the gap,
+                    // as the cron slots do (see `schedule`).
+                    (1..=24 * 60)
+                        .find_map(|m| {
+                            let later = *naive + chrono::Duration::minutes(m);
+                            let later = later.with_second(0)?;
+                            tz.from_local_datetime(&later).earliest()
+                        })
+                        .map(|t| t.with_timezone(&Utc))
+                        .unwrap_or_else(|| Utc.from_utc_datetime(naive))
+                }
+            },
+        }
+    }
+}
+
+/// An image attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    /// Relative to `posts/` (checked to stay inside it).
+    pub path: PathBuf,
+    pub alt: BTreeMap<Lang, String>,
+}
+
+/// A validated post, in all its languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: String,
+    /// The file it came from, relative to `posts/`.
+    pub source: PathBuf,
+    pub kind: MessageKind,
+    pub commitment: Option<u8>,
+    pub draft: bool,
+    pub tags: Vec<String>,
+    pub at: Option<At>,
+    pub spoiler: BTreeMap<Lang, String>,
+    pub text: BTreeMap<Lang, String>,
+    /// The line of each language's text in the file, for messages about it.
+    pub text_lines: BTreeMap<Lang, usize>,
+    pub media: Vec<Media>,
+}
+
+impl Message {
+    pub fn has_lang(&self, lang: &Lang) -> bool {
+        self.text.contains_key(lang)
+    }
+    pub fn langs(&self) -> impl Iterator<Item = &Lang> {
+        self.text.keys()
+    }
+}
+
+/// A moment the bot posts at, and what identifies it for idempotency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slot {
+    /// The instant the post is due.
+    pub at: DateTime<Utc>,
+    /// Stable text naming the slot: the RFC 3339 instant for a cron slot,
+    /// `INSTANT/ID/LANG` for a timed queue post.
+    pub key: String,
+}
+
+impl Slot {
+    pub fn cron(at: DateTime<Utc>) -> Self {
+        Slot {
+            at,
+            key: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+    }
+    pub fn timed(at: DateTime<Utc>, message_id: &str, lang: &Lang) -> Self {
+        Slot {
+            at,
+            key: format!(
+                "{}/{message_id}/{lang}",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        }
+    }
+    /// The idempotency key of this slot on `target`: the same on every retry
+    /// and every restart, different for every other (slot, target).
+    pub fn intent_key(&self, target: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(self.key.as_bytes());
+        h.update(b"\n");
+        h.update(target.as_bytes());
+        hex::encode(&h.finalize()[..16])
+    }
+}
+
+/// What a network answered for a published post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    /// The network's id for the post (status id, AT URI, outbox key).
+    pub remote_id: String,
+    pub url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lang_codes() {
+        assert!(Lang::new("ar").is_ok());
+        assert_eq!(Lang::new("FR").unwrap().as_str(), "fr");
+        assert!(Lang::new("xx").is_err());
+        assert!(Lang::new("eng").is_err());
+        assert!(Lang::new("ar").unwrap().is_rtl());
+    }
+
+    #[test]
+    fn intent_keys_are_stable_and_distinct() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap();
+        let s = Slot::cron(t);
+        assert_eq!(s.key, "2026-12-18T08:00:00Z");
+        assert_eq!(s.intent_key("outbox"), Slot::cron(t).intent_key("outbox"));
+        assert_ne!(s.intent_key("outbox"), s.intent_key("mastodon"));
+        assert_eq!(s.intent_key("outbox").len(), 32);
+    }
+
+    #[test]
+    fn local_at_in_a_gap_moves_after_it() {
+        let tz: Tz = "Europe/Brussels".parse().unwrap();
+        let naive = chrono::NaiveDate::from_ymd_opt(2026, 3, 29)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
+        let t = At::Local(naive).resolve(tz);
+        assert_eq!(t, Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap());
+    }
+}

@@ -1,0 +1,937 @@
+//! `posts/` → validated [`Message`]s, with every problem named by file, line
+//! and column and what to do about it.
+//!
+//! This module reads files and nothing else: it never writes into `posts/`
+//! (which may be mounted read-only) and never looks at the clock. One bad file
+//! never stops the others: it is reported and left out.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::model::{At, Lang, Media, Message, MessageKind};
+
+/// Post files larger than this are refused: a post is a few hundred bytes.
+pub const MAX_POST_FILE_BYTES: u64 = 256 * 1024;
+
+/// How serious a problem is: errors keep a file out, warnings do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// Something wrong in a post file, where it is and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub severity: Severity,
+    /// The file as the user knows it: `posts/rotation/x.toml`.
+    pub file: PathBuf,
+    /// 1-based; 0 when the problem concerns the whole file.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        if self.line > 0 {
+            write!(
+                f,
+                "{}:{}:{}: {sev}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        } else {
+            write!(f, "{}: {sev}: {}", self.file.display(), self.message)
+        }
+    }
+}
+
+/// Every message that loaded, and every problem found on the way.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Rotation messages in file-name order, then queue posts in file-name order.
+    pub messages: Vec<Message>,
+    pub problems: Vec<Problem>,
+}
+
+impl Catalog {
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+    }
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+    pub fn get(&self, id: &str) -> Option<&Message> {
+        self.messages.iter().find(|m| m.id == id)
+    }
+    /// Approved rotation messages, in order.
+    pub fn rotation(&self) -> impl Iterator<Item = &Message> {
+        self.messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::Rotation && !m.draft)
+    }
+    /// Approved queue posts, in file-name order.
+    pub fn queue(&self) -> impl Iterator<Item = &Message> {
+        self.messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::Queue && !m.draft)
+    }
+
+    /// Keeps, for each file that failed to load now, the version of it that
+    /// loaded in `previous`, so a typo saved while the daemon runs does not
+    /// take a post out of the campaign.
+    pub fn keep_last_good(mut self, previous: &Catalog) -> Catalog {
+        let failed: Vec<PathBuf> = self.errors().map(|p| p.file.clone()).collect();
+        for file in failed {
+            let loaded_now = self
+                .messages
+                .iter()
+                .any(|m| display_path(&m.source) == file);
+            if loaded_now {
+                continue;
+            }
+            let kept: Vec<Message> = previous
+                .messages
+                .iter()
+                .filter(|m| display_path(&m.source) == file)
+                .filter(|m| self.get(&m.id).is_none())
+                .cloned()
+                .collect();
+            if !kept.is_empty() {
+                self.problems.push(Problem {
+                    severity: Severity::Warning,
+                    file: file.clone(),
+                    line: 0,
+                    column: 0,
+                    message: "this file has errors; the bot keeps using its last good version until they are fixed".into(),
+                });
+                self.messages.extend(kept);
+            }
+        }
+        self.sort();
+        self
+    }
+
+    fn sort(&mut self) {
+        self.messages.sort_by(|a, b| {
+            let rank = |m: &Message| (m.kind == MessageKind::Queue) as u8;
+            (rank(a), &a.source).cmp(&(rank(b), &b.source))
+        });
+        self.problems
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    }
+}
+
+fn display_path(rel: &Path) -> PathBuf {
+    Path::new("posts").join(rel)
+}
+
+// ---------------------------------------------------------------- raw shape
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPost {
+    id: Option<Spanned<String>>,
+    commitment: Option<Spanned<i64>>,
+    status: Option<Spanned<String>>,
+    tags: Option<Spanned<Vec<Spanned<String>>>>,
+    at: Option<Spanned<toml::value::Datetime>>,
+    spoiler: Option<Spanned<RawSpoiler>>,
+    text: Spanned<BTreeMap<Spanned<String>, Spanned<String>>>,
+    #[serde(default)]
+    media: Vec<Spanned<RawMedia>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawSpoiler {
+    All(String),
+    PerLang(BTreeMap<String, String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMedia {
+    path: Spanned<String>,
+    alt: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
+}
+
+// ---------------------------------------------------------------- loading
+
+/// Loads `posts_dir/rotation/*.toml` and `posts_dir/queue/*.toml`.
+///
+/// `languages` are those some target posts in: a rotation message lacking
+/// one of them gets a warning (it is not used for that language).
+pub fn load(posts_dir: &Path, languages: &[Lang]) -> Catalog {
+    let mut catalog = Catalog::default();
+    if !posts_dir.is_dir() {
+        catalog.problems.push(Problem {
+            severity: Severity::Error,
+            file: posts_dir.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: "the posts folder does not exist; create it with rotation/ and queue/ inside, or set posts_dir".into(),
+        });
+        return catalog;
+    }
+    for (sub, kind) in [
+        ("rotation", MessageKind::Rotation),
+        ("queue", MessageKind::Queue),
+    ] {
+        let dir = posts_dir.join(sub);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                catalog.problems.push(whole_file(
+                    Severity::Error,
+                    &Path::new("posts").join(sub),
+                    format!("cannot read this folder: {e}"),
+                ));
+                continue;
+            }
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        files.sort();
+        for path in files {
+            let rel = Path::new(sub).join(path.file_name().expect("a listed file has a name"));
+            let mut file_problems = Vec::new();
+            let message = load_file(posts_dir, &rel, kind, &mut file_problems);
+            catalog.problems.extend(file_problems);
+            if let Some(m) = message {
+                catalog.messages.push(m);
+            }
+        }
+    }
+    check_duplicates(&mut catalog);
+    check_languages(&mut catalog, languages);
+    catalog.sort();
+    catalog
+}
+
+fn whole_file(severity: Severity, file: &Path, message: String) -> Problem {
+    Problem {
+        severity,
+        file: file.to_path_buf(),
+        line: 0,
+        column: 0,
+        message,
+    }
+}
+
+/// Line and column (1-based, in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+struct FileCtx<'a> {
+    file: PathBuf,
+    text: &'a str,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl FileCtx<'_> {
+    fn error_at(&mut self, span: std::ops::Range<usize>, message: impl Into<String>) {
+        let (line, column) = line_col(self.text, span.start);
+        self.problems.push(Problem {
+            severity: Severity::Error,
+            file: self.file.clone(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+    fn error_file(&mut self, message: impl Into<String>) {
+        self.problems
+            .push(whole_file(Severity::Error, &self.file, message.into()));
+    }
+    fn error_count(&self) -> usize {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count()
+    }
+}
+
+fn load_file(
+    posts_dir: &Path,
+    rel: &Path,
+    kind: MessageKind,
+    problems: &mut Vec<Problem>,
+) -> Option<Message> {
+    let shown = display_path(rel);
+    let path = posts_dir.join(rel);
+    let bytes = match std::fs::metadata(&path) {
+        Ok(meta) if meta.len() > MAX_POST_FILE_BYTES => {
+            problems.push(whole_file(
+                Severity::Error,
+                &shown,
+                format!(
+                    "the file is {} bytes; a post file must be under {} KiB: is it the right file?",
+                    meta.len(),
+                    MAX_POST_FILE_BYTES / 1024
+                ),
+            ));
+            return None;
+        }
+        _ => match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(whole_file(
+                    Severity::Error,
+                    &shown,
+                    format!("cannot read the file: {e}"),
+                ));
+                return None;
+            }
+        },
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let good = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+            let (line, column) = line_col(&good, valid);
+            problems.push(Problem {
+                severity: Severity::Error,
+                file: shown,
+                line,
+                column,
+                message: "the file is not UTF-8 text; save it as UTF-8 in your editor".into(),
+            });
+            return None;
+        }
+    };
+    // Editors on Windows may add a byte-order mark; TOML does not allow one.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut ctx = FileCtx {
+        file: shown.clone(),
+        text,
+        problems,
+    };
+    let raw: RawPost = match toml::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            let message = explain_toml_error(e.message());
+            match e.span() {
+                Some(span) => ctx.error_at(span, message),
+                None => ctx.error_file(message),
+            }
+            return None;
+        }
+    };
+    let errors_before = ctx.error_count();
+    let message = build_message(posts_dir, rel, kind, raw, &mut ctx);
+    if ctx.error_count() > errors_before {
+        return None;
+    }
+    message
+}
+
+/// Turns serde's wording into advice for someone who is not a programmer.
+fn explain_toml_error(message: &str) -> String {
+    let m = message.trim().trim_end_matches('.');
+    if let Some(rest) = m.strip_prefix("unknown field ") {
+        return format!(
+            "unknown key {}; check its spelling. {}",
+            rest.split(',').next().unwrap_or(rest),
+            rest.split_once(", expected ")
+                .map(|(_, allowed)| format!(
+                    "Allowed keys: {}",
+                    allowed.trim_start_matches("one of ")
+                ))
+                .unwrap_or_default()
+        );
+    }
+    if m.contains("invalid basic string") || m.contains("invalid multiline basic string") {
+        return "a quoted text is not closed; end it with \" on the same line, or use \"\"\" … \"\"\" for text on several lines".into();
+    }
+    if m.starts_with("missing field `text`") {
+        return "missing the [text] table; add one line per language, e.g. en = \"...\"".into();
+    }
+    format!("{m}; see posts/README.md for the file format")
+}
+
+fn build_message(
+    posts_dir: &Path,
+    rel: &Path,
+    kind: MessageKind,
+    raw: RawPost,
+    ctx: &mut FileCtx<'_>,
+) -> Option<Message> {
+    let stem = rel
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let id = match raw.id {
+        Some(id) => {
+            let span = id.span();
+            let id = id.into_inner();
+            if !valid_id(&id) {
+                ctx.error_at(
+                    span,
+                    format!("id {id:?} must be non-empty, at most 100 letters, digits, - or _"),
+                );
+            }
+            id
+        }
+        None => {
+            if !valid_id(&stem) {
+                ctx.error_file(format!(
+                    "the file name {stem:?} cannot serve as id; rename the file or add id = \"some-name\""
+                ));
+            }
+            stem
+        }
+    };
+
+    let commitment = raw.commitment.and_then(|c| {
+        let span = c.span();
+        let v = c.into_inner();
+        if (1..=6).contains(&v) {
+            Some(v as u8)
+        } else {
+            ctx.error_at(
+                span,
+                format!("commitment {v} does not exist; the statement has commitments 1 to 6"),
+            );
+            None
+        }
+    });
+
+    let draft = match raw.status {
+        None => false,
+        Some(s) => match s.get_ref().as_str() {
+            "approved" => false,
+            "draft" => true,
+            other => {
+                ctx.error_at(
+                    s.span(),
+                    format!("status {other:?} is not known; write \"approved\" or \"draft\""),
+                );
+                true
+            }
+        },
+    };
+
+    let mut tags = Vec::new();
+    if let Some(list) = raw.tags {
+        for t in list.into_inner() {
+            let span = t.span();
+            let tag = t.into_inner();
+            let tag = tag.trim().trim_start_matches('#').to_string();
+            if tag.is_empty() || !tag.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                ctx.error_at(
+                    span,
+                    format!("tag {tag:?} is not a hashtag: use letters, digits and _ (no spaces)"),
+                );
+            } else {
+                tags.push(tag);
+            }
+        }
+    }
+
+    let at = match raw.at {
+        None => None,
+        Some(at) => {
+            let span = at.span();
+            if kind == MessageKind::Rotation {
+                ctx.error_at(
+                    span,
+                    "`at` is for queue posts only; move this file to posts/queue/ or remove `at`",
+                );
+                None
+            } else {
+                parse_at(at.get_ref()).or_else(|| {
+                    ctx.error_at(
+                        span,
+                        "`at` needs a date and a time, e.g. at = 2026-12-18T09:00:00+01:00 (or without +01:00 for the schedule's time zone)",
+                    );
+                    None
+                })
+            }
+        }
+    };
+
+    let text_span = raw.text.span();
+    let mut text = BTreeMap::new();
+    let mut text_lines = BTreeMap::new();
+    for (k, v) in raw.text.into_inner() {
+        let Some(lang) = lang_key(&k, ctx) else {
+            continue;
+        };
+        let value = v.get_ref().trim().to_string();
+        if value.is_empty() {
+            ctx.error_at(
+                v.span(),
+                format!("the {lang} text is empty; write the post or remove the line"),
+            );
+            continue;
+        }
+        text_lines.insert(lang.clone(), line_col(ctx.text, k.span().start).0);
+        text.insert(lang, value);
+    }
+    if text.is_empty() && ctx.error_count() == 0 {
+        ctx.error_at(
+            text_span,
+            "[text] has no language; add at least one line such as en = \"...\"",
+        );
+    }
+
+    let mut spoiler = BTreeMap::new();
+    if let Some(sp) = raw.spoiler {
+        let span = sp.span();
+        match sp.into_inner() {
+            RawSpoiler::All(s) if !s.trim().is_empty() => {
+                for lang in text.keys() {
+                    spoiler.insert(lang.clone(), s.trim().to_string());
+                }
+            }
+            RawSpoiler::All(_) => ctx.error_at(
+                span,
+                "the spoiler is empty; write a content warning or remove it",
+            ),
+            RawSpoiler::PerLang(map) => {
+                for (k, v) in map {
+                    match Lang::new(&k) {
+                        Ok(lang) if text.contains_key(&lang) && !v.trim().is_empty() => {
+                            spoiler.insert(lang, v.trim().to_string());
+                        }
+                        Ok(lang) if !text.contains_key(&lang) => ctx.error_at(
+                            span.clone(),
+                            format!("the spoiler has a {lang} version but the text does not; add the text or remove it"),
+                        ),
+                        Ok(lang) => ctx.error_at(span.clone(), format!("the {lang} spoiler is empty")),
+                        Err(e) => ctx.error_at(span.clone(), format!("in [spoiler]: {e}")),
+                    }
+                }
+                for lang in text.keys() {
+                    if !spoiler.contains_key(lang) {
+                        ctx.error_at(span.clone(), format!("the spoiler has no {lang} version; add one for every language of the text"));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut media = Vec::new();
+    for m in raw.media {
+        let span = m.span();
+        let m = m.into_inner();
+        let Some(path) = media_path(posts_dir, &m.path, ctx) else {
+            continue;
+        };
+        let mut alt = BTreeMap::new();
+        match m.alt {
+            None => ctx.error_at(
+                span.clone(),
+                format!(
+                    "the image {} has no alt text; add alt = {{ {} }} describing it for people who cannot see it",
+                    path.display(),
+                    text.keys().map(|l| format!("{l} = \"...\"")).collect::<Vec<_>>().join(", ")
+                ),
+            ),
+            Some(alts) => {
+                let alt_span = alts.span();
+                for (k, v) in alts.into_inner() {
+                    let Some(lang) = lang_key(&k, ctx) else { continue };
+                    if v.get_ref().trim().is_empty() {
+                        ctx.error_at(v.span(), format!("the {lang} alt text is empty; describe the image"));
+                    } else {
+                        alt.insert(lang, v.get_ref().trim().to_string());
+                    }
+                }
+                for lang in text.keys() {
+                    if !alt.contains_key(lang) && ctx.error_count() == 0 {
+                        ctx.error_at(
+                            alt_span.clone(),
+                            format!("the image {} has no {lang} alt text; add {lang} = \"...\" to its alt", path.display()),
+                        );
+                    }
+                }
+            }
+        }
+        media.push(Media { path, alt });
+    }
+
+    Some(Message {
+        id,
+        source: rel.to_path_buf(),
+        kind,
+        commitment,
+        draft,
+        tags,
+        at,
+        spoiler,
+        text,
+        text_lines,
+        media,
+    })
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && id
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+}
+
+fn lang_key(k: &Spanned<String>, ctx: &mut FileCtx<'_>) -> Option<Lang> {
+    match Lang::new(k.get_ref()) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            ctx.error_at(k.span(), e.to_string());
+            None
+        }
+    }
+}
+
+fn parse_at(dt: &toml::value::Datetime) -> Option<At> {
+    let (date, time) = (dt.date?, dt.time?);
+    let naive =
+        chrono::NaiveDate::from_ymd_opt(date.year as i32, date.month as u32, date.day as u32)?
+            .and_hms_nano_opt(
+                time.hour as u32,
+                time.minute as u32,
+                time.second.unwrap_or(0) as u32,
+                time.nanosecond.unwrap_or(0),
+            )?;
+    match dt.offset {
+        None => Some(At::Local(naive)),
+        Some(toml::value::Offset::Z) => Some(At::Fixed(naive.and_utc().fixed_offset())),
+        Some(toml::value::Offset::Custom { minutes }) => {
+            let off = chrono::FixedOffset::east_opt(minutes as i32 * 60)?;
+            Some(At::Fixed(naive.and_local_timezone(off).single()?))
+        }
+    }
+}
+
+/// A media path relative to `posts/`, that stays inside it and exists.
+fn media_path(posts_dir: &Path, raw: &Spanned<String>, ctx: &mut FileCtx<'_>) -> Option<PathBuf> {
+    let p = Path::new(raw.get_ref().trim());
+    let outside = p.is_absolute()
+        || p.components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::RootDir | Component::Prefix(_)
+            )
+        });
+    if outside || p.as_os_str().is_empty() {
+        ctx.error_at(
+            raw.span(),
+            format!(
+                "media path {:?} must be inside posts/, written relative to it (e.g. \"media/card.png\"), without .. or a leading /",
+                raw.get_ref()
+            ),
+        );
+        return None;
+    }
+    let full = posts_dir.join(p);
+    if !full.is_file() {
+        ctx.error_at(
+            raw.span(),
+            format!(
+                "media file posts/{} does not exist; add the image there or fix the path",
+                p.display()
+            ),
+        );
+        return None;
+    }
+    Some(p.to_path_buf())
+}
+
+fn check_duplicates(catalog: &mut Catalog) {
+    let mut first: HashMap<String, PathBuf> = HashMap::new();
+    let mut dup = Vec::new();
+    for (i, m) in catalog.messages.iter().enumerate() {
+        match first.get(&m.id) {
+            Some(src) => {
+                catalog.problems.push(whole_file(
+                    Severity::Error,
+                    &display_path(&m.source),
+                    format!(
+                        "id {:?} is already used by {}; ids must be unique, so change one of them",
+                        m.id,
+                        display_path(src).display()
+                    ),
+                ));
+                dup.push(i);
+            }
+            None => {
+                first.insert(m.id.clone(), m.source.clone());
+            }
+        }
+    }
+    for i in dup.into_iter().rev() {
+        catalog.messages.remove(i);
+    }
+}
+
+fn check_languages(catalog: &mut Catalog, languages: &[Lang]) {
+    for m in &catalog.messages {
+        if m.kind != MessageKind::Rotation || m.draft {
+            continue;
+        }
+        let missing: Vec<&str> = languages
+            .iter()
+            .filter(|l| !m.has_lang(l))
+            .map(Lang::as_str)
+            .collect();
+        if !missing.is_empty() {
+            catalog.problems.push(whole_file(
+                Severity::Warning,
+                &display_path(&m.source),
+                format!(
+                    "no {} text: this message is not posted in {}",
+                    missing.join(", "),
+                    if missing.len() == 1 {
+                        "that language"
+                    } else {
+                        "those languages"
+                    }
+                ),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+
+    fn langs() -> Vec<Lang> {
+        ["en", "fr", "ar"]
+            .iter()
+            .map(|l| Lang::new(l).unwrap())
+            .collect()
+    }
+
+    fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["rotation", "queue", "media"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        std::fs::write(dir.path().join("media/card.png"), b"\x89PNG").unwrap();
+        for (name, body) in files {
+            std::fs::write(dir.path().join(name), body).unwrap();
+        }
+        dir
+    }
+
+    fn check(files: &[(&str, &str)], expect: Expect) {
+        let dir = dir_with(files);
+        let c = load(dir.path(), &langs());
+        let out: Vec<String> = c.problems.iter().map(|p| p.to_string()).collect();
+        expect.assert_eq(&out.join("\n"));
+    }
+
+    const GOOD: &str = r#"
+commitment = 1
+tags = ["HumanRights"]
+[text]
+en = "Rights for all."
+fr = "Des droits pour tous."
+ar = "حقوق للجميع."
+"#;
+
+    #[test]
+    fn a_good_file_loads() {
+        let dir = dir_with(&[("rotation/rights.toml", GOOD)]);
+        let c = load(dir.path(), &langs());
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        let m = &c.messages[0];
+        assert_eq!(m.id, "rights");
+        assert_eq!(m.commitment, Some(1));
+        assert_eq!(m.tags, ["HumanRights"]);
+        assert_eq!(m.text.len(), 3);
+    }
+
+    #[test]
+    fn invalid_toml_names_line_and_column() {
+        check(
+            &[("rotation/a.toml", "[text]\nen = \"unterminated\n")],
+            expect![[
+                r#"posts/rotation/a.toml:2:19: error: a quoted text is not closed; end it with " on the same line, or use """ … """ for text on several lines"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn unknown_key() {
+        check(
+            &[(
+                "rotation/a.toml",
+                "titel = \"x\"\n[text]\nen = \"x\"\nfr = \"x\"\nar = \"x\"\n",
+            )],
+            expect![[
+                r#"posts/rotation/a.toml:1:1: error: unknown key `titel`; check its spelling. Allowed keys: `id`, `commitment`, `status`, `tags`, `at`, `spoiler`, `text`, `media`"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn wrong_type_empty_text_and_bad_language() {
+        check(
+            &[
+                (
+                    "rotation/a.toml",
+                    "commitment = \"one\"\n[text]\nen = \"x\"\n",
+                ),
+                (
+                    "rotation/b.toml",
+                    "[text]\nen = \"  \"\nfr = \"x\"\nar = \"y\"\n",
+                ),
+                ("rotation/c.toml", "[text]\neng = \"x\"\n"),
+            ],
+            expect![[r#"
+                posts/rotation/a.toml:1:14: error: invalid type: string "one", expected i64; see posts/README.md for the file format
+                posts/rotation/b.toml:2:6: error: the en text is empty; write the post or remove the line
+                posts/rotation/c.toml:2:1: error: "eng" is not an ISO 639-1 language code; use two letters such as en, fr or ar"#]],
+        );
+    }
+
+    #[test]
+    fn media_must_stay_inside_and_exist_with_alt_text() {
+        check(
+            &[
+                (
+                    "rotation/a.toml",
+                    "[text]\nen = \"x\"\n[[media]]\npath = \"../secret.png\"\nalt = { en = \"x\" }\n",
+                ),
+                (
+                    "rotation/b.toml",
+                    "[text]\nen = \"x\"\n[[media]]\npath = \"media/missing.png\"\nalt = { en = \"x\" }\n",
+                ),
+                (
+                    "rotation/c.toml",
+                    "[text]\nen = \"x\"\nfr = \"y\"\n[[media]]\npath = \"media/card.png\"\nalt = { en = \"x\" }\n",
+                ),
+                (
+                    "rotation/d.toml",
+                    "[text]\nen = \"x\"\n[[media]]\npath = \"/etc/passwd\"\nalt = { en = \"x\" }\n",
+                ),
+            ],
+            expect![[r#"
+                posts/rotation/a.toml:4:8: error: media path "../secret.png" must be inside posts/, written relative to it (e.g. "media/card.png"), without .. or a leading /
+                posts/rotation/b.toml:4:8: error: media file posts/media/missing.png does not exist; add the image there or fix the path
+                posts/rotation/c.toml:6:7: error: the image media/card.png has no fr alt text; add fr = "..." to its alt
+                posts/rotation/d.toml:4:8: error: media path "/etc/passwd" must be inside posts/, written relative to it (e.g. "media/card.png"), without .. or a leading /"#]],
+        );
+    }
+
+    #[test]
+    fn duplicates_and_missing_languages() {
+        check(
+            &[
+                ("rotation/a.toml", GOOD),
+                ("rotation/b.toml", &format!("id = \"a\"\n{GOOD}")),
+                ("rotation/c.toml", "[text]\nen = \"only English\"\n"),
+                (
+                    "queue/d.toml",
+                    "[text]\nen = \"queue posts may have one language\"\n",
+                ),
+            ],
+            expect![[r#"
+                posts/rotation/b.toml: error: id "a" is already used by posts/rotation/a.toml; ids must be unique, so change one of them
+                posts/rotation/c.toml: warning: no fr, ar text: this message is not posted in those languages"#]],
+        );
+    }
+
+    #[test]
+    fn one_bad_file_never_stops_the_others() {
+        let dir = dir_with(&[("rotation/a.toml", GOOD), ("rotation/b.toml", "nonsense")]);
+        let c = load(dir.path(), &langs());
+        assert_eq!(c.messages.len(), 1);
+        assert!(c.has_errors());
+    }
+
+    #[test]
+    fn bom_crlf_and_invalid_utf8() {
+        let with_bom = format!("\u{feff}{}", GOOD.replace('\n', "\r\n"));
+        let dir = dir_with(&[("rotation/a.toml", &with_bom)]);
+        std::fs::write(
+            dir.path().join("rotation/b.toml"),
+            b"[text]\nen = \"caf\xe9\"\n",
+        )
+        .unwrap();
+        let c = load(dir.path(), &langs());
+        assert_eq!(c.messages.len(), 1);
+        assert_eq!(c.problems.len(), 1);
+        assert_eq!(
+            c.problems[0].to_string(),
+            "posts/rotation/b.toml:2:10: error: the file is not UTF-8 text; save it as UTF-8 in your editor"
+        );
+    }
+
+    #[test]
+    fn queue_at_and_drafts() {
+        let dir = dir_with(&[
+            (
+                "queue/2026-12-18-day.toml",
+                "at = 2026-12-18T09:00:00+01:00\n[text]\nen = \"x\"\n",
+            ),
+            (
+                "queue/2026-12-19-local.toml",
+                "at = 2026-12-19T09:00:00\nstatus = \"draft\"\n[text]\nen = \"x\"\n",
+            ),
+            (
+                "rotation/x.toml",
+                "at = 2026-12-18T09:00:00Z\n[text]\nen = \"x\"\n",
+            ),
+        ]);
+        let c = load(dir.path(), &langs());
+        assert_eq!(c.queue().count(), 1);
+        let tz: chrono_tz::Tz = "Europe/Brussels".parse().unwrap();
+        let at = c.get("2026-12-18-day").unwrap().at.unwrap().resolve(tz);
+        assert_eq!(at.to_rfc3339(), "2026-12-18T08:00:00+00:00");
+        assert!(c.get("2026-12-19-local").unwrap().draft);
+        assert!(c.problems[0].message.contains("queue posts only"));
+    }
+
+    #[test]
+    fn last_good_version_is_kept() {
+        let dir = dir_with(&[("rotation/a.toml", GOOD)]);
+        let first = load(dir.path(), &langs());
+        std::fs::write(dir.path().join("rotation/a.toml"), "[text\n").unwrap();
+        let second = load(dir.path(), &langs()).keep_last_good(&first);
+        assert_eq!(second.messages, first.messages);
+        assert!(
+            second
+                .problems
+                .iter()
+                .any(|p| p.message.contains("last good version"))
+        );
+    }
+}

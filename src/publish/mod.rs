@@ -1,0 +1,132 @@
+//! Publishing: one narrow trait, one file per network.
+//!
+//! A network's wire types never leave its file. The daemon sees only
+//! [`Publisher`], [`Outgoing`] and [`PublishError`], so it is tested with a
+//! fake publisher and each network file against a server.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::config::{Config, TargetConfig, TargetDetail, TargetKind};
+use crate::model::{Lang, Published, Slot};
+use crate::render::Limits;
+
+pub mod outbox;
+
+/// One post on its way to one target.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Derived from (slot, target): the same on every retry and restart.
+    pub intent_key: String,
+    pub slot: Slot,
+    pub target: String,
+    pub message_id: String,
+    pub lang: Lang,
+    pub text: String,
+    pub spoiler: Option<String>,
+    pub media: Vec<OutgoingMedia>,
+}
+
+/// An image to attach, with its alt text in the post's language.
+#[derive(Debug, Clone)]
+pub struct OutgoingMedia {
+    /// The file on disk.
+    pub path: PathBuf,
+    /// The path as written in the post file (relative to `posts/`).
+    pub shown: PathBuf,
+    pub alt: String,
+}
+
+/// Why a publish did not succeed, sorted by what to do about it. One place
+/// decides: each network maps its answers into these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// Slow down: try again at `retry_at` (or after a backoff if unknown).
+    #[error("rate limited: {message}")]
+    RateLimited {
+        retry_at: Option<DateTime<Utc>>,
+        message: String,
+    },
+    /// Worth retrying with backoff: 5xx, timeouts, connection resets.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// Retrying cannot help (the server refused the post itself).
+    #[error("refused: {0}")]
+    Permanent(String),
+    /// Credentials are missing, wrong or revoked: the target pauses.
+    #[error("authentication failed: {0}")]
+    Auth(String),
+}
+
+impl PublishError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Transient(_))
+    }
+}
+
+/// A network the bot posts to.
+#[async_trait]
+pub trait Publisher: Send + Sync {
+    /// The target's name in the config.
+    fn name(&self) -> &str;
+    fn kind(&self) -> TargetKind;
+    /// How the network counts length, and its limits.
+    fn limits(&self) -> Limits;
+    /// Posts once. Sending the same `intent_key` again must not make a
+    /// second post (networks do this with idempotency keys or record keys).
+    async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError>;
+    /// After a crash between sending and recording: was this post already
+    /// published? `Ok(None)` means it certainly was not.
+    async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError>;
+}
+
+/// Why a publisher could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("target {target}: {message}")]
+pub struct BuildError {
+    pub target: String,
+    pub message: String,
+}
+
+/// Builds the publisher of each configured target. With `dry_run`, every
+/// target becomes an outbox of the same name and languages.
+pub fn build(
+    config: &Config,
+    data_dir: &std::path::Path,
+    dry_run: bool,
+) -> Vec<Result<Arc<dyn Publisher>, BuildError>> {
+    config
+        .targets
+        .iter()
+        .map(|t| build_one(t, data_dir, dry_run))
+        .collect()
+}
+
+fn build_one(
+    t: &TargetConfig,
+    data_dir: &std::path::Path,
+    dry_run: bool,
+) -> Result<Arc<dyn Publisher>, BuildError> {
+    if dry_run {
+        return Ok(Arc::new(outbox::Outbox::new(
+            &t.name,
+            data_dir.join(outbox::FILE_NAME),
+        )));
+    }
+    match (&t.kind, &t.detail) {
+        (TargetKind::Outbox, TargetDetail::Outbox { path }) => Ok(Arc::new(outbox::Outbox::new(
+            &t.name,
+            path.clone()
+                .unwrap_or_else(|| data_dir.join(outbox::FILE_NAME)),
+        ))),
+        (kind, _) => Err(BuildError {
+            target: t.name.clone(),
+            message: format!(
+                "posting to {kind} is not available in this version; use --dry-run or an outbox target"
+            ),
+        }),
+    }
+}

@@ -1,0 +1,236 @@
+//! The `outbox` target: appends what would be posted to a JSON Lines file.
+//! No account needed; the default target, and what `--dry-run` uses.
+//!
+//! Each line carries the intent key, so the outbox is idempotent like a real
+//! network: publishing a key that is already in the file writes nothing.
+
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use chrono::{SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Outgoing, PublishError, Publisher};
+use crate::config::TargetKind;
+use crate::model::Published;
+use crate::render::Limits;
+
+/// The file name under `data/` when the target does not set `path`.
+pub const FILE_NAME: &str = "outbox.jsonl";
+
+/// One line of the outbox file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxLine {
+    pub posted_at: String,
+    pub slot: String,
+    pub target: String,
+    pub message_id: String,
+    pub lang: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spoiler: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<OutboxMedia>,
+    /// The intent key of (slot, target).
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMedia {
+    pub path: String,
+    pub alt: String,
+}
+
+pub struct Outbox {
+    name: String,
+    path: PathBuf,
+    /// Appends from concurrent slots go one at a time.
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl Outbox {
+    pub fn new(name: &str, path: PathBuf) -> Self {
+        Outbox {
+            name: name.to_string(),
+            path,
+            lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Every well-formed line of an outbox file. A line cut short by a crash is
+/// passed over.
+pub fn read_lines(path: &Path) -> std::io::Result<Vec<OutboxLine>> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for line in std::io::BufReader::new(file).lines() {
+        if let Ok(parsed) = serde_json::from_str::<OutboxLine>(&line?) {
+            out.push(parsed);
+        }
+    }
+    Ok(out)
+}
+
+fn find(path: &Path, key: &str, target: &str) -> std::io::Result<Option<Published>> {
+    Ok(read_lines(path)?
+        .into_iter()
+        .find(|l| l.key == key && l.target == target)
+        .map(|l| Published {
+            remote_id: format!("outbox:{}", l.key),
+            url: None,
+        }))
+}
+
+fn append(path: &Path, line: &OutboxLine) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)?;
+    let mut text = serde_json::to_string(line).expect("an outbox line serialises");
+    text.push('\n');
+    // A crash mid-write can leave a last line without its newline: start on
+    // a fresh line so the new record stays readable.
+    let len = file.metadata()?.len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            text.insert(0, '\n');
+        }
+    }
+    // One write of the whole line, then fsync: the line is either wholly
+    // there after a crash or recognisably cut.
+    file.write_all(text.as_bytes())?;
+    file.sync_data()
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> PublishError {
+    let message = format!("cannot write {}: {e}", path.display());
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            PublishError::Permanent(message)
+        }
+        _ => PublishError::Transient(message),
+    }
+}
+
+#[async_trait]
+impl Publisher for Outbox {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> TargetKind {
+        TargetKind::Outbox
+    }
+    fn limits(&self) -> Limits {
+        Limits::NONE
+    }
+
+    async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
+        let _guard = self.lock.lock().await;
+        let path = self.path.clone();
+        let post = post.clone();
+        let target = self.name.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(p) =
+                find(&path, &post.intent_key, &target).map_err(|e| io_error(&path, e))?
+            {
+                return Ok(p);
+            }
+            let line = OutboxLine {
+                posted_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+                slot: post.slot.key.clone(),
+                target: target.clone(),
+                message_id: post.message_id.clone(),
+                lang: post.lang.to_string(),
+                text: post.text.clone(),
+                spoiler: post.spoiler.clone(),
+                media: post
+                    .media
+                    .iter()
+                    .map(|m| OutboxMedia {
+                        path: m.shown.display().to_string(),
+                        alt: m.alt.clone(),
+                    })
+                    .collect(),
+                key: post.intent_key.clone(),
+            };
+            append(&path, &line).map_err(|e| io_error(&path, e))?;
+            Ok(Published {
+                remote_id: format!("outbox:{}", post.intent_key),
+                url: None,
+            })
+        })
+        .await
+        .map_err(|e| PublishError::Transient(format!("outbox writer stopped: {e}")))?
+    }
+
+    async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
+        let path = self.path.clone();
+        let key = post.intent_key.clone();
+        let target = self.name.clone();
+        tokio::task::spawn_blocking(move || {
+            find(&path, &key, &target).map_err(|e| io_error(&path, e))
+        })
+        .await
+        .map_err(|e| PublishError::Transient(format!("outbox reader stopped: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Lang, Slot};
+
+    fn post(key: &str) -> Outgoing {
+        Outgoing {
+            intent_key: key.into(),
+            slot: Slot::cron(Utc::now()),
+            target: "outbox".into(),
+            message_id: "m".into(),
+            lang: Lang::new("ar").unwrap(),
+            text: "نص #WeTogether".into(),
+            spoiler: None,
+            media: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn same_key_writes_once_and_a_torn_line_is_survived() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.jsonl");
+        let ob = Outbox::new("outbox", path.clone());
+        assert_eq!(ob.find_published(&post("k1")).await.unwrap(), None);
+        ob.publish(&post("k1")).await.unwrap();
+        ob.publish(&post("k1")).await.unwrap();
+        // A crash left half a line behind.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"posted_at\":\"20")
+            .unwrap();
+        ob.publish(&post("k2")).await.unwrap();
+        let lines = read_lines(&path).unwrap();
+        assert_eq!(
+            lines.iter().map(|l| l.key.as_str()).collect::<Vec<_>>(),
+            ["k1", "k2"]
+        );
+        assert_eq!(lines[0].text, "نص #WeTogether");
+        assert!(ob.find_published(&post("k2")).await.unwrap().is_some());
+    }
+}

@@ -1,0 +1,312 @@
+//! Message + language → the exact text a network receives, and its length
+//! measured the way each network counts. Pure: no I/O.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::model::{Lang, Message};
+
+/// Links as the networks find them: an http(s) URL up to white space, less
+/// trailing punctuation that usually ends the sentence rather than the URL.
+static URL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"https?://[^\s<>]+").expect("valid regex"));
+/// Hashtags: `#` after a start or a space, then letters, marks, digits or `_`.
+static HASHTAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s(\[{])(#[\p{L}\p{M}\p{N}_]*[\p{L}\p{M}_][\p{L}\p{M}\p{N}_]*)")
+        .expect("valid regex")
+});
+
+/// Byte ranges of the links in `text`.
+pub fn find_urls(text: &str) -> Vec<std::ops::Range<usize>> {
+    URL.find_iter(text)
+        .map(|m| {
+            let s = m.as_str();
+            let mut end = s.len();
+            // Trailing punctuation belongs to the sentence; a closing bracket
+            // stays when the URL opened one (Wikipedia-style links).
+            while let Some(c) = s[..end].chars().last() {
+                let opens = |o: char| s[..end].matches(o).count();
+                let keep = match c {
+                    ')' => opens('(') >= s[..end].matches(')').count(),
+                    '.' | ',' | ';' | ':' | '!' | '?' | '"' | '\'' | '»' | '…' | ']' | '،'
+                    | '؛' | '؟' => false,
+                    _ => true,
+                };
+                if keep {
+                    break;
+                }
+                end -= c.len_utf8();
+            }
+            m.start()..m.start() + end
+        })
+        .filter(|r| r.len() > "https://".len())
+        .collect()
+}
+
+/// Byte ranges of the hashtags (with their `#`) in `text`, outside links.
+pub fn find_hashtags(text: &str) -> Vec<std::ops::Range<usize>> {
+    let urls = find_urls(text);
+    HASHTAG
+        .captures_iter(text)
+        .filter_map(|c| c.get(1))
+        .map(|m| m.range())
+        .filter(|r| !urls.iter().any(|u| u.start <= r.start && r.start < u.end))
+        .collect()
+}
+
+/// A post ready to send: the text with its hashtags, and the content warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub text: String,
+    pub spoiler: Option<String>,
+}
+
+/// Renders `message` in `lang`: the text, then the post's tags and the
+/// campaign hashtags that the text does not already contain
+/// (case-insensitive), on a line of their own. `None` if the message has no
+/// text in that language.
+pub fn render(message: &Message, lang: &Lang, campaign_hashtags: &[String]) -> Option<Rendered> {
+    let body = message.text.get(lang)?;
+    let mut present: HashSet<String> = find_hashtags(body)
+        .into_iter()
+        .map(|r| body[r.start + 1..r.end].to_lowercase())
+        .collect();
+    let mut added = Vec::new();
+    for tag in message.tags.iter().chain(campaign_hashtags) {
+        if present.insert(tag.to_lowercase()) {
+            added.push(format!("#{tag}"));
+        }
+    }
+    let text = if added.is_empty() {
+        body.clone()
+    } else {
+        format!("{body}\n\n{}", added.join(" "))
+    };
+    Some(Rendered {
+        text,
+        spoiler: message.spoiler.get(lang).cloned(),
+    })
+}
+
+/// How a network counts a post's length, and its limits. `None` = no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Mastodon: characters (grapheme clusters) of the spoiler plus the text,
+    /// each link counting as `url_weight`.
+    pub max_characters: Option<usize>,
+    pub url_weight: usize,
+    /// Bluesky: grapheme clusters of the text.
+    pub max_graphemes: Option<usize>,
+    /// Bluesky: UTF-8 bytes of the text.
+    pub max_bytes: Option<usize>,
+}
+
+impl Limits {
+    /// No limit (the outbox).
+    pub const NONE: Limits = Limits {
+        max_characters: None,
+        url_weight: 23,
+        max_graphemes: None,
+        max_bytes: None,
+    };
+    /// Bluesky's fixed limits (app.bsky.feed.post lexicon).
+    pub const BLUESKY: Limits = Limits {
+        max_characters: None,
+        url_weight: 23,
+        max_graphemes: Some(300),
+        max_bytes: Some(3000),
+    };
+    /// Mastodon's, from the instance (default 500 characters, URLs as 23).
+    pub fn mastodon(max_characters: usize, url_weight: usize) -> Limits {
+        Limits {
+            max_characters: Some(max_characters),
+            url_weight,
+            max_graphemes: None,
+            max_bytes: None,
+        }
+    }
+}
+
+/// The measures of a rendered post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    pub graphemes: usize,
+    pub bytes: usize,
+    /// Mastodon's count (spoiler included, links as the URL weight).
+    pub characters: usize,
+}
+
+/// Measures `r` with the URL weight of `limits`.
+pub fn measure(r: &Rendered, limits: &Limits) -> Measure {
+    let graphemes = r.text.graphemes(true).count();
+    let mut characters = graphemes;
+    for u in find_urls(&r.text) {
+        characters = characters - r.text[u].graphemes(true).count() + limits.url_weight;
+    }
+    if let Some(s) = &r.spoiler {
+        characters += s.graphemes(true).count();
+    }
+    Measure {
+        graphemes,
+        bytes: r.text.len(),
+        characters,
+    }
+}
+
+/// A limit a rendered post goes over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overrun {
+    pub what: &'static str,
+    pub length: usize,
+    pub limit: usize,
+}
+
+impl fmt::Display for Overrun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} over the limit of {} ({} too many)",
+            self.length,
+            self.what,
+            self.limit,
+            self.length - self.limit
+        )
+    }
+}
+
+/// The limits of `limits` that `m` goes over.
+pub fn overruns(m: &Measure, limits: &Limits) -> Vec<Overrun> {
+    let mut out = Vec::new();
+    let mut check = |what, length, limit: Option<usize>| {
+        if let Some(limit) = limit
+            && length > limit
+        {
+            out.push(Overrun {
+                what,
+                length,
+                limit,
+            });
+        }
+    };
+    check("characters", m.characters, limits.max_characters);
+    check("graphemes", m.graphemes, limits.max_graphemes);
+    check("bytes", m.bytes, limits.max_bytes);
+    out
+}
+
+/// A short description of the length against the limit, for `preview`.
+pub fn describe_length(m: &Measure, limits: &Limits) -> String {
+    if let Some(max) = limits.max_characters {
+        format!("{}/{} characters", m.characters, max)
+    } else if let (Some(g), Some(b)) = (limits.max_graphemes, limits.max_bytes) {
+        format!("{}/{} graphemes, {}/{} bytes", m.graphemes, g, m.bytes, b)
+    } else {
+        format!("{} characters, no limit", m.graphemes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MessageKind;
+    use std::collections::BTreeMap;
+
+    fn msg(lang: &str, text: &str, tags: &[&str]) -> Message {
+        Message {
+            id: "m".into(),
+            source: "rotation/m.toml".into(),
+            kind: MessageKind::Rotation,
+            commitment: None,
+            draft: false,
+            tags: tags.iter().map(|s| s.to_string()).collect(),
+            at: None,
+            spoiler: BTreeMap::new(),
+            text: BTreeMap::from([(Lang::new(lang).unwrap(), text.to_string())]),
+            text_lines: BTreeMap::new(),
+            media: vec![],
+        }
+    }
+
+    fn campaign() -> Vec<String> {
+        vec!["WeTogether".into(), "Cities4Migration".into()]
+    }
+
+    #[test]
+    fn appends_missing_tags_once() {
+        let m = msg(
+            "en",
+            "Cities welcome. #wetogether",
+            &["HumanRights", "WeTogether"],
+        );
+        let r = render(&m, &Lang::new("en").unwrap(), &campaign()).unwrap();
+        assert_eq!(
+            r.text,
+            "Cities welcome. #wetogether\n\n#HumanRights #Cities4Migration"
+        );
+    }
+
+    #[test]
+    fn arabic_keeps_latin_hashtags_after_the_text() {
+        let m = msg("ar", "المدن ترحب بالجميع.", &[]);
+        let r = render(&m, &Lang::new("ar").unwrap(), &campaign()).unwrap();
+        assert_eq!(
+            r.text,
+            "المدن ترحب بالجميع.\n\n#WeTogether #Cities4Migration"
+        );
+        let ms = measure(&r, &Limits::BLUESKY);
+        assert_eq!(ms.graphemes, 19 + 2 + 29);
+        assert!(ms.bytes > ms.graphemes);
+    }
+
+    #[test]
+    fn a_tag_inside_a_link_is_not_a_tag() {
+        let m = msg("en", "See https://example.org/#WeTogether now", &[]);
+        let r = render(&m, &Lang::new("en").unwrap(), &campaign()).unwrap();
+        assert!(r.text.ends_with("#WeTogether #Cities4Migration"));
+    }
+
+    #[test]
+    fn urls_drop_trailing_punctuation() {
+        let t = "Read https://example.org/a_(b). And https://x.org/p?q=1, then (https://y.org/z).";
+        let urls: Vec<&str> = find_urls(t).into_iter().map(|r| &t[r]).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://example.org/a_(b)",
+                "https://x.org/p?q=1",
+                "https://y.org/z"
+            ]
+        );
+    }
+
+    #[test]
+    fn mastodon_counts_urls_as_23_and_the_spoiler() {
+        let r = Rendered {
+            text: format!("a https://example.org/{}", "x".repeat(100)),
+            spoiler: Some("cw".into()),
+        };
+        let ms = measure(&r, &Limits::mastodon(500, 23));
+        assert_eq!(ms.characters, 2 + 23 + 2);
+    }
+
+    #[test]
+    fn graphemes_not_code_points() {
+        let r = Rendered {
+            text: "👨‍👩‍👧‍👦".repeat(121),
+            spoiler: None,
+        };
+        let ms = measure(&r, &Limits::BLUESKY);
+        assert_eq!(ms.graphemes, 121);
+        assert_eq!(ms.bytes, 3025);
+        let over = overruns(&ms, &Limits::BLUESKY);
+        assert_eq!(over.len(), 1);
+        assert_eq!(
+            over[0].to_string(),
+            "3025 bytes over the limit of 3000 (25 too many)"
+        );
+    }
+}

@@ -1,0 +1,565 @@
+//! The state store: `data/state.db`, SQLite in WAL mode with versioned
+//! migrations. It holds, per (slot, target), the intent to post (committed
+//! before anything is sent) and its outcome, the rotation position of each
+//! target, and small key/value facts (the schedule cursor).
+//!
+//! rusqlite is synchronous: async code calls the store through
+//! `tokio::task::spawn_blocking` (see `daemon`). The connection sits behind a
+//! `std::sync::Mutex` because every call is short and never held across an
+//! `.await`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::model::{Lang, Published, Slot};
+use crate::rotation::RotationState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data folder {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state store {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "state store {path} was written by a newer campaign-bot (schema {found}, this one knows {known}); upgrade the bot"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("state store: corrupt value in {what}: {detail}")]
+    Corrupt { what: String, detail: String },
+}
+
+/// The schema, one migration per version. Append, never edit: a database at
+/// version N runs the migrations after N at the next start.
+const MIGRATIONS: &[&str] = &[
+    // 1: intents, rotation, meta
+    "CREATE TABLE intents (
+        key         TEXT PRIMARY KEY,
+        slot        TEXT NOT NULL,
+        slot_at     TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        message_id  TEXT,
+        lang        TEXT,
+        text        TEXT,
+        spoiler     TEXT,
+        state       TEXT NOT NULL,
+        remote_id   TEXT,
+        url         TEXT,
+        error       TEXT,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        UNIQUE (slot, target)
+    );
+    CREATE INDEX intents_state ON intents (state);
+    CREATE INDEX intents_target_slot ON intents (target, slot_at);
+    CREATE TABLE rotation (
+        target      TEXT PRIMARY KEY,
+        state_json  TEXT NOT NULL
+    );
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );",
+];
+
+/// Where an intent stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntentState {
+    /// Recorded, not known to be published: resolved before any new slot.
+    Pending,
+    Published,
+    /// Given up: a permanent error, or the slot's grace ran out.
+    Failed,
+    /// Not posted on purpose (missed beyond grace, nothing to post).
+    Skipped,
+}
+
+impl IntentState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Published => "published",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "published" => Self::Published,
+            "failed" => Self::Failed,
+            "skipped" => Self::Skipped,
+            _ => return None,
+        })
+    }
+}
+
+/// One (slot, target): what it posts and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    pub key: String,
+    pub slot: Slot,
+    pub target: String,
+    pub message_id: Option<String>,
+    pub lang: Option<Lang>,
+    /// The exact rendered text, so a retry after a restart sends the same.
+    pub text: Option<String>,
+    pub spoiler: Option<String>,
+    pub state: IntentState,
+    pub remote_id: Option<String>,
+    pub url: Option<String>,
+    pub error: Option<String>,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a slot will post on a target, before it is recorded.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub slot: Slot,
+    pub target: String,
+    pub message_id: String,
+    pub lang: Lang,
+    pub text: String,
+    pub spoiler: Option<String>,
+}
+
+/// The answer of [`Store::begin`].
+#[derive(Debug)]
+pub enum Begin {
+    /// Recorded now: go and send it.
+    New(Intent),
+    /// This (slot, target) was recorded before: never send it a second time
+    /// unless it is still pending.
+    Exists(Intent),
+}
+
+pub struct Store {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+const INTENT_COLUMNS: &str = "key, slot, slot_at, target, message_id, lang, text, spoiler, state, remote_id, url, error, attempts, created_at, updated_at";
+
+impl Store {
+    /// Opens (creating if needed) `data_dir/state.db` and migrates it.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join("state.db");
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
+        // WAL: readers (`status`) never block the daemon. FULL: a committed
+        // intent survives a power cut, which exactly-once depends on.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
+        let store = Store {
+            path: path.clone(),
+            conn: Mutex::new(conn),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (each call
+        // is one transaction), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction().map_err(|e| self.err(e))?;
+            tx.execute_batch(sql).map_err(|e| self.err(e))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(|e| self.err(e))?;
+            tx.commit().map_err(|e| self.err(e))?;
+            tracing::info!(version = i + 1, "state store migrated");
+        }
+        Ok(())
+    }
+
+    /// The schema version (for `status`).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    // ------------------------------------------------------------ rotation
+
+    pub fn rotation(&self, target: &str) -> Result<RotationState, StoreError> {
+        let conn = self.conn();
+        let json: Option<String> = conn
+            .query_row(
+                "SELECT state_json FROM rotation WHERE target = ?1",
+                [target],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        match json {
+            None => Ok(RotationState::default()),
+            Some(j) => serde_json::from_str(&j).map_err(|e| StoreError::Corrupt {
+                what: format!("rotation of {target}"),
+                detail: e.to_string(),
+            }),
+        }
+    }
+
+    // ------------------------------------------------------------ intents
+
+    /// Records the intent to post `plan`, and the rotation position after it,
+    /// in one transaction. If the (slot, target) was recorded before, nothing
+    /// changes and the earlier intent is returned.
+    pub fn begin(
+        &self,
+        plan: &Planned,
+        rotation: Option<&RotationState>,
+        now: DateTime<Utc>,
+    ) -> Result<Begin, StoreError> {
+        let key = plan.slot.intent_key(&plan.target);
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        if let Some(existing) = get_intent(&tx, &key).map_err(|e| self.err(e))? {
+            return Ok(Begin::Exists(existing));
+        }
+        let ts = now.to_rfc3339();
+        tx.execute(
+            &format!("INSERT INTO intents ({INTENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', NULL, NULL, NULL, 0, ?9, ?9)"),
+            params![
+                key,
+                plan.slot.key,
+                plan.slot.at.to_rfc3339(),
+                plan.target,
+                plan.message_id,
+                plan.lang.as_str(),
+                plan.text,
+                plan.spoiler,
+                ts
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        if let Some(state) = rotation {
+            put_rotation(&tx, &plan.target, state).map_err(|e| self.err(e))?;
+        }
+        let intent = get_intent(&tx, &key)
+            .map_err(|e| self.err(e))?
+            .expect("just inserted");
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(Begin::New(intent))
+    }
+
+    /// Records that a (slot, target) was not posted, and why. Does nothing if
+    /// the slot already has an intent.
+    pub fn skip(
+        &self,
+        slot: &Slot,
+        target: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let key = slot.intent_key(target);
+        let ts = now.to_rfc3339();
+        let n = self
+            .conn()
+            .execute(
+                &format!("INSERT OR IGNORE INTO intents ({INTENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, NULL, NULL, NULL, 'skipped', NULL, NULL, ?5, 0, ?6, ?6)"),
+                params![key, slot.key, slot.at.to_rfc3339(), target, reason, ts],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    /// Marks an intent published.
+    pub fn complete(
+        &self,
+        key: &str,
+        published: &Published,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE intents SET state = 'published', remote_id = ?2, url = ?3, error = NULL,
+                 attempts = attempts + 1, updated_at = ?4 WHERE key = ?1",
+                params![key, published.remote_id, published.url, now.to_rfc3339()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: `permanent` ends the intent, otherwise it
+    /// stays pending for the next try.
+    pub fn attempt_failed(
+        &self,
+        key: &str,
+        error: &str,
+        permanent: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let state = if permanent {
+            IntentState::Failed
+        } else {
+            IntentState::Pending
+        };
+        self.conn()
+            .execute(
+                "UPDATE intents SET state = ?2, error = ?3, attempts = attempts + 1, updated_at = ?4 WHERE key = ?1",
+                params![key, state.as_str(), error, now.to_rfc3339()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn intent(&self, key: &str) -> Result<Option<Intent>, StoreError> {
+        get_intent(&self.conn(), key).map_err(|e| self.err(e))
+    }
+
+    /// Intents still pending, oldest slot first.
+    pub fn pending(&self) -> Result<Vec<Intent>, StoreError> {
+        self.query_intents("WHERE state = 'pending' ORDER BY slot_at, target", [])
+    }
+
+    /// The latest intents, newest first.
+    pub fn recent(&self, limit: usize) -> Result<Vec<Intent>, StoreError> {
+        self.query_intents("ORDER BY slot_at DESC, target LIMIT ?1", [limit as i64])
+    }
+
+    /// The latest intents that ended in an error, newest first.
+    pub fn recent_errors(&self, limit: usize) -> Result<Vec<Intent>, StoreError> {
+        self.query_intents(
+            "WHERE error IS NOT NULL AND state != 'skipped' ORDER BY updated_at DESC LIMIT ?1",
+            [limit as i64],
+        )
+    }
+
+    /// Every intent, oldest slot first.
+    pub fn all_intents(&self) -> Result<Vec<Intent>, StoreError> {
+        self.query_intents("ORDER BY slot_at, target", [])
+    }
+
+    fn query_intents<P: rusqlite::Params>(
+        &self,
+        tail: &str,
+        p: P,
+    ) -> Result<Vec<Intent>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {INTENT_COLUMNS} FROM intents {tail}"))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(p, row_to_intent).map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    // ------------------------------------------------------------ meta
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The instant up to which scheduled slots have been handled.
+    pub fn cursor(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self
+            .meta("schedule_cursor")?
+            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|t| t.with_timezone(&Utc)))
+    }
+
+    pub fn set_cursor(&self, t: DateTime<Utc>) -> Result<(), StoreError> {
+        self.set_meta("schedule_cursor", &t.to_rfc3339())
+    }
+}
+
+fn put_rotation(conn: &Connection, target: &str, state: &RotationState) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(state).expect("rotation state serialises");
+    conn.execute(
+        "INSERT INTO rotation (target, state_json) VALUES (?1, ?2)
+         ON CONFLICT (target) DO UPDATE SET state_json = excluded.state_json",
+        params![target, json],
+    )?;
+    Ok(())
+}
+
+fn get_intent(conn: &Connection, key: &str) -> rusqlite::Result<Option<Intent>> {
+    conn.query_row(
+        &format!("SELECT {INTENT_COLUMNS} FROM intents WHERE key = ?1"),
+        [key],
+        row_to_intent,
+    )
+    .optional()
+}
+
+fn parse_time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+fn row_to_intent(r: &rusqlite::Row<'_>) -> rusqlite::Result<Intent> {
+    let slot_key: String = r.get(1)?;
+    let slot_at: String = r.get(2)?;
+    let lang: Option<String> = r.get(5)?;
+    let state: String = r.get(8)?;
+    let created: String = r.get(13)?;
+    let updated: String = r.get(14)?;
+    Ok(Intent {
+        key: r.get(0)?,
+        slot: Slot {
+            at: parse_time(&slot_at),
+            key: slot_key,
+        },
+        target: r.get(3)?,
+        message_id: r.get(4)?,
+        lang: lang.and_then(|l| Lang::new(&l).ok()),
+        text: r.get(6)?,
+        spoiler: r.get(7)?,
+        state: IntentState::parse(&state).unwrap_or(IntentState::Failed),
+        remote_id: r.get(9)?,
+        url: r.get(10)?,
+        error: r.get(11)?,
+        attempts: r.get(12)?,
+        created_at: parse_time(&created),
+        updated_at: parse_time(&updated),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn plan(slot: &Slot, target: &str) -> Planned {
+        Planned {
+            slot: slot.clone(),
+            target: target.into(),
+            message_id: "m".into(),
+            lang: Lang::new("fr").unwrap(),
+            text: "Bonjour #WeTogether".into(),
+            spoiler: None,
+        }
+    }
+
+    #[test]
+    fn a_slot_is_recorded_once_per_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap();
+        let slot = Slot::cron(now);
+        let mut rot = RotationState::default();
+        rot.next_lang = 1;
+        let Begin::New(i) = store
+            .begin(&plan(&slot, "outbox"), Some(&rot), now)
+            .unwrap()
+        else {
+            panic!("first begin is new")
+        };
+        assert_eq!(i.state, IntentState::Pending);
+        assert!(matches!(
+            store.begin(&plan(&slot, "outbox"), None, now).unwrap(),
+            Begin::Exists(_)
+        ));
+        assert!(matches!(
+            store.begin(&plan(&slot, "other"), None, now).unwrap(),
+            Begin::New(_)
+        ));
+        assert_eq!(store.rotation("outbox").unwrap().next_lang, 1);
+        assert_eq!(store.pending().unwrap().len(), 2);
+
+        store
+            .complete(
+                &i.key,
+                &Published {
+                    remote_id: "r1".into(),
+                    url: None,
+                },
+                now,
+            )
+            .unwrap();
+        assert_eq!(store.pending().unwrap().len(), 1);
+        assert!(!store.skip(&slot, "outbox", "late", now).unwrap());
+    }
+
+    #[test]
+    fn survives_reopening_and_refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.set_cursor(now).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.cursor().unwrap().map(|t| t.timestamp()),
+            Some(now.timestamp())
+        );
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        store
+            .conn()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        drop(store);
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(err.to_string().contains("newer campaign-bot"), "{err}");
+    }
+}
