@@ -303,7 +303,7 @@ impl Campaign {
                     }
                     tracing::info!(
                         target_name = intent.target,
-                        message = post.message_id,
+                        message_id = post.message_id,
                         lang = %post.lang,
                         slot = intent.slot.key,
                         remote_id = published.remote_id,
@@ -355,7 +355,7 @@ impl Campaign {
         tracing::error!(
             target_name = intent.target,
             slot = intent.slot.key,
-            message = intent.message_id.as_deref().unwrap_or(""),
+            message_id = intent.message_id.as_deref().unwrap_or(""),
             reason,
             "post failed"
         );

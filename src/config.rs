@@ -40,6 +40,9 @@ pub enum ConfigError {
     Syntax { path: PathBuf, message: String },
     #[error("configuration: {0}")]
     Invalid(String),
+    /// A secret that cannot be read (the message names where, never the value).
+    #[error("{0}")]
+    Secret(String),
     #[error("configuration key `{key}`: {message}")]
     Key { key: String, message: String },
 }
@@ -191,12 +194,12 @@ impl SecretSource {
     pub fn resolve(&self) -> Result<Secret, ConfigError> {
         let value = match self {
             Self::Env(name) => std::env::var(name).map_err(|_| {
-                ConfigError::Invalid(format!(
+                ConfigError::Secret(format!(
                     "the environment variable {name} is not set (it should hold the secret)"
                 ))
             })?,
             Self::File(path) => std::fs::read_to_string(path).map_err(|source| {
-                ConfigError::Invalid(format!(
+                ConfigError::Secret(format!(
                     "cannot read secret file {}: {source}",
                     path.display()
                 ))
@@ -204,7 +207,7 @@ impl SecretSource {
         };
         let value = value.trim().to_string();
         if value.is_empty() {
-            return Err(ConfigError::Invalid(format!(
+            return Err(ConfigError::Secret(format!(
                 "the secret in {self} is empty"
             )));
         }

@@ -506,8 +506,10 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap();
         let slot = Slot::cron(now);
-        let mut rot = RotationState::default();
-        rot.next_lang = 1;
+        let rot = RotationState {
+            next_lang: 1,
+            ..Default::default()
+        };
         let Begin::New(i) = store
             .begin(&plan(&slot, "outbox"), Some(&rot), now)
             .unwrap()

@@ -1,0 +1,248 @@
+//! The real binary on temporary folders: validate, preview, post-now,
+//! status and run, as a user (or the container) calls them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+use campaign_bot::publish::outbox::{OutboxLine, read_lines};
+
+/// A working folder with a copy of the shipped `posts/`.
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"), &dir.path().join("posts"));
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+fn clean_env(cmd: &mut StdCommand) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CAMPAIGN_BOT") || k == "LOG_FORMAT" || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+}
+
+fn bot(dir: &Path) -> Command {
+    let mut std_cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
+    clean_env(&mut std_cmd);
+    std_cmd.current_dir(dir);
+    Command::from_std(std_cmd)
+}
+
+fn outbox(dir: &Path) -> Vec<OutboxLine> {
+    read_lines(&dir.join("data/outbox.jsonl")).unwrap()
+}
+
+#[test]
+fn validate_passes_on_the_shipped_posts() {
+    let dir = workdir();
+    bot(dir.path())
+        .arg("validate")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 errors"));
+}
+
+#[test]
+fn validate_names_the_broken_file_and_line() {
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("posts/rotation/zz-broken.toml"),
+        "status = \"approved\"\n[text]\nen = \"fine\"\nfr = \"pas fermé\n",
+    )
+    .unwrap();
+    bot(dir.path())
+        .arg("validate")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("posts/rotation/zz-broken.toml:4:"))
+        .stdout(predicate::str::contains("not closed"));
+}
+
+#[test]
+fn validate_measures_bluesky_limits_offline() {
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("posts/rotation/zz-long.toml"),
+        format!("[text]\nen = \"{}\"\nfr = \"court\"\nar = \"قصير\"\n", "word ".repeat(70)),
+    )
+    .unwrap();
+    bot(dir.path())
+        .arg("validate")
+        .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
+        .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", "bot.test")
+        .env("CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV", "CB_TEST_NO_SUCH_VAR")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "posts/rotation/zz-long.toml:2:1: error: the en text is too long for target sky (bluesky): 380 graphemes over the limit of 300 (80 too many)",
+        ))
+        .stdout(predicate::str::contains("warning: target sky: the environment variable CB_TEST_NO_SUCH_VAR is not set"));
+}
+
+#[test]
+fn preview_lists_slots_rotating_languages_with_exact_text() {
+    let dir = workdir();
+    let out = bot(dir.path()).args(["preview", "--next", "9"]).assert().success().get_output().stdout.clone();
+    let out = String::from_utf8(out).unwrap();
+    let heads: Vec<&str> = out.lines().filter(|l| l.contains("  outbox  ")).collect();
+    assert_eq!(heads.len(), 9, "{out}");
+    let langs: Vec<&str> = heads.iter().map(|h| h.split("  ").nth(3).unwrap()).collect();
+    assert_eq!(langs, ["en", "fr", "ar", "en", "fr", "ar", "en", "fr", "ar"]);
+    assert!(out.contains("    | #WeTogether #Cities4Migration") || out.contains("#WeTogether #Cities4Migration"));
+    // Preview changes nothing.
+    assert!(!dir.path().join("data/state.db").exists());
+}
+
+#[test]
+fn post_now_for_a_slot_posts_once() {
+    let dir = workdir();
+    let slot = "2026-12-18T09:00:00+01:00";
+    bot(dir.path())
+        .args(["post-now", "--lang", "fr", "--slot", slot])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("outbox: posted"));
+    bot(dir.path())
+        .args(["post-now", "--lang", "fr", "--slot", slot])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already filled"));
+    let lines = outbox(dir.path());
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].lang, "fr");
+    assert_eq!(lines[0].slot, "2026-12-18T08:00:00Z");
+}
+
+#[test]
+fn post_now_a_chosen_message() {
+    let dir = workdir();
+    bot(dir.path())
+        .args(["post-now", "living-together", "--lang", "ar"])
+        .assert()
+        .success();
+    let lines = outbox(dir.path());
+    assert_eq!(lines[0].message_id, "living-together");
+    assert!(lines[0].text.ends_with("#WeTogether #Cities4Migration"));
+    assert_eq!(lines[0].media[0].path, "media/wetogether-card.png");
+    assert!(!lines[0].media[0].alt.is_empty());
+}
+
+#[test]
+fn user_errors_are_messages_not_panics() {
+    let dir = workdir();
+    bot(dir.path())
+        .args(["post-now", "--slot", "tomorrow"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--slot \"tomorrow\""))
+        .stderr(predicate::str::contains("panicked").not());
+    bot(dir.path())
+        .arg("validate")
+        .env("CAMPAIGN_BOT__SCHEDULE__TIMEZONE", "Mars/Olympus")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("schedule.timezone"));
+    bot(dir.path())
+        .args(["post-now", "no-such-post"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no valid post with id \"no-such-post\""));
+    bot(dir.path())
+        .args(["status", "--config", "nowhere.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nowhere.toml does not exist"));
+}
+
+fn spawn_run(dir: &Path) -> Child {
+    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
+    clean_env(&mut cmd);
+    cmd.current_dir(dir)
+        .arg("run")
+        .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "* * * * * *")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (bounded) until the outbox holds `n` lines.
+fn wait_for_lines(dir: &Path, n: usize) -> Vec<OutboxLine> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lines = outbox(dir);
+        if lines.len() >= n || Instant::now() > deadline {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    StdCommand::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the daemon did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn run_posts_stops_on_sigterm_and_resumes_the_rotation() {
+    let dir = workdir();
+    let mut child = spawn_run(dir.path());
+    let first = wait_for_lines(dir.path(), 3);
+    assert!(first.len() >= 3, "only {} outbox lines", first.len());
+    bot(dir.path()).args(["status", "--health"]).assert().success().stdout("healthy\n");
+    let status = terminate(&mut child);
+    assert!(status.success(), "{status:?}");
+    bot(dir.path()).args(["status", "--health"]).assert().code(3);
+
+    let before = outbox(dir.path());
+    let last = before.last().unwrap().clone();
+    let mut child = spawn_run(dir.path());
+    let after = wait_for_lines(dir.path(), before.len() + 2);
+    assert!(terminate(&mut child).success());
+    let next = &after[before.len()];
+    assert_ne!(next.message_id, last.message_id, "the rotation repeated a message across the restart");
+    assert_ne!(next.lang, last.lang, "the rotation repeated a language across the restart");
+    let langs: std::collections::BTreeSet<&str> = after.iter().map(|l| l.lang.as_str()).collect();
+    assert_eq!(langs.len(), 3);
+    let mut slots: Vec<(&str, &str)> = after.iter().map(|l| (l.slot.as_str(), l.target.as_str())).collect();
+    let n = slots.len();
+    slots.sort();
+    slots.dedup();
+    assert_eq!(slots.len(), n, "a (slot, target) appears twice in the outbox");
+}
+
+#[test]
+fn dry_run_keeps_its_own_state() {
+    let dir = workdir();
+    bot(dir.path()).args(["post-now", "--dry-run"]).assert().success();
+    assert_eq!(read_lines(&dir.path().join("data/dry-run/outbox.jsonl")).unwrap().len(), 1);
+    assert!(!PathBuf::from(dir.path()).join("data/outbox.jsonl").exists());
+}

@@ -1,0 +1,331 @@
+//! The daemon on tokio's paused clock, against a fake publisher: a simulated
+//! week, a restart in the middle, crashes between intent and completion,
+//! missed slots, retries and an authentication failure.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use tokio_util::sync::CancellationToken;
+
+use campaign_bot::campaign::Campaign;
+use campaign_bot::clock::Clock;
+use campaign_bot::config::{Config, Sources, TargetKind};
+use campaign_bot::daemon::{self, RunOptions};
+use campaign_bot::model::{Published, Slot};
+use campaign_bot::posts;
+use campaign_bot::publish::{Outgoing, PublishError, Publisher};
+use campaign_bot::render::Limits;
+use campaign_bot::store::{IntentState, Store};
+
+/// A network in memory: what was posted, and errors to answer with first.
+#[derive(Default)]
+struct Network {
+    posts: Mutex<Vec<Outgoing>>,
+    failures: Mutex<Vec<PublishError>>,
+}
+
+struct Fake {
+    name: String,
+    net: Arc<Network>,
+}
+
+#[async_trait]
+impl Publisher for Fake {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> TargetKind {
+        TargetKind::Outbox
+    }
+    fn limits(&self) -> Limits {
+        Limits::NONE
+    }
+    async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
+        if let Some(e) = self.net.failures.lock().unwrap().pop() {
+            return Err(e);
+        }
+        let mut posts = self.net.posts.lock().unwrap();
+        // Idempotent like a real network with an idempotency key.
+        if !posts.iter().any(|p| p.intent_key == post.intent_key) {
+            posts.push(post.clone());
+        }
+        Ok(Published {
+            remote_id: post.intent_key.clone(),
+            url: None,
+        })
+    }
+    async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
+        Ok(self
+            .net
+            .posts
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|p| p.intent_key == post.intent_key)
+            .map(|p| Published {
+                remote_id: p.intent_key.clone(),
+                url: None,
+            }))
+    }
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    config: Config,
+}
+
+const MESSAGES: &[&str] = &["alpha", "bravo", "charlie"];
+
+fn world(extra_env: &[(&str, &str)]) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["posts/rotation", "posts/queue"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    for m in MESSAGES {
+        std::fs::write(
+            dir.path().join(format!("posts/rotation/{m}.toml")),
+            format!("[text]\nen = \"{m} en\"\nfr = \"{m} fr\"\nar = \"{m} ar\"\n"),
+        )
+        .unwrap();
+    }
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let mut env: HashMap<String, String> = [
+        ("CAMPAIGN_BOT__POSTS_DIR", dir.path().join("posts").to_str().unwrap()),
+        ("CAMPAIGN_BOT__DATA_DIR", dir.path().join("data").to_str().unwrap()),
+        ("CAMPAIGN_BOT__SCHEDULE__SLOTS", "0 9 * * Mon-Fri;30 15 * * Mon-Fri"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra_env {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::load(&Sources {
+        file: Some(empty),
+        env: Some(env),
+    })
+    .unwrap();
+    World { dir, config }
+}
+
+fn campaign(w: &World, nets: &[(&str, &Arc<Network>)], start: DateTime<Utc>) -> Arc<Campaign> {
+    let store = Arc::new(Store::open(&w.config.data_dir).unwrap());
+    let catalog = posts::load(&w.config.posts_dir, &w.config.all_languages());
+    assert!(catalog.problems.is_empty(), "{:?}", catalog.problems);
+    let pubs: Vec<Arc<dyn Publisher>> = nets
+        .iter()
+        .map(|(name, net)| {
+            Arc::new(Fake {
+                name: name.to_string(),
+                net: (*net).clone(),
+            }) as Arc<dyn Publisher>
+        })
+        .collect();
+    Arc::new(Campaign::new(w.config.clone(), store, pubs, catalog, Clock::tokio_from(start)))
+}
+
+/// Runs the daemon for `span` of simulated time, then stops it.
+async fn run_for(c: Arc<Campaign>, data_dir: &Path, span: Duration) {
+    let shutdown = CancellationToken::new();
+    let options = RunOptions {
+        watch: false,
+        dry_run: false,
+        data_dir: data_dir.to_path_buf(),
+    };
+    let task = tokio::spawn(daemon::run(c, options, shutdown.clone()));
+    tokio::time::sleep(span).await;
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+}
+
+fn summary(net: &Network) -> Vec<String> {
+    net.posts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{} {} {}", p.slot.key, p.message_id, p.lang))
+        .collect()
+}
+
+fn monday() -> DateTime<Utc> {
+    // Monday 2026-11-30, 00:00 UTC (01:00 in Brussels).
+    Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap()
+}
+
+const WEEK: Duration = Duration::from_secs(7 * 86_400);
+
+const EXPECTED_WEEK: &[&str] = &[
+    "2026-11-30T08:00:00Z alpha en",
+    "2026-11-30T14:30:00Z bravo fr",
+    "2026-12-01T08:00:00Z charlie ar",
+    "2026-12-01T14:30:00Z bravo en",
+    "2026-12-02T08:00:00Z charlie fr",
+    "2026-12-02T14:30:00Z alpha ar",
+    "2026-12-03T08:00:00Z charlie en",
+    "2026-12-03T14:30:00Z alpha fr",
+    "2026-12-04T08:00:00Z bravo ar",
+    "2026-12-04T14:30:00Z alpha en",
+];
+
+#[tokio::test(start_paused = true)]
+async fn a_simulated_week_posts_the_expected_sequence() {
+    let w = world(&[]);
+    let net = Arc::new(Network::default());
+    let c = campaign(&w, &[("outbox", &net)], monday());
+    run_for(c.clone(), &w.config.data_dir, WEEK).await;
+    assert_eq!(summary(&net), EXPECTED_WEEK);
+    // Every intent is recorded as published; nothing pending or skipped.
+    let intents = c.store().all_intents().unwrap();
+    assert_eq!(intents.len(), 10);
+    assert!(intents.iter().all(|i| i.state == IntentState::Published));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_in_the_middle_continues_the_sequence() {
+    let w = world(&[]);
+    let net = Arc::new(Network::default());
+    let first = campaign(&w, &[("outbox", &net)], monday());
+    run_for(first.clone(), &w.config.data_dir, Duration::from_secs(2 * 86_400 + 3600)).await;
+    let resumed_at = first.clock().now();
+    drop(first);
+    let second = campaign(&w, &[("outbox", &net)], resumed_at);
+    run_for(second, &w.config.data_dir, WEEK - Duration::from_secs(2 * 86_400 + 3600)).await;
+    assert_eq!(summary(&net), EXPECTED_WEEK);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_after_sending_never_posts_twice() {
+    let w = world(&[]);
+    let net = Arc::new(Network::default());
+    let start = Utc.with_ymd_and_hms(2026, 11, 30, 8, 5, 0).unwrap();
+    let c = campaign(&w, &[("outbox", &net)], start);
+    // The previous run recorded the 09:00 intent and sent it, then died
+    // before recording the result.
+    let slot = Slot::cron(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
+    let target = w.config.target("outbox").unwrap().clone();
+    let campaign_bot::store::Begin::New(intent) = c.plan_rotation(&slot, &target, None).unwrap().unwrap() else {
+        panic!("new intent")
+    };
+    Fake { name: "outbox".into(), net: net.clone() }
+        .publish(&outgoing_of(&intent))
+        .await
+        .unwrap();
+    c.store().set_cursor(slot.at).unwrap();
+
+    run_for(c.clone(), &w.config.data_dir, Duration::from_secs(3600)).await;
+    assert_eq!(summary(&net), ["2026-11-30T08:00:00Z alpha en"]);
+    assert_eq!(c.store().intent(&intent.key).unwrap().unwrap().state, IntentState::Published);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_before_sending_posts_once_within_grace_and_never_after() {
+    for (minutes_late, expect_post) in [(5, true), (20, false)] {
+        let w = world(&[]);
+        let net = Arc::new(Network::default());
+        let slot = Slot::cron(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
+        let start = slot.at + chrono::Duration::minutes(minutes_late);
+        let c = campaign(&w, &[("outbox", &net)], start);
+        let target = w.config.target("outbox").unwrap().clone();
+        let campaign_bot::store::Begin::New(intent) = c.plan_rotation(&slot, &target, None).unwrap().unwrap() else {
+            panic!("new intent")
+        };
+        c.store().set_cursor(slot.at).unwrap();
+        run_for(c.clone(), &w.config.data_dir, Duration::from_secs(60)).await;
+        let state = c.store().intent(&intent.key).unwrap().unwrap();
+        if expect_post {
+            assert_eq!(summary(&net), ["2026-11-30T08:00:00Z alpha en"]);
+            assert_eq!(state.state, IntentState::Published);
+        } else {
+            assert!(summary(&net).is_empty());
+            assert_eq!(state.state, IntentState::Failed);
+            assert!(state.error.unwrap().contains("grace"));
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn missed_slots_are_skipped_not_burst_out() {
+    let w = world(&[("CAMPAIGN_BOT__SCHEDULE__SLOTS", "*/5 * * * *")]);
+    let net = Arc::new(Network::default());
+    let down_since = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
+    // Down from 08:00 to 09:02: twelve slots due, 08:50 … 09:00 within grace;
+    // only 09:00 is posted, the eleven others are skipped.
+    let c = campaign(&w, &[("outbox", &net)], down_since + chrono::Duration::minutes(62));
+    c.store().set_cursor(down_since).unwrap();
+    run_for(c.clone(), &w.config.data_dir, Duration::from_secs(60)).await;
+    assert_eq!(summary(&net), ["2026-11-30T09:00:00Z alpha en"]);
+    let skipped: Vec<_> = c
+        .store()
+        .all_intents()
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.state == IntentState::Skipped)
+        .collect();
+    assert_eq!(skipped.len(), 11);
+    assert!(skipped.iter().any(|i| i.error.as_deref().unwrap().contains("superseded")));
+    assert!(skipped.iter().any(|i| i.error.as_deref().unwrap().contains("grace had passed")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_errors_are_retried_and_auth_pauses_only_that_target() {
+    let w = world(&[
+        ("CAMPAIGN_BOT__TARGETS__GOOD__KIND", "outbox"),
+        ("CAMPAIGN_BOT__TARGETS__BAD__KIND", "outbox"),
+    ]);
+    let good = Arc::new(Network::default());
+    let bad = Arc::new(Network::default());
+    good.failures.lock().unwrap().extend([
+        PublishError::Transient("502 Bad Gateway".into()),
+        PublishError::RateLimited {
+            retry_at: None,
+            message: "429".into(),
+        },
+    ]);
+    bad.failures.lock().unwrap().push(PublishError::Auth("401 The access token is invalid".into()));
+    let c = campaign(&w, &[("good", &good), ("bad", &bad)], monday());
+    run_for(c.clone(), &w.config.data_dir, Duration::from_secs(86_400)).await;
+    // The good target posted both Monday slots, the first after two retries.
+    assert_eq!(summary(&good).len(), 2);
+    // The bad one is paused after its first failure; its next slot is skipped.
+    assert!(summary(&bad).is_empty());
+    assert!(c.paused("bad").unwrap().unwrap().contains("401"));
+    let bad_intents: Vec<_> = c.store().all_intents().unwrap().into_iter().filter(|i| i.target == "bad").collect();
+    assert_eq!(bad_intents[0].state, IntentState::Failed);
+    assert_eq!(bad_intents[1].state, IntentState::Skipped);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timed_queue_posts_go_out_in_each_language_at_their_time() {
+    let w = world(&[]);
+    std::fs::write(
+        w.dir.path().join("posts/queue/2026-12-01-day.toml"),
+        "at = 2026-12-01T12:00:00+01:00\n[text]\nen = \"day en\"\nfr = \"day fr\"\n",
+    )
+    .unwrap();
+    let net = Arc::new(Network::default());
+    let c = campaign(&w, &[("outbox", &net)], monday());
+    run_for(c, &w.config.data_dir, Duration::from_secs(2 * 86_400)).await;
+    let posts = summary(&net);
+    assert!(posts.contains(&"2026-12-01T11:00:00Z/2026-12-01-day/en 2026-12-01-day en".to_string()), "{posts:?}");
+    assert!(posts.contains(&"2026-12-01T11:00:00Z/2026-12-01-day/fr 2026-12-01-day fr".to_string()));
+    // The rotation is not disturbed: four slots, four rotation posts.
+    assert_eq!(posts.iter().filter(|p| !p.contains("day")).count(), 4);
+}
+
+fn outgoing_of(i: &campaign_bot::store::Intent) -> Outgoing {
+    Outgoing {
+        intent_key: i.key.clone(),
+        slot: i.slot.clone(),
+        target: i.target.clone(),
+        message_id: i.message_id.clone().unwrap(),
+        lang: i.lang.clone().unwrap(),
+        text: i.text.clone().unwrap(),
+        spoiler: None,
+        media: vec![],
+    }
+}
