@@ -13,7 +13,10 @@ use campaign_bot::publish::outbox::{OutboxLine, read_lines};
 /// A working folder with a copy of the shipped `posts/`.
 fn workdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"), &dir.path().join("posts"));
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"),
+        &dir.path().join("posts"),
+    );
     dir
 }
 
@@ -80,7 +83,10 @@ fn validate_measures_bluesky_limits_offline() {
     let dir = workdir();
     std::fs::write(
         dir.path().join("posts/rotation/zz-long.toml"),
-        format!("[text]\nen = \"{}\"\nfr = \"court\"\nar = \"قصير\"\n", "word ".repeat(70)),
+        format!(
+            "[text]\nen = \"{}\"\nfr = \"court\"\nar = \"قصير\"\n",
+            "word ".repeat(70)
+        ),
     )
     .unwrap();
     bot(dir.path())
@@ -99,13 +105,28 @@ fn validate_measures_bluesky_limits_offline() {
 #[test]
 fn preview_lists_slots_rotating_languages_with_exact_text() {
     let dir = workdir();
-    let out = bot(dir.path()).args(["preview", "--next", "9"]).assert().success().get_output().stdout.clone();
+    let out = bot(dir.path())
+        .args(["preview", "--next", "9"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let out = String::from_utf8(out).unwrap();
     let heads: Vec<&str> = out.lines().filter(|l| l.contains("  outbox  ")).collect();
     assert_eq!(heads.len(), 9, "{out}");
-    let langs: Vec<&str> = heads.iter().map(|h| h.split("  ").nth(3).unwrap()).collect();
-    assert_eq!(langs, ["en", "fr", "ar", "en", "fr", "ar", "en", "fr", "ar"]);
-    assert!(out.contains("    | #WeTogether #Cities4Migration") || out.contains("#WeTogether #Cities4Migration"));
+    let langs: Vec<&str> = heads
+        .iter()
+        .map(|h| h.split("  ").nth(3).unwrap())
+        .collect();
+    assert_eq!(
+        langs,
+        ["en", "fr", "ar", "en", "fr", "ar", "en", "fr", "ar"]
+    );
+    assert!(
+        out.contains("    | #WeTogether #Cities4Migration")
+            || out.contains("#WeTogether #Cities4Migration")
+    );
     // Preview changes nothing.
     assert!(!dir.path().join("data/state.db").exists());
 }
@@ -163,7 +184,9 @@ fn user_errors_are_messages_not_panics() {
         .args(["post-now", "no-such-post"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no valid post with id \"no-such-post\""));
+        .stderr(predicate::str::contains(
+            "no valid post with id \"no-such-post\"",
+        ));
     bot(dir.path())
         .args(["status", "--config", "nowhere.toml"])
         .assert()
@@ -197,7 +220,10 @@ fn wait_for_lines(dir: &Path, n: usize) -> Vec<OutboxLine> {
 }
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    StdCommand::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    StdCommand::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -217,10 +243,17 @@ fn run_posts_stops_on_sigterm_and_resumes_the_rotation() {
     let mut child = spawn_run(dir.path());
     let first = wait_for_lines(dir.path(), 3);
     assert!(first.len() >= 3, "only {} outbox lines", first.len());
-    bot(dir.path()).args(["status", "--health"]).assert().success().stdout("healthy\n");
+    bot(dir.path())
+        .args(["status", "--health"])
+        .assert()
+        .success()
+        .stdout("healthy\n");
     let status = terminate(&mut child);
     assert!(status.success(), "{status:?}");
-    bot(dir.path()).args(["status", "--health"]).assert().code(3);
+    bot(dir.path())
+        .args(["status", "--health"])
+        .assert()
+        .code(3);
 
     let before = outbox(dir.path());
     let last = before.last().unwrap().clone();
@@ -228,21 +261,42 @@ fn run_posts_stops_on_sigterm_and_resumes_the_rotation() {
     let after = wait_for_lines(dir.path(), before.len() + 2);
     assert!(terminate(&mut child).success());
     let next = &after[before.len()];
-    assert_ne!(next.message_id, last.message_id, "the rotation repeated a message across the restart");
-    assert_ne!(next.lang, last.lang, "the rotation repeated a language across the restart");
+    assert_ne!(
+        next.message_id, last.message_id,
+        "the rotation repeated a message across the restart"
+    );
+    assert_ne!(
+        next.lang, last.lang,
+        "the rotation repeated a language across the restart"
+    );
     let langs: std::collections::BTreeSet<&str> = after.iter().map(|l| l.lang.as_str()).collect();
     assert_eq!(langs.len(), 3);
-    let mut slots: Vec<(&str, &str)> = after.iter().map(|l| (l.slot.as_str(), l.target.as_str())).collect();
+    let mut slots: Vec<(&str, &str)> = after
+        .iter()
+        .map(|l| (l.slot.as_str(), l.target.as_str()))
+        .collect();
     let n = slots.len();
     slots.sort();
     slots.dedup();
-    assert_eq!(slots.len(), n, "a (slot, target) appears twice in the outbox");
+    assert_eq!(
+        slots.len(),
+        n,
+        "a (slot, target) appears twice in the outbox"
+    );
 }
 
 #[test]
 fn dry_run_keeps_its_own_state() {
     let dir = workdir();
-    bot(dir.path()).args(["post-now", "--dry-run"]).assert().success();
-    assert_eq!(read_lines(&dir.path().join("data/dry-run/outbox.jsonl")).unwrap().len(), 1);
+    bot(dir.path())
+        .args(["post-now", "--dry-run"])
+        .assert()
+        .success();
+    assert_eq!(
+        read_lines(&dir.path().join("data/dry-run/outbox.jsonl"))
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(!PathBuf::from(dir.path()).join("data/outbox.jsonl").exists());
 }

@@ -95,9 +95,18 @@ fn world(extra_env: &[(&str, &str)]) -> World {
     let empty = dir.path().join("empty.toml");
     std::fs::write(&empty, "").unwrap();
     let mut env: HashMap<String, String> = [
-        ("CAMPAIGN_BOT__POSTS_DIR", dir.path().join("posts").to_str().unwrap()),
-        ("CAMPAIGN_BOT__DATA_DIR", dir.path().join("data").to_str().unwrap()),
-        ("CAMPAIGN_BOT__SCHEDULE__SLOTS", "0 9 * * Mon-Fri;30 15 * * Mon-Fri"),
+        (
+            "CAMPAIGN_BOT__POSTS_DIR",
+            dir.path().join("posts").to_str().unwrap(),
+        ),
+        (
+            "CAMPAIGN_BOT__DATA_DIR",
+            dir.path().join("data").to_str().unwrap(),
+        ),
+        (
+            "CAMPAIGN_BOT__SCHEDULE__SLOTS",
+            "0 9 * * Mon-Fri;30 15 * * Mon-Fri",
+        ),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -126,7 +135,13 @@ fn campaign(w: &World, nets: &[(&str, &Arc<Network>)], start: DateTime<Utc>) -> 
             }) as Arc<dyn Publisher>
         })
         .collect();
-    Arc::new(Campaign::new(w.config.clone(), store, pubs, catalog, Clock::tokio_from(start)))
+    Arc::new(Campaign::new(
+        w.config.clone(),
+        store,
+        pubs,
+        catalog,
+        Clock::tokio_from(start),
+    ))
 }
 
 /// Runs the daemon for `span` of simulated time, then stops it.
@@ -190,11 +205,21 @@ async fn a_restart_in_the_middle_continues_the_sequence() {
     let w = world(&[]);
     let net = Arc::new(Network::default());
     let first = campaign(&w, &[("outbox", &net)], monday());
-    run_for(first.clone(), &w.config.data_dir, Duration::from_secs(2 * 86_400 + 3600)).await;
+    run_for(
+        first.clone(),
+        &w.config.data_dir,
+        Duration::from_secs(2 * 86_400 + 3600),
+    )
+    .await;
     let resumed_at = first.clock().now();
     drop(first);
     let second = campaign(&w, &[("outbox", &net)], resumed_at);
-    run_for(second, &w.config.data_dir, WEEK - Duration::from_secs(2 * 86_400 + 3600)).await;
+    run_for(
+        second,
+        &w.config.data_dir,
+        WEEK - Duration::from_secs(2 * 86_400 + 3600),
+    )
+    .await;
     assert_eq!(summary(&net), EXPECTED_WEEK);
 }
 
@@ -208,18 +233,26 @@ async fn a_crash_after_sending_never_posts_twice() {
     // before recording the result.
     let slot = Slot::cron(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
     let target = w.config.target("outbox").unwrap().clone();
-    let campaign_bot::store::Begin::New(intent) = c.plan_rotation(&slot, &target, None).unwrap().unwrap() else {
+    let campaign_bot::store::Begin::New(intent) =
+        c.plan_rotation(&slot, &target, None).unwrap().unwrap()
+    else {
         panic!("new intent")
     };
-    Fake { name: "outbox".into(), net: net.clone() }
-        .publish(&outgoing_of(&intent))
-        .await
-        .unwrap();
+    Fake {
+        name: "outbox".into(),
+        net: net.clone(),
+    }
+    .publish(&outgoing_of(&intent))
+    .await
+    .unwrap();
     c.store().set_cursor(slot.at).unwrap();
 
     run_for(c.clone(), &w.config.data_dir, Duration::from_secs(3600)).await;
     assert_eq!(summary(&net), ["2026-11-30T08:00:00Z alpha en"]);
-    assert_eq!(c.store().intent(&intent.key).unwrap().unwrap().state, IntentState::Published);
+    assert_eq!(
+        c.store().intent(&intent.key).unwrap().unwrap().state,
+        IntentState::Published
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -231,7 +264,9 @@ async fn a_crash_before_sending_posts_once_within_grace_and_never_after() {
         let start = slot.at + chrono::Duration::minutes(minutes_late);
         let c = campaign(&w, &[("outbox", &net)], start);
         let target = w.config.target("outbox").unwrap().clone();
-        let campaign_bot::store::Begin::New(intent) = c.plan_rotation(&slot, &target, None).unwrap().unwrap() else {
+        let campaign_bot::store::Begin::New(intent) =
+            c.plan_rotation(&slot, &target, None).unwrap().unwrap()
+        else {
             panic!("new intent")
         };
         c.store().set_cursor(slot.at).unwrap();
@@ -255,7 +290,11 @@ async fn missed_slots_are_skipped_not_burst_out() {
     let down_since = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
     // Down from 08:00 to 09:02: twelve slots due, 08:50 … 09:00 within grace;
     // only 09:00 is posted, the eleven others are skipped.
-    let c = campaign(&w, &[("outbox", &net)], down_since + chrono::Duration::minutes(62));
+    let c = campaign(
+        &w,
+        &[("outbox", &net)],
+        down_since + chrono::Duration::minutes(62),
+    );
     c.store().set_cursor(down_since).unwrap();
     run_for(c.clone(), &w.config.data_dir, Duration::from_secs(60)).await;
     assert_eq!(summary(&net), ["2026-11-30T09:00:00Z alpha en"]);
@@ -267,8 +306,16 @@ async fn missed_slots_are_skipped_not_burst_out() {
         .filter(|i| i.state == IntentState::Skipped)
         .collect();
     assert_eq!(skipped.len(), 11);
-    assert!(skipped.iter().any(|i| i.error.as_deref().unwrap().contains("superseded")));
-    assert!(skipped.iter().any(|i| i.error.as_deref().unwrap().contains("grace had passed")));
+    assert!(
+        skipped
+            .iter()
+            .any(|i| i.error.as_deref().unwrap().contains("superseded"))
+    );
+    assert!(
+        skipped
+            .iter()
+            .any(|i| i.error.as_deref().unwrap().contains("grace had passed"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -286,7 +333,10 @@ async fn transient_errors_are_retried_and_auth_pauses_only_that_target() {
             message: "429".into(),
         },
     ]);
-    bad.failures.lock().unwrap().push(PublishError::Auth("401 The access token is invalid".into()));
+    bad.failures
+        .lock()
+        .unwrap()
+        .push(PublishError::Auth("401 The access token is invalid".into()));
     let c = campaign(&w, &[("good", &good), ("bad", &bad)], monday());
     run_for(c.clone(), &w.config.data_dir, Duration::from_secs(86_400)).await;
     // The good target posted both Monday slots, the first after two retries.
@@ -294,7 +344,13 @@ async fn transient_errors_are_retried_and_auth_pauses_only_that_target() {
     // The bad one is paused after its first failure; its next slot is skipped.
     assert!(summary(&bad).is_empty());
     assert!(c.paused("bad").unwrap().unwrap().contains("401"));
-    let bad_intents: Vec<_> = c.store().all_intents().unwrap().into_iter().filter(|i| i.target == "bad").collect();
+    let bad_intents: Vec<_> = c
+        .store()
+        .all_intents()
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.target == "bad")
+        .collect();
     assert_eq!(bad_intents[0].state, IntentState::Failed);
     assert_eq!(bad_intents[1].state, IntentState::Skipped);
 }
@@ -311,8 +367,13 @@ async fn timed_queue_posts_go_out_in_each_language_at_their_time() {
     let c = campaign(&w, &[("outbox", &net)], monday());
     run_for(c, &w.config.data_dir, Duration::from_secs(2 * 86_400)).await;
     let posts = summary(&net);
-    assert!(posts.contains(&"2026-12-01T11:00:00Z/2026-12-01-day/en 2026-12-01-day en".to_string()), "{posts:?}");
-    assert!(posts.contains(&"2026-12-01T11:00:00Z/2026-12-01-day/fr 2026-12-01-day fr".to_string()));
+    assert!(
+        posts.contains(&"2026-12-01T11:00:00Z/2026-12-01-day/en 2026-12-01-day en".to_string()),
+        "{posts:?}"
+    );
+    assert!(
+        posts.contains(&"2026-12-01T11:00:00Z/2026-12-01-day/fr 2026-12-01-day fr".to_string())
+    );
     // The rotation is not disturbed: four slots, four rotation posts.
     assert_eq!(posts.iter().filter(|p| !p.contains("day")).count(), 4);
 }
