@@ -7,6 +7,7 @@
 //! - [`model`]: shared data: languages, messages, slots, results.
 //! - [`posts`]: `posts/` → validated messages, problems with file and line.
 //! - [`render`]: message + language → exact text, measured per network.
+//! - [`checks`]: posts against targets' limits, dates and detected languages.
 //! - [`rotation`]: which (message, language) next; pure and deterministic.
 //! - [`schedule`]: cron + time zone → slot instants; pure; DST rules.
 //! - [`store`]: SQLite state: intents, rotation positions, meta.
@@ -20,6 +21,7 @@
 //! rotation, schedule, render, store, publish} → model`.
 
 pub mod campaign;
+pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod commands;

@@ -60,6 +60,18 @@ fn validate_passes_on_the_shipped_posts() {
         .assert()
         .success()
         .stdout(predicate::str::contains("0 errors"));
+    // Also against Bluesky's fixed limits, without network access.
+    bot(dir.path())
+        .arg("validate")
+        .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
+        .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", "bot.test")
+        .env(
+            "CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV",
+            "CB_TEST_NO_SUCH_VAR",
+        )
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 targets (sky); 0 errors"));
 }
 
 #[test]
@@ -299,4 +311,34 @@ fn dry_run_keeps_its_own_state() {
         1
     );
     assert!(!PathBuf::from(dir.path()).join("data/outbox.jsonl").exists());
+}
+
+#[test]
+fn edits_to_posts_are_picked_up_while_running() {
+    let dir = workdir();
+    let mut child = spawn_run(dir.path());
+    assert!(!wait_for_lines(dir.path(), 1).is_empty());
+    // A broken file does not stop the daemon; a new queue post goes out next.
+    std::fs::write(dir.path().join("posts/rotation/zz-broken.toml"), "[text\n").unwrap();
+    std::fs::write(
+        dir.path().join("posts/queue/hot.toml"),
+        "[text]\nen = \"hot en\"\nfr = \"hot fr\"\nar = \"hot ar\"\n",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !outbox(dir.path()).iter().any(|l| l.message_id == "hot") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let n = outbox(dir.path()).len();
+    let later = wait_for_lines(dir.path(), n + 1);
+    assert!(terminate(&mut child).success());
+    assert_eq!(
+        later.iter().filter(|l| l.message_id == "hot").count(),
+        1,
+        "the queue post goes out once"
+    );
+    assert!(
+        later.len() > n,
+        "the daemon kept posting after a broken file appeared"
+    );
 }

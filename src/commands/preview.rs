@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
-use super::validate::offline_limits;
 use super::{CliError, exit, load_catalog, local_time};
+use crate::checks::offline_limits;
 use crate::config::Config;
 use crate::model::{Lang, Message};
 use crate::render::{describe_length, measure, overruns, render};

@@ -2,79 +2,10 @@
 
 use std::process::ExitCode;
 
-use chrono::Utc;
-
 use super::{CliError, exit, load_catalog};
-use crate::config::{Config, TargetDetail, TargetKind};
-use crate::model::MessageKind;
-use crate::posts::{Catalog, Problem, Severity};
-use crate::render::{Limits, measure, overruns, render};
-
-/// The limits `validate` and `preview` measure against, without network
-/// access: fixed for Bluesky, Mastodon's defaults for the fediverse.
-pub fn offline_limits(kind: TargetKind) -> Limits {
-    match kind {
-        TargetKind::Outbox => Limits::NONE,
-        TargetKind::Bluesky => Limits::BLUESKY,
-        TargetKind::Fediverse(_) => Limits::mastodon(500, 23),
-    }
-}
-
-/// Every problem of every post on every target, besides those of loading.
-pub fn check_targets(config: &Config, catalog: &Catalog) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let now = Utc::now();
-    for m in &catalog.messages {
-        let file = std::path::Path::new("posts").join(&m.source);
-        for target in &config.targets {
-            let limits = offline_limits(target.kind);
-            for lang in target.languages.iter().filter(|l| m.has_lang(l)) {
-                let rendered = render(m, lang, &config.hashtags).expect("language present");
-                for over in overruns(&measure(&rendered, &limits), &limits) {
-                    problems.push(Problem {
-                        severity: Severity::Error,
-                        file: file.clone(),
-                        line: m.text_lines.get(lang).copied().unwrap_or(0),
-                        column: 1,
-                        message: format!(
-                            "the {lang} text is too long for target {} ({}): {over}, hashtags included; shorten it",
-                            target.name, target.kind
-                        ),
-                    });
-                }
-            }
-        }
-        if m.kind == MessageKind::Queue && !m.draft {
-            if let Some(at) = m.at {
-                let t = at.resolve(config.schedule.timezone());
-                if t < now {
-                    problems.push(Problem {
-                        severity: Severity::Warning,
-                        file: file.clone(),
-                        line: 0,
-                        column: 0,
-                        message: format!("`at` ({t}) is in the past: this post will not go out; change the date or remove the file"),
-                    });
-                }
-            }
-            if !config
-                .targets
-                .iter()
-                .any(|t| t.languages.iter().any(|l| m.has_lang(l)))
-            {
-                problems.push(Problem {
-                    severity: Severity::Warning,
-                    file: file.clone(),
-                    line: 0,
-                    column: 0,
-                    message: "no target posts in any language of this post: it will not go out"
-                        .into(),
-                });
-            }
-        }
-    }
-    problems
-}
+use crate::checks::{check_targets, check_text_languages};
+use crate::config::{Config, TargetDetail};
+use crate::posts::Severity;
 
 /// Warnings about targets whose secrets are not available here.
 fn check_credentials(config: &Config) -> Vec<String> {
@@ -95,6 +26,7 @@ fn check_credentials(config: &Config) -> Vec<String> {
 pub fn validate(config: &Config) -> Result<ExitCode, CliError> {
     let mut catalog = load_catalog(config);
     catalog.problems.extend(check_targets(config, &catalog));
+    catalog.problems.extend(check_text_languages(&catalog));
     catalog
         .problems
         .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));

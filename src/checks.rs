@@ -1,0 +1,139 @@
+//! Checks of posts beyond their own file: against each target's limits, the
+//! calendar, and the language each text is really written in. Used by
+//! `validate` and `preview`; no network access.
+
+use chrono::Utc;
+
+use crate::config::{Config, TargetKind};
+use crate::model::MessageKind;
+use crate::posts::{Catalog, Problem, Severity};
+use crate::render::{Limits, measure, overruns, render};
+
+/// The limits `validate` and `preview` measure against, without network
+/// access: fixed for Bluesky, Mastodon's defaults for the fediverse.
+pub fn offline_limits(kind: TargetKind) -> Limits {
+    match kind {
+        TargetKind::Outbox => Limits::NONE,
+        TargetKind::Bluesky => Limits::BLUESKY,
+        TargetKind::Fediverse(_) => Limits::mastodon(500, 23),
+    }
+}
+
+/// Every problem of every post on every target, besides those of loading.
+pub fn check_targets(config: &Config, catalog: &Catalog) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let now = Utc::now();
+    for m in &catalog.messages {
+        let file = std::path::Path::new("posts").join(&m.source);
+        for target in &config.targets {
+            let limits = offline_limits(target.kind);
+            for lang in target.languages.iter().filter(|l| m.has_lang(l)) {
+                let rendered = render(m, lang, &config.hashtags).expect("language present");
+                for over in overruns(&measure(&rendered, &limits), &limits) {
+                    problems.push(Problem {
+                        severity: Severity::Error,
+                        file: file.clone(),
+                        line: m.text_lines.get(lang).copied().unwrap_or(0),
+                        column: 1,
+                        message: format!(
+                            "the {lang} text is too long for target {} ({}): {over}, hashtags included; shorten it",
+                            target.name, target.kind
+                        ),
+                    });
+                }
+            }
+        }
+        if m.kind == MessageKind::Queue && !m.draft {
+            if let Some(at) = m.at {
+                let t = at.resolve(config.schedule.timezone());
+                if t < now {
+                    problems.push(Problem {
+                        severity: Severity::Warning,
+                        file: file.clone(),
+                        line: 0,
+                        column: 0,
+                        message: format!("`at` ({t}) is in the past: this post will not go out; change the date or remove the file"),
+                    });
+                }
+            }
+            if !config
+                .targets
+                .iter()
+                .any(|t| t.languages.iter().any(|l| m.has_lang(l)))
+            {
+                problems.push(Problem {
+                    severity: Severity::Warning,
+                    file: file.clone(),
+                    line: 0,
+                    column: 0,
+                    message: "no target posts in any language of this post: it will not go out"
+                        .into(),
+                });
+            }
+        }
+    }
+    problems
+}
+
+/// Texts shorter than this are not checked for their language: too little
+/// to tell reliably.
+const MIN_DETECT_CHARS: usize = 40;
+
+/// Warnings for texts that read as another language than their key (a
+/// French text filed under `ar`, say).
+pub fn check_text_languages(catalog: &Catalog) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for m in &catalog.messages {
+        for (lang, text) in &m.text {
+            let Some(detected) = detect_language(text) else {
+                continue;
+            };
+            if detected != lang.as_str() {
+                problems.push(Problem {
+                    severity: Severity::Warning,
+                    file: std::path::Path::new("posts").join(&m.source),
+                    line: m.text_lines.get(lang).copied().unwrap_or(0),
+                    column: 1,
+                    message: format!(
+                        "the text under `{lang}` reads like {} ({detected}); check that it is filed under the right language",
+                        isolang::Language::from_639_1(&detected).map(|l| l.to_name()).unwrap_or("another language")
+                    ),
+                });
+            }
+        }
+    }
+    problems
+}
+
+/// The ISO 639-1 code of the language `text` is reliably written in.
+fn detect_language(text: &str) -> Option<String> {
+    if text.chars().filter(|c| c.is_alphabetic()).count() < MIN_DETECT_CHARS {
+        return None;
+    }
+    let info = whatlang::detect(text)?;
+    if !info.is_reliable() {
+        return None;
+    }
+    let lang = isolang::Language::from_639_3(info.lang().code())?;
+    lang.to_639_1().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_a_text_filed_under_the_wrong_language() {
+        assert_eq!(
+            detect_language(
+                "Les villes s'engagent à garantir l'accès aux droits pour toutes et tous."
+            ),
+            Some("fr".into())
+        );
+        assert_eq!(
+            detect_language("تلتزم المدن بضمان وصول الجميع إلى حقوقهم في كل مكان وزمان."),
+            Some("ar".into())
+        );
+        assert_eq!(detect_language("Too short"), None);
+    }
+}
