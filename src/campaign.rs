@@ -287,31 +287,23 @@ impl Campaign {
         };
         let post = self.outgoing(&intent);
         let mut attempt: u32 = 0;
+        let mut uncertain = false;
         loop {
             attempt += 1;
+            if uncertain {
+                // The last attempt may have reached the network (a timeout,
+                // a 5xx after the write): look before sending again.
+                if let Ok(Some(published)) = publisher.find_published(&post).await {
+                    return self.published(&intent, &post, published);
+                }
+            }
             let result = tokio::select! {
                 r = publisher.publish(&post) => r,
                 _ = cancel.cancelled() => return Outcome::Interrupted,
             };
             let now = self.clock.now();
             match result {
-                Ok(published) => {
-                    if let Err(e) = self.store.complete(&intent.key, &published, now) {
-                        // The post is out but not recorded: the intent stays
-                        // pending and the next start finds it published.
-                        tracing::error!(error = %e, key = intent.key, "posted, but could not record it");
-                    }
-                    tracing::info!(
-                        target_name = intent.target,
-                        message_id = post.message_id,
-                        lang = %post.lang,
-                        slot = intent.slot.key,
-                        remote_id = published.remote_id,
-                        url = published.url.as_deref().unwrap_or(""),
-                        "posted"
-                    );
-                    return Outcome::Published(published);
-                }
+                Ok(published) => return self.published(&intent, &post, published),
                 Err(PublishError::Auth(msg)) => {
                     if let Err(e) = self.pause(&intent.target, &msg) {
                         tracing::error!(error = %e, "could not record the pause");
@@ -320,6 +312,7 @@ impl Campaign {
                 }
                 Err(PublishError::Permanent(msg)) => return self.give_up(&intent, msg),
                 Err(err) => {
+                    uncertain = matches!(err, PublishError::Transient(_));
                     let wait = match &err {
                         PublishError::RateLimited {
                             retry_at: Some(t), ..
@@ -349,6 +342,27 @@ impl Campaign {
                 }
             }
         }
+    }
+
+    fn published(&self, intent: &Intent, post: &Outgoing, published: Published) -> Outcome {
+        if let Err(e) = self
+            .store
+            .complete(&intent.key, &published, self.clock.now())
+        {
+            // The post is out but not recorded: the intent stays pending and
+            // the next start finds it published.
+            tracing::error!(error = %e, key = intent.key, "posted, but could not record it");
+        }
+        tracing::info!(
+            target_name = intent.target,
+            message_id = post.message_id,
+            lang = %post.lang,
+            slot = intent.slot.key,
+            remote_id = published.remote_id,
+            url = published.url.as_deref().unwrap_or(""),
+            "posted"
+        );
+        Outcome::Published(published)
     }
 
     fn give_up(&self, intent: &Intent, reason: String) -> Outcome {

@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 
-use crate::config::{Config, TargetKind};
+use crate::config::{Config, TargetConfig, TargetKind};
 use crate::model::MessageKind;
 use crate::posts::{Catalog, Problem, Severity};
 use crate::render::{Limits, measure, overruns, render};
@@ -20,13 +20,18 @@ pub fn offline_limits(kind: TargetKind) -> Limits {
 }
 
 /// Every problem of every post on every target, besides those of loading.
-pub fn check_targets(config: &Config, catalog: &Catalog) -> Vec<Problem> {
+/// `limits` gives each target's limits (learnt from its server, or offline).
+pub fn check_targets(
+    config: &Config,
+    catalog: &Catalog,
+    limits: &dyn Fn(&TargetConfig) -> Limits,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     let now = Utc::now();
     for m in &catalog.messages {
         let file = std::path::Path::new("posts").join(&m.source);
         for target in &config.targets {
-            let limits = offline_limits(target.kind);
+            let limits = limits(target);
             for lang in target.languages.iter().filter(|l| m.has_lang(l)) {
                 let rendered = render(m, lang, &config.hashtags).expect("language present");
                 for over in overruns(&measure(&rendered, &limits), &limits) {

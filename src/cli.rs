@@ -34,7 +34,12 @@ pub enum Command {
     },
     /// Check the config and every post against every target; exit 0 only
     /// if there is no error.
-    Validate,
+    Validate {
+        /// Do not ask the servers for their limits: use the ones cached from
+        /// the last time, or the defaults.
+        #[arg(long)]
+        offline: bool,
+    },
     /// Show the coming slots: time, target, message, language and the exact
     /// text with its length against the limit. Changes nothing.
     Preview {
@@ -61,11 +66,40 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Get or check credentials for a network.
+    Login {
+        #[command(subcommand)]
+        network: LoginNetwork,
+    },
     /// Next slot, last posts, last errors, targets and credentials.
     Status {
         /// Exit non-zero (3) with a one-line reason when the daemon is not
         /// healthy: for a container health check.
         #[arg(long)]
         health: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoginNetwork {
+    /// Register the bot with a Mastodon (or compatible) server and get an
+    /// access token through the OAuth code flow.
+    Mastodon {
+        /// The server, e.g. https://mastodon.social
+        #[arg(long, value_name = "URL")]
+        instance: String,
+        /// Where to save the token (never in the config).
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "data/secrets/mastodon_token"
+        )]
+        token_file: PathBuf,
+    },
+    /// Check the app password of the configured Bluesky target(s).
+    Bluesky {
+        /// Only this target.
+        #[arg(long, value_name = "TARGET")]
+        target: Option<String>,
     },
 }

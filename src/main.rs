@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use campaign_bot::cli::{Cli, Command};
+use campaign_bot::cli::{Cli, Command, LoginNetwork};
 use campaign_bot::commands::{self, CliError, PostNowArgs};
+use campaign_bot::config::TargetKind;
 
 fn init_logging(to_stdout: bool) {
     use tracing_subscriber::EnvFilter;
@@ -43,10 +44,20 @@ async fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    // Logging in to Mastodon needs no config: it makes the credentials.
+    if let Command::Login {
+        network: LoginNetwork::Mastodon {
+            instance,
+            token_file,
+        },
+    } = &cli.command
+    {
+        return commands::login_mastodon(instance, token_file, &mut std::io::stdin().lock()).await;
+    }
     let config = commands::load_config(cli.config)?;
     match cli.command {
         Command::Run { dry_run } => commands::run(&config, dry_run).await,
-        Command::Validate => commands::validate(&config),
+        Command::Validate { offline } => commands::validate(&config, offline).await,
         Command::Preview { next } => commands::preview(&config, next),
         Command::PostNow {
             id,
@@ -67,6 +78,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             )
             .await
         }
-        Command::Status { health } => commands::status(&config, health),
+        Command::Status { health } => commands::status(&config, health).await,
+        Command::Login {
+            network: LoginNetwork::Bluesky { target },
+        } => commands::check_logins(&config, target.as_deref(), |k| k == TargetKind::Bluesky).await,
+        Command::Login {
+            network: LoginNetwork::Mastodon { .. },
+        } => unreachable!("handled before the config is loaded"),
     }
 }

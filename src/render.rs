@@ -93,7 +93,7 @@ pub fn render(message: &Message, lang: &Lang, campaign_hashtags: &[String]) -> O
 }
 
 /// How a network counts a post's length, and its limits. `None` = no limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Mastodon: characters (grapheme clusters) of the spoiler plus the text,
     /// each link counting as `url_weight`.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
-use super::{CliError, exit, load_catalog, local_time};
+use super::{CliError, exit, load_catalog, local_time, offline_limits_by_target};
 use crate::checks::offline_limits;
 use crate::config::Config;
 use crate::model::{Lang, Message};
@@ -62,12 +62,16 @@ pub fn preview(config: &Config, next: usize) -> Result<ExitCode, CliError> {
     }
 
     let mut over_limit = false;
+    let known = offline_limits_by_target(config);
     let mut show = |t: DateTime<Utc>,
                     target: &crate::config::TargetConfig,
                     m: &Message,
                     lang: &Lang,
                     what: &str| {
-        let limits = offline_limits(target.kind);
+        let limits = known
+            .get(&target.name)
+            .copied()
+            .unwrap_or_else(|| offline_limits(target.kind));
         let rendered = render(m, lang, &config.hashtags).expect("language present");
         let ms = measure(&rendered, &limits);
         let overs = overruns(&ms, &limits);

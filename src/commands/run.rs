@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{CliError, build_campaign, data_dir, exit, load_catalog};
+use super::{CliError, build_campaign, data_dir, exit, load_catalog, refresh_limits};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::daemon::{self, RunOptions};
@@ -30,6 +30,13 @@ pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
         return Err(CliError::Usage(
             "no target can run; see the errors above".into(),
         ));
+    }
+    let (limits, notes) = refresh_limits(&campaign).await;
+    for n in notes {
+        tracing::warn!("{n}");
+    }
+    for (target, l) in limits {
+        tracing::info!(target_name = target, limits = ?l, "limits");
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 
-use super::{CliError, exit, local_time};
+use super::{CliError, build_campaign, exit, local_time};
+use crate::clock::Clock;
 use crate::config::{Config, TargetDetail};
 use crate::daemon::DaemonStatus;
 use crate::store::Store;
@@ -56,7 +57,7 @@ fn process_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
-pub fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliError> {
+pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliError> {
     let store = Store::open(&config.data_dir)?;
     let daemon = DaemonStatus::read(&config.data_dir);
     let unhealthy = health(config, &store, daemon.as_ref())?;
@@ -93,14 +94,28 @@ pub fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliError> 
         None => println!("next slot:  none (check schedule.slots)"),
     }
     println!("\ntargets:");
+    let (campaign, broken) = build_campaign(
+        config,
+        crate::posts::Catalog::default(),
+        false,
+        Clock::System,
+    )?;
     for t in &config.targets {
-        let creds = match &t.detail {
-            TargetDetail::Outbox { .. } => "no credentials needed".to_string(),
-            TargetDetail::Fediverse { token: s, .. }
-            | TargetDetail::Bluesky { password: s, .. } => match s.resolve() {
-                Ok(_) => format!("secret found in {s}"),
-                Err(e) => format!("MISSING: {e}"),
-            },
+        let creds = match (&t.detail, campaign.publisher(&t.name)) {
+            (TargetDetail::Outbox { .. }, _) => "no credentials needed".to_string(),
+            (_, None) => broken
+                .iter()
+                .find(|b| b.target == t.name)
+                .map(|b| format!("NOT STARTED: {}", b.message))
+                .unwrap_or_default(),
+            (_, Some(p)) => {
+                match tokio::time::timeout(crate::publish::http::REQUEST_TIMEOUT, p.verify()).await
+                {
+                    Ok(Ok(who)) => format!("credentials work ({who})"),
+                    Ok(Err(e)) => format!("CREDENTIALS FAIL: {e}"),
+                    Err(_) => "cannot check credentials: the server did not answer in time".into(),
+                }
+            }
         };
         let paused = store
             .meta(&format!("paused:{}", t.name))?

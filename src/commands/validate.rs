@@ -2,9 +2,13 @@
 
 use std::process::ExitCode;
 
-use super::{CliError, exit, load_catalog};
-use crate::checks::{check_targets, check_text_languages};
+use super::{
+    CliError, build_campaign, exit, load_catalog, offline_limits_by_target, refresh_limits,
+};
+use crate::checks::{check_targets, check_text_languages, offline_limits};
+use crate::clock::Clock;
 use crate::config::{Config, TargetDetail};
+use crate::posts::Catalog;
 use crate::posts::Severity;
 
 /// Warnings about targets whose secrets are not available here.
@@ -23,9 +27,33 @@ fn check_credentials(config: &Config) -> Vec<String> {
     out
 }
 
-pub fn validate(config: &Config) -> Result<ExitCode, CliError> {
+/// With `offline`, limits come from the cache or the defaults; otherwise
+/// each server is asked for its own (Mastodon's `max_characters`).
+pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliError> {
     let mut catalog = load_catalog(config);
-    catalog.problems.extend(check_targets(config, &catalog));
+    let mut limits = offline_limits_by_target(config);
+    if !offline
+        && config
+            .targets
+            .iter()
+            .any(|t| matches!(t.kind, crate::config::TargetKind::Fediverse(_)))
+    {
+        let (campaign, _) = build_campaign(config, Catalog::default(), false, Clock::System)?;
+        let (fresh, notes) = refresh_limits(&campaign).await;
+        for n in notes {
+            println!("note: {n}");
+        }
+        limits.extend(fresh);
+    }
+    let limits_of = |t: &crate::config::TargetConfig| {
+        limits
+            .get(&t.name)
+            .copied()
+            .unwrap_or_else(|| offline_limits(t.kind))
+    };
+    catalog
+        .problems
+        .extend(check_targets(config, &catalog, &limits_of));
     catalog.problems.extend(check_text_languages(&catalog));
     catalog
         .problems

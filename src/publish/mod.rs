@@ -14,6 +14,8 @@ use crate::config::{Config, TargetConfig, TargetDetail, TargetKind};
 use crate::model::{Lang, Published, Slot};
 use crate::render::Limits;
 
+pub mod http;
+pub mod mastodon;
 pub mod outbox;
 
 /// One post on its way to one target.
@@ -81,6 +83,15 @@ pub trait Publisher: Send + Sync {
     /// After a crash between sending and recording: was this post already
     /// published? `Ok(None)` means it certainly was not.
     async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError>;
+    /// Checks the credentials; says which account they open.
+    async fn verify(&self) -> Result<String, PublishError> {
+        Ok("no credentials needed".into())
+    }
+    /// Asks the network for its current limits (Mastodon instances set
+    /// their own); networks with fixed limits return them.
+    async fn refresh_limits(&self) -> Result<Limits, PublishError> {
+        Ok(self.limits())
+    }
 }
 
 /// Why a publisher could not be built.
@@ -91,42 +102,57 @@ pub struct BuildError {
     pub message: String,
 }
 
-/// Builds the publisher of each configured target. With `dry_run`, every
-/// target becomes an outbox of the same name and languages.
-pub fn build(
-    config: &Config,
-    data_dir: &std::path::Path,
-    dry_run: bool,
-) -> Vec<Result<Arc<dyn Publisher>, BuildError>> {
-    config
-        .targets
-        .iter()
-        .map(|t| build_one(t, data_dir, dry_run))
-        .collect()
+/// What building the publishers needs besides the config.
+pub struct BuildContext<'a> {
+    pub data_dir: &'a std::path::Path,
+    /// Every target becomes an outbox of the same name and languages.
+    pub dry_run: bool,
+    /// Limits learnt from the servers earlier (cached in the state store).
+    pub cached_limits: &'a dyn Fn(&str) -> Option<Limits>,
 }
 
-fn build_one(
-    t: &TargetConfig,
-    data_dir: &std::path::Path,
-    dry_run: bool,
-) -> Result<Arc<dyn Publisher>, BuildError> {
-    if dry_run {
+/// Builds the publisher of each configured target. A target whose secret
+/// cannot be read fails alone.
+pub fn build(
+    config: &Config,
+    ctx: &BuildContext<'_>,
+) -> Vec<Result<Arc<dyn Publisher>, BuildError>> {
+    config.targets.iter().map(|t| build_one(t, ctx)).collect()
+}
+
+fn build_one(t: &TargetConfig, ctx: &BuildContext<'_>) -> Result<Arc<dyn Publisher>, BuildError> {
+    let err = |message: String| BuildError {
+        target: t.name.clone(),
+        message,
+    };
+    if ctx.dry_run {
         return Ok(Arc::new(outbox::Outbox::new(
             &t.name,
-            data_dir.join(outbox::FILE_NAME),
+            ctx.data_dir.join(outbox::FILE_NAME),
         )));
     }
     match (&t.kind, &t.detail) {
         (TargetKind::Outbox, TargetDetail::Outbox { path }) => Ok(Arc::new(outbox::Outbox::new(
             &t.name,
             path.clone()
-                .unwrap_or_else(|| data_dir.join(outbox::FILE_NAME)),
+                .unwrap_or_else(|| ctx.data_dir.join(outbox::FILE_NAME)),
         ))),
-        (kind, _) => Err(BuildError {
-            target: t.name.clone(),
-            message: format!(
-                "posting to {kind} is not available in this version; use --dry-run or an outbox target"
-            ),
-        }),
+        (
+            TargetKind::Fediverse(flavour),
+            TargetDetail::Fediverse {
+                base_url,
+                token,
+                visibility,
+            },
+        ) => {
+            let token = token.resolve().map_err(|e| err(e.to_string()))?;
+            let limits = (ctx.cached_limits)(&t.name).unwrap_or(Limits::mastodon(500, 23));
+            let m = mastodon::Mastodon::new(&t.name, *flavour, base_url, token, visibility, limits)
+                .map_err(err)?;
+            Ok(Arc::new(m))
+        }
+        (kind, _) => Err(err(format!(
+            "posting to {kind} is not available in this version; use --dry-run or an outbox target"
+        ))),
     }
 }

@@ -1,0 +1,308 @@
+//! What every HTTP network shares: one place that decides which answers are
+//! worth retrying (5xx, 408, 429, timeouts, dropped connections), which are
+//! permanent (400, 404, 413, 422) and which mean the credentials are bad
+//! (401, 403), reading rate-limit headers, and turning an error body (JSON
+//! or HTML) into one readable line.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use super::PublishError;
+
+/// Timeouts for every request: a server that never answers must not hold a
+/// slot past its grace.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An HTTP client with the bot's timeouts and user agent.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .user_agent(concat!("campaign-bot/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client builds")
+}
+
+/// Sorts a failed response into a [`PublishError`].
+pub fn classify(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &str,
+    now: DateTime<Utc>,
+) -> PublishError {
+    let message = format!("{} {}", status.as_u16(), readable_body(body));
+    match status.as_u16() {
+        429 => PublishError::RateLimited {
+            retry_at: retry_at(headers, now),
+            message,
+        },
+        401 | 403 => PublishError::Auth(message),
+        408 | 425 | 500..=599 => PublishError::Transient(message),
+        _ => PublishError::Permanent(message),
+    }
+}
+
+/// A transport failure: nothing or not all came back. Retryable, but the
+/// request may have reached the server (hence idempotency keys).
+pub fn transport(e: &reqwest::Error) -> PublishError {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_decode() || e.is_body() {
+        "the answer was cut short or unreadable"
+    } else {
+        "the connection failed"
+    };
+    PublishError::Transient(format!("{what}: {}", error_chain(e)))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// When a rate limit lifts: `Retry-After` (seconds or an HTTP date), else
+/// `X-RateLimit-Reset` (Mastodon: an ISO 8601 time) or `RateLimit-Reset`
+/// (Bluesky: Unix seconds).
+pub fn retry_at(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(v) = get("retry-after") {
+        if let Ok(secs) = v.parse::<i64>() {
+            return Some(now + chrono::Duration::seconds(secs.max(0)));
+        }
+        if let Ok(t) = DateTime::parse_from_rfc2822(v) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    reset_time(headers)
+}
+
+/// The end of the current rate-limit window, from either header style.
+pub fn reset_time(headers: &HeaderMap) -> Option<DateTime<Utc>> {
+    for name in ["x-ratelimit-reset", "ratelimit-reset"] {
+        let Some(v) = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+        else {
+            continue;
+        };
+        if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+            return Some(t.with_timezone(&Utc));
+        }
+        if let Ok(secs) = v.parse::<i64>() {
+            // Unix seconds, as Bluesky sends; small numbers are "seconds from now".
+            if secs > 1_000_000_000 {
+                return DateTime::from_timestamp(secs, 0);
+            }
+            return Some(Utc::now() + chrono::Duration::seconds(secs));
+        }
+    }
+    None
+}
+
+/// Requests left in the current window, from either header style.
+pub fn remaining(headers: &HeaderMap) -> Option<u64> {
+    ["x-ratelimit-remaining", "ratelimit-remaining"]
+        .iter()
+        .find_map(|n| {
+            headers
+                .get(*n)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+        })
+}
+
+/// What the server said, on one line: the `error` (or `message`) of a JSON
+/// body, the title or text of an HTML page, or the text itself, shortened.
+pub fn readable_body(body: &str) -> String {
+    let body = body.trim();
+    if body.is_empty() {
+        return "(empty answer)".into();
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+        let parts: Vec<String> = ["error", "message", "error_description"]
+            .iter()
+            .filter_map(|k| v.get(*k).and_then(|m| m.as_str()).map(str::to_string))
+            .collect();
+        if !parts.is_empty() {
+            let mut parts = parts;
+            parts.dedup();
+            return shorten(&parts.join(": "));
+        }
+        return shorten(&v.to_string());
+    }
+    if body.starts_with('<') {
+        let lower = body.to_lowercase();
+        if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>"))
+            && b > a
+        {
+            return shorten(body[a + 7..b].trim());
+        }
+        return shorten(&strip_tags(body));
+    }
+    shorten(body)
+}
+
+/// Text without HTML tags, entities decoded, white space collapsed. Block
+/// tags (`<p>`, `<br>`…) separate words; inline ones (`<a>`, `<span>`) do
+/// not, so `#<span>Tag</span>` reads `#Tag`.
+pub fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut tag: Option<String> = None;
+    for c in html.chars() {
+        match (&mut tag, c) {
+            (None, '<') => tag = Some(String::new()),
+            (Some(name), '>') => {
+                let n: String = name
+                    .trim_start_matches('/')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                if matches!(
+                    n.as_str(),
+                    "p" | "br"
+                        | "div"
+                        | "li"
+                        | "ul"
+                        | "ol"
+                        | "tr"
+                        | "td"
+                        | "h1"
+                        | "h2"
+                        | "h3"
+                        | "h4"
+                        | "title"
+                        | "body"
+                        | "blockquote"
+                ) {
+                    out.push(' ');
+                }
+                tag = None;
+            }
+            (Some(name), c) => name.push(c),
+            (None, c) => out.push(c),
+        }
+    }
+    let decoded = out
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&");
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn shorten(s: &str) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() > 300 {
+        format!("{}…", s.chars().take(300).collect::<String>())
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn one_policy_for_every_status() {
+        let now = Utc::now();
+        let h = HeaderMap::new();
+        assert!(matches!(
+            classify(StatusCode::TOO_MANY_REQUESTS, &h, "", now),
+            PublishError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, &h, "", now),
+            PublishError::Transient(_)
+        ));
+        assert!(matches!(
+            classify(StatusCode::REQUEST_TIMEOUT, &h, "", now),
+            PublishError::Transient(_)
+        ));
+        assert!(matches!(
+            classify(StatusCode::UNAUTHORIZED, &h, "", now),
+            PublishError::Auth(_)
+        ));
+        assert!(matches!(
+            classify(StatusCode::FORBIDDEN, &h, "", now),
+            PublishError::Auth(_)
+        ));
+        assert_eq!(
+            classify(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &h,
+                r#"{"error":"Validation failed: Text character limit of 500 exceeded"}"#,
+                now
+            ),
+            PublishError::Permanent(
+                "422 Validation failed: Text character limit of 500 exceeded".into()
+            )
+        );
+    }
+
+    #[test]
+    fn reset_headers_in_both_styles() {
+        let now = Utc::now();
+        let masto = headers(&[
+            ("x-ratelimit-reset", "2026-08-01T15:00:00.627625Z"),
+            ("x-ratelimit-remaining", "3"),
+        ]);
+        assert_eq!(
+            retry_at(&masto, now).unwrap().to_rfc3339(),
+            "2026-08-01T15:00:00.627625+00:00"
+        );
+        assert_eq!(remaining(&masto), Some(3));
+        let bsky = headers(&[
+            ("ratelimit-reset", "1790000000"),
+            ("ratelimit-remaining", "0"),
+        ]);
+        assert_eq!(retry_at(&bsky, now).unwrap().timestamp(), 1_790_000_000);
+        let after = headers(&[
+            ("retry-after", "120"),
+            ("x-ratelimit-reset", "2026-08-01T15:00:00Z"),
+        ]);
+        assert_eq!(
+            retry_at(&after, now),
+            Some(now + chrono::Duration::seconds(120))
+        );
+    }
+
+    #[test]
+    fn html_error_pages_read_as_one_line() {
+        let page = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad</h1></body></html>";
+        assert_eq!(readable_body(page), "502 Bad Gateway");
+        assert_eq!(readable_body("<p>We&#39;re <b>down</b></p>"), "We're down");
+        assert_eq!(readable_body(""), "(empty answer)");
+    }
+}

@@ -1,0 +1,521 @@
+//! Mastodon and the fediverse servers that speak its API (Pleroma,
+//! GoToSocial, Friendica, Firefish), through `megalodon` where it can do the
+//! job and `reqwest` where it cannot.
+//!
+//! megalodon is used for media processing, the account and its statuses,
+//! app registration and OAuth. These calls are sent with reqwest directly,
+//! each for a reason megalodon cannot meet:
+//! - `POST /api/v1/statuses`: megalodon cannot attach the `Idempotency-Key`
+//!   header, and without it a retry after a timeout can post twice;
+//! - `POST /api/v2/media`: megalodon streams the file (a chunked body, which
+//!   some servers refuse); we send it with a Content-Length;
+//! - `GET /api/v2/instance`: megalodon knows only v1; and `GET
+//!   /api/v1/instance`, whose real answers megalodon's entity refuses.
+//!
+//! megalodon has no timeouts: each of its calls is wrapped in one.
+//! Ids are opaque strings. Wire types stay in this file.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use megalodon::Megalodon;
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+
+use super::http::{self, classify, readable_body, strip_tags, transport};
+use super::{Outgoing, PublishError, Publisher};
+use crate::config::{FediverseFlavour, Secret, TargetKind};
+use crate::model::Published;
+use crate::render::Limits;
+
+/// How many recent statuses are compared with a post of unknown fate.
+const RECONCILE_STATUSES: u32 = 40;
+
+/// Below this many requests left in the window, the bot waits for the
+/// window to reset instead of spending the last ones.
+const LOW_REMAINING: u64 = 3;
+
+/// How long to wait for an uploaded image to be processed.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaPolling {
+    pub attempts: u32,
+    pub interval: Duration,
+}
+
+impl Default for MediaPolling {
+    fn default() -> Self {
+        MediaPolling {
+            attempts: 15,
+            interval: Duration::from_secs(2),
+        }
+    }
+}
+
+pub struct Mastodon {
+    name: String,
+    flavour: FediverseFlavour,
+    base_url: String,
+    token: Secret,
+    visibility: String,
+    http: reqwest::Client,
+    api: Box<dyn Megalodon + Send + Sync>,
+    limits: RwLock<Limits>,
+    /// The last rate-limit window seen: requests left, and when it resets.
+    window: Mutex<Option<(u64, DateTime<Utc>)>>,
+    polling: MediaPolling,
+}
+
+// ---------------------------------------------------------------- wire types
+
+/// An id as servers send it: usually a string, a number on some.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum WireId {
+    Text(String),
+    Number(u64),
+}
+
+impl WireId {
+    fn into_string(self) -> String {
+        match self {
+            WireId::Text(s) => s,
+            WireId::Number(n) => n.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusWire {
+    id: WireId,
+    url: Option<String>,
+    uri: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MediaWire {
+    id: WireId,
+    url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InstanceV2 {
+    configuration: InstanceConfiguration,
+}
+
+#[derive(Debug, Deserialize)]
+struct InstanceV1 {
+    configuration: Option<InstanceV1Configuration>,
+    /// Pleroma and Akkoma.
+    max_toot_chars: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InstanceV1Configuration {
+    statuses: Option<StatusesConfiguration>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InstanceConfiguration {
+    statuses: StatusesConfiguration,
+    urls: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusesConfiguration {
+    max_characters: Option<usize>,
+    characters_reserved_per_url: Option<usize>,
+    max_media_attachments: Option<usize>,
+}
+
+// ---------------------------------------------------------------- building
+
+impl Mastodon {
+    pub fn new(
+        name: &str,
+        flavour: FediverseFlavour,
+        base_url: &str,
+        token: Secret,
+        visibility: &str,
+        limits: Limits,
+    ) -> Result<Self, String> {
+        let sns = match flavour {
+            FediverseFlavour::Mastodon => megalodon::SNS::Mastodon,
+            FediverseFlavour::Pleroma => megalodon::SNS::Pleroma,
+            FediverseFlavour::Gotosocial => megalodon::SNS::Gotosocial,
+            FediverseFlavour::Friendica => megalodon::SNS::Friendica,
+            FediverseFlavour::Firefish => megalodon::SNS::Firefish,
+        };
+        let api = megalodon::generator(
+            sns,
+            base_url.to_string(),
+            Some(token.expose().to_string()),
+            Some(concat!("campaign-bot/", env!("CARGO_PKG_VERSION")).to_string()),
+        )
+        .map_err(|e| format!("cannot set up the client for {base_url}: {e}"))?;
+        Ok(Mastodon {
+            name: name.to_string(),
+            flavour,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            token,
+            visibility: visibility.to_string(),
+            http: http::client(),
+            api,
+            limits: RwLock::new(limits),
+            window: Mutex::new(None),
+            polling: MediaPolling::default(),
+        })
+    }
+
+    /// Changes how long media processing is awaited (tests shorten it).
+    pub fn with_media_polling(mut self, polling: MediaPolling) -> Self {
+        self.polling = polling;
+        self
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Remembers the rate-limit window a response announced.
+    fn observe(&self, headers: &HeaderMap) {
+        if let (Some(rem), Some(reset)) = (http::remaining(headers), http::reset_time(headers)) {
+            *self.window.lock().unwrap_or_else(|p| p.into_inner()) = Some((rem, reset));
+        }
+    }
+
+    /// Slows down before the limit: when few requests are left in the
+    /// current window, answer "rate limited until the reset" without sending.
+    fn check_window(&self) -> Result<(), PublishError> {
+        let window = *self.window.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((rem, reset)) = window
+            && rem < LOW_REMAINING
+            && reset > Utc::now()
+        {
+            return Err(PublishError::RateLimited {
+                retry_at: Some(reset),
+                message: format!(
+                    "only {rem} requests left until {reset}; waiting for the window to reset"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends a request built by `build`, and returns the body of a success.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, String), PublishError> {
+        self.check_window()?;
+        let resp = request
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(|e| transport(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        self.observe(&headers);
+        let body = resp.text().await.map_err(|e| transport(&e))?;
+        if status.is_success() {
+            Ok((status, body))
+        } else {
+            Err(classify(status, &headers, &body, Utc::now()))
+        }
+    }
+
+    /// A megalodon call, with the timeout megalodon lacks and its errors
+    /// sorted by the shared policy.
+    async fn call<T>(
+        &self,
+        what: &str,
+        fut: impl Future<Output = Result<megalodon::response::Response<T>, megalodon::error::Error>>,
+    ) -> Result<T, PublishError> {
+        self.check_window()?;
+        match tokio::time::timeout(http::REQUEST_TIMEOUT, fut).await {
+            Err(_) => Err(PublishError::Transient(format!("{what}: timed out"))),
+            Ok(Ok(resp)) => {
+                self.observe(&resp.header);
+                Ok(resp.json)
+            }
+            Ok(Err(e)) => Err(self.megalodon_error(what, e)),
+        }
+    }
+
+    fn megalodon_error(&self, what: &str, e: megalodon::error::Error) -> PublishError {
+        use megalodon::error::Error as E;
+        match e {
+            E::OwnError(own) => {
+                let headers = own.header.clone().unwrap_or_default();
+                self.observe(&headers);
+                match own
+                    .status
+                    .and_then(|s| reqwest::StatusCode::from_u16(s).ok())
+                {
+                    Some(status) if status == reqwest::StatusCode::PARTIAL_CONTENT => {
+                        PublishError::Transient(format!("{what}: still being processed"))
+                    }
+                    Some(status) => match classify(status, &headers, &own.message, Utc::now()) {
+                        PublishError::Permanent(m) => {
+                            PublishError::Permanent(format!("{what}: {m}"))
+                        }
+                        PublishError::Transient(m) => {
+                            PublishError::Transient(format!("{what}: {m}"))
+                        }
+                        PublishError::Auth(m) => PublishError::Auth(format!("{what}: {m}")),
+                        other => other,
+                    },
+                    None => {
+                        PublishError::Transient(format!("{what}: {}", readable_body(&own.message)))
+                    }
+                }
+            }
+            E::RequestError(r) => transport(&r),
+            E::JsonError(j) => PublishError::Transient(format!("{what}: unreadable answer: {j}")),
+            other => PublishError::Transient(format!("{what}: {other}")),
+        }
+    }
+
+    // ------------------------------------------------------------ media
+
+    async fn upload(&self, path: &Path, alt: &str) -> Result<String, PublishError> {
+        let bytes = tokio::fs::read(path).await.map_err(|e| {
+            PublishError::Permanent(format!("cannot read image {}: {e}", path.display()))
+        })?;
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".into());
+        let form = || {
+            // Part::bytes has a known length, so the whole form is sent with
+            // a Content-Length rather than chunked.
+            let part = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(file_name.clone())
+                .mime_str(mime_of(path))
+                .expect("a valid MIME type");
+            reqwest::multipart::Form::new()
+                .part("file", part)
+                .text("description", alt.to_string())
+        };
+        let answer = match self
+            .send(self.http.post(self.url("/api/v2/media")).multipart(form()))
+            .await
+        {
+            // Older servers have only v1.
+            Err(PublishError::Permanent(m)) if m.starts_with("404") => {
+                self.send(self.http.post(self.url("/api/v1/media")).multipart(form()))
+                    .await?
+            }
+            other => other?,
+        };
+        let media: MediaWire = parse(&answer.1, "media upload")?;
+        let id = media.id.into_string();
+        if media.url.is_some() {
+            return Ok(id);
+        }
+        // 202: still processing. Ask until it has a URL, within bounds.
+        for _ in 0..self.polling.attempts {
+            tokio::time::sleep(self.polling.interval).await;
+            match self
+                .call("media status", self.api.get_media(id.clone()))
+                .await
+            {
+                Ok(att) if !att.url.is_empty() => return Ok(id),
+                Ok(_) => {}
+                Err(PublishError::Transient(m)) if m.contains("still being processed") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(PublishError::Transient(format!(
+            "image {} was still being processed after {} checks",
+            path.display(),
+            self.polling.attempts
+        )))
+    }
+
+    // ------------------------------------------------------------ limits
+
+    /// The server's limits: `GET /api/v2/instance`, or v1 through megalodon
+    /// on servers that lack v2.
+    pub async fn fetch_limits(&self) -> Result<Limits, PublishError> {
+        let v2 = self.send(self.http.get(self.url("/api/v2/instance"))).await;
+        let (max_characters, url_weight) = match v2 {
+            Ok((_, body)) => {
+                let inst: InstanceV2 = parse(&body, "instance")?;
+                let _ = inst.configuration.urls;
+                let _ = inst.configuration.statuses.max_media_attachments;
+                (
+                    inst.configuration.statuses.max_characters,
+                    inst.configuration.statuses.characters_reserved_per_url,
+                )
+            }
+            Err(PublishError::Permanent(m)) if m.starts_with("404") || m.starts_with("410") => {
+                // Not megalodon's get_instance: its v1 entity refuses a real
+                // Mastodon 4 answer (`contact_account: null`), and Pleroma
+                // puts the limit in `max_toot_chars`. Read only what we need.
+                let (_, body) = self
+                    .send(self.http.get(self.url("/api/v1/instance")))
+                    .await?;
+                let inst: InstanceV1 = parse(&body, "instance (v1)")?;
+                let statuses = inst.configuration.and_then(|c| c.statuses);
+                (
+                    statuses
+                        .as_ref()
+                        .and_then(|s| s.max_characters)
+                        .or(inst.max_toot_chars),
+                    statuses.and_then(|s| s.characters_reserved_per_url),
+                )
+            }
+            Err(e) => return Err(e),
+        };
+        let limits = Limits::mastodon(max_characters.unwrap_or(500), url_weight.unwrap_or(23));
+        *self.limits.write().unwrap_or_else(|p| p.into_inner()) = limits;
+        Ok(limits)
+    }
+
+    // ------------------------------------------------------------ reconcile
+
+    /// Looks for `post` among the account's recent statuses, by its text.
+    async fn search_recent(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
+        let me = self
+            .call("verify credentials", self.api.verify_account_credentials())
+            .await?;
+        let options = megalodon::megalodon::GetAccountStatusesInputOptions {
+            limit: Some(RECONCILE_STATUSES),
+            exclude_reblogs: Some(true),
+            exclude_replies: Some(true),
+            ..Default::default()
+        };
+        let statuses = self
+            .call(
+                "recent statuses",
+                self.api.get_account_statuses(me.id, Some(&options)),
+            )
+            .await?;
+        let wanted = normalise(&post.text);
+        Ok(statuses
+            .into_iter()
+            .find(|s| normalise(&strip_tags(&s.content)) == wanted)
+            .map(|s| Published {
+                remote_id: s.id,
+                url: s.url.or(Some(s.uri)),
+            }))
+    }
+}
+
+fn normalise(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &str, what: &str) -> Result<T, PublishError> {
+    serde_json::from_str(body).map_err(|e| {
+        PublishError::Transient(format!(
+            "{what}: unexpected answer ({e}): {}",
+            readable_body(body)
+        ))
+    })
+}
+
+fn mime_of(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("png") => "image/png",
+        Some("jpg") | Some("jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        _ => "application/octet-stream",
+    }
+}
+
+#[async_trait]
+impl Publisher for Mastodon {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> TargetKind {
+        TargetKind::Fediverse(self.flavour)
+    }
+    fn limits(&self) -> Limits {
+        *self.limits.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
+        let mut media_ids = Vec::new();
+        for m in &post.media {
+            media_ids.push(self.upload(&m.path, &m.alt).await?);
+        }
+        let mut form: Vec<(&str, String)> = vec![
+            ("status", post.text.clone()),
+            ("language", post.lang.to_string()),
+            ("visibility", self.visibility.clone()),
+        ];
+        if let Some(s) = &post.spoiler {
+            form.push(("spoiler_text", s.clone()));
+        }
+        for id in media_ids {
+            form.push(("media_ids[]", id));
+        }
+        // Sent with reqwest, not megalodon: the Idempotency-Key header (the
+        // same on every retry of this slot and target) is what makes a retry
+        // after a lost answer harmless, and megalodon cannot send it.
+        let request = self
+            .http
+            .post(self.url("/api/v1/statuses"))
+            .header("Idempotency-Key", &post.intent_key)
+            .form(&form);
+        let (_, body) = self.send(request).await?;
+        let status: StatusWire = parse(&body, "new status")?;
+        Ok(Published {
+            remote_id: status.id.into_string(),
+            url: status.url.or(status.uri),
+        })
+    }
+
+    /// Mastodon remembers an `Idempotency-Key` for one hour only, and some
+    /// servers ignore it: a post of unknown fate is always looked for among
+    /// the account's recent statuses (by its text) before it is sent again.
+    async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
+        self.search_recent(post).await
+    }
+
+    async fn verify(&self) -> Result<String, PublishError> {
+        let me = self
+            .call("verify credentials", self.api.verify_account_credentials())
+            .await?;
+        Ok(format!("@{} on {}", me.acct, self.base_url))
+    }
+
+    async fn refresh_limits(&self) -> Result<Limits, PublishError> {
+        self.fetch_limits().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_opaque_strings() {
+        let s: StatusWire =
+            serde_json::from_str(r#"{"id":"AbC9x","url":null,"uri":"https://x/1"}"#).unwrap();
+        assert_eq!(s.id.into_string(), "AbC9x");
+        let s: StatusWire = serde_json::from_str(r#"{"id":12345,"url":"https://x/@a/1"}"#).unwrap();
+        assert_eq!(s.id.into_string(), "12345");
+    }
+
+    #[test]
+    fn html_content_compares_with_the_rendered_text() {
+        let html = "<p>Cities welcome.</p><p><a href=\"https://m/tags/WeTogether\" class=\"mention hashtag\">#<span>WeTogether</span></a> &amp; more</p>";
+        assert_eq!(
+            normalise(&strip_tags(html)),
+            normalise("Cities welcome.\n\n#WeTogether & more")
+        );
+    }
+}

@@ -1,0 +1,62 @@
+//! Helpers shared by the integration tests: the recorded Mastodon responses
+//! in `../shared/fixtures/mastodon/`, served by wiremock.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use wiremock::ResponseTemplate;
+
+pub fn shared_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+}
+
+/// Exchange `index` of a recorded fixture file.
+pub fn exchange(file: &str, index: usize) -> Value {
+    let path = shared_dir().join("fixtures/mastodon").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let all: Value = serde_json::from_str(&text).unwrap();
+    all[index].clone()
+}
+
+/// The recorded response body of an exchange.
+pub fn body(file: &str, index: usize) -> Value {
+    exchange(file, index)["response"]["body"].clone()
+}
+
+/// The recorded response (status, headers, body) as a wiremock answer.
+pub fn recorded(file: &str, index: usize) -> ResponseTemplate {
+    let ex = exchange(file, index);
+    respond(
+        ex["response"]["status"].as_u64().unwrap() as u16,
+        &ex["response"]["headers"],
+        ex["response"]["body"].clone(),
+    )
+}
+
+/// An answer with the given status and body, carrying the headers of a
+/// recorded response (content type and rate-limit headers).
+pub fn respond(status: u16, headers: &Value, body: Value) -> ResponseTemplate {
+    let mut t = ResponseTemplate::new(status);
+    if let Some(map) = headers.as_object() {
+        for (k, v) in map {
+            if k != "content-type" {
+                t = t.insert_header(k.as_str(), v.as_str().unwrap());
+            }
+        }
+    }
+    t.set_body_raw(
+        serde_json::to_vec(&body).unwrap(),
+        "application/json; charset=utf-8",
+    )
+}
+
+/// The recorded headers of an exchange.
+pub fn headers(file: &str, index: usize) -> Value {
+    exchange(file, index)["response"]["headers"].clone()
+}
+
+/// Form fields of a url-encoded request body, in order.
+pub fn form(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
