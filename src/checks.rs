@@ -5,8 +5,11 @@
 use chrono::Utc;
 
 use crate::config::{Config, TargetConfig, TargetKind};
-use crate::model::MessageKind;
+use std::path::Path;
+
+use crate::model::{Message, MessageKind};
 use crate::posts::{Catalog, Problem, Severity};
+use crate::publish::bluesky::MAX_IMAGE_BYTES;
 use crate::render::{Limits, measure, overruns, render};
 
 /// The limits `validate` and `preview` measure against, without network
@@ -17,6 +20,38 @@ pub fn offline_limits(kind: TargetKind) -> Limits {
         TargetKind::Bluesky => Limits::BLUESKY,
         TargetKind::Fediverse(_) => Limits::mastodon(500, 23),
     }
+}
+
+/// Images Bluesky would refuse: over 1,000,000 bytes (not resized: a comms
+/// team should choose how its images are cropped and compressed), or more
+/// than four.
+fn bluesky_media(config: &Config, m: &Message, file: &Path) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let problem = |message: String| Problem {
+        severity: Severity::Error,
+        file: file.to_path_buf(),
+        line: 0,
+        column: 0,
+        message,
+    };
+    for md in &m.media {
+        let size = std::fs::metadata(config.posts_dir.join(&md.path))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        if size > MAX_IMAGE_BYTES {
+            out.push(problem(format!(
+                "image {} is {size} bytes; Bluesky takes at most {MAX_IMAGE_BYTES}: export it smaller (e.g. as JPEG, or fewer pixels)",
+                md.path.display()
+            )));
+        }
+    }
+    if m.media.len() > 4 {
+        out.push(problem(format!(
+            "{} images; Bluesky takes at most 4 per post",
+            m.media.len()
+        )));
+    }
+    out
 }
 
 /// Every problem of every post on every target, besides those of loading.
@@ -46,6 +81,9 @@ pub fn check_targets(
                         ),
                     });
                 }
+            }
+            if target.kind == TargetKind::Bluesky {
+                problems.extend(bluesky_media(config, m, &file));
             }
         }
         if m.kind == MessageKind::Queue && !m.draft {

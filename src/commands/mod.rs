@@ -113,6 +113,7 @@ pub fn build_campaign(
         data_dir: &data_dir,
         dry_run,
         cached_limits: &cached,
+        store: store.clone(),
     };
     let mut publishers = Vec::new();
     let mut broken = Vec::new();

@@ -14,6 +14,7 @@ use crate::config::{Config, TargetConfig, TargetDetail, TargetKind};
 use crate::model::{Lang, Published, Slot};
 use crate::render::Limits;
 
+pub mod bluesky;
 pub mod http;
 pub mod mastodon;
 pub mod outbox;
@@ -109,6 +110,8 @@ pub struct BuildContext<'a> {
     pub dry_run: bool,
     /// Limits learnt from the servers earlier (cached in the state store).
     pub cached_limits: &'a dyn Fn(&str) -> Option<Limits>,
+    /// Where sessions are kept between runs (Bluesky).
+    pub store: Arc<crate::store::Store>,
 }
 
 /// Builds the publisher of each configured target. A target whose secret
@@ -151,8 +154,23 @@ fn build_one(t: &TargetConfig, ctx: &BuildContext<'_>) -> Result<Arc<dyn Publish
                 .map_err(err)?;
             Ok(Arc::new(m))
         }
-        (kind, _) => Err(err(format!(
-            "posting to {kind} is not available in this version; use --dry-run or an outbox target"
-        ))),
+        (
+            TargetKind::Bluesky,
+            TargetDetail::Bluesky {
+                service,
+                identifier,
+                password,
+            },
+        ) => {
+            let password = password.resolve().map_err(|e| err(e.to_string()))?;
+            Ok(Arc::new(bluesky::Bluesky::new(
+                &t.name,
+                service,
+                identifier,
+                password,
+                ctx.store.clone(),
+            )))
+        }
+        (kind, _) => Err(err(format!("the settings do not match the kind {kind}"))),
     }
 }

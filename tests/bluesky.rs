@@ -1,0 +1,443 @@
+//! The Bluesky publisher against the real local network (PLC, PDS, AppView)
+//! that `scripts/test.sh` starts from ../shared/peers/bsky/. If the network
+//! is not running, these tests fail and say so: they never skip silently.
+//!
+//! Logins are limited (30 per 5 minutes): the tests share few sessions.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use chrono::{TimeZone, Utc};
+use predicates::prelude::*;
+use serde_json::{Value, json};
+
+use campaign_bot::config::Secret;
+use campaign_bot::model::{Lang, Slot};
+use campaign_bot::publish::bluesky::{Bluesky, record_key};
+use campaign_bot::publish::{Outgoing, OutgoingMedia, PublishError, Publisher};
+use campaign_bot::store::Store;
+
+const DEFAULT_ENV_FILE: &str = "/var/tmp/campaign-bot/bsky-net/env";
+
+struct Net {
+    pds: String,
+    bot_handle: String,
+    bot_password: String,
+    bot_did: String,
+    fan_handle: String,
+    fan_password: String,
+}
+
+fn net() -> Net {
+    let file = std::env::var("BSKY_ENV_FILE").unwrap_or_else(|_| DEFAULT_ENV_FILE.into());
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
+        panic!(
+            "the local Bluesky network is not running ({file}: {e}). Start it with \
+             ../shared/peers/bsky/start-local-bsky.sh, or run scripts/test.sh, which does"
+        )
+    });
+    let vars: HashMap<String, String> = text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let get = |k: &str| {
+        vars.get(k)
+            .cloned()
+            .unwrap_or_else(|| panic!("{file} has no {k}"))
+    };
+    let n = Net {
+        pds: get("BSKY_PDS_URL"),
+        bot_handle: get("BOT_HANDLE"),
+        bot_password: get("BOT_PASSWORD"),
+        bot_did: get("BOT_DID"),
+        fan_handle: get("FAN_HANDLE"),
+        fan_password: get("FAN_PASSWORD"),
+    };
+    let addr = n
+        .pds
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .replace("localhost", "127.0.0.1");
+    let reachable = addr
+        .parse::<std::net::SocketAddr>()
+        .ok()
+        .and_then(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(2)).ok());
+    assert!(
+        reachable.is_some(),
+        "the local Bluesky PDS at {} does not answer; start the network with scripts/test.sh",
+        n.pds
+    );
+    n
+}
+
+fn publisher(n: &Net, store: Arc<Store>) -> Bluesky {
+    Bluesky::new(
+        "sky",
+        &n.pds,
+        &n.bot_handle,
+        Secret::new(n.bot_password.clone()),
+        store,
+    )
+}
+
+fn outgoing(slot: &Slot, lang: &str, text: &str) -> Outgoing {
+    Outgoing {
+        intent_key: slot.intent_key("sky"),
+        slot: slot.clone(),
+        target: "sky".into(),
+        message_id: "m".into(),
+        lang: Lang::new(lang).unwrap(),
+        text: text.into(),
+        spoiler: None,
+        media: vec![],
+    }
+}
+
+/// A slot no other test (or earlier run on this network) uses.
+fn fresh_slot(label: &str) -> Slot {
+    let at = Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap();
+    Slot {
+        at,
+        key: format!("{}/{label}/{}", at.to_rfc3339(), std::process::id()),
+    }
+}
+
+async fn get_record(n: &Net, uri: &str) -> Value {
+    let rkey = uri.rsplit('/').next().unwrap();
+    reqwest::Client::new()
+        .get(format!("{}/xrpc/com.atproto.repo.getRecord", n.pds))
+        .query(&[
+            ("repo", n.bot_did.as_str()),
+            ("collection", "app.bsky.feed.post"),
+            ("rkey", rkey),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Each facet's byte range of the stored text, with its tag or URI.
+fn decode_facets(record: &Value) -> Vec<(String, String)> {
+    let text = record["text"].as_str().unwrap().as_bytes();
+    record["facets"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .map(|f| {
+                    let a = f["index"]["byteStart"].as_u64().unwrap() as usize;
+                    let b = f["index"]["byteEnd"].as_u64().unwrap() as usize;
+                    let feat = &f["features"][0];
+                    (
+                        String::from_utf8(text[a..b].to_vec())
+                            .expect("a facet on a character boundary"),
+                        feat["tag"]
+                            .as_str()
+                            .or(feat["uri"].as_str())
+                            .unwrap()
+                            .to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn posts_in_three_languages_with_clickable_tags_and_links() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let sky = publisher(&n, Arc::new(Store::open(dir.path()).unwrap()));
+    let texts = [
+        (
+            "en",
+            "Cities make migration work: https://example.org/statement.\n\n#WeTogether #Cities4Migration",
+        ),
+        (
+            "fr",
+            "Les villes font réussir les migrations 🌍 : https://example.org/fr (déclaration)\n\n#WeTogether #Cities4Migration",
+        ),
+        (
+            "ar",
+            "المدن تُنجح الهجرة 👨‍👩‍👧‍👦 https://example.org/ar،\n\n#WeTogether #Cities4Migration",
+        ),
+    ];
+    for (lang, text) in texts {
+        let slot = fresh_slot(&format!("three-{lang}"));
+        let published = sky.publish(&outgoing(&slot, lang, text)).await.unwrap();
+        assert!(
+            published
+                .remote_id
+                .starts_with(&format!("at://{}/app.bsky.feed.post/", n.bot_did))
+        );
+        let record = get_record(&n, &published.remote_id).await;
+        let value = &record["value"];
+        assert_eq!(value["text"], text);
+        assert_eq!(value["langs"], json!([lang]));
+        let facets = decode_facets(value);
+        let url = facets
+            .iter()
+            .find(|(_, v)| v.starts_with("https://"))
+            .unwrap();
+        assert_eq!(url.0, url.1, "the link facet selects exactly its URL");
+        assert!(!url.0.ends_with('.') && !url.0.ends_with('،'));
+        assert!(facets.contains(&("#WeTogether".into(), "WeTogether".into())));
+        assert!(facets.contains(&("#Cities4Migration".into(), "Cities4Migration".into())));
+    }
+}
+
+#[tokio::test]
+async fn the_same_slot_twice_writes_one_record_and_too_long_is_refused() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let sky = publisher(&n, Arc::new(Store::open(dir.path()).unwrap()));
+    let slot = fresh_slot("twice");
+    let post = outgoing(&slot, "fr", "Une seule fois #WeTogether");
+    let a = sky.publish(&post).await.unwrap();
+    let b = sky.publish(&post).await.unwrap();
+    assert_eq!(a.remote_id, b.remote_id);
+    assert_eq!(
+        sky.find_published(&post).await.unwrap().unwrap().remote_id,
+        a.remote_id
+    );
+    // Different content for the same slot is not a second post either.
+    let mut changed = post.clone();
+    changed.text = "Texte modifié #WeTogether".into();
+    assert_eq!(sky.publish(&changed).await.unwrap().remote_id, a.remote_id);
+    assert_eq!(
+        get_record(&n, &a.remote_id).await["value"]["text"],
+        "Une seule fois #WeTogether"
+    );
+
+    let long = outgoing(&fresh_slot("long"), "fr", &"é".repeat(301));
+    match sky.publish(&long).await {
+        Err(PublishError::Permanent(m)) => {
+            assert!(m.contains("InvalidRequest") || m.contains("400"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sky.find_published(&long).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn an_expired_session_is_refreshed_not_recreated() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let who = publisher(&n, store.clone()).verify().await.unwrap();
+    assert!(who.contains(&n.bot_handle));
+    let saved: Value = serde_json::from_str(&store.meta("session:sky").unwrap().unwrap()).unwrap();
+    // The access token goes bad (as it does after two hours).
+    let mut broken = saved.clone();
+    broken["accessJwt"] = json!("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2lnbmF0dXJl");
+    store.set_meta("session:sky", &broken.to_string()).unwrap();
+    // A new process (nothing in memory) posts with the stored session.
+    let sky = publisher(&n, store.clone());
+    sky.publish(&outgoing(
+        &fresh_slot("refresh"),
+        "en",
+        "Refreshed #WeTogether",
+    ))
+    .await
+    .unwrap();
+    let after: Value = serde_json::from_str(&store.meta("session:sky").unwrap().unwrap()).unwrap();
+    assert_ne!(after["accessJwt"], broken["accessJwt"]);
+    assert_ne!(
+        after["refreshJwt"], saved["refreshJwt"],
+        "the session was refreshed (a new refresh token)"
+    );
+    assert_eq!(after["did"], saved["did"]);
+}
+
+#[tokio::test]
+async fn an_image_post_carries_alt_text_and_aspect_ratio() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let sky = publisher(&n, Arc::new(Store::open(dir.path()).unwrap()));
+    let card = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts/media/wetogether-card.png");
+    let mut post = outgoing(&fresh_slot("image"), "ar", "بطاقة الحملة #WeTogether");
+    post.media.push(OutgoingMedia {
+        path: card,
+        shown: "media/wetogether-card.png".into(),
+        alt: "بطاقة الحملة على خلفية زرقاء".into(),
+    });
+    let published = sky.publish(&post).await.unwrap();
+    let record = get_record(&n, &published.remote_id).await;
+    let image = &record["value"]["embed"]["images"][0];
+    assert_eq!(record["value"]["embed"]["$type"], "app.bsky.embed.images");
+    assert_eq!(image["alt"], "بطاقة الحملة على خلفية زرقاء");
+    assert_eq!(image["aspectRatio"], json!({"width": 1200, "height": 675}));
+    assert_eq!(image["image"]["mimeType"], "image/png");
+}
+
+#[tokio::test]
+async fn counts_follow_a_fans_like_and_repost() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let sky = publisher(&n, Arc::new(Store::open(dir.path()).unwrap()));
+    let published = sky
+        .publish(&outgoing(
+            &fresh_slot("counts"),
+            "en",
+            "Like me #WeTogether",
+        ))
+        .await
+        .unwrap();
+    let cid = get_record(&n, &published.remote_id).await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fan_engages(&n, &published.remote_id, &cid).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let counts = sky
+            .counts(std::slice::from_ref(&published.remote_id))
+            .await
+            .unwrap();
+        if counts
+            .first()
+            .is_some_and(|c| c.likes >= 1 && c.reposts >= 1)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "counts never showed the like: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The fan account likes and reposts a post.
+async fn fan_engages(n: &Net, uri: &str, cid: &str) {
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/xrpc/com.atproto.server.createSession", n.pds))
+        .json(&json!({"identifier": n.fan_handle, "password": n.fan_password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["accessJwt"].as_str().unwrap();
+    let did = session["did"].as_str().unwrap();
+    for collection in ["app.bsky.feed.like", "app.bsky.feed.repost"] {
+        let r = http
+            .post(format!("{}/xrpc/com.atproto.repo.createRecord", n.pds))
+            .bearer_auth(token)
+            .json(&json!({
+                "repo": did,
+                "collection": collection,
+                "record": {"$type": collection, "subject": {"uri": uri, "cid": cid}, "createdAt": Utc::now().to_rfc3339()},
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_success(),
+            "{collection}: {}",
+            r.text().await.unwrap()
+        );
+    }
+}
+
+#[test]
+fn post_now_in_arabic_makes_one_record_even_with_the_state_deleted() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // A slot of its own: the minute this test runs, in the far future.
+    let at = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()
+        + chrono::Duration::seconds(Utc::now().timestamp() % 10_000_000);
+    let slot = at.to_rfc3339();
+    let run = || {
+        Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"))
+            .current_dir(dir.path())
+            .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
+            .env("CAMPAIGN_BOT__TARGETS__SKY__SERVICE", &n.pds)
+            .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", &n.bot_handle)
+            .env(
+                "CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV",
+                "SKY_APP_PASSWORD",
+            )
+            .env("SKY_APP_PASSWORD", &n.bot_password)
+            .args([
+                "post-now", "--target", "sky", "--lang", "ar", "--slot", &slot,
+            ])
+            .assert()
+            .success()
+    };
+    run();
+    run();
+    // `login bluesky` checks the stored session (no new login).
+    Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"))
+        .current_dir(dir.path())
+        .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
+        .env("CAMPAIGN_BOT__TARGETS__SKY__SERVICE", &n.pds)
+        .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", &n.bot_handle)
+        .env(
+            "CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV",
+            "SKY_APP_PASSWORD",
+        )
+        .env("SKY_APP_PASSWORD", &n.bot_password)
+        .args(["login", "bluesky"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "sky: credentials work (@{}",
+            n.bot_handle
+        )))
+        .stdout(predicates::str::contains(&n.bot_password).not());
+    std::fs::remove_file(dir.path().join("data/state.db")).unwrap();
+    let _ = std::fs::remove_file(dir.path().join("data/state.db-wal"));
+    let _ = std::fs::remove_file(dir.path().join("data/state.db-shm"));
+    run();
+
+    let rkey = record_key(
+        &Slot::cron(at.with_timezone(&Utc)).key,
+        at.with_timezone(&Utc),
+        "sky",
+    );
+    let list: Value = reqwest::blocking::Client::new()
+        .get(format!("{}/xrpc/com.atproto.repo.listRecords", n.pds))
+        .query(&[
+            ("repo", n.bot_did.as_str()),
+            ("collection", "app.bsky.feed.post"),
+            ("limit", "100"),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let ours: Vec<&Value> = list["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["uri"].as_str().unwrap().ends_with(&format!("/{rkey}")))
+        .collect();
+    assert_eq!(ours.len(), 1, "one record for the slot");
+    let value = &ours[0]["value"];
+    assert_eq!(value["langs"], json!(["ar"]));
+    let facets = decode_facets(value);
+    assert!(
+        facets.contains(&("#WeTogether".into(), "WeTogether".into())),
+        "{facets:?}"
+    );
+    assert!(
+        facets.contains(&("#Cities4Migration".into(), "Cities4Migration".into())),
+        "{facets:?}"
+    );
+}
