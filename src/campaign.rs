@@ -49,6 +49,9 @@ pub struct Campaign {
     /// Planning reads a target's rotation position and records the next one:
     /// one slot at a time, so two slots never pick from the same position.
     plan_lock: Mutex<()>,
+    /// Woken at every new publication, so the engagement checker can plan
+    /// its first check.
+    published: tokio::sync::Notify,
 }
 
 impl Campaign {
@@ -69,6 +72,7 @@ impl Campaign {
             catalog: RwLock::new(Arc::new(catalog)),
             clock,
             plan_lock: Mutex::new(()),
+            published: tokio::sync::Notify::new(),
         }
     }
 
@@ -344,6 +348,11 @@ impl Campaign {
         }
     }
 
+    /// Resolves when a post is published (for the engagement checker).
+    pub async fn wait_for_publication(&self) {
+        self.published.notified().await
+    }
+
     fn published(&self, intent: &Intent, post: &Outgoing, published: Published) -> Outcome {
         if let Err(e) = self
             .store
@@ -362,6 +371,7 @@ impl Campaign {
             url = published.url.as_deref().unwrap_or(""),
             "posted"
         );
+        self.published.notify_one();
         Outcome::Published(published)
     }
 

@@ -66,6 +66,28 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Check engagement now (the posts that are due, or all of them) and
+    /// append it to data/engagement.jsonl.
+    Engagement {
+        /// Check every followed post, not only those due.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Summarise engagement by message, language, target and day.
+    Report {
+        /// Only posts from this day on (YYYY-MM-DD, the campaign's time zone).
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        /// Only this grouping (table format).
+        #[arg(long, value_enum)]
+        by: Option<crate::report::By>,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// Also write a self-contained HTML page with charts to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
     /// Get or check credentials for a network.
     Login {
         #[command(subcommand)]
@@ -102,4 +124,11 @@ pub enum LoginNetwork {
         #[arg(long, value_name = "TARGET")]
         target: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Csv,
+    Json,
 }

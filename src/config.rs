@@ -86,6 +86,7 @@ struct RawSchedule {
 #[serde(deny_unknown_fields)]
 struct RawEngagement {
     checkpoints: Vec<String>,
+    rate_share: f64,
 }
 
 /// One `[targets.NAME]` table as written. Keys of every kind are listed so a
@@ -124,6 +125,8 @@ pub struct Config {
     pub hashtags: Vec<String>,
     pub schedule: Schedule,
     pub checkpoints: Vec<Duration>,
+    /// The share of a network's remaining rate limit engagement checks may use.
+    pub rate_share: f64,
     /// Enabled targets, in name order.
     pub targets: Vec<TargetConfig>,
 }
@@ -537,6 +540,15 @@ impl Config {
             checkpoints.push(parse_duration("engagement.checkpoints", c)?);
         }
         checkpoints.sort();
+        let rate_share = raw.engagement.rate_share;
+        if !(rate_share > 0.0 && rate_share <= 1.0) {
+            return Err(key_error(
+                "engagement.rate_share",
+                format!(
+                    "{rate_share} is not a share: give a number above 0 and at most 1, e.g. 0.5"
+                ),
+            ));
+        }
 
         let mut targets = Vec::new();
         for (name, t) in raw.targets {
@@ -566,6 +578,7 @@ impl Config {
             hashtags,
             schedule,
             checkpoints,
+            rate_share,
             targets,
         })
     }

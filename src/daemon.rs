@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::campaign::{Campaign, grace};
+use crate::engagement;
 use crate::model::{Lang, Slot};
 use crate::posts::{self, Catalog, Severity};
 use crate::store::StoreError;
@@ -139,6 +140,7 @@ pub async fn run(
     };
 
     let tracker = TaskTracker::new();
+    tracker.spawn(check_engagement(campaign.clone(), shutdown.clone()));
     loop {
         let catalog = campaign.catalog();
         let next = next_event(&campaign, &catalog, cursor);
@@ -184,6 +186,73 @@ pub async fn run(
     status(None, false).write(&options.data_dir);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Posting comes first: engagement checks due this close to a slot wait
+/// until it has gone out.
+const YIELD_TO_POSTING: chrono::Duration = chrono::Duration::minutes(2);
+/// After a failed engagement run, the next waits at least this long.
+const ENGAGEMENT_RETRY: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The engagement checker: sleeps until the next check falls due (or a new
+/// post is published), yields to posting around slots, and runs the checks.
+async fn check_engagement(campaign: Arc<Campaign>, shutdown: CancellationToken) {
+    let clock = campaign.clock();
+    let mut not_before = clock.now();
+    loop {
+        let next = match engagement::next_due(&campaign) {
+            Ok(n) => n.map(|t| t.max(not_before)),
+            Err(e) => {
+                tracing::error!(error = %e, "engagement: cannot read the state store");
+                Some(clock.now() + ENGAGEMENT_RETRY)
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = campaign.wait_for_publication() => continue,
+            _ = async {
+                match next {
+                    Some(t) => clock.sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
+        }
+        let now = clock.now();
+        if next.is_none_or(|t| t > now) {
+            continue;
+        }
+        // A slot just past or about to come: let its posts go out first.
+        if let Some(slot) = campaign
+            .config()
+            .schedule
+            .next_after(now - YIELD_TO_POSTING)
+            && slot <= now + YIELD_TO_POSTING
+        {
+            not_before = slot + YIELD_TO_POSTING;
+            continue;
+        }
+        match engagement::run(&campaign, now, false).await {
+            Ok(summary) => {
+                if summary.checked + summary.gone > 0 {
+                    tracing::info!(
+                        checked = summary.checked,
+                        gone = summary.gone,
+                        deferred = summary.deferred,
+                        "engagement checked"
+                    );
+                }
+                not_before = if summary.failures.is_empty() && summary.deferred == 0 {
+                    now
+                } else {
+                    now + ENGAGEMENT_RETRY
+                };
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "engagement check failed");
+                not_before = now + ENGAGEMENT_RETRY;
+            }
+        }
+    }
 }
 
 /// The first event after `cursor`.

@@ -14,6 +14,8 @@
 //! - [`publish`]: the `Publisher` trait and one file per network.
 //! - [`campaign`]: slot → intent → post, through the retry policy.
 //! - [`daemon`]: the long-running loop, reloads and graceful shutdown.
+//! - [`engagement`]: when to check which post, batching, the JSONL log.
+//! - [`report`]: summaries by message, language, target and day; CSV, JSON, HTML.
 //! - [`commands`]: what each CLI command does; [`cli`]: its arguments.
 //! - [`clock`]: system time, or tokio's pausable time in tests.
 //!
@@ -27,10 +29,12 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod engagement;
 pub mod model;
 pub mod posts;
 pub mod publish;
 pub mod render;
+pub mod report;
 pub mod rotation;
 pub mod schedule;
 pub mod store;

@@ -79,6 +79,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             .await
         }
         Command::Status { health } => commands::status(&config, health).await,
+        Command::Engagement { all } => commands::engagement(&config, all).await,
+        Command::Report {
+            since,
+            by,
+            format,
+            html,
+        } => commands::report(&config, since, by, format, html.as_deref()),
         Command::Login {
             network: LoginNetwork::Bluesky { target },
         } => commands::check_logins(&config, target.as_deref(), |k| k == TargetKind::Bluesky).await,

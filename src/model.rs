@@ -180,6 +180,30 @@ pub struct Published {
     pub url: Option<String>,
 }
 
+/// How a published post is doing, as its network counts it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub likes: u64,
+    pub reposts: u64,
+    pub replies: u64,
+    /// `None` where the network does not count quotes.
+    pub quotes: Option<u64>,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.likes + self.reposts + self.replies + self.quotes.unwrap_or(0)
+    }
+}
+
+/// The answer of one engagement check of one post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    Counts(Counts),
+    /// Deleted, or no longer visible: not checked again.
+    Gone,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::model::{Lang, Published, Slot};
+use crate::model::{Counts, Lang, Published, Slot};
 use crate::rotation::RotationState;
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +73,22 @@ const MIGRATIONS: &[&str] = &[
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );",
+    // 2: engagement snapshots, and where each published post stands in its
+    // checkpoints
+    "ALTER TABLE intents ADD COLUMN published_at TEXT;
+    ALTER TABLE intents ADD COLUMN next_check INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE intents ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;
+    UPDATE intents SET published_at = updated_at WHERE state = 'published';
+    CREATE TABLE engagement (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        intent_key  TEXT NOT NULL REFERENCES intents (key),
+        checked_at  TEXT NOT NULL,
+        likes       INTEGER NOT NULL,
+        reposts     INTEGER NOT NULL,
+        replies     INTEGER NOT NULL,
+        quotes      INTEGER
+    );
+    CREATE INDEX engagement_post ON engagement (intent_key, checked_at);",
 ];
 
 /// Where an intent stands.
@@ -125,6 +141,12 @@ pub struct Intent {
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the network accepted it.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Index of the next engagement checkpoint.
+    pub next_check: usize,
+    /// Deleted on the network: no longer checked.
+    pub gone: bool,
 }
 
 /// What a slot will post on a target, before it is recorded.
@@ -153,7 +175,7 @@ pub struct Store {
     conn: Mutex<Connection>,
 }
 
-const INTENT_COLUMNS: &str = "key, slot, slot_at, target, message_id, lang, text, spoiler, state, remote_id, url, error, attempts, created_at, updated_at";
+const INTENT_COLUMNS: &str = "key, slot, slot_at, target, message_id, lang, text, spoiler, state, remote_id, url, error, attempts, created_at, updated_at, published_at, next_check, gone";
 
 impl Store {
     /// Opens (creating if needed) `data_dir/state.db` and migrates it.
@@ -274,7 +296,8 @@ impl Store {
         }
         let ts = now.to_rfc3339();
         tx.execute(
-            &format!("INSERT INTO intents ({INTENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', NULL, NULL, NULL, 0, ?9, ?9)"),
+            "INSERT INTO intents (key, slot, slot_at, target, message_id, lang, text, spoiler, state, attempts, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9)",
             params![
                 key,
                 plan.slot.key,
@@ -312,7 +335,8 @@ impl Store {
         let n = self
             .conn()
             .execute(
-                &format!("INSERT OR IGNORE INTO intents ({INTENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, NULL, NULL, NULL, 'skipped', NULL, NULL, ?5, 0, ?6, ?6)"),
+                "INSERT OR IGNORE INTO intents (key, slot, slot_at, target, state, error, attempts, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'skipped', ?5, 0, ?6, ?6)",
                 params![key, slot.key, slot.at.to_rfc3339(), target, reason, ts],
             )
             .map_err(|e| self.err(e))?;
@@ -329,7 +353,7 @@ impl Store {
         self.conn()
             .execute(
                 "UPDATE intents SET state = 'published', remote_id = ?2, url = ?3, error = NULL,
-                 attempts = attempts + 1, updated_at = ?4 WHERE key = ?1",
+                 attempts = attempts + 1, updated_at = ?4, published_at = ?4 WHERE key = ?1",
                 params![key, published.remote_id, published.url, now.to_rfc3339()],
             )
             .map_err(|e| self.err(e))?;
@@ -396,6 +420,80 @@ impl Store {
             .prepare(&format!("SELECT {INTENT_COLUMNS} FROM intents {tail}"))
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map(p, row_to_intent).map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    // ------------------------------------------------------------ engagement
+
+    /// Published posts still followed (not gone), oldest first.
+    pub fn followed(&self) -> Result<Vec<Intent>, StoreError> {
+        self.query_intents(
+            "WHERE state = 'published' AND gone = 0 AND remote_id IS NOT NULL ORDER BY published_at, target",
+            [],
+        )
+    }
+
+    /// Records one engagement check of a post, and moves it to checkpoint
+    /// `next_check`. One transaction: the snapshot and the position agree.
+    pub fn record_check(
+        &self,
+        key: &str,
+        checked_at: DateTime<Utc>,
+        counts: &Counts,
+        next_check: usize,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO engagement (intent_key, checked_at, likes, reposts, replies, quotes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![key, checked_at.to_rfc3339(), counts.likes as i64, counts.reposts as i64, counts.replies as i64, counts.quotes.map(|q| q as i64)],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE intents SET next_check = ?2 WHERE key = ?1",
+            params![key, next_check as i64],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Marks a post deleted on its network: it is no longer checked.
+    pub fn mark_gone(&self, key: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("UPDATE intents SET gone = 1 WHERE key = ?1", [key])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The latest snapshot of every published post that has one, with the post.
+    pub fn latest_snapshots(&self) -> Result<Vec<(Intent, DateTime<Utc>, Counts)>, StoreError> {
+        let conn = self.conn();
+        let cols: String = INTENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("i.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {cols}, e.checked_at, e.likes, e.reposts, e.replies, e.quotes
+                 FROM intents i JOIN engagement e ON e.intent_key = i.key
+                 WHERE e.id = (SELECT id FROM engagement WHERE intent_key = i.key ORDER BY checked_at DESC, id DESC LIMIT 1)
+                 ORDER BY i.published_at, i.target"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let intent = row_to_intent(r)?;
+                let checked: String = r.get(18)?;
+                let counts = Counts {
+                    likes: r.get::<_, i64>(19)? as u64,
+                    reposts: r.get::<_, i64>(20)? as u64,
+                    replies: r.get::<_, i64>(21)? as u64,
+                    quotes: r.get::<_, Option<i64>>(22)?.map(|q| q as u64),
+                };
+                Ok((intent, parse_time(&checked), counts))
+            })
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
@@ -481,6 +579,9 @@ fn row_to_intent(r: &rusqlite::Row<'_>) -> rusqlite::Result<Intent> {
         attempts: r.get(12)?,
         created_at: parse_time(&created),
         updated_at: parse_time(&updated),
+        published_at: r.get::<_, Option<String>>(15)?.map(|t| parse_time(&t)),
+        next_check: r.get::<_, i64>(16)? as usize,
+        gone: r.get::<_, i64>(17)? != 0,
     })
 }
 
@@ -540,6 +641,31 @@ mod tests {
             .unwrap();
         assert_eq!(store.pending().unwrap().len(), 1);
         assert!(!store.skip(&slot, "outbox", "late", now).unwrap());
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated_keeping_its_posts() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join("state.db")).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO intents (key, slot, slot_at, target, message_id, lang, text, state, remote_id, attempts, created_at, updated_at)
+                 VALUES ('k', 's', '2026-12-18T08:00:00+00:00', 'masto', 'm', 'fr', 't', 'published', 'r1', 1, '2026-12-18T08:00:00+00:00', '2026-12-18T08:00:05+00:00')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let followed = store.followed().unwrap();
+        assert_eq!(followed.len(), 1);
+        assert_eq!(
+            followed[0].published_at.unwrap().to_rfc3339(),
+            "2026-12-18T08:00:05+00:00"
+        );
+        assert_eq!(followed[0].next_check, 0);
     }
 
     #[test]

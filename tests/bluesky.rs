@@ -441,3 +441,68 @@ fn post_now_in_arabic_makes_one_record_even_with_the_state_deleted() {
         "{facets:?}"
     );
 }
+
+#[tokio::test]
+async fn a_fans_like_shows_in_the_next_engagement_check() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bot = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
+        cmd.current_dir(dir.path())
+            .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
+            .env("CAMPAIGN_BOT__TARGETS__SKY__SERVICE", &n.pds)
+            .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", &n.bot_handle)
+            .env(
+                "CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV",
+                "SKY_APP_PASSWORD",
+            )
+            .env("SKY_APP_PASSWORD", &n.bot_password)
+            .args(args);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    bot(&["post-now", "--lang", "fr"]);
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let post = store.followed().unwrap().pop().unwrap();
+    let uri = post.remote_id.unwrap();
+    let cid = get_record(&n, &uri).await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fan_engages(&n, &uri, &cid).await;
+    // Wait until the AppView has counted the like, then check once.
+    let sky = publisher(&n, Arc::new(store));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let counts = sky.counts(std::slice::from_ref(&uri)).await.unwrap();
+        if counts.first().is_some_and(|c| c.likes >= 1) {
+            break;
+        }
+
+        assert!(Instant::now() < deadline, "the like was never counted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let out = bot(&["engagement", "--all"]);
+    assert!(out.contains("checked 1 posts"), "{out}");
+    let log =
+        campaign_bot::engagement::read_log(&dir.path().join("data/engagement.jsonl")).unwrap();
+    let line = log
+        .iter()
+        .find(|l| l.remote_id == uri)
+        .expect("a line for the post");
+    assert!(line.likes >= 1 && line.reposts >= 1, "{line:?}");
+    assert_eq!(line.kind, "bluesky");
+    assert_eq!(line.lang, "fr");
+}

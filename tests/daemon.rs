@@ -15,7 +15,7 @@ use campaign_bot::campaign::Campaign;
 use campaign_bot::clock::Clock;
 use campaign_bot::config::{Config, Sources, TargetKind};
 use campaign_bot::daemon::{self, RunOptions};
-use campaign_bot::model::{Published, Slot};
+use campaign_bot::model::{Check, Counts, Published, Slot};
 use campaign_bot::posts;
 use campaign_bot::publish::{Outgoing, PublishError, Publisher};
 use campaign_bot::render::Limits;
@@ -26,6 +26,10 @@ use campaign_bot::store::{IntentState, Store};
 struct Network {
     posts: Mutex<Vec<Outgoing>>,
     failures: Mutex<Vec<PublishError>>,
+    /// Collects engagement (a network), or not (like the outbox).
+    counts: bool,
+    /// Each engagement call: the remote ids asked for.
+    engagement_calls: Mutex<Vec<Vec<String>>>,
 }
 
 struct Fake {
@@ -57,6 +61,31 @@ impl Publisher for Fake {
             remote_id: post.intent_key.clone(),
             url: None,
         })
+    }
+    fn collects_engagement(&self) -> bool {
+        self.net.counts
+    }
+    fn engagement_batch(&self) -> usize {
+        25
+    }
+    async fn engagement(&self, ids: &[String]) -> Result<Vec<(String, Check)>, PublishError> {
+        let mut calls = self.net.engagement_calls.lock().unwrap();
+        calls.push(ids.to_vec());
+        let n = calls.len() as u64;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                (
+                    id.clone(),
+                    Check::Counts(Counts {
+                        likes: n,
+                        reposts: 0,
+                        replies: 0,
+                        quotes: Some(0),
+                    }),
+                )
+            })
+            .collect())
     }
     async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
         Ok(self
@@ -389,4 +418,48 @@ fn outgoing_of(i: &campaign_bot::store::Intent) -> Outgoing {
         spoiler: None,
         media: vec![],
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn engagement_is_checked_at_decaying_ages_after_posting_comes_first() {
+    let w = world(&[]);
+    let net = Arc::new(Network {
+        counts: true,
+        ..Default::default()
+    });
+    let c = campaign(&w, &[("outbox", &net)], monday());
+    run_for(c, &w.config.data_dir, Duration::from_secs(2 * 86_400)).await;
+    let log =
+        campaign_bot::engagement::read_log(&w.config.data_dir.join("engagement.jsonl")).unwrap();
+    let first = net.posts.lock().unwrap()[0].intent_key.clone();
+    let checks: Vec<&str> = log
+        .iter()
+        .filter(|l| l.remote_id == first)
+        .map(|l| l.checked_at.as_str())
+        .collect();
+    // Posted Monday 08:00 UTC: checked at 1 h and 6 h, and at 24 h only
+    // after Tuesday's 08:00 slot has gone out.
+    assert_eq!(
+        checks,
+        [
+            "2026-11-30T09:00:00Z",
+            "2026-11-30T14:00:00Z",
+            "2026-12-01T08:02:00Z"
+        ]
+    );
+    assert!(log.iter().all(|l| l.likes >= 1 && l.kind == "outbox"));
+    // Checks due close together share a call: Monday 14:30's 24 h check
+    // (Tuesday 14:30) and Tuesday 08:00's 6 h check (14:00) went together.
+    let calls = net.engagement_calls.lock().unwrap();
+    assert!(calls.iter().any(|ids| ids.len() >= 2), "{calls:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outbox_has_nothing_to_collect() {
+    let w = world(&[]);
+    let net = Arc::new(Network::default());
+    let c = campaign(&w, &[("outbox", &net)], monday());
+    run_for(c, &w.config.data_dir, Duration::from_secs(2 * 86_400)).await;
+    assert!(net.engagement_calls.lock().unwrap().is_empty());
+    assert!(!w.config.data_dir.join("engagement.jsonl").exists());
 }

@@ -29,13 +29,15 @@ use sha2::{Digest, Sha256};
 use super::http::{self, classify, readable_body, transport};
 use super::{Outgoing, PublishError, Publisher};
 use crate::config::{Secret, TargetKind};
-use crate::model::Published;
+use crate::model::{Check, Counts, Published};
 use crate::render::{Limits, find_hashtags, find_urls};
 use crate::store::Store;
 
 /// Bluesky refuses images over this size.
 pub const MAX_IMAGE_BYTES: u64 = 1_000_000;
 const MAX_IMAGES: usize = 4;
+/// Posts one `app.bsky.feed.getPosts` call takes.
+const GET_POSTS_BATCH: usize = 25;
 /// Hashtags longer than this (in characters) are not made into facets.
 const MAX_TAG_CHARS: usize = 64;
 const POST: &str = "app.bsky.feed.post";
@@ -106,6 +108,8 @@ pub struct Bluesky {
     password: Secret,
     http: reqwest::Client,
     store: Arc<Store>,
+    /// The last rate-limit window seen: requests left, and when it resets.
+    window: std::sync::Mutex<Option<(u64, DateTime<Utc>)>>,
     /// The session, shared by concurrent posts; a `tokio` mutex because it is
     /// held across the refresh request, so two posts never refresh at once.
     session: tokio::sync::Mutex<Option<Session>>,
@@ -126,6 +130,7 @@ impl Bluesky {
             password,
             http: http::client(),
             store,
+            window: std::sync::Mutex::new(None),
             session: tokio::sync::Mutex::new(None),
         }
     }
@@ -154,6 +159,9 @@ impl Bluesky {
         let resp = req.send().await.map_err(|e| (None, transport(&e)))?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        if let (Some(rem), Some(reset)) = (http::remaining(&headers), http::reset_time(&headers)) {
+            *self.window.lock().unwrap_or_else(|p| p.into_inner()) = Some((rem, reset));
+        }
         let body = resp.text().await.map_err(|e| (None, transport(&e)))?;
         if status.is_success() {
             return Ok(body);
@@ -339,7 +347,7 @@ impl Bluesky {
     /// (through the PDS, which forwards to the AppView).
     pub async fn counts(&self, uris: &[String]) -> Result<Vec<PostCounts>, PublishError> {
         let mut out = Vec::new();
-        for chunk in uris.chunks(25) {
+        for chunk in uris.chunks(GET_POSTS_BATCH) {
             let (_, body) = self
                 .authed(|_| {
                     let q: Vec<(&str, &str)> = chunk.iter().map(|u| ("uris", u.as_str())).collect();
@@ -499,6 +507,45 @@ impl Publisher for Bluesky {
                 url: Some(Self::post_url(&session, &uri)),
                 remote_id: uri,
             }))
+    }
+
+    fn collects_engagement(&self) -> bool {
+        true
+    }
+
+    fn engagement_batch(&self) -> usize {
+        GET_POSTS_BATCH
+    }
+
+    fn remaining_calls(&self) -> Option<u64> {
+        let window = *self.window.lock().unwrap_or_else(|p| p.into_inner());
+        window
+            .filter(|(_, reset)| *reset > Utc::now())
+            .map(|(rem, _)| rem)
+    }
+
+    /// `app.bsky.feed.getPosts`, 25 posts a call; a post missing from the
+    /// answer was deleted.
+    async fn engagement(
+        &self,
+        remote_ids: &[String],
+    ) -> Result<Vec<(String, Check)>, PublishError> {
+        let found = self.counts(remote_ids).await?;
+        Ok(remote_ids
+            .iter()
+            .map(|id| match found.iter().find(|c| &c.uri == id) {
+                Some(c) => (
+                    id.clone(),
+                    Check::Counts(Counts {
+                        likes: c.likes,
+                        reposts: c.reposts,
+                        replies: c.replies,
+                        quotes: Some(c.quotes),
+                    }),
+                ),
+                None => (id.clone(), Check::Gone),
+            })
+            .collect())
     }
 
     async fn verify(&self) -> Result<String, PublishError> {

@@ -29,8 +29,11 @@ use serde::Deserialize;
 use super::http::{self, classify, readable_body, strip_tags, transport};
 use super::{Outgoing, PublishError, Publisher};
 use crate::config::{FediverseFlavour, Secret, TargetKind};
-use crate::model::Published;
+use crate::model::{Check, Counts, Published};
 use crate::render::Limits;
+
+/// Statuses asked for in one `GET /api/v1/statuses?id[]=` call.
+pub const BATCH: usize = 20;
 
 /// How many recent statuses are compared with a post of unknown fate.
 const RECONCILE_STATUSES: u32 = 40;
@@ -64,6 +67,9 @@ pub struct Mastodon {
     http: reqwest::Client,
     api: Box<dyn Megalodon + Send + Sync>,
     limits: RwLock<Limits>,
+    /// Whether `GET /api/v1/statuses?id[]=` works here (Mastodon 4.3+):
+    /// unknown until tried, then remembered.
+    batch: Mutex<Option<bool>>,
     /// The last rate-limit window seen: requests left, and when it resets.
     window: Mutex<Option<(u64, DateTime<Utc>)>>,
     polling: MediaPolling,
@@ -80,6 +86,12 @@ enum WireId {
 }
 
 impl WireId {
+    fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            WireId::Text(s) => s.as_str().into(),
+            WireId::Number(n) => n.to_string().into(),
+        }
+    }
     fn into_string(self) -> String {
         match self {
             WireId::Text(s) => s,
@@ -93,6 +105,27 @@ struct StatusWire {
     id: WireId,
     url: Option<String>,
     uri: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusCountsWire {
+    id: WireId,
+    favourites_count: Option<u64>,
+    reblogs_count: Option<u64>,
+    replies_count: Option<u64>,
+    /// Mastodon 4.5 and later.
+    quotes_count: Option<u64>,
+}
+
+impl StatusCountsWire {
+    fn counts(&self) -> Counts {
+        Counts {
+            likes: self.favourites_count.unwrap_or(0),
+            reposts: self.reblogs_count.unwrap_or(0),
+            replies: self.replies_count.unwrap_or(0),
+            quotes: self.quotes_count,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,6 +198,7 @@ impl Mastodon {
             http: http::client(),
             api,
             limits: RwLock::new(limits),
+            batch: Mutex::new(None),
             window: Mutex::new(None),
             polling: MediaPolling::default(),
         })
@@ -376,6 +410,47 @@ impl Mastodon {
         Ok(limits)
     }
 
+    // ------------------------------------------------------------ engagement
+
+    /// One status's counts: `GET /api/v1/statuses/:id`; 404 means gone.
+    async fn status_counts(&self, id: &str) -> Result<Check, PublishError> {
+        match self
+            .send(self.http.get(self.url(&format!("/api/v1/statuses/{id}"))))
+            .await
+        {
+            Ok((_, body)) => Ok(Check::Counts(
+                parse::<StatusCountsWire>(&body, "status")?.counts(),
+            )),
+            Err(PublishError::Permanent(m)) if m.starts_with("404") || m.starts_with("410") => {
+                Ok(Check::Gone)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Up to [`BATCH`] statuses in one call. `None` if the server does not
+    /// know the call.
+    async fn batch_counts(
+        &self,
+        ids: &[String],
+    ) -> Result<Option<Vec<StatusCountsWire>>, PublishError> {
+        let query: Vec<(&str, &str)> = ids.iter().map(|id| ("id[]", id.as_str())).collect();
+        match self
+            .send(self.http.get(self.url("/api/v1/statuses")).query(&query))
+            .await
+        {
+            Ok((_, body)) => Ok(Some(parse(&body, "statuses")?)),
+            Err(PublishError::Permanent(m))
+                if ["404", "405", "400", "422"]
+                    .iter()
+                    .any(|c| m.starts_with(c)) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     // ------------------------------------------------------------ reconcile
 
     /// Looks for `post` among the account's recent statuses, by its text.
@@ -483,6 +558,62 @@ impl Publisher for Mastodon {
     /// the account's recent statuses (by its text) before it is sent again.
     async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
         self.search_recent(post).await
+    }
+
+    fn collects_engagement(&self) -> bool {
+        true
+    }
+
+    fn engagement_batch(&self) -> usize {
+        match *self.batch.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(false) => 1,
+            _ => BATCH,
+        }
+    }
+
+    fn remaining_calls(&self) -> Option<u64> {
+        let window = *self.window.lock().unwrap_or_else(|p| p.into_inner());
+        window
+            .filter(|(_, reset)| *reset > Utc::now())
+            .map(|(rem, _)| rem)
+    }
+
+    /// Batches of [`BATCH`] with `GET /api/v1/statuses?id[]=…` where the
+    /// server has it, one by one where it does not (remembered per target).
+    /// A status missing from a batch is asked for alone before it counts as
+    /// gone (it may only have been left out of the batch).
+    async fn engagement(
+        &self,
+        remote_ids: &[String],
+    ) -> Result<Vec<(String, Check)>, PublishError> {
+        let mut out: Vec<(String, Check)> = Vec::new();
+        let mut singles: Vec<String> = Vec::new();
+        let batch = *self.batch.lock().unwrap_or_else(|p| p.into_inner());
+        let mut chunks = remote_ids.chunks(BATCH);
+        if batch != Some(false) {
+            for chunk in chunks.by_ref() {
+                let Some(found) = self.batch_counts(chunk).await? else {
+                    *self.batch.lock().unwrap_or_else(|p| p.into_inner()) = Some(false);
+                    singles.extend(chunk.iter().cloned());
+                    break;
+                };
+                *self.batch.lock().unwrap_or_else(|p| p.into_inner()) = Some(true);
+                for id in chunk {
+                    match found.iter().find(|s| s.id.as_str() == id.as_str()) {
+                        Some(s) => out.push((id.clone(), Check::Counts(s.counts()))),
+                        None => singles.push(id.clone()),
+                    }
+                }
+            }
+        }
+        for chunk in chunks {
+            singles.extend(chunk.iter().cloned());
+        }
+        for id in singles {
+            let check = self.status_counts(&id).await?;
+            out.push((id, check));
+        }
+        Ok(out)
     }
 
     async fn verify(&self) -> Result<String, PublishError> {

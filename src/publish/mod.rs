@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, TargetConfig, TargetDetail, TargetKind};
-use crate::model::{Lang, Published, Slot};
+use crate::model::{Check, Lang, Published, Slot};
 use crate::render::Limits;
 
 pub mod bluesky;
@@ -92,6 +92,28 @@ pub trait Publisher: Send + Sync {
     /// their own); networks with fixed limits return them.
     async fn refresh_limits(&self) -> Result<Limits, PublishError> {
         Ok(self.limits())
+    }
+    /// Whether the network has engagement counts to collect (the outbox
+    /// has none, and says so rather than inventing numbers).
+    fn collects_engagement(&self) -> bool {
+        false
+    }
+    /// How many posts one engagement call covers.
+    fn engagement_batch(&self) -> usize {
+        1
+    }
+    /// Requests left in the network's current rate-limit window, if known.
+    fn remaining_calls(&self) -> Option<u64> {
+        None
+    }
+    /// The counts of the posts with these remote ids, each answered with
+    /// its counts or as gone. It may answer fewer (the rest are retried).
+    async fn engagement(
+        &self,
+        remote_ids: &[String],
+    ) -> Result<Vec<(String, Check)>, PublishError> {
+        let _ = remote_ids;
+        Ok(Vec::new())
     }
 }
 

@@ -1,0 +1,355 @@
+//! Engagement: when to check which published post, in batches, within each
+//! network's rate limit, and the append-only log `data/engagement.jsonl`.
+//!
+//! Each published post is checked at the ages in `engagement.checkpoints`
+//! (1 h, 6 h, 24 h, 3 d, 7 d, 30 d by default). Checks that fall due close
+//! together (within a tenth of the checkpoint's age, an hour at most) go in
+//! one batch. A post deleted on its network is marked and no longer
+//! checked; a failed check is tried again at the next run, not lost; after a
+//! long stop, a post is checked once, not once per missed checkpoint.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::campaign::Campaign;
+use crate::model::{Check, Counts};
+use crate::publish::PublishError;
+use crate::store::{Intent, StoreError};
+
+/// The log's file name under `data/`.
+pub const LOG_FILE: &str = "engagement.jsonl";
+
+/// One line of `data/engagement.jsonl`: one check of one post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub checked_at: String,
+    pub target: String,
+    pub kind: String,
+    pub remote_id: String,
+    pub url: Option<String>,
+    pub message_id: String,
+    pub lang: String,
+    pub posted_at: String,
+    pub likes: u64,
+    pub reposts: u64,
+    pub replies: u64,
+    /// `null` where the network does not count quotes.
+    pub quotes: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngagementError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot append to {path}: {source}")]
+    Log {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What one run of checks did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub checked: usize,
+    pub gone: usize,
+    /// Posts left for a later run (rate limit budget, or errors).
+    pub deferred: usize,
+    /// Targets whose checks failed, with why.
+    pub failures: Vec<(String, String)>,
+    /// Targets with nothing to collect (the outbox).
+    pub nothing_to_collect: Vec<String>,
+}
+
+/// When `post` is due for its next check, if it has one left.
+pub fn due_at(post: &Intent, checkpoints: &[Duration]) -> Option<DateTime<Utc>> {
+    let published = post.published_at.unwrap_or(post.updated_at);
+    let age = checkpoints.get(post.next_check)?;
+    Some(published + chrono::Duration::from_std(*age).ok()?)
+}
+
+/// How early a check may be made so that it shares a batch with others.
+fn slack(age: Duration) -> chrono::Duration {
+    chrono::Duration::from_std((age / 10).min(Duration::from_secs(3600))).unwrap_or_default()
+}
+
+/// The checkpoint after `now`: a post checked late skips the ones it missed.
+fn next_checkpoint(post: &Intent, checkpoints: &[Duration], now: DateTime<Utc>) -> usize {
+    let published = post.published_at.unwrap_or(post.updated_at);
+    checkpoints
+        .iter()
+        .position(|age| published + chrono::Duration::from_std(*age).unwrap_or_default() > now)
+        .unwrap_or(checkpoints.len())
+        .max(post.next_check + 1)
+}
+
+/// Followed posts of targets that collect engagement.
+fn followed(campaign: &Campaign) -> Result<Vec<Intent>, StoreError> {
+    Ok(campaign
+        .store()
+        .followed()?
+        .into_iter()
+        .filter(|p| {
+            campaign
+                .publisher(&p.target)
+                .is_some_and(|p| p.collects_engagement())
+        })
+        .collect())
+}
+
+/// The next time a check falls due (for the daemon to sleep until).
+pub fn next_due(campaign: &Campaign) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let checkpoints = &campaign.config().checkpoints;
+    Ok(followed(campaign)?
+        .iter()
+        .filter_map(|p| due_at(p, checkpoints))
+        .min())
+}
+
+/// Checks the posts due at `now` (or, with `all`, every followed post), and
+/// logs each check.
+pub async fn run(
+    campaign: &Campaign,
+    now: DateTime<Utc>,
+    all: bool,
+) -> Result<Summary, EngagementError> {
+    let config = campaign.config();
+    let checkpoints = &config.checkpoints;
+    let mut summary = Summary::default();
+    let mut by_target: BTreeMap<String, Vec<Intent>> = BTreeMap::new();
+    for post in campaign.store().followed()? {
+        by_target.entry(post.target.clone()).or_default().push(post);
+    }
+    let log_path = campaign.config().data_dir.join(LOG_FILE);
+    for (target, posts) in by_target {
+        let Some(publisher) = campaign.publisher(&target).cloned() else {
+            continue;
+        };
+        if !publisher.collects_engagement() {
+            summary.nothing_to_collect.push(target);
+            continue;
+        }
+        let due: Vec<Intent> = posts
+            .into_iter()
+            .filter(|p| {
+                all || due_at(p, checkpoints).is_some_and(|t| {
+                    let age = checkpoints[p.next_check];
+                    t - slack(age) <= now
+                })
+            })
+            .collect();
+        if due.is_empty() {
+            continue;
+        }
+        // Keep to a share of what the network still allows in this window.
+        let budget = publisher.remaining_calls().map(|rem| {
+            ((rem as f64 * config.rate_share).floor() as usize).max(1)
+                * publisher.engagement_batch()
+        });
+        let take = budget.unwrap_or(usize::MAX).min(due.len());
+        summary.deferred += due.len() - take;
+        let batch: Vec<&Intent> = due.iter().take(take).collect();
+        let ids: Vec<String> = batch.iter().filter_map(|p| p.remote_id.clone()).collect();
+        match publisher.engagement(&ids).await {
+            Err(e) => {
+                tracing::warn!(target_name = target, error = %e, "engagement check failed; trying again later");
+                summary.deferred += batch.len();
+                summary.failures.push((target.clone(), e.to_string()));
+                if let PublishError::Auth(_) = e {
+                    tracing::error!(target_name = target, "engagement: credentials refused");
+                }
+            }
+            Ok(results) => {
+                let mut lines = Vec::new();
+                for post in &batch {
+                    let Some(id) = &post.remote_id else { continue };
+                    match results.iter().find(|(r, _)| r == id).map(|(_, c)| c) {
+                        Some(Check::Counts(counts)) => {
+                            campaign.store().record_check(
+                                &post.key,
+                                now,
+                                counts,
+                                next_checkpoint(post, checkpoints, now),
+                            )?;
+                            lines.push(log_line(post, publisher.kind().as_str(), now, counts));
+                            summary.checked += 1;
+                        }
+                        Some(Check::Gone) => {
+                            campaign.store().mark_gone(&post.key)?;
+                            tracing::info!(
+                                target_name = target,
+                                remote_id = id,
+                                "post deleted on its network; no longer checked"
+                            );
+                            summary.gone += 1;
+                        }
+                        None => summary.deferred += 1,
+                    }
+                }
+                append(&log_path, &lines)?;
+            }
+        }
+    }
+    for t in &summary.nothing_to_collect {
+        tracing::debug!(
+            target_name = t,
+            "nothing to collect: this target keeps no engagement counts"
+        );
+    }
+    Ok(summary)
+}
+
+fn log_line(post: &Intent, kind: &str, now: DateTime<Utc>, c: &Counts) -> LogLine {
+    LogLine {
+        checked_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        target: post.target.clone(),
+        kind: kind.to_string(),
+        remote_id: post.remote_id.clone().unwrap_or_default(),
+        url: post.url.clone(),
+        message_id: post.message_id.clone().unwrap_or_default(),
+        lang: post
+            .lang
+            .as_ref()
+            .map(|l| l.to_string())
+            .unwrap_or_default(),
+        posted_at: post
+            .published_at
+            .unwrap_or(post.updated_at)
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
+        likes: c.likes,
+        reposts: c.reposts,
+        replies: c.replies,
+        quotes: c.quotes,
+    }
+}
+
+/// Appends `lines` and syncs them to disk. The log is append-only: it is
+/// never rewritten or truncated. A line cut short by a crash is followed
+/// by a fresh line, so the rest stays readable.
+pub fn append(path: &Path, lines: &[LogLine]) -> Result<(), EngagementError> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let err = |source| EngagementError::Log {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let ends_cleanly = match std::fs::read(path) {
+        Ok(bytes) => bytes.last().is_none_or(|b| *b == b'\n'),
+        Err(_) => true,
+    };
+    let mut text = String::new();
+    if !ends_cleanly {
+        text.push('\n');
+    }
+    for l in lines {
+        text.push_str(&serde_json::to_string(l).expect("a log line serialises"));
+        text.push('\n');
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(err)?;
+    f.write_all(text.as_bytes()).map_err(err)?;
+    f.sync_data().map_err(err)
+}
+
+/// Every well-formed line of the log.
+pub fn read_log(path: &Path) -> std::io::Result<Vec<LogLine>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Slot;
+    use crate::store::IntentState;
+    use chrono::TimeZone;
+
+    fn intent(published: DateTime<Utc>, next_check: usize) -> Intent {
+        Intent {
+            key: "k".into(),
+            slot: Slot::cron(published),
+            target: "t".into(),
+            message_id: Some("m".into()),
+            lang: None,
+            text: None,
+            spoiler: None,
+            state: IntentState::Published,
+            remote_id: Some("r".into()),
+            url: None,
+            error: None,
+            attempts: 1,
+            created_at: published,
+            updated_at: published,
+            published_at: Some(published),
+            next_check,
+            gone: false,
+        }
+    }
+
+    fn hours(h: u64) -> Duration {
+        Duration::from_secs(h * 3600)
+    }
+
+    #[test]
+    fn checkpoints_decay_and_a_late_check_skips_the_missed_ones() {
+        let t0 = Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap();
+        let cps = [hours(1), hours(6), hours(24)];
+        assert_eq!(
+            due_at(&intent(t0, 0), &cps),
+            Some(t0 + chrono::Duration::hours(1))
+        );
+        assert_eq!(due_at(&intent(t0, 3), &cps), None);
+        // Checked on time at 1 h: next is 6 h.
+        assert_eq!(
+            next_checkpoint(&intent(t0, 0), &cps, t0 + chrono::Duration::minutes(61)),
+            1
+        );
+        // The bot was down for two days: one check, then done.
+        assert_eq!(
+            next_checkpoint(&intent(t0, 0), &cps, t0 + chrono::Duration::hours(48)),
+            3
+        );
+    }
+
+    #[test]
+    fn the_log_is_appended_and_survives_a_torn_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_FILE);
+        let line = log_line(
+            &intent(Utc::now(), 0),
+            "mastodon",
+            Utc::now(),
+            &Counts {
+                likes: 2,
+                ..Default::default()
+            },
+        );
+        append(&path, std::slice::from_ref(&line)).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"checked_at\":")
+            .unwrap();
+        append(&path, std::slice::from_ref(&line)).unwrap();
+        assert_eq!(read_log(&path).unwrap(), [line.clone(), line]);
+    }
+}

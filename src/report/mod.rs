@@ -1,0 +1,427 @@
+//! `campaign-bot report`: what worked, from the latest engagement snapshot of
+//! each post: totals and per-post averages by message, language, target and
+//! day, the top posts with their links; as a terminal table, CSV (one row
+//! per post), JSON, or a self-contained HTML page with charts ([`html`]).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+pub mod html;
+
+/// One post, with its latest counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostRow {
+    pub target: String,
+    pub kind: String,
+    pub message_id: String,
+    pub lang: String,
+    pub posted_at: DateTime<Utc>,
+    /// The local day it was posted (the campaign's time zone).
+    pub day: NaiveDate,
+    pub url: Option<String>,
+    pub remote_id: String,
+    pub likes: u64,
+    pub reposts: u64,
+    pub replies: u64,
+    pub quotes: Option<u64>,
+    pub total: u64,
+    pub checked_at: DateTime<Utc>,
+    pub text: String,
+}
+
+/// Totals of a group of posts (one message, language, target or day).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    pub key: String,
+    pub posts: usize,
+    pub likes: u64,
+    pub reposts: u64,
+    pub replies: u64,
+    pub quotes: u64,
+    pub total: u64,
+    /// Total engagement per post.
+    pub average: f64,
+}
+
+/// The dimensions a report groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum By {
+    Message,
+    Lang,
+    Target,
+    Day,
+}
+
+impl By {
+    pub const ALL: [By; 4] = [By::Message, By::Lang, By::Target, By::Day];
+    pub fn label(self) -> &'static str {
+        match self {
+            By::Message => "message",
+            By::Lang => "language",
+            By::Target => "target",
+            By::Day => "day",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub generated_at: DateTime<Utc>,
+    pub since: Option<NaiveDate>,
+    pub posts: Vec<PostRow>,
+    pub by_message: Vec<Group>,
+    pub by_lang: Vec<Group>,
+    pub by_target: Vec<Group>,
+    pub by_day: Vec<Group>,
+    /// The posts with the most engagement, best first.
+    pub top: Vec<PostRow>,
+}
+
+/// How many top posts a report lists.
+pub const TOP: usize = 5;
+
+impl Report {
+    /// Builds the report from the state store; `since` keeps posts from that
+    /// local day on.
+    pub fn build(
+        config: &Config,
+        store: &Store,
+        since: Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> Result<Report, StoreError> {
+        let tz = config.schedule.timezone();
+        let posts: Vec<PostRow> = store
+            .latest_snapshots()?
+            .into_iter()
+            .map(|(i, checked_at, c)| {
+                let posted_at = i.published_at.unwrap_or(i.updated_at);
+                PostRow {
+                    kind: config
+                        .target(&i.target)
+                        .map(|t| t.kind.to_string())
+                        .unwrap_or_else(|| "?".into()),
+                    target: i.target,
+                    message_id: i.message_id.unwrap_or_default(),
+                    lang: i.lang.map(|l| l.to_string()).unwrap_or_default(),
+                    posted_at,
+                    day: posted_at.with_timezone(&tz).date_naive(),
+                    url: i.url,
+                    remote_id: i.remote_id.unwrap_or_default(),
+                    likes: c.likes,
+                    reposts: c.reposts,
+                    replies: c.replies,
+                    quotes: c.quotes,
+                    total: c.total(),
+                    checked_at,
+                    text: i.text.unwrap_or_default(),
+                }
+            })
+            .filter(|p| since.is_none_or(|d| p.day >= d))
+            .collect();
+        Ok(Self::from_posts(posts, since, now))
+    }
+
+    pub fn from_posts(posts: Vec<PostRow>, since: Option<NaiveDate>, now: DateTime<Utc>) -> Report {
+        let group = |by: By| group(&posts, by);
+        let mut top = posts.clone();
+        top.sort_by(|a, b| b.total.cmp(&a.total).then(a.posted_at.cmp(&b.posted_at)));
+        top.truncate(TOP);
+        Report {
+            generated_at: now,
+            since,
+            by_message: group(By::Message),
+            by_lang: group(By::Lang),
+            by_target: group(By::Target),
+            by_day: group(By::Day),
+            top,
+            posts,
+        }
+    }
+
+    pub fn groups(&self, by: By) -> &[Group] {
+        match by {
+            By::Message => &self.by_message,
+            By::Lang => &self.by_lang,
+            By::Target => &self.by_target,
+            By::Day => &self.by_day,
+        }
+    }
+}
+
+fn group(posts: &[PostRow], by: By) -> Vec<Group> {
+    let mut map: BTreeMap<String, Group> = BTreeMap::new();
+    for p in posts {
+        let key = match by {
+            By::Message => p.message_id.clone(),
+            By::Lang => p.lang.clone(),
+            By::Target => p.target.clone(),
+            By::Day => p.day.to_string(),
+        };
+        let g = map.entry(key.clone()).or_insert_with(|| Group {
+            key,
+            posts: 0,
+            likes: 0,
+            reposts: 0,
+            replies: 0,
+            quotes: 0,
+            total: 0,
+            average: 0.0,
+        });
+        g.posts += 1;
+        g.likes += p.likes;
+        g.reposts += p.reposts;
+        g.replies += p.replies;
+        g.quotes += p.quotes.unwrap_or(0);
+        g.total += p.total;
+    }
+    let mut groups: Vec<Group> = map.into_values().collect();
+    for g in &mut groups {
+        g.average = g.total as f64 / g.posts as f64;
+    }
+    // Days in order; the rest best first.
+    if by != By::Day {
+        groups.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.key.cmp(&b.key)));
+    }
+    groups
+}
+
+/// The terminal table: every dimension (or the one asked for), then the top posts.
+pub fn table(report: &Report, only: Option<By>) -> String {
+    let mut out = String::new();
+    if report.posts.is_empty() {
+        return "No engagement recorded yet: posts are checked 1 h after they go out \
+                (or run `campaign-bot engagement --all`).\n"
+            .into();
+    }
+    let dims: Vec<By> = only.map(|b| vec![b]).unwrap_or_else(|| By::ALL.to_vec());
+    for by in dims {
+        let groups = report.groups(by);
+        let w = groups
+            .iter()
+            .map(|g| g.key.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(by.label().len());
+        let _ = writeln!(out, "By {}", by.label());
+        let _ = writeln!(
+            out,
+            "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8}",
+            by.label(),
+            "posts",
+            "likes",
+            "reposts",
+            "replies",
+            "quotes",
+            "total",
+            "per post"
+        );
+        for g in groups {
+            let _ = writeln!(
+                out,
+                "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8.1}",
+                g.key, g.posts, g.likes, g.reposts, g.replies, g.quotes, g.total, g.average
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "Top posts");
+    for (i, p) in report.top.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {}. {} [{}] on {}, {}: {} (♥ {} ⟲ {} ↩ {} ❝ {})  {}",
+            i + 1,
+            p.message_id,
+            p.lang,
+            p.target,
+            p.day,
+            p.total,
+            p.likes,
+            p.reposts,
+            p.replies,
+            p.quotes
+                .map(|q| q.to_string())
+                .unwrap_or_else(|| "-".into()),
+            p.url.as_deref().unwrap_or(&p.remote_id)
+        );
+    }
+    out
+}
+
+/// One row per post, UTF-8 (Arabic intact), quoted where needed.
+pub fn csv(report: &Report) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "posted_at",
+        "day",
+        "target",
+        "kind",
+        "message_id",
+        "lang",
+        "likes",
+        "reposts",
+        "replies",
+        "quotes",
+        "total",
+        "checked_at",
+        "url",
+        "remote_id",
+        "text",
+    ])
+    .expect("writing to memory");
+    for p in &report.posts {
+        w.write_record([
+            p.posted_at.to_rfc3339(),
+            p.day.to_string(),
+            p.target.clone(),
+            p.kind.clone(),
+            p.message_id.clone(),
+            p.lang.clone(),
+            p.likes.to_string(),
+            p.reposts.to_string(),
+            p.replies.to_string(),
+            p.quotes.map(|q| q.to_string()).unwrap_or_default(),
+            p.total.to_string(),
+            p.checked_at.to_rfc3339(),
+            p.url.clone().unwrap_or_default(),
+            p.remote_id.clone(),
+            p.text.clone(),
+        ])
+        .expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("flushing memory")).expect("UTF-8 in, UTF-8 out")
+}
+
+pub fn json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).expect("a report serialises")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    pub fn sample() -> Report {
+        let t = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 12, d, h, 0, 0).unwrap();
+        let row = |target: &str,
+                   m: &str,
+                   lang: &str,
+                   at: DateTime<Utc>,
+                   likes: u64,
+                   reposts: u64,
+                   text: &str| PostRow {
+            target: target.into(),
+            kind: if target == "sky" {
+                "bluesky".into()
+            } else {
+                "mastodon".into()
+            },
+            message_id: m.into(),
+            lang: lang.into(),
+            posted_at: at,
+            day: at.date_naive(),
+            url: Some(format!("https://example.social/@bot/{m}-{lang}")),
+            remote_id: format!("{m}-{lang}"),
+            likes,
+            reposts,
+            replies: 1,
+            quotes: if target == "sky" { Some(0) } else { None },
+            total: likes + reposts + 1,
+            checked_at: at + chrono::Duration::hours(24),
+            text: text.into(),
+        };
+        Report::from_posts(
+            vec![
+                row(
+                    "masto",
+                    "access-to-rights",
+                    "en",
+                    t(17, 8),
+                    5,
+                    2,
+                    "Rights for all, \"everyone\".\n\n#WeTogether",
+                ),
+                row(
+                    "sky",
+                    "access-to-rights",
+                    "fr",
+                    t(17, 14),
+                    3,
+                    1,
+                    "Des droits pour tous #WeTogether",
+                ),
+                row(
+                    "masto",
+                    "hubs-of-opportunity",
+                    "ar",
+                    t(18, 8),
+                    9,
+                    4,
+                    "المدن مراكز للفرص #WeTogether",
+                ),
+            ],
+            None,
+            t(20, 0),
+        )
+    }
+
+    #[test]
+    fn table_snapshot() {
+        expect_test::expect![[r#"
+            By message
+              message              posts   likes  reposts  replies  quotes   total  per post
+              hubs-of-opportunity      1       9        4        1       0      14      14.0
+              access-to-rights         2       8        3        2       0      13       6.5
+
+            By language
+              language  posts   likes  reposts  replies  quotes   total  per post
+              ar            1       9        4        1       0      14      14.0
+              en            1       5        2        1       0       8       8.0
+              fr            1       3        1        1       0       5       5.0
+
+            By target
+              target  posts   likes  reposts  replies  quotes   total  per post
+              masto       2      14        6        2       0      22      11.0
+              sky         1       3        1        1       0       5       5.0
+
+            By day
+              day         posts   likes  reposts  replies  quotes   total  per post
+              2026-12-17      2       8        3        2       0      13       6.5
+              2026-12-18      1       9        4        1       0      14      14.0
+
+            Top posts
+              1. hubs-of-opportunity [ar] on masto, 2026-12-18: 14 (♥ 9 ⟲ 4 ↩ 1 ❝ -)  https://example.social/@bot/hubs-of-opportunity-ar
+              2. access-to-rights [en] on masto, 2026-12-17: 8 (♥ 5 ⟲ 2 ↩ 1 ❝ -)  https://example.social/@bot/access-to-rights-en
+              3. access-to-rights [fr] on sky, 2026-12-17: 5 (♥ 3 ⟲ 1 ↩ 1 ❝ 0)  https://example.social/@bot/access-to-rights-fr
+        "#]]
+        .assert_eq(&table(&sample(), None));
+    }
+
+    #[test]
+    fn csv_snapshot_keeps_arabic_and_quotes_newlines() {
+        expect_test::expect![[r#"
+            posted_at,day,target,kind,message_id,lang,likes,reposts,replies,quotes,total,checked_at,url,remote_id,text
+            2026-12-17T08:00:00+00:00,2026-12-17,masto,mastodon,access-to-rights,en,5,2,1,,8,2026-12-18T08:00:00+00:00,https://example.social/@bot/access-to-rights-en,access-to-rights-en,"Rights for all, ""everyone"".
+
+            #WeTogether"
+            2026-12-17T14:00:00+00:00,2026-12-17,sky,bluesky,access-to-rights,fr,3,1,1,0,5,2026-12-18T14:00:00+00:00,https://example.social/@bot/access-to-rights-fr,access-to-rights-fr,Des droits pour tous #WeTogether
+            2026-12-18T08:00:00+00:00,2026-12-18,masto,mastodon,hubs-of-opportunity,ar,9,4,1,,14,2026-12-19T08:00:00+00:00,https://example.social/@bot/hubs-of-opportunity-ar,hubs-of-opportunity-ar,المدن مراكز للفرص #WeTogether
+        "#]]
+        .assert_eq(&csv(&sample()));
+    }
+
+    #[test]
+    fn json_snapshot_of_the_groups() {
+        let v: serde_json::Value = serde_json::from_str(&json(&sample())).unwrap();
+        expect_test::expect![[r#"[{"average":14.0,"key":"ar","likes":9,"posts":1,"quotes":0,"replies":1,"reposts":4,"total":14},{"average":8.0,"key":"en","likes":5,"posts":1,"quotes":0,"replies":1,"reposts":2,"total":8},{"average":5.0,"key":"fr","likes":3,"posts":1,"quotes":0,"replies":1,"reposts":1,"total":5}]"#]]
+            .assert_eq(&v["by_lang"].to_string());
+        assert_eq!(v["posts"].as_array().unwrap().len(), 3);
+        assert_eq!(v["top"][0]["message_id"], "hubs-of-opportunity");
+    }
+}

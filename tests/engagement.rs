@@ -1,0 +1,246 @@
+//! Engagement against a Mastodon-API wiremock server answering with the
+//! recorded responses (favourites and reblogs moving), through the binary:
+//! post, check, log, report.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::json;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer};
+
+use campaign_bot::config::{FediverseFlavour, Secret};
+use campaign_bot::engagement::read_log;
+use campaign_bot::model::{Check, Counts};
+use campaign_bot::publish::Publisher;
+use campaign_bot::publish::mastodon::Mastodon;
+use campaign_bot::render::Limits;
+use common::*;
+
+fn masto(server: &MockServer) -> Mastodon {
+    Mastodon::new(
+        "masto",
+        FediverseFlavour::Mastodon,
+        &server.uri(),
+        Secret::new("t"),
+        "public",
+        Limits::mastodon(500, 23),
+    )
+    .unwrap()
+}
+
+const FAV: &str = "test_status_fav_unfav.json";
+const REBLOG: &str = "test_status_reblog_unreblog.json";
+
+#[tokio::test]
+async fn counts_come_in_batches_and_missing_posts_are_asked_alone() {
+    let server = MockServer::start().await;
+    let favourited = body(FAV, 1); // favourites_count 1
+    let reblogged = body(REBLOG, 3); // reblogs_count 1
+    let (a, b) = (
+        favourited["id"].as_str().unwrap().to_string(),
+        reblogged["id"].as_str().unwrap().to_string(),
+    );
+    Mock::given(method("GET"))
+        .and(path("/api/v1/statuses"))
+        .respond_with(respond(
+            200,
+            &headers(FAV, 1),
+            json!([favourited, reblogged]),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/statuses/0"))
+        .respond_with(recorded("test_status_missing.json", 0))
+        .mount(&server)
+        .await;
+    let m = masto(&server);
+    let got = m
+        .engagement(&[a.clone(), "0".into(), b.clone()])
+        .await
+        .unwrap();
+    assert!(got.contains(&(
+        a.clone(),
+        Check::Counts(Counts {
+            likes: 1,
+            reposts: 0,
+            replies: 0,
+            quotes: Some(0)
+        })
+    )));
+    assert!(got.contains(&(
+        b,
+        Check::Counts(Counts {
+            likes: 0,
+            reposts: 1,
+            replies: 0,
+            quotes: Some(0)
+        })
+    )));
+    assert!(got.contains(&("0".into(), Check::Gone)));
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(
+        reqs.iter()
+            .filter(|r| r.url.path() == "/api/v1/statuses")
+            .count(),
+        1,
+        "one batch call"
+    );
+    assert_eq!(m.engagement_batch(), 20);
+}
+
+#[tokio::test]
+async fn servers_without_the_batch_call_are_asked_one_by_one_and_remembered() {
+    let server = MockServer::start().await;
+    let replied = body("test_status_reply.json", 4); // replies_count 1
+    let id = replied["id"].as_str().unwrap().to_string();
+    Mock::given(method("GET"))
+        .and(path("/api/v1/statuses"))
+        .respond_with(recorded("test_status_missing.json", 0))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/statuses/{id}")))
+        .respond_with(respond(200, &headers(FAV, 1), replied))
+        .mount(&server)
+        .await;
+    let m = masto(&server);
+    for _ in 0..2 {
+        let got = m.engagement(std::slice::from_ref(&id)).await.unwrap();
+        assert_eq!(
+            got,
+            [(
+                id.clone(),
+                Check::Counts(Counts {
+                    likes: 0,
+                    reposts: 0,
+                    replies: 1,
+                    quotes: Some(0)
+                })
+            )]
+        );
+    }
+    let batch_calls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/v1/statuses")
+        .count();
+    assert_eq!(batch_calls, 1, "the missing batch call is remembered");
+    assert_eq!(m.engagement_batch(), 1);
+}
+
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
+    assert!(
+        StdCommand::new("cp")
+            .arg("-r")
+            .arg(&posts)
+            .arg(dir.path())
+            .status()
+            .unwrap()
+            .success()
+    );
+    dir
+}
+
+fn bot(dir: &Path, server: &MockServer) -> Command {
+    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CAMPAIGN_BOT") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.current_dir(dir)
+        .env("CAMPAIGN_BOT__TARGETS__MASTO__KIND", "mastodon")
+        .env("CAMPAIGN_BOT__TARGETS__MASTO__BASE_URL", server.uri())
+        .env("CAMPAIGN_BOT__TARGETS__MASTO__TOKEN_ENV", "MASTO_TOKEN")
+        .env("MASTO_TOKEN", "t");
+    Command::from_std(cmd)
+}
+
+#[tokio::test]
+async fn a_favourite_shows_in_the_log_and_the_reports() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
+        .respond_with(recorded(FAV, 0))
+        .mount(&server)
+        .await;
+    let id = body(FAV, 0)["id"].as_str().unwrap().to_string();
+    // The fan favourited it: the server now counts one favourite.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/statuses"))
+        .and(query_param("id[]", id.as_str()))
+        .respond_with(respond(200, &headers(FAV, 1), json!([body(FAV, 1)])))
+        .mount(&server)
+        .await;
+    let dir = workdir();
+    bot(dir.path(), &server)
+        .args(["post-now", "--lang", "ar"])
+        .assert()
+        .success();
+    bot(dir.path(), &server)
+        .arg("engagement")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("checked 0 posts"));
+    bot(dir.path(), &server)
+        .args(["engagement", "--all"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("checked 1 posts"));
+    let log = read_log(&dir.path().join("data/engagement.jsonl")).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].remote_id, id);
+    assert!(log[0].likes >= 1);
+    assert_eq!(log[0].lang, "ar");
+    assert_eq!(log[0].kind, "mastodon");
+
+    let csv = bot(dir.path(), &server)
+        .args(["report", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let csv = String::from_utf8(csv).unwrap();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(rows.headers().unwrap().iter().next(), Some("posted_at"));
+    let rows: Vec<csv::StringRecord> = rows.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 1, "one row per post");
+    assert!(
+        rows[0].iter().any(|f| f.contains("#WeTogether")
+            && f.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c))),
+        "Arabic intact"
+    );
+
+    let html_path = dir.path().join("report.html");
+    bot(dir.path(), &server)
+        .args(["report", "--html"])
+        .arg(&html_path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("By language"));
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.matches("<svg").count() >= 3);
+    let post_url = body(FAV, 0)["url"].as_str().unwrap().to_string();
+    for (i, _) in html.match_indices("http") {
+        let rest = &html[i..];
+        let before = &html[..i];
+        assert!(
+            rest.starts_with(&post_url)
+                || before.ends_with("xmlns=\"")
+                || before.ends_with("xmlns:xlink=\""),
+            "an address that is not a post link: {}",
+            &rest[..rest.len().min(60)]
+        );
+    }
+}
