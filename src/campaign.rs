@@ -20,7 +20,7 @@ use crate::model::{Lang, Message, Published, Slot};
 use crate::posts::Catalog;
 use crate::publish::{Outgoing, OutgoingMedia, PublishError, Publisher};
 use crate::render::render;
-use crate::rotation::{self, RotationState};
+use crate::rotation;
 use crate::store::{Begin, Intent, IntentState, Planned, Store, StoreError};
 
 /// What became of one (slot, target).
@@ -153,20 +153,9 @@ impl Campaign {
         }
         let catalog = self.catalog();
         let mut state = self.store.rotation(&target.name)?;
-        let languages: Vec<Lang> = match lang {
-            Some(l) => vec![l.clone()],
-            None => target.languages.clone(),
-        };
         if let Some(l) = lang {
             // Only this language; the target's next language stays as it was.
-            let Some(choice) = rotation::next(
-                &RotationState {
-                    next_lang: 0,
-                    ..state.clone()
-                },
-                &languages,
-                &catalog,
-            ) else {
+            let Some(choice) = rotation::next_in(&state, &target.languages, l, &catalog) else {
                 return Ok(None);
             };
             let message = catalog

@@ -55,33 +55,53 @@ const LOOKAHEAD_BUDGET: usize = 20_000;
 /// The choice for the next slot, or `None` if no message has any of the
 /// target's languages.
 pub fn next(state: &RotationState, languages: &[Lang], catalog: &Catalog) -> Option<Choice> {
-    if languages.is_empty() {
-        return None;
+    (0..languages.len()).find_map(|step| {
+        choose_at(
+            state,
+            languages,
+            (state.next_lang + step) % languages.len(),
+            catalog,
+        )
+    })
+}
+
+/// The choice for a slot that must be in `lang` (`post-now --lang`), picked
+/// with the whole language list in view so the cycle stays fair. Record it
+/// with [`record_manual`]: the target's next language does not move.
+pub fn next_in(
+    state: &RotationState,
+    languages: &[Lang],
+    lang: &Lang,
+    catalog: &Catalog,
+) -> Option<Choice> {
+    let index = languages.iter().position(|l| l == lang)?;
+    choose_at(state, languages, index, catalog)
+}
+
+fn choose_at(
+    state: &RotationState,
+    languages: &[Lang],
+    lang_index: usize,
+    catalog: &Catalog,
+) -> Option<Choice> {
+    let lang = &languages[lang_index];
+    if let Some(q) = catalog
+        .queue()
+        .find(|m| m.at.is_none() && m.has_lang(lang) && !state.queue_done.contains(&m.id))
+    {
+        return Some(Choice {
+            message_id: q.id.clone(),
+            lang: lang.clone(),
+            from_queue: true,
+            lang_index,
+        });
     }
-    for step in 0..languages.len() {
-        let lang_index = (state.next_lang + step) % languages.len();
-        let lang = &languages[lang_index];
-        if let Some(q) = catalog
-            .queue()
-            .find(|m| m.at.is_none() && m.has_lang(lang) && !state.queue_done.contains(&m.id))
-        {
-            return Some(Choice {
-                message_id: q.id.clone(),
-                lang: lang.clone(),
-                from_queue: true,
-                lang_index,
-            });
-        }
-        if let Some(id) = pick_rotation(state, languages, lang_index, catalog) {
-            return Some(Choice {
-                message_id: id,
-                lang: lang.clone(),
-                from_queue: false,
-                lang_index,
-            });
-        }
-    }
-    None
+    pick_rotation(state, languages, lang_index, catalog).map(|id| Choice {
+        message_id: id,
+        lang: lang.clone(),
+        from_queue: false,
+        lang_index,
+    })
 }
 
 /// Records `choice` as posted.

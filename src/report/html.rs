@@ -47,6 +47,8 @@ fn bars(title: &str, groups: &[Group], colour: RGBColor) -> String {
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(n)
+            .y_label_style(("sans-serif", 15))
+            .x_label_style(("sans-serif", 13))
             .y_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
                 _ => String::new(),
@@ -81,6 +83,7 @@ fn over_time(groups: &[Group]) -> String {
         let chart = ChartBuilder::on(&root)
             .caption("Engagement by day posted", ("sans-serif", 20))
             .margin(12)
+            .margin_right(48)
             .x_label_area_size(40)
             .y_label_area_size(50)
             .build_cartesian_2d(0..n.saturating_sub(1).max(1), 0u64..max + max / 10 + 1);
@@ -133,6 +136,21 @@ fn group_table(by: By, groups: &[Group]) -> String {
     t
 }
 
+/// A post's text, a block per line, each line finding its own direction:
+/// in an Arabic post the line of Latin hashtags reads left to right
+/// (`#WeTogether`, not `WeTogether#`), as it does on the networks.
+fn lines(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.trim().is_empty() {
+                "<br>".to_string()
+            } else {
+                format!("<span dir=\"auto\">{}</span>", escape(l))
+            }
+        })
+        .collect()
+}
+
 /// The whole page.
 pub fn render(report: &Report) -> String {
     let mut body = String::new();
@@ -183,7 +201,7 @@ pub fn render(report: &Report) -> String {
                     .unwrap_or_else(|| "–".into()),
                 escape(&p.lang),
                 if rtl { "rtl" } else { "ltr" },
-                escape(&p.text).replace('\n', "<br>")
+                lines(&p.text)
             );
         }
         body.push_str("</ol><h2>Tables</h2>");
@@ -208,7 +226,8 @@ caption {{ text-align: left; font-weight: bold; padding: .3em 0; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: .3em .5em; text-align: right; }}
 th:first-child, td:first-child {{ text-align: left; }}
 .text {{ background: #f4f7fa; padding: .5em .8em; border-radius: 4px; }}
-.text[dir=rtl] {{ text-align: right; }}
+.text span {{ display: block; }}
+.text[dir=rtl] span {{ text-align: right; }}
 .meta {{ margin-bottom: .2em; }}
 </style>
 </head>
@@ -238,7 +257,9 @@ mod tests {
                 && html.contains("Engagement by message")
                 && html.contains("Engagement by day")
         );
-        assert!(html.contains("dir=\"rtl\">المدن مراكز للفرص #WeTogether"));
+        assert!(
+            html.contains("dir=\"rtl\"><span dir=\"auto\">المدن مراكز للفرص #WeTogether</span>")
+        );
         // No external resource: the only addresses are links to posts.
         for (i, _) in html.match_indices("http") {
             let before = &html[..i];

@@ -1,0 +1,178 @@
+//! The container's runtime contract, tested on the bare binary (these
+//! machines have no Docker engine): started as a non-root user in an /app
+//! like the image's, with a read-only posts/, an empty data/, configuration
+//! only from the environment and a secret file, it posts, reports healthy,
+//! and SIGTERM ends it with exit 0 within 10 s.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer};
+
+use campaign_bot::publish::outbox::read_lines;
+use common::*;
+
+/// `nobody`, when the tests run as root (as in CI); otherwise the tests
+/// already run as a non-root user.
+const NOBODY: u32 = 65534;
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe extern "C" {
+        fn geteuid() -> u32;
+    }
+    unsafe { geteuid() == 0 }
+}
+
+fn chown(path: &Path, uid: u32) {
+    let status = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{uid}:{uid}"))
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn bot(app: &Path, server: &MockServer, secret: &Path) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
+    cmd.env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir(app)
+        .env("LOG_FORMAT", "json")
+        .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "* * * * * *")
+        .env("CAMPAIGN_BOT__TARGETS__OUTBOX__KIND", "outbox")
+        .env("CAMPAIGN_BOT__TARGETS__MASTO__KIND", "mastodon")
+        .env("CAMPAIGN_BOT__TARGETS__MASTO__BASE_URL", server.uri())
+        .env("CAMPAIGN_BOT__TARGETS__MASTO__TOKEN_FILE", secret)
+        .env("CAMPAIGN_BOT__TARGETS__MASTO__LANGUAGES", "fr;ar");
+    if is_root() {
+        cmd.uid(NOBODY).gid(NOBODY);
+    }
+    cmd
+}
+
+#[tokio::test]
+async fn runs_as_non_root_with_read_only_posts_env_config_and_a_secret_file() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
+        .and(header("authorization", "Bearer token-from-secret-file"))
+        .respond_with(recorded("test_status_post_none_public.json", 0))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/instance"))
+        .respond_with(recorded("test_instance.json", 0))
+        .mount(&server)
+        .await;
+
+    // /app as in the image: posts/ read-only, data/ empty and the user's own.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let app = root.path().join("app");
+    std::fs::create_dir_all(app.join("data")).unwrap();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"))
+        .arg(&app)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        Command::new("chmod")
+            .args(["-R", "a-w,a+rX"])
+            .arg(app.join("posts"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let secrets = root.path().join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    let secret = secrets.join("mastodon_token");
+    std::fs::write(&secret, "token-from-secret-file\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o444)).unwrap();
+    if is_root() {
+        chown(&app.join("data"), NOBODY);
+    }
+
+    let mut child = bot(&app, &server, &secret)
+        .arg("run")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let outbox = app.join("data/outbox.jsonl");
+    while read_lines(&outbox).unwrap_or_default().len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        read_lines(&outbox).unwrap().len() >= 2,
+        "the outbox got no posts"
+    );
+
+    let health = bot(&app, &server, &secret)
+        .args(["status", "--health"])
+        .output()
+        .unwrap();
+    assert!(
+        health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&health.stdout)
+    );
+    assert_eq!(String::from_utf8_lossy(&health.stdout), "healthy\n");
+
+    let stop = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            stop.elapsed() < Duration::from_secs(10),
+            "SIGTERM did not stop it within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    let out = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&out.stdout);
+    // JSON logs on stdout, and the secret in none of them.
+    assert!(
+        logs.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{logs}"
+    );
+    assert!(!logs.contains("token-from-secret-file"));
+
+    // The Mastodon target read its token from the file.
+    let posted = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/api/v1/statuses")
+        .count();
+    assert!(posted >= 1);
+    // posts/ was not written to; data/ holds the state.
+    assert!(app.join("data/state.db").exists());
+    let after = bot(&app, &server, &secret)
+        .args(["status", "--health"])
+        .output()
+        .unwrap();
+    assert_eq!(after.status.code(), Some(3), "stopped means unhealthy");
+}
