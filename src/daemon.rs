@@ -169,7 +169,12 @@ pub async fn run(
             continue; // woke early (clock adjusted); sleep again
         }
         dispatch(&campaign, events, now, &tracker, &shutdown);
-        store.set_cursor(now)?;
+        // The slots are recorded (or their failure logged) by now; a cursor
+        // that cannot be saved only means they are looked at again after a
+        // restart, where their intents are found. Keep serving.
+        if let Err(e) = store.set_cursor(now) {
+            tracing::error!(error = %e, "cannot save the schedule position");
+        }
         cursor = now;
     }
 

@@ -24,7 +24,7 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("state store {path}: {source}")]
+    #[error("state store {path}: {source}{}", hint(source))]
     Sqlite {
         path: PathBuf,
         source: rusqlite::Error,
@@ -39,6 +39,27 @@ pub enum StoreError {
     },
     #[error("state store: corrupt value in {what}: {detail}")]
     Corrupt { what: String, detail: String },
+}
+
+/// What to do about the storage errors a person can fix.
+fn hint(e: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(DiskFull) => " (the disk is full: free some space; what was saved before is intact)",
+        Some(SystemIoFailure) => {
+            " (the data folder could not be written: is the disk full or failing? what was saved before is intact)"
+        }
+        Some(ReadOnly) | Some(CannotOpen) | Some(PermissionDenied) => {
+            " (the data folder is not writable: give the bot's user write access to it)"
+        }
+        Some(DatabaseBusy) | Some(DatabaseLocked) => {
+            " (another process holds the database: wait, or stop the other campaign-bot)"
+        }
+        Some(NotADatabase) | Some(DatabaseCorrupt) => {
+            " (this is not a campaign-bot database, or it is damaged: restore data/ from a backup)"
+        }
+        _ => "",
+    }
 }
 
 /// The schema, one migration per version. Append, never edit: a database at

@@ -1,0 +1,221 @@
+//! Storage faults: a read-only or full data folder gives a clear error and
+//! leaves `data/state.db` intact (`PRAGMA integrity_check`), and nothing
+//! already recorded is lost.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+const NOBODY: u32 = 65534;
+
+fn is_root() -> bool {
+    unsafe extern "C" {
+        fn geteuid() -> u32;
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { geteuid() == 0 }
+}
+
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
+    assert!(
+        Command::new("cp")
+            .arg("-r")
+            .arg(&posts)
+            .arg(dir.path())
+            .status()
+            .unwrap()
+            .success()
+    );
+    dir
+}
+
+fn bot(dir: &Path) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CAMPAIGN_BOT") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// Posts three slots, so the store has something to lose.
+fn seed(dir: &Path) {
+    for hour in 8..11 {
+        let out = bot(dir)
+            .args([
+                "post-now",
+                "--slot",
+                &format!("2026-12-18T{hour:02}:00:00Z"),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// `PRAGMA integrity_check` and the number of recorded intents, read from a
+/// copy (opening the original might itself need to write).
+fn check_db(dir: &Path) -> (String, i64) {
+    let copy = tempfile::tempdir().unwrap();
+    for name in ["state.db", "state.db-wal"] {
+        let from = dir.join("data").join(name);
+        if from.exists() {
+            std::fs::copy(&from, copy.path().join(name)).unwrap();
+        }
+    }
+    let conn = rusqlite::Connection::open(copy.path().join("state.db")).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM intents", [], |r| r.get(0))
+        .unwrap();
+    (ok, n)
+}
+
+#[test]
+fn a_read_only_data_folder_is_a_clear_error_and_loses_nothing() {
+    let dir = workdir();
+    seed(dir.path());
+    let before = std::fs::read(dir.path().join("data/outbox.jsonl")).unwrap();
+    // Checkpoint the WAL so the database is one file, then make data/ read-only.
+    drop(
+        rusqlite::Connection::open(dir.path().join("data/state.db"))
+            .unwrap()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"),
+    );
+    assert!(
+        Command::new("chmod")
+            .args(["-R", "a-w,a+rX"])
+            .arg(dir.path().join("data"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut cmd = bot(dir.path());
+    cmd.args(["post-now", "--slot", "2026-12-18T12:00:00Z"]);
+    if is_root() {
+        cmd.uid(NOBODY).gid(NOBODY);
+    }
+    let out = cmd.output().unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success());
+    assert!(all.contains("not writable"), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+    assert!(
+        Command::new("chmod")
+            .args(["-R", "u+w"])
+            .arg(dir.path().join("data"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(check_db(dir.path()), ("ok".to_string(), 3));
+    assert_eq!(
+        std::fs::read(dir.path().join("data/outbox.jsonl")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_loses_nothing() {
+    let dir = workdir();
+    seed(dir.path());
+    let data = dir.path().join("data");
+    drop(
+        rusqlite::Connection::open(data.join("state.db"))
+            .unwrap()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"),
+    );
+    let before = std::fs::read(data.join("outbox.jsonl")).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin!("campaign-bot");
+    // As root (CI): a real full disk, a small tmpfs holding data/ and filled
+    // up. Otherwise no file may grow past 1 KiB (ulimit -f): writes fail
+    // with EFBIG, much as on a full disk.
+    let mounted = is_root() && full_tmpfs(&data);
+    let script = if mounted {
+        format!(
+            "exec {} post-now --slot 2026-12-18T12:00:00Z",
+            bin.display()
+        )
+    } else {
+        format!(
+            "trap '' XFSZ; ulimit -f 2; exec {} post-now --slot 2026-12-18T12:00:00Z",
+            bin.display()
+        )
+    };
+    let out = Command::new("bash")
+        .current_dir(dir.path())
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, n) = check_db(dir.path());
+    let after = std::fs::read(data.join("outbox.jsonl")).unwrap();
+    if mounted {
+        let _ = Command::new("umount").arg(&data).status();
+    }
+    assert!(!out.status.success(), "{all}");
+    // SQLite says "disk full", or, when WAL's shared memory cannot grow,
+    // "disk I/O error": both come with the same advice.
+    assert!(
+        all.contains("disk is full") || all.contains("is the disk full"),
+        "{all}"
+    );
+    assert!(!all.contains("panicked"), "{all}");
+    assert_eq!(ok, "ok");
+    assert!(n >= 3, "recorded intents were lost");
+    // The outbox kept every earlier line.
+    assert!(after.starts_with(&before));
+}
+
+/// Mounts a 512 KiB tmpfs over `data`, with its files, and fills it up.
+fn full_tmpfs(data: &Path) -> bool {
+    let saved = data.with_extension("saved");
+    std::fs::rename(data, &saved).unwrap();
+    std::fs::create_dir(data).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+        .arg(data)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        std::fs::remove_dir(data).unwrap();
+        std::fs::rename(&saved, data).unwrap();
+        return false;
+    }
+    assert!(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("cp -a {}/. {}/", saved.display(), data.display()))
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Fill what is left.
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=4k"])
+        .arg(format!("of={}", data.join("filler").display()))
+        .stderr(std::process::Stdio::null())
+        .status();
+    true
+}
