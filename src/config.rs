@@ -45,6 +45,13 @@ pub enum ConfigError {
     Secret(String),
     #[error("configuration key `{key}`: {message}")]
     Key { key: String, message: String },
+    /// A problem located in a config file.
+    #[error("{}:{line}: {message}", path.display())]
+    InFile {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
 }
 
 fn key_error(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -499,14 +506,17 @@ impl Config {
             .add_source(environment)
             .build()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        let raw: RawSettings = built.try_deserialize().map_err(|e| {
-            let where_ = overlay_path
-                .as_ref()
-                .map(|p| format!(" (layers: shipped defaults, {}, environment)", p.display()))
-                .unwrap_or_else(|| " (layers: shipped defaults, environment)".into());
-            ConfigError::Invalid(format!("{e}{where_}"))
-        })?;
-        Self::from_raw(raw)
+        let overlay_text = overlay_path
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok());
+        let locate = |e: ConfigError| match (&overlay_path, &overlay_text) {
+            (Some(p), Some(t)) => locate(e, p, t),
+            _ => e,
+        };
+        let raw: RawSettings = built
+            .try_deserialize()
+            .map_err(|e| locate(ConfigError::Invalid(e.to_string())))?;
+        Self::from_raw(raw).map_err(locate)
     }
 
     fn from_raw(raw: RawSettings) -> Result<Config, ConfigError> {
@@ -600,6 +610,124 @@ impl Config {
         }
         langs
     }
+}
+
+/// The dotted key an error is about, if it names one.
+fn error_key(e: &ConfigError) -> Option<String> {
+    match e {
+        ConfigError::Key { key, .. } => Some(key.clone()),
+        ConfigError::Invalid(msg) => {
+            let quoted = |after: &str| {
+                msg.split(after)
+                    .nth(1)
+                    .and_then(|r| r.split('`').nth(1))
+                    .map(str::to_string)
+            };
+            let field = quoted("unknown field ").or_else(|| quoted("missing field "));
+            let parent = quoted(" for key ");
+            match (parent, field) {
+                (Some(p), Some(f)) => Some(format!("{p}.{f}")),
+                (None, Some(f)) => Some(f),
+                (Some(p), None) => Some(p),
+                (None, None) => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Points an error at the line of the config file that sets its key; a
+/// key set only in the environment is left as it is.
+fn locate(e: ConfigError, path: &Path, text: &str) -> ConfigError {
+    let Some(key) = error_key(&e) else { return e };
+    let Some(line) = key_line(text, &key) else {
+        return e;
+    };
+    let message = match &e {
+        ConfigError::Key { key, message } => format!("`{key}`: {message}"),
+        ConfigError::Invalid(m) if m.contains("unknown field") => {
+            let secret_key = [
+                "token",
+                "password",
+                "access_token",
+                "app_password",
+                "secret",
+            ]
+            .iter()
+            .any(|k| m.contains(&format!("unknown field `{k}`")));
+            if secret_key {
+                format!(
+                    "{}: secrets never go in a config file; put it in a file named by `token_file`/`password_file`, or in an environment variable named by `token_env`/`password_env`",
+                    m.split(',')
+                        .next()
+                        .unwrap_or(m)
+                        .replace("unknown field", "key")
+                )
+            } else {
+                format!(
+                    "{}; check the spelling against config/default.toml",
+                    m.replace("unknown field", "unknown key")
+                )
+            }
+        }
+        ConfigError::Invalid(m) => m
+            .replace(
+                "expected a sequence",
+                "expected a list in square brackets, e.g. [\"…\", \"…\"]",
+            )
+            .replace("expected a map", "expected a table")
+            .replace("expected a string", "expected text in quotes"),
+        other => other.to_string(),
+    };
+    ConfigError::InFile {
+        path: path.to_path_buf(),
+        line,
+        message,
+    }
+}
+
+/// The 1-based line of a TOML text that sets the dotted `key` (or opens
+/// its table), following `[table]` headers.
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    let norm = |s: &str| s.trim().replace(['"', '\'', ' '], "");
+    let key = norm(key);
+    let mut table = String::new();
+    let mut table_line = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with('[') {
+            table = norm(
+                line.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .trim_end_matches(']'),
+            );
+            if table == key {
+                table_line = Some(i + 1);
+            }
+            continue;
+        }
+        let Some((k, _)) = line.split_once('=') else {
+            continue;
+        };
+        let full = if table.is_empty() {
+            norm(k)
+        } else {
+            format!("{table}.{}", norm(k))
+        };
+        if full == key {
+            return Some(i + 1);
+        }
+    }
+    table_line.or_else(|| {
+        // The key's table itself, for a missing key.
+        let parent = key.rsplit_once('.').map(|(p, _)| p.to_string())?;
+        text.lines()
+            .position(|l| {
+                norm(l.trim().trim_start_matches('[').trim_end_matches(']')) == parent
+                    && l.trim().starts_with('[')
+            })
+            .map(|i| i + 1)
+    })
 }
 
 fn read_toml_file(path: &Path) -> Result<toml::Table, ConfigError> {
@@ -717,6 +845,47 @@ mod tests {
         assert!(e.to_string().contains("schedule.grace"), "{e}");
         let e = load_env(&[("CAMPAIGN_BOT__SCHEDULE__SLOTS", "61 * * * *")]).unwrap_err();
         assert!(e.to_string().contains("schedule.slots"), "{e}");
+    }
+
+    #[test]
+    fn file_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("local.toml");
+        std::fs::write(&f, "# mine\n[schedule]\ntimezone = \"Mars/Olympus\"\n").unwrap();
+        let e = Config::load(&Sources {
+            file: Some(f.clone()),
+            env: Some(Default::default()),
+        })
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}:3: `schedule.timezone`: \"Mars/Olympus\" is not an IANA time zone name; use one like Europe/Brussels or America/New_York",
+                f.display()
+            )
+        );
+        std::fs::write(&f, "[schedule]\ntimezne = \"UTC\"\n").unwrap();
+        let e = Config::load(&Sources {
+            file: Some(f.clone()),
+            env: Some(Default::default()),
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}:2: unknown key `timezne`", f.display())),
+            "{e}"
+        );
+        std::fs::write(&f, "[targets.m]\nkind = \"mastodon\"\nbase_url = \"https://m.example\"\ntoken_env = \"T\"\nvisibility = \"everyone\"\n").unwrap();
+        let e = Config::load(&Sources {
+            file: Some(f.clone()),
+            env: Some(Default::default()),
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}:5: `targets.m.visibility`", f.display())),
+            "{e}"
+        );
     }
 
     #[test]

@@ -334,6 +334,23 @@ fn load_file(
     };
     // Editors on Windows may add a byte-order mark; TOML does not allow one.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if let Some((at, c)) = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        let (line, column) = line_col(text, at);
+        problems.push(Problem {
+            severity: Severity::Error,
+            file: shown,
+            line,
+            column,
+            message: format!(
+                "the file contains an invisible control character (U+{:04X}); delete it, or retype the line",
+                c as u32
+            ),
+        });
+        return None;
+    }
     let mut ctx = FileCtx {
         file: shown.clone(),
         text,
@@ -342,7 +359,14 @@ fn load_file(
     let raw: RawPost = match toml::from_str(text) {
         Ok(r) => r,
         Err(e) => {
-            let message = explain_toml_error(e.message());
+            let mut message = explain_toml_error(e.message());
+            let line_text = e
+                .span()
+                .and_then(|sp| text[sp.start..].lines().next())
+                .unwrap_or("");
+            if line_text.trim_start().starts_with("[media]") {
+                message = "each image needs its own [[media]] table, with double brackets".into();
+            }
             match e.span() {
                 Some(span) => ctx.error_at(span, message),
                 None => ctx.error_file(message),
@@ -375,6 +399,43 @@ fn explain_toml_error(message: &str) -> String {
     }
     if m.contains("invalid basic string") || m.contains("invalid multiline basic string") {
         return "a quoted text is not closed; end it with \" on the same line, or use \"\"\" … \"\"\" for text on several lines".into();
+    }
+    if m.contains("invalid multiline basic string") || m.contains("invalid multi-line basic string")
+    {
+        return "a text in \"\"\" is not closed; end it with \"\"\"".into();
+    }
+    if m.starts_with("unclosed table") {
+        return "a [table] header is not closed; end it with ]".into();
+    }
+    if m.starts_with("key with no value") {
+        return "this line has no `=`: write it as key = value, with text in quotes".into();
+    }
+    if m.starts_with("duplicate key") {
+        return "this key is set twice in the file; keep one".into();
+    }
+    if m.starts_with("invalid date") || m.starts_with("invalid time") {
+        return format!("{m}: this date or time does not exist; check the day, month and hour");
+    }
+    if m.contains("untagged enum RawSpoiler") {
+        return "the spoiler must be text in quotes, or a [spoiler] table with one line per language".into();
+    }
+    if let Some(rest) = m.strip_prefix("invalid type: ") {
+        let friendly = rest
+            .replace("expected i64", "expected a whole number, e.g. 1")
+            .replace(
+                "expected a sequence",
+                "expected a list in square brackets, e.g. [\"HumanRights\"]",
+            )
+            .replace(
+                "expected a map",
+                "expected a table of languages: [text] then en = \"…\"",
+            )
+            .replace("expected a string", "expected text in quotes")
+            .replace(
+                "expected a TOML datetime",
+                "expected a date and time without quotes, e.g. 2026-12-18T09:00:00+01:00",
+            );
+        return format!("wrong kind of value: {friendly}");
     }
     if m.starts_with("missing field `text`") {
         return "missing the [text] table; add one line per language, e.g. en = \"...\"".into();
@@ -498,6 +559,7 @@ fn build_message(
             );
             continue;
         }
+        check_bidi(ctx, v.span(), &value, &format!("the {lang} text"));
         text_lines.insert(lang.clone(), line_col(ctx.text, k.span().start).0);
         text.insert(lang, value);
     }
@@ -597,6 +659,47 @@ fn build_message(
         text_lines,
         media,
     })
+}
+
+/// Invisible characters that reorder how text displays. Overrides
+/// (U+202D, U+202E) can make a post read differently from what was
+/// approved ("Trojan source"): an error. Embeddings and isolates are
+/// legitimate but easy to leave unbalanced: a warning. The marks a right-to-
+/// left text needs (U+200E, U+200F, U+061C) are fine.
+fn check_bidi(ctx: &mut FileCtx<'_>, span: std::ops::Range<usize>, value: &str, what: &str) {
+    const OVERRIDES: &[(char, &str)] = &[
+        ('\u{202D}', "LEFT-TO-RIGHT OVERRIDE"),
+        ('\u{202E}', "RIGHT-TO-LEFT OVERRIDE"),
+    ];
+    const OTHERS: &[(char, &str)] = &[
+        ('\u{202A}', "LEFT-TO-RIGHT EMBEDDING"),
+        ('\u{202B}', "RIGHT-TO-LEFT EMBEDDING"),
+        ('\u{202C}', "POP DIRECTIONAL FORMATTING"),
+        ('\u{2066}', "LEFT-TO-RIGHT ISOLATE"),
+        ('\u{2067}', "RIGHT-TO-LEFT ISOLATE"),
+        ('\u{2068}', "FIRST STRONG ISOLATE"),
+        ('\u{2069}', "POP DIRECTIONAL ISOLATE"),
+    ];
+    for (c, name) in OVERRIDES.iter().chain(OTHERS) {
+        if !value.contains(*c) {
+            continue;
+        }
+        let raw = &ctx.text[span.clone()];
+        let at = span.start + raw.find(*c).unwrap_or(0);
+        let (line, column) = line_col(ctx.text, at);
+        let error = OVERRIDES.iter().any(|(o, _)| o == c);
+        ctx.problems.push(Problem {
+            severity: if error { Severity::Error } else { Severity::Warning },
+            file: ctx.file.clone(),
+            line,
+            column,
+            message: format!(
+                "{what} contains an invisible U+{:04X} {name}, which {}; delete it (in most editors: place the cursor after it and press Backspace)",
+                *c as u32,
+                if error { "makes the text display in another order than it was written" } else { "changes how the text around it displays" }
+            ),
+        });
+    }
 }
 
 fn valid_id(id: &str) -> bool {
@@ -816,7 +919,7 @@ ar = "حقوق للجميع."
                 ("rotation/c.toml", "[text]\neng = \"x\"\n"),
             ],
             expect![[r#"
-                posts/rotation/a.toml:1:14: error: invalid type: string "one", expected i64; see posts/README.md for the file format
+                posts/rotation/a.toml:1:14: error: wrong kind of value: string "one", expected a whole number, e.g. 1
                 posts/rotation/b.toml:2:6: error: the en text is empty; write the post or remove the line
                 posts/rotation/c.toml:2:1: error: "eng" is not an ISO 639-1 language code; use two letters such as en, fr or ar"#]],
         );
