@@ -49,6 +49,9 @@ pub struct Campaign {
     /// Planning reads a target's rotation position and records the next one:
     /// one slot at a time, so two slots never pick from the same position.
     plan_lock: Mutex<()>,
+    /// The first retry waits about twice this, the next four times… (tests
+    /// make it short).
+    retry_base: Duration,
     /// Woken at every new publication, so the engagement checker can plan
     /// its first check.
     published: tokio::sync::Notify,
@@ -73,7 +76,14 @@ impl Campaign {
             clock,
             plan_lock: Mutex::new(()),
             published: tokio::sync::Notify::new(),
+            retry_base: Duration::from_secs(1),
         }
+    }
+
+    /// Changes the backoff unit (tests make it short).
+    pub fn with_retry_base(mut self, base: Duration) -> Self {
+        self.retry_base = base;
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -260,6 +270,7 @@ impl Campaign {
             text: intent.text.clone().unwrap_or_default(),
             spoiler: intent.spoiler.clone(),
             media,
+            not_before: intent.created_at,
         }
     }
 
@@ -310,7 +321,7 @@ impl Campaign {
                         PublishError::RateLimited {
                             retry_at: Some(t), ..
                         } => (*t - now).to_std().unwrap_or_default(),
-                        _ => backoff(attempt, &intent.key),
+                        _ => backoff(attempt, &intent.key, self.retry_base),
                     };
                     let retry_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
                     if retry_at > deadline {
@@ -478,8 +489,8 @@ pub fn grace(config: &Config) -> chrono::Duration {
 /// Exponential backoff with jitter: 2 s, 4 s, 8 s … up to five minutes, each
 /// spread by up to a quarter so that retries of many slots do not align. The
 /// jitter is derived from the key, so a test sees the same waits every time.
-fn backoff(attempt: u32, key: &str) -> Duration {
-    let base = Duration::from_secs(1u64 << attempt.min(8)).min(MAX_BACKOFF);
+fn backoff(attempt: u32, key: &str, unit: Duration) -> Duration {
+    let base = (unit * (1u32 << attempt.min(8))).min(MAX_BACKOFF);
     let seed = key.bytes().fold(attempt as u64, |h, b| {
         h.wrapping_mul(31).wrapping_add(b as u64)
     });
@@ -493,7 +504,9 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_bounded() {
-        let waits: Vec<Duration> = (1..12).map(|a| backoff(a, "k")).collect();
+        let waits: Vec<Duration> = (1..12)
+            .map(|a| backoff(a, "k", Duration::from_secs(1)))
+            .collect();
         assert!(waits[0] >= Duration::from_secs(2) && waits[0] < Duration::from_secs(3));
         assert!(waits.windows(2).take(6).all(|w| w[1] > w[0]));
         assert!(waits.iter().all(|w| *w <= MAX_BACKOFF));

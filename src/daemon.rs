@@ -168,7 +168,7 @@ pub async fn run(
         if events.is_empty() {
             continue; // woke early (clock adjusted); sleep again
         }
-        dispatch(&campaign, events, now, &tracker, &shutdown);
+        dispatch(&campaign, events, now, &tracker, &shutdown).await;
         // The slots are recorded (or their failure logged) by now; a cursor
         // that cannot be saved only means they are looked at again after a
         // restart, where their intents are found. Keep serving.
@@ -205,7 +205,7 @@ async fn check_engagement(campaign: Arc<Campaign>, shutdown: CancellationToken) 
     let clock = campaign.clock();
     let mut not_before = clock.now();
     loop {
-        let next = match engagement::next_due(&campaign) {
+        let next = match engagement::next_run(&campaign) {
             Ok(n) => n.map(|t| t.max(not_before)),
             Err(e) => {
                 tracing::error!(error = %e, "engagement: cannot read the state store");
@@ -312,8 +312,12 @@ fn events_between(
     events
 }
 
-/// Starts the posts of `events` (due by `now`) on the task tracker.
-fn dispatch(
+/// Records what each due event posts on each target (or why it does not),
+/// then starts the posts on the task tracker. The recording is finished
+/// before this returns, and so before the schedule position moves past the
+/// events: a crash at any point leaves every due slot either recorded or
+/// still ahead of the position, never silently lost.
+async fn dispatch(
     campaign: &Arc<Campaign>,
     events: Vec<Event>,
     now: DateTime<Utc>,
@@ -333,85 +337,54 @@ fn dispatch(
         if let Some(note) = campaign.config().schedule.dst_note(event.at()) {
             tracing::info!(slot = %event.at(), note, "daylight-saving change");
         }
-        for target in campaign.targets() {
+        let targets: Vec<crate::config::TargetConfig> = campaign.targets().cloned().collect();
+        for target in targets {
             let name = target.name.clone();
-            match &event {
-                Event::Cron(t) => {
-                    let slot = Slot::cron(*t);
-                    if late {
-                        campaign.skip(
-                            &slot,
-                            &name,
-                            "missed: the bot was not running at this time and the grace had passed",
-                        );
-                        continue;
-                    }
-                    if Some(*t) != latest_cron {
-                        campaign.skip(
-                            &slot,
-                            &name,
-                            "superseded by a later slot (missed slots are not burst out)",
-                        );
-                        continue;
-                    }
-                    if let Some(reason) = paused(campaign, &name) {
-                        campaign.skip(&slot, &name, &format!("target paused: {reason}"));
-                        continue;
-                    }
-                    let (campaign, cancel) = (campaign.clone(), shutdown.clone());
-                    tracker.spawn(async move {
-                        let target = campaign.config().target(&name).expect("configured").clone();
-                        let begin = {
-                            let c = campaign.clone();
-                            let (s, t) = (slot.clone(), target.clone());
-                            tokio::task::spawn_blocking(move || c.plan_rotation(&s, &t, None))
-                                .await
-                                .expect("planning does not panic")
-                        };
-                        campaign
-                            .fill(begin, &slot, &name, slot.at + grace, &cancel)
-                            .await;
-                    });
-                }
-                Event::Timed {
-                    slot,
-                    message_id,
-                    lang,
-                } => {
+            let slot = match &event {
+                Event::Cron(t) => Slot::cron(*t),
+                Event::Timed { slot, lang, .. } => {
                     if !target.languages.contains(lang) {
                         continue;
                     }
-                    if late {
-                        campaign.skip(slot, &name, "missed: the bot was not running at this post's time and the grace had passed");
-                        continue;
-                    }
-                    if let Some(reason) = paused(campaign, &name) {
-                        campaign.skip(slot, &name, &format!("target paused: {reason}"));
-                        continue;
-                    }
-                    let (campaign, cancel) = (campaign.clone(), shutdown.clone());
-                    let (slot, message_id, lang) = (slot.clone(), message_id.clone(), lang.clone());
-                    tracker.spawn(async move {
-                        let target = campaign.config().target(&name).expect("configured").clone();
-                        let catalog = campaign.catalog();
-                        let Some(message) = catalog.get(&message_id).cloned() else {
-                            return;
-                        };
-                        let begin = {
-                            let c = campaign.clone();
-                            let (s, t) = (slot.clone(), target.clone());
-                            tokio::task::spawn_blocking(move || {
-                                c.plan_message(&s, &t, &message, &lang, false).map(Some)
-                            })
-                            .await
-                            .expect("planning does not panic")
-                        };
-                        campaign
-                            .fill(begin, &slot, &name, slot.at + grace, &cancel)
-                            .await;
-                    });
+                    slot.clone()
                 }
+            };
+            let why_not = if late {
+                Some(
+                    "missed: the bot was not running at this time and the grace had passed"
+                        .to_string(),
+                )
+            } else if matches!(event, Event::Cron(t) if Some(t) != latest_cron) {
+                Some("superseded by a later slot (missed slots are not burst out)".to_string())
+            } else {
+                paused(campaign, &name).map(|reason| format!("target paused: {reason}"))
+            };
+            if let Some(reason) = why_not {
+                campaign.skip(&slot, &name, &reason);
+                continue;
             }
+            let begin = {
+                let c = campaign.clone();
+                let (s, t) = (slot.clone(), target.clone());
+                let event = event.clone();
+                tokio::task::spawn_blocking(move || match event {
+                    Event::Cron(_) => c.plan_rotation(&s, &t, None),
+                    Event::Timed {
+                        message_id, lang, ..
+                    } => match c.catalog().get(&message_id).cloned() {
+                        Some(message) => c.plan_message(&s, &t, &message, &lang, false).map(Some),
+                        None => Ok(None),
+                    },
+                })
+                .await
+                .expect("planning does not panic")
+            };
+            let (campaign, cancel) = (campaign.clone(), shutdown.clone());
+            tracker.spawn(async move {
+                campaign
+                    .fill(begin, &slot, &name, slot.at + grace, &cancel)
+                    .await;
+            });
         }
     }
 }

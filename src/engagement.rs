@@ -2,9 +2,11 @@
 //! network's rate limit, and the append-only log `data/engagement.jsonl`.
 //!
 //! Each published post is checked at the ages in `engagement.checkpoints`
-//! (1 h, 6 h, 24 h, 3 d, 7 d, 30 d by default). Checks that fall due close
-//! together (within a tenth of the checkpoint's age, an hour at most) go in
-//! one batch. A post deleted on its network is marked and no longer
+//! (1 h, 6 h, 24 h, 3 d, 7 d, 30 d by default). A check may be made a tenth
+//! of its age early (an hour at most) or half its age late (12 hours at
+//! most), so that checks falling due close together share one request: a
+//! run happens when the most pressing check can wait no longer, and takes
+//! every check whose window has opened. A post deleted on its network is marked and no longer
 //! checked; a failed check is tried again at the next run, not lost; after a
 //! long stop, a post is checked once, not once per missed checkpoint.
 
@@ -102,12 +104,21 @@ fn followed(campaign: &Campaign) -> Result<Vec<Intent>, StoreError> {
         .collect())
 }
 
-/// The next time a check falls due (for the daemon to sleep until).
-pub fn next_due(campaign: &Campaign) -> Result<Option<DateTime<Utc>>, StoreError> {
+/// How late a check may be made so that it shares a request with others:
+/// half its age, at most 12 hours (the 1 h check happens between 54 min and
+/// 1 h 30, the 24 h one between 21.6 h and 36 h).
+fn lateness(age: Duration) -> chrono::Duration {
+    chrono::Duration::from_std((age / 2).min(Duration::from_secs(12 * 3600))).unwrap_or_default()
+}
+
+/// When the next run of checks should be (for the daemon to sleep until):
+/// the latest moment the most pressing check may wait. Every check whose
+/// window has opened by then goes with it.
+pub fn next_run(campaign: &Campaign) -> Result<Option<DateTime<Utc>>, StoreError> {
     let checkpoints = &campaign.config().checkpoints;
     Ok(followed(campaign)?
         .iter()
-        .filter_map(|p| due_at(p, checkpoints))
+        .filter_map(|p| Some(due_at(p, checkpoints)? + lateness(checkpoints[p.next_check])))
         .min())
 }
 

@@ -316,6 +316,20 @@ fn load_file(
             }
         },
     };
+    parse(posts_dir, rel, kind, bytes, problems)
+}
+
+/// Parses and checks the bytes of one post file (`rel`, relative to
+/// `posts_dir`, which media paths are checked against). Problems are added
+/// to `problems`; the message is returned only if the file has no error.
+pub fn parse(
+    posts_dir: &Path,
+    rel: &Path,
+    kind: MessageKind,
+    bytes: Vec<u8>,
+    problems: &mut Vec<Problem>,
+) -> Option<Message> {
+    let shown = display_path(rel);
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

@@ -94,6 +94,7 @@ fn outgoing(slot: &Slot, lang: &str, text: &str) -> Outgoing {
         text: text.into(),
         spoiler: None,
         media: vec![],
+        not_before: chrono::Utc::now() - chrono::Duration::minutes(1),
     }
 }
 

@@ -417,6 +417,7 @@ fn outgoing_of(i: &campaign_bot::store::Intent) -> Outgoing {
         text: i.text.clone().unwrap(),
         spoiler: None,
         media: vec![],
+        not_before: chrono::Utc::now() - chrono::Duration::minutes(1),
     }
 }
 
@@ -437,16 +438,31 @@ async fn engagement_is_checked_at_decaying_ages_after_posting_comes_first() {
         .filter(|l| l.remote_id == first)
         .map(|l| l.checked_at.as_str())
         .collect();
-    // Posted Monday 08:00 UTC: checked at 1 h and 6 h, and at 24 h only
-    // after Tuesday's 08:00 slot has gone out.
+    // Posted Monday 08:00 UTC. The 1 h check waits until 09:30 (as late as
+    // it may, in case others join); the 6 h check goes with the 15:30 post's
+    // 1 h check at 16:00; the 24 h check with Tuesday 08:00's 1 h at 09:30.
     assert_eq!(
         checks,
         [
-            "2026-11-30T09:00:00Z",
-            "2026-11-30T14:00:00Z",
-            "2026-12-01T08:02:00Z"
+            "2026-11-30T09:30:00Z",
+            "2026-11-30T16:00:00Z",
+            "2026-12-01T09:30:00Z"
         ]
     );
+    // Posting comes first: no check within two minutes of a slot.
+    let slots = ["T08:00", "T14:30"];
+    for l in &log {
+        let t = chrono::DateTime::parse_from_rfc3339(&l.checked_at).unwrap();
+        for s in slots {
+            let slot =
+                chrono::DateTime::parse_from_rfc3339(&format!("{}{s}:00Z", &l.checked_at[..10]))
+                    .unwrap();
+            assert!(
+                (t - slot).num_seconds().abs() >= 120,
+                "a check at {t} crowded the slot {slot}"
+            );
+        }
+    }
     assert!(log.iter().all(|l| l.likes >= 1 && l.kind == "outbox"));
     // Checks due close together share a call: Monday 14:30's 24 h check
     // (Tuesday 14:30) and Tuesday 08:00's 6 h check (14:00) went together.

@@ -52,6 +52,7 @@ fn post(key: &str, lang: &str) -> Outgoing {
         text: "Les villes garantissent l'accès aux droits.\n\n#WeTogether #Cities4Migration".into(),
         spoiler: None,
         media: vec![],
+        not_before: chrono::Utc::now() - chrono::Duration::minutes(1),
     }
 }
 
@@ -316,6 +317,7 @@ async fn limits_come_from_v2_or_v1_instance() {
 fn timeline_status(content: &str) -> serde_json::Value {
     let mut s = body("test_status_post_none_public.json", 0);
     s["content"] = json!(content);
+    s["created_at"] = json!(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     s
 }
 

@@ -19,9 +19,14 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An HTTP client with the bot's timeouts and user agent.
 pub fn client() -> reqwest::Client {
+    client_with_timeout(REQUEST_TIMEOUT)
+}
+
+/// The same with another request timeout (tests make it short).
+pub fn client_with_timeout(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .timeout(timeout)
         .user_agent(concat!("campaign-bot/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client builds")

@@ -32,6 +32,10 @@ use crate::config::{FediverseFlavour, Secret, TargetKind};
 use crate::model::{Check, Counts, Published};
 use crate::render::Limits;
 
+/// How far the server's clock may be behind ours when matching a status
+/// with the intent it came from.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(2);
+
 /// Statuses asked for in one `GET /api/v1/statuses?id[]=` call.
 pub const BATCH: usize = 20;
 
@@ -73,6 +77,8 @@ pub struct Mastodon {
     /// The last rate-limit window seen: requests left, and when it resets.
     window: Mutex<Option<(u64, DateTime<Utc>)>>,
     polling: MediaPolling,
+    /// How long one request may take, megalodon's included.
+    timeout: Duration,
 }
 
 // ---------------------------------------------------------------- wire types
@@ -201,7 +207,15 @@ impl Mastodon {
             batch: Mutex::new(None),
             window: Mutex::new(None),
             polling: MediaPolling::default(),
+            timeout: http::REQUEST_TIMEOUT,
         })
+    }
+
+    /// Changes the request timeout (tests shorten it).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.http = http::client_with_timeout(timeout);
+        self.timeout = timeout;
+        self
     }
 
     /// Changes how long media processing is awaited (tests shorten it).
@@ -269,7 +283,7 @@ impl Mastodon {
         fut: impl Future<Output = Result<megalodon::response::Response<T>, megalodon::error::Error>>,
     ) -> Result<T, PublishError> {
         self.check_window()?;
-        match tokio::time::timeout(http::REQUEST_TIMEOUT, fut).await {
+        match tokio::time::timeout(self.timeout, fut).await {
             Err(_) => Err(PublishError::Transient(format!("{what}: timed out"))),
             Ok(Ok(resp)) => {
                 self.observe(&resp.header);
@@ -471,9 +485,13 @@ impl Mastodon {
             )
             .await?;
         let wanted = normalise(&post.text);
+        // Only statuses made after the intent was recorded (less a margin
+        // for clock skew) can be this post: an older one with the same text
+        // is the same message from an earlier cycle.
+        let not_before = post.not_before - CLOCK_SKEW;
         Ok(statuses
             .into_iter()
-            .find(|s| normalise(&strip_tags(&s.content)) == wanted)
+            .find(|s| s.created_at >= not_before && normalise(&strip_tags(&s.content)) == wanted)
             .map(|s| Published {
                 remote_id: s.id,
                 url: s.url.or(Some(s.uri)),

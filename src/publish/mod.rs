@@ -31,6 +31,8 @@ pub struct Outgoing {
     pub text: String,
     pub spoiler: Option<String>,
     pub media: Vec<OutgoingMedia>,
+    /// When the intent was recorded: the post cannot have gone out before.
+    pub not_before: DateTime<Utc>,
 }
 
 /// An image to attach, with its alt text in the post's language.

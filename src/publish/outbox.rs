@@ -206,6 +206,7 @@ mod tests {
             text: "نص #WeTogether".into(),
             spoiler: None,
             media: vec![],
+            not_before: chrono::Utc::now() - chrono::Duration::minutes(1),
         }
     }
 

@@ -2,6 +2,8 @@
 //! in `../shared/fixtures/mastodon/`, served by wiremock.
 #![allow(dead_code)]
 
+pub mod fault_server;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

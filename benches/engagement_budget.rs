@@ -1,0 +1,163 @@
+//! How many API calls the engagement checks make: 1,000 posts on each of
+//! two networks (batches of 20 like Mastodon, 25 like Bluesky) published
+//! over 30 days, checked by the daemon's own scheduling (`engagement::
+//! next_run` + `engagement::run`) against counting fake networks, for 30
+//! simulated days. Goal: at most 400 calls per network. Prints one line per
+//! network; `scripts/bench.sh` puts it in the table.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use campaign_bot::campaign::Campaign;
+use campaign_bot::clock::Clock;
+use campaign_bot::config::{Config, Sources, TargetKind};
+use campaign_bot::engagement;
+use campaign_bot::model::{Check, Counts, Lang, Published, Slot};
+use campaign_bot::posts::Catalog;
+use campaign_bot::publish::{Outgoing, PublishError, Publisher};
+use campaign_bot::render::Limits;
+use campaign_bot::store::{Begin, Planned, Store};
+
+struct Counting {
+    name: String,
+    batch: usize,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Publisher for Counting {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> TargetKind {
+        TargetKind::Outbox
+    }
+    fn limits(&self) -> Limits {
+        Limits::NONE
+    }
+    async fn publish(&self, _: &Outgoing) -> Result<Published, PublishError> {
+        unreachable!("the bench only checks engagement")
+    }
+    async fn find_published(&self, _: &Outgoing) -> Result<Option<Published>, PublishError> {
+        Ok(None)
+    }
+    fn collects_engagement(&self) -> bool {
+        true
+    }
+    fn engagement_batch(&self) -> usize {
+        self.batch
+    }
+    async fn engagement(&self, ids: &[String]) -> Result<Vec<(String, Check)>, PublishError> {
+        // One call per batch, as the real networks answer.
+        self.calls
+            .fetch_add(ids.len().div_ceil(self.batch), Ordering::Relaxed);
+        Ok(ids
+            .iter()
+            .map(|id| (id.clone(), Check::Counts(Counts::default())))
+            .collect())
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let posts: usize = std::env::var("BENCH_POSTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let days: i64 = 30;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let env = [
+        (
+            "CAMPAIGN_BOT__DATA_DIR",
+            dir.path().join("data").display().to_string(),
+        ),
+        (
+            "CAMPAIGN_BOT__TARGETS__MASTODON__KIND",
+            "outbox".to_string(),
+        ),
+        ("CAMPAIGN_BOT__TARGETS__BLUESKY__KIND", "outbox".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let config = Config::load(&Sources {
+        file: Some(empty),
+        env: Some(env),
+    })
+    .unwrap();
+    let store = Arc::new(Store::open(&config.data_dir).unwrap());
+    let start: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+    let end = start + Duration::days(days);
+    // Posts spread evenly over the 30 days on each network.
+    let step = Duration::seconds(days * 86_400 / posts as i64);
+    for target in ["mastodon", "bluesky"] {
+        for i in 0..posts {
+            let at = start + step * i as i32;
+            let slot = Slot {
+                at,
+                key: format!("{}#{i}", at.to_rfc3339()),
+            };
+            let plan = Planned {
+                slot,
+                target: target.into(),
+                message_id: format!("m{}", i % 10),
+                lang: Lang::new("en").unwrap(),
+                text: String::new(),
+                spoiler: None,
+            };
+            let Begin::New(intent) = store.begin(&plan, None, at).unwrap() else {
+                unreachable!()
+            };
+            store
+                .complete(
+                    &intent.key,
+                    &Published {
+                        remote_id: format!("{target}-{i}"),
+                        url: None,
+                    },
+                    at,
+                )
+                .unwrap();
+        }
+    }
+    let masto = Arc::new(Counting {
+        name: "mastodon".into(),
+        batch: 20,
+        calls: AtomicUsize::new(0),
+    });
+    let sky = Arc::new(Counting {
+        name: "bluesky".into(),
+        batch: 25,
+        calls: AtomicUsize::new(0),
+    });
+    let campaign = Campaign::new(
+        config,
+        store,
+        vec![
+            masto.clone() as Arc<dyn Publisher>,
+            sky.clone() as Arc<dyn Publisher>,
+        ],
+        Catalog::default(),
+        Clock::System,
+    );
+    let mut runs = 0;
+    let mut checked = 0;
+    while let Some(next) = engagement::next_run(&campaign).unwrap() {
+        if next > end {
+            break;
+        }
+        let summary = engagement::run(&campaign, next, false).await.unwrap();
+        checked += summary.checked;
+        runs += 1;
+    }
+    println!(
+        "engagement calls over {days} days for {posts} posts per network: mastodon {}, bluesky {} ({runs} runs, {checked} checks)",
+        masto.calls.load(Ordering::Relaxed),
+        sky.calls.load(Ordering::Relaxed)
+    );
+}

@@ -1,0 +1,59 @@
+//! Any text and tags: rendering never panics, lengths are consistent, and
+//! every Bluesky facet covers exactly a hashtag or link on character
+//! boundaries of the text.
+#![no_main]
+
+use std::collections::BTreeMap;
+
+use campaign_bot::model::{Lang, Message, MessageKind};
+use campaign_bot::publish::bluesky::facets;
+use campaign_bot::render::{Limits, measure, render};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(input) = std::str::from_utf8(data) else { return };
+    let mut parts = input.splitn(2, '\u{0}');
+    let text = parts.next().unwrap_or_default();
+    let tags: Vec<String> = parts
+        .next()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        .map(str::to_string)
+        .collect();
+    let lang = Lang::new("ar").unwrap();
+    let message = Message {
+        id: "fuzz".into(),
+        source: "rotation/fuzz.toml".into(),
+        kind: MessageKind::Rotation,
+        commitment: None,
+        draft: false,
+        tags,
+        at: None,
+        spoiler: BTreeMap::new(),
+        text: BTreeMap::from([(lang.clone(), text.to_string())]),
+        text_lines: BTreeMap::new(),
+        media: vec![],
+    };
+    let campaign = vec!["WeTogether".to_string(), "Cities4Migration".to_string()];
+    let r = render(&message, &lang, &campaign).unwrap();
+    assert!(r.text.starts_with(text));
+    for tag in &campaign {
+        assert!(r.text.to_lowercase().contains(&format!("#{}", tag.to_lowercase())));
+    }
+    let m = measure(&r, &Limits::BLUESKY);
+    assert!(m.graphemes <= m.bytes);
+    assert_eq!(m.bytes, r.text.len());
+    for f in facets(&r.text) {
+        let (a, b) = (f["index"]["byteStart"].as_u64().unwrap() as usize, f["index"]["byteEnd"].as_u64().unwrap() as usize);
+        assert!(a < b && b <= r.text.len());
+        assert!(r.text.is_char_boundary(a) && r.text.is_char_boundary(b));
+        let covered = &r.text[a..b];
+        let feature = &f["features"][0];
+        match feature["$type"].as_str().unwrap() {
+            "app.bsky.richtext.facet#tag" => assert_eq!(&covered[1..], feature["tag"].as_str().unwrap()),
+            "app.bsky.richtext.facet#link" => assert_eq!(covered, feature["uri"].as_str().unwrap()),
+            other => panic!("unknown facet {other}"),
+        }
+    }
+});

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The benchmarks of the performance goals, in one run: builds in release
+# mode, measures, and prints a table (paste it into BENCHMARKS.md).
+#   idle      RSS and CPU time of `run` over 60 s, and its wake-ups
+#   scale     `validate` over 10,000 post files x 3 languages x 2 targets
+#   post      one `post-now` against `toot post`, to a local Mastodon-like server
+#   budget    engagement API calls for 1,000 posts over 30 simulated days
+#   size      the release binary
+# Usage: scripts/bench.sh [--quick]   (--quick: 10 s idle, 3 runs each)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SHARED=${SHARED_DIR:-$ROOT/../shared}
+QUICK=${1:-}
+IDLE_SECS=60; RUNS=10
+if [ "$QUICK" = "--quick" ]; then IDLE_SECS=10; RUNS=3; fi
+
+need() { command -v "$1" >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq >/dev/null; apt-get install -y -qq "$2" >/dev/null; }; }
+need toot toot
+[ -x /usr/bin/time ] || need /usr/bin/time time
+
+echo "building (release) …" >&2
+cargo build --release --locked -q
+BIN=$ROOT/target/release/campaign-bot
+WORK=$(mktemp -d)
+MOCK_PID=""
+cleanup() { [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+unset $(env | grep -o '^CAMPAIGN_BOT[^=]*') 2>/dev/null || true
+
+ticks=$(getconf CLK_TCK)
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+cputime() { awk -v t="$ticks" '{printf "%.3f", ($14 + $15) / t}' /proc/"$1"/stat; }
+
+# ---- idle -------------------------------------------------------------------
+echo "idle: run for ${IDLE_SECS} s …" >&2
+mkdir -p "$WORK/idle" && cp -r posts "$WORK/idle/"
+( cd "$WORK/idle" && exec "$BIN" run >run.log 2>&1 ) &
+PID=$!
+sleep 3
+S0=$(switches $PID); C0=$(cputime $PID)
+sleep $((IDLE_SECS - 3))
+S1=$(switches $PID); C1=$(cputime $PID)
+RSS=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
+HWM=$(awk '/VmHWM/ {print $2}' /proc/$PID/status)
+kill -TERM $PID; wait $PID || true
+IDLE_WAKEUPS=$((S1 - S0))
+IDLE_CPU=$(awk -v a="$C0" -v b="$C1" 'BEGIN {printf "%.3f", b}')
+
+# ---- validate at scale ------------------------------------------------------
+echo "scale: generating 10,000 post files …" >&2
+mkdir -p "$WORK/scale/posts/rotation" "$WORK/scale/posts/queue"
+python3 - "$WORK/scale/posts/rotation" <<'EOF'
+import sys, pathlib
+d = pathlib.Path(sys.argv[1])
+for i in range(10000):
+    (d / f"m{i:05}.toml").write_text(
+        f'commitment = {i % 6 + 1}\ntags = ["HumanRights"]\n[text]\n'
+        f'en = "Cities are committed to ensuring access to rights for all, message {i}."\n'
+        f'fr = "Les villes s\'engagent à garantir l\'accès aux droits pour toutes et tous, message {i}."\n'
+        f'ar = "تلتزم المدن بضمان وصول الجميع إلى حقوقهم، الرسالة {i}."\n'
+    )
+EOF
+scale_env=(CAMPAIGN_BOT__TARGETS__OUTBOX__KIND=outbox CAMPAIGN_BOT__TARGETS__SKY__KIND=bluesky
+  CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER=bench.test CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV=SKY_PW SKY_PW=x)
+SCALE=$(cd "$WORK/scale" && python3 - "$BIN" "$RUNS" "${scale_env[@]}" <<'EOF'
+import os, subprocess, sys, time, statistics
+binary, runs, env = sys.argv[1], int(sys.argv[2]), dict(os.environ)
+for kv in sys.argv[3:]:
+    k, v = kv.split("=", 1); env[k] = v
+times = []
+for _ in range(runs):
+    t = time.perf_counter()
+    out = subprocess.run([binary, "validate", "--offline"], env=env, capture_output=True, text=True)
+    times.append(time.perf_counter() - t)
+    assert "10000 rotation messages" in out.stdout, out.stdout[-500:]
+print(f"{statistics.median(times):.3f}")
+EOF
+)
+
+# ---- one post: campaign-bot post-now against toot post ---------------------
+echo "post: campaign-bot post-now against toot post, ${RUNS} runs each …" >&2
+python3 scripts/mastodon-mock.py "$SHARED/fixtures/mastodon" "$WORK/port" &
+MOCK_PID=$!
+for _ in $(seq 50); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+PORT=$(cat "$WORK/port")
+export XDG_CONFIG_HOME="$WORK/toot-config"
+mkdir -p "$XDG_CONFIG_HOME/toot"
+cat >"$XDG_CONFIG_HOME/toot/config.json" <<EOF
+{"apps": {"127.0.0.1:$PORT": {"instance": "127.0.0.1:$PORT", "base_url": "http://127.0.0.1:$PORT", "client_id": "bench", "client_secret": "bench"}},
+ "users": {"bench@127.0.0.1:$PORT": {"instance": "127.0.0.1:$PORT", "username": "bench", "access_token": "bench-token"}},
+ "active_user": "bench@127.0.0.1:$PORT"}
+EOF
+mkdir -p "$WORK/post" && cp -r posts "$WORK/post/"
+post_env=(CAMPAIGN_BOT__TARGETS__MASTO__KIND=mastodon CAMPAIGN_BOT__TARGETS__MASTO__BASE_URL=http://127.0.0.1:$PORT
+  CAMPAIGN_BOT__TARGETS__MASTO__TOKEN_ENV=MASTO_TOKEN MASTO_TOKEN=bench-token)
+TEXT="Cities make migration work. #WeTogether #Cities4Migration"
+: >"$WORK/bot.times"; : >"$WORK/toot.times"
+for i in $(seq "$RUNS"); do
+  ( cd "$WORK/post" && env "${post_env[@]}" /usr/bin/time -a -o "$WORK/bot.times" -f "%e %M" \
+      "$BIN" post-now --target masto --lang en --slot "2027-01-01T00:$(printf %02d $((i % 60))):00Z" >/dev/null )
+  /usr/bin/time -a -o "$WORK/toot.times" -f "%e %M" toot post --visibility public "$TEXT" >/dev/null
+done
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+BOT_T=$(awk '{print $1}' "$WORK/bot.times" | median); BOT_M=$(awk '{print $2}' "$WORK/bot.times" | median)
+TOOT_T=$(awk '{print $1}' "$WORK/toot.times" | median); TOOT_M=$(awk '{print $2}' "$WORK/toot.times" | median)
+
+# ---- engagement budget ------------------------------------------------------
+echo "budget: 30 simulated days …" >&2
+BUDGET=$(cargo bench --locked -q --bench engagement_budget 2>/dev/null | grep "engagement calls")
+
+SIZE=$(stat -c %s "$BIN")
+
+printf '\n%s\n' "campaign-bot benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
+printf '| %-44s | %-30s | %-26s |\n' "measure" "result" "goal"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..28})"
+printf '| %-44s | %-30s | %-26s |\n' "idle: RSS after ${IDLE_SECS} s (peak)" "$((RSS / 1024)).$(( (RSS % 1024) * 10 / 1024 )) MB ($((HWM / 1024)).$(( (HWM % 1024) * 10 / 1024 )) MB)" "<= 12 MB"
+printf '| %-44s | %-30s | %-26s |\n' "idle: CPU time over ${IDLE_SECS} s" "${IDLE_CPU} s" "-"
+printf '| %-44s | %-30s | %-26s |\n' "idle: context switches after start-up" "$IDLE_WAKEUPS (in $((IDLE_SECS - 3)) s)" "no wake-ups between events"
+printf '| %-44s | %-30s | %-26s |\n' "validate: 10,000 files x 3 langs x 2 targets" "${SCALE} s (median of $RUNS)" "<= 0.5 s"
+printf '| %-44s | %-30s | %-26s |\n' "post: campaign-bot post-now, wall / RSS" "${BOT_T} s / $((BOT_M / 1024)) MB" "-"
+printf '| %-44s | %-30s | %-26s |\n' "post: toot post, wall / RSS" "${TOOT_T} s / $((TOOT_M / 1024)) MB" "-"
+printf '| %-44s | %-30s | %-26s |\n' "post: toot ÷ campaign-bot, wall / memory" "$(awk -v a="$TOOT_T" -v b="$BOT_T" 'BEGIN {printf "%.1fx", (b > 0 ? a / b : 0)}') / $(awk -v a="$TOOT_M" -v b="$BOT_M" 'BEGIN {printf "%.1fx", a / b}')" ">= 10x / >= 5x"
+printf '| %-44s | %-30s | %-26s |\n' "engagement calls, 1,000 posts, 30 days" "$(echo "$BUDGET" | sed 's/.*: //; s/ (.*//')" "<= 400 per network"
+printf '| %-44s | %-30s | %-26s |\n' "release binary size" "$(awk -v s="$SIZE" 'BEGIN {printf "%.1f MB", s/1048576}')" "-"

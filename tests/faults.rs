@@ -1,0 +1,229 @@
+//! Fault injection: each fault a Mastodon-API server can throw at a post ends
+//! with exactly one status, or with a clear permanent failure, even on a
+//! server that ignores `Idempotency-Key`. The daemon never exits over them.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use campaign_bot::campaign::{Campaign, Outcome};
+use campaign_bot::clock::Clock;
+use campaign_bot::config::{Config, FediverseFlavour, Secret, Sources};
+use campaign_bot::model::{Lang, Slot};
+use campaign_bot::posts::Catalog;
+use campaign_bot::publish::Publisher;
+use campaign_bot::publish::mastodon::Mastodon;
+use campaign_bot::render::Limits;
+use campaign_bot::store::{Begin, IntentState, Planned, Store};
+use common::fault_server::{Fault, FaultServer};
+
+/// The client gives up on a request after this long.
+const CLIENT_TIMEOUT: Duration = Duration::from_millis(700);
+
+async fn deliver_through(faults: &[Fault]) -> (Outcome, FaultServer, IntentState) {
+    let server = FaultServer::start(false).await;
+    server.script(faults);
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let config = Config::load(&Sources {
+        file: Some(empty),
+        env: Some(
+            [
+                (
+                    "CAMPAIGN_BOT__DATA_DIR",
+                    dir.path().join("data").display().to_string(),
+                ),
+                ("CAMPAIGN_BOT__TARGETS__MASTO__KIND", "mastodon".into()),
+                ("CAMPAIGN_BOT__TARGETS__MASTO__BASE_URL", server.url.clone()),
+                ("CAMPAIGN_BOT__TARGETS__MASTO__TOKEN_ENV", "T".into()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        ),
+    })
+    .unwrap();
+    let store = Arc::new(Store::open(&config.data_dir).unwrap());
+    let masto: Arc<dyn Publisher> = Arc::new(
+        Mastodon::new(
+            "masto",
+            FediverseFlavour::Mastodon,
+            &server.url,
+            Secret::new("t"),
+            "public",
+            Limits::mastodon(500, 23),
+        )
+        .unwrap()
+        .with_timeout(CLIENT_TIMEOUT),
+    );
+    let campaign = Campaign::new(
+        config,
+        store.clone(),
+        vec![masto],
+        Catalog::default(),
+        Clock::System,
+    )
+    .with_retry_base(Duration::from_millis(20));
+    let slot = Slot::cron(Utc::now());
+    let plan = Planned {
+        slot: slot.clone(),
+        target: "masto".into(),
+        message_id: "access-to-rights".into(),
+        lang: Lang::new("fr").unwrap(),
+        text: "Des droits pour toutes et tous.\n\n#WeTogether #Cities4Migration".into(),
+        spoiler: None,
+    };
+    let Begin::New(intent) = store.begin(&plan, None, Utc::now()).unwrap() else {
+        panic!()
+    };
+    let key = intent.key.clone();
+    let outcome = campaign
+        .deliver(
+            intent,
+            Utc::now() + chrono::Duration::seconds(20),
+            &CancellationToken::new(),
+        )
+        .await;
+    let state = store.intent(&key).unwrap().unwrap().state;
+    (outcome, server, state)
+}
+
+async fn exactly_one_post(faults: &[Fault]) {
+    let (outcome, server, state) = deliver_through(faults).await;
+    assert!(
+        matches!(outcome, Outcome::Published(_)),
+        "{faults:?}: {outcome:?}"
+    );
+    assert_eq!(state, IntentState::Published);
+    let created = server.created();
+    assert_eq!(created.len(), 1, "{faults:?}: {} statuses", created.len());
+    assert_eq!(created[0].language.as_deref(), Some("fr"));
+}
+
+#[tokio::test]
+async fn rate_limited_then_posted() {
+    exactly_one_post(&[Fault::RateLimited(Duration::from_millis(500))]).await;
+}
+
+#[tokio::test]
+async fn server_errors_then_posted() {
+    exactly_one_post(&[Fault::Status(500), Fault::Status(502), Fault::Status(503)]).await;
+}
+
+#[tokio::test]
+async fn a_request_that_is_never_answered() {
+    exactly_one_post(&[Fault::Hang]).await;
+}
+
+#[tokio::test]
+async fn a_dropped_connection() {
+    exactly_one_post(&[Fault::Reset, Fault::Reset]).await;
+}
+
+#[tokio::test]
+async fn an_answer_that_never_ends_after_the_post_was_made() {
+    exactly_one_post(&[Fault::NeverEnds]).await;
+}
+
+#[tokio::test]
+async fn truncated_json_after_the_post_was_made() {
+    exactly_one_post(&[Fault::Truncated]).await;
+}
+
+#[tokio::test]
+async fn a_slow_success_that_outlives_the_client_timeout() {
+    // The classic source of duplicates: the server posted, the client gave
+    // up waiting. The bot finds the status before sending again.
+    exactly_one_post(&[Fault::Slow(Duration::from_millis(1500))]).await;
+}
+
+#[tokio::test]
+async fn everything_at_once() {
+    exactly_one_post(&[
+        Fault::Status(503),
+        Fault::Reset,
+        Fault::Hang,
+        Fault::Truncated,
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn a_refused_post_is_a_clear_permanent_failure() {
+    let (outcome, server, state) = deliver_through(&[Fault::Status(422)]).await;
+    match outcome {
+        Outcome::Failed(why) => assert!(
+            why.contains("422") && why.contains("Something went wrong"),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(state, IntentState::Failed);
+    assert!(server.created().is_empty());
+    assert_eq!(
+        server.state.lock().unwrap().posts_received,
+        1,
+        "not retried"
+    );
+}
+
+#[tokio::test]
+async fn the_daemon_rides_out_random_faults() {
+    let server = FaultServer::start(false).await;
+    server.state.lock().unwrap().random_faults = true;
+    let dir = tempfile::tempdir().unwrap();
+    let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
+    assert!(
+        Command::new("cp")
+            .arg("-r")
+            .arg(&posts)
+            .arg(dir.path())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CAMPAIGN_BOT") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .current_dir(dir.path())
+        .arg("run")
+        .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "*/2 * * * * *")
+        .env("CAMPAIGN_BOT__SCHEDULE__GRACE", "30s")
+        .env("CAMPAIGN_BOT__TARGETS__MASTO__KIND", "mastodon")
+        .env("CAMPAIGN_BOT__TARGETS__MASTO__BASE_URL", &server.url)
+        .env("CAMPAIGN_BOT__TARGETS__MASTO__TOKEN_ENV", "T")
+        .env("T", "t")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(12) {
+        assert!(child.try_wait().unwrap().is_none(), "the daemon exited");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    // Every status the server holds belongs to one slot, none twice.
+    let created = server.created();
+    assert!(created.len() >= 3, "{} statuses", created.len());
+    let mut keys: Vec<_> = created.iter().map(|c| c.key.clone().unwrap()).collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "a slot was posted twice");
+}
