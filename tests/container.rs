@@ -176,3 +176,73 @@ async fn runs_as_non_root_with_read_only_posts_env_config_and_a_secret_file() {
         .unwrap();
     assert_eq!(after.status.code(), Some(3), "stopped means unhealthy");
 }
+
+/// The Dockerfile's build stage, replayed without Docker: its `RUN` steps
+/// run in a folder holding only what its `COPY` lines bring (as
+/// `.dockerignore` leaves them), with `cargo build --release` replaced by
+/// `cargo fetch --offline` for this host, which reads every manifest target the build
+/// would. A target added to Cargo.toml without its file in the build
+/// context fails here, not in the image build.
+#[test]
+fn the_dockerfile_build_stage_finds_every_file_cargo_needs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let joined = dockerfile.replace("\\\n", " ");
+    let stage: Vec<&str> = joined
+        .lines()
+        .skip_while(|l| !l.starts_with("FROM rust:"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("FROM "))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut steps = 0;
+    for line in stage {
+        if let Some(args) = line.strip_prefix("COPY ") {
+            let parts: Vec<&str> = args.split_whitespace().collect();
+            let (dest, sources) = parts.split_last().unwrap();
+            for src in sources {
+                let to = if dest.ends_with('/') && *dest != "./" {
+                    dir.path().join(dest).join(src)
+                } else if *dest == "./" {
+                    dir.path().join(src)
+                } else {
+                    dir.path().join(dest)
+                };
+                let status = Command::new("cp")
+                    .args(["-r", "--no-target-directory"])
+                    .arg(root.join(src))
+                    .arg(&to)
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "COPY {src} {dest}");
+            }
+            steps += 1;
+        } else if let Some(script) = line.strip_prefix("RUN ") {
+            let script = script
+                .replace(
+                    "cargo build --release --locked",
+                    "cargo fetch --locked --offline --target \"$(rustc -vV | sed -n 's/^host: //p')\"",
+                )
+                .replace("mkdir -p /out/data /out/posts", "true");
+            let out = Command::new("sh")
+                .args(["-c", &script])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "RUN {script}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            steps += 1;
+        }
+    }
+    assert!(steps >= 4, "the build stage has COPY and RUN steps");
+    let ignored = std::fs::read_to_string(root.join(".dockerignore")).unwrap();
+    for copied in ["Cargo.toml", "Cargo.lock", "src", "config"] {
+        assert!(
+            !ignored.lines().any(|l| l.trim() == copied),
+            "{copied} is copied but .dockerignore leaves it out"
+        );
+    }
+}
