@@ -438,15 +438,16 @@ async fn engagement_is_checked_at_decaying_ages_after_posting_comes_first() {
         .filter(|l| l.remote_id == first)
         .map(|l| l.checked_at.as_str())
         .collect();
-    // Posted Monday 08:00 UTC. The 1 h check waits until 09:30 (as late as
-    // it may, in case others join); the 6 h check goes with the 15:30 post's
-    // 1 h check at 16:00; the 24 h check with Tuesday 08:00's 1 h at 09:30.
+    // Posted Monday 08:00 UTC. The 1 h check waits until 11:00 (as late as
+    // it may, 40 % of the way to 6 h, in case others join); the 6 h check
+    // goes with the 14:30 post's 1 h check at 17:30; the 24 h check with
+    // Tuesday 08:00's 1 h check at 11:00.
     assert_eq!(
         checks,
         [
-            "2026-11-30T09:30:00Z",
-            "2026-11-30T16:00:00Z",
-            "2026-12-01T09:30:00Z"
+            "2026-11-30T11:00:00Z",
+            "2026-11-30T17:30:00Z",
+            "2026-12-01T11:00:00Z"
         ]
     );
     // Posting comes first: no check within two minutes of a slot.
