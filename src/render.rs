@@ -106,6 +106,11 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// Whether any length is limited at all.
+    pub fn limits_anything(&self) -> bool {
+        self.max_characters.is_some() || self.max_graphemes.is_some() || self.max_bytes.is_some()
+    }
+
     /// No limit (the outbox).
     pub const NONE: Limits = Limits {
         max_characters: None,

@@ -51,10 +51,17 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
             .copied()
             .unwrap_or_else(|| offline_limits(t.kind))
     };
+    // The two checks are independent and each takes a while on thousands
+    // of posts: the language check runs on a second core.
+    let (on_targets, languages) = std::thread::scope(|s| {
+        let languages = s.spawn(|| check_text_languages(&catalog));
+        let on_targets = check_targets(config, &catalog, &limits_of);
+        (on_targets, languages.join())
+    });
+    catalog.problems.extend(on_targets);
     catalog
         .problems
-        .extend(check_targets(config, &catalog, &limits_of));
-    catalog.problems.extend(check_text_languages(&catalog));
+        .extend(languages.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
     catalog
         .problems
         .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
