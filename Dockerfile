@@ -17,6 +17,7 @@ RUN mkdir src benches \
     && cargo build --release --locked \
     && rm -rf src
 
+COPY build.rs ./
 COPY config ./config
 COPY src ./src
 RUN touch src/main.rs src/lib.rs \

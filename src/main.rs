@@ -30,11 +30,31 @@ fn init_logging(to_stdout: bool) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(matches!(cli.command, Command::Run { .. }));
-    match dispatch(cli).await {
+    let daemon = matches!(cli.command, Command::Run { .. });
+    init_logging(daemon);
+    // The daemon gets a second worker, so that a slow disk under a state
+    // store call never holds up a timeout or a signal; a one-shot command
+    // runs on one thread (less memory, quicker start).
+    let runtime = if daemon {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("campaign-bot: cannot start: {e}");
+            return ExitCode::from(commands::exit::PROBLEM);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("campaign-bot: {e}");

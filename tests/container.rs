@@ -196,11 +196,13 @@ fn the_dockerfile_build_stage_finds_every_file_cargo_needs() {
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let mut steps = 0;
+    let mut copied = Vec::new();
     for line in stage {
         if let Some(args) = line.strip_prefix("COPY ") {
             let parts: Vec<&str> = args.split_whitespace().collect();
             let (dest, sources) = parts.split_last().unwrap();
             for src in sources {
+                copied.push(src.to_string());
                 let to = if dest.ends_with('/') && *dest != "./" {
                     dir.path().join(dest).join(src)
                 } else if *dest == "./" {
@@ -239,9 +241,9 @@ fn the_dockerfile_build_stage_finds_every_file_cargo_needs() {
     }
     assert!(steps >= 4, "the build stage has COPY and RUN steps");
     let ignored = std::fs::read_to_string(root.join(".dockerignore")).unwrap();
-    for copied in ["Cargo.toml", "Cargo.lock", "src", "config"] {
+    for copied in &copied {
         assert!(
-            !ignored.lines().any(|l| l.trim() == copied),
+            !ignored.lines().any(|l| l.trim() == copied.as_str()),
             "{copied} is copied but .dockerignore leaves it out"
         );
     }

@@ -17,7 +17,7 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -69,7 +69,9 @@ pub struct Mastodon {
     token: Secret,
     visibility: String,
     http: reqwest::Client,
-    api: Box<dyn Megalodon + Send + Sync>,
+    /// megalodon, for the reads it does well; made on first use (a second
+    /// HTTP client that posting alone never needs).
+    api: OnceLock<Box<dyn Megalodon + Send + Sync>>,
     limits: RwLock<Limits>,
     /// Whether `GET /api/v1/statuses?id[]=` works here (Mastodon 4.3+):
     /// unknown until tried, then remembered.
@@ -181,20 +183,7 @@ impl Mastodon {
         visibility: &str,
         limits: Limits,
     ) -> Result<Self, String> {
-        let sns = match flavour {
-            FediverseFlavour::Mastodon => megalodon::SNS::Mastodon,
-            FediverseFlavour::Pleroma => megalodon::SNS::Pleroma,
-            FediverseFlavour::Gotosocial => megalodon::SNS::Gotosocial,
-            FediverseFlavour::Friendica => megalodon::SNS::Friendica,
-            FediverseFlavour::Firefish => megalodon::SNS::Firefish,
-        };
-        let api = megalodon::generator(
-            sns,
-            base_url.to_string(),
-            Some(token.expose().to_string()),
-            Some(concat!("campaign-bot/", env!("CARGO_PKG_VERSION")).to_string()),
-        )
-        .map_err(|e| format!("cannot set up the client for {base_url}: {e}"))?;
+        reqwest::Url::parse(base_url).map_err(|e| format!("{base_url} is not a URL: {e}"))?;
         Ok(Mastodon {
             name: name.to_string(),
             flavour,
@@ -202,7 +191,7 @@ impl Mastodon {
             token,
             visibility: visibility.to_string(),
             http: http::client(),
-            api,
+            api: OnceLock::new(),
             limits: RwLock::new(limits),
             batch: Mutex::new(None),
             window: Mutex::new(None),
@@ -226,6 +215,33 @@ impl Mastodon {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// megalodon's client for this server, made on first use.
+    fn api(&self) -> Result<&(dyn Megalodon + Send + Sync), PublishError> {
+        if let Some(api) = self.api.get() {
+            return Ok(api.as_ref());
+        }
+        let sns = match self.flavour {
+            FediverseFlavour::Mastodon => megalodon::SNS::Mastodon,
+            FediverseFlavour::Pleroma => megalodon::SNS::Pleroma,
+            FediverseFlavour::Gotosocial => megalodon::SNS::Gotosocial,
+            FediverseFlavour::Friendica => megalodon::SNS::Friendica,
+            FediverseFlavour::Firefish => megalodon::SNS::Firefish,
+        };
+        let api = megalodon::generator(
+            sns,
+            self.base_url.clone(),
+            Some(self.token.expose().to_string()),
+            Some(concat!("campaign-bot/", env!("CARGO_PKG_VERSION")).to_string()),
+        )
+        .map_err(|e| {
+            PublishError::Permanent(format!(
+                "cannot set up the client for {}: {e}",
+                self.base_url
+            ))
+        })?;
+        Ok(self.api.get_or_init(|| api).as_ref())
     }
 
     /// Remembers the rate-limit window a response announced.
@@ -368,7 +384,7 @@ impl Mastodon {
         for _ in 0..self.polling.attempts {
             tokio::time::sleep(self.polling.interval).await;
             match self
-                .call("media status", self.api.get_media(id.clone()))
+                .call("media status", self.api()?.get_media(id.clone()))
                 .await
             {
                 Ok(att) if !att.url.is_empty() => return Ok(id),
@@ -470,7 +486,10 @@ impl Mastodon {
     /// Looks for `post` among the account's recent statuses, by its text.
     async fn search_recent(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
         let me = self
-            .call("verify credentials", self.api.verify_account_credentials())
+            .call(
+                "verify credentials",
+                self.api()?.verify_account_credentials(),
+            )
             .await?;
         let options = megalodon::megalodon::GetAccountStatusesInputOptions {
             limit: Some(RECONCILE_STATUSES),
@@ -481,7 +500,7 @@ impl Mastodon {
         let statuses = self
             .call(
                 "recent statuses",
-                self.api.get_account_statuses(me.id, Some(&options)),
+                self.api()?.get_account_statuses(me.id, Some(&options)),
             )
             .await?;
         let wanted = normalise(&post.text);
@@ -636,7 +655,10 @@ impl Publisher for Mastodon {
 
     async fn verify(&self) -> Result<String, PublishError> {
         let me = self
-            .call("verify credentials", self.api.verify_account_credentials())
+            .call(
+                "verify credentials",
+                self.api()?.verify_account_credentials(),
+            )
             .await?;
         Ok(format!("@{} on {}", me.acct, self.base_url))
     }
