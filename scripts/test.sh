@@ -32,3 +32,7 @@ trap 'bash "$BSKY_DIR/stop.sh" >/dev/null 2>&1 || true' EXIT
 export BSKY_ENV_FILE="$BSKY_DIR/env"
 
 cargo test --locked
+
+# A short fuzzing run of post parsing and rendering (BENCHMARKS.md holds a
+# longer one).
+bash scripts/fuzz.sh 30

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Fuzzes post parsing and rendering (facets and lengths) with cargo-fuzz:
+# each target runs for SECONDS (default 30), seeded with the shipped posts
+# and the bad-input corpus. A crash leaves its input in
+# fuzz/artifacts/TARGET/ and fails the script.
+#   scripts/fuzz.sh [SECONDS]        the test script runs it with 30
+# libFuzzer needs the nightly toolchain (on this machine's image); cargo-fuzz
+# is installed from crates.io if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH=${1:-30}
+
+CARGO_FUZZ_VERSION=0.13.2
+if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+  echo "installing cargo-fuzz $CARGO_FUZZ_VERSION …"
+  cargo install --quiet --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+fi
+
+mkdir -p fuzz/corpus/post_file fuzz/corpus/render
+cp posts/rotation/*.toml posts/queue/*.toml fuzz/corpus/post_file/
+find tests/bad-input/posts -name '*.toml' -size -64k -exec cp {} fuzz/corpus/post_file/ \;
+# Render seeds: each shipped text, then NUL and a few tags.
+python3 - fuzz/corpus/render posts/rotation <<'EOF'
+import pathlib, sys, tomllib
+out, src = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+for f in sorted(src.glob("*.toml")):
+    post = tomllib.loads(f.read_text())
+    for lang, text in post.get("text", {}).items():
+        (out / f"{f.stem}-{lang}").write_bytes((text + "\0" + " ".join(post.get("tags", []))).encode())
+EOF
+
+cd fuzz && mkdir -p logs
+cargo +nightly fuzz build
+for target in post_file render; do
+  echo "fuzzing $target for $SECONDS_EACH s …"
+  cargo +nightly fuzz run "$target" "corpus/$target" -- \
+    -max_total_time="$SECONDS_EACH" -max_len=65536 -print_final_stats=1 2>"logs/$target.log" \
+    || { tail -n 40 "logs/$target.log" >&2; exit 1; }
+  grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "logs/$target.log" || true
+done
