@@ -4,6 +4,8 @@
 //!
 //! Logins are limited (30 per 5 minutes): the tests share few sessions.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -352,14 +354,7 @@ async fn fan_engages(n: &Net, uri: &str, cid: &str) {
 #[test]
 fn post_now_in_arabic_makes_one_record_even_with_the_state_deleted() {
     let n = net();
-    let dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let dir = common::workdir_with_posts();
     // A slot of its own: the minute this test runs, in the far future.
     let at = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()
         + chrono::Duration::seconds(Utc::now().timestamp() % 10_000_000);
@@ -446,14 +441,7 @@ fn post_now_in_arabic_makes_one_record_even_with_the_state_deleted() {
 #[tokio::test]
 async fn a_fans_like_shows_in_the_next_engagement_check() {
     let n = net();
-    let dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let dir = common::workdir_with_posts();
     let bot = |args: &[&str]| {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
         cmd.current_dir(dir.path())

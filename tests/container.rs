@@ -78,13 +78,7 @@ async fn runs_as_non_root_with_read_only_posts_env_config_and_a_secret_file() {
     std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let app = root.path().join("app");
     std::fs::create_dir_all(app.join("data")).unwrap();
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"))
-        .arg(&app)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_posts(&app);
     assert!(
         Command::new("chmod")
             .args(["-R", "a-w,a+rX"])

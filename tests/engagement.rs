@@ -136,21 +136,6 @@ async fn servers_without_the_batch_call_are_asked_one_by_one_and_remembered() {
     assert_eq!(m.engagement_batch(), 1);
 }
 
-fn workdir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
-    assert!(
-        StdCommand::new("cp")
-            .arg("-r")
-            .arg(&posts)
-            .arg(dir.path())
-            .status()
-            .unwrap()
-            .success()
-    );
-    dir
-}
-
 fn bot(dir: &Path, server: &MockServer) -> Command {
     let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
     for (k, _) in std::env::vars() {
@@ -182,7 +167,7 @@ async fn a_favourite_shows_in_the_log_and_the_reports() {
         .respond_with(respond(200, &headers(FAV, 1), json!([body(FAV, 1)])))
         .mount(&server)
         .await;
-    let dir = workdir();
+    let dir = workdir_with_posts();
     bot(dir.path(), &server)
         .args(["post-now", "--lang", "ar"])
         .assert()

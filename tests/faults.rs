@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +21,7 @@ use campaign_bot::publish::mastodon::Mastodon;
 use campaign_bot::render::Limits;
 use campaign_bot::store::{Begin, IntentState, Planned, Store};
 use common::fault_server::{Fault, FaultServer};
+use common::workdir_with_posts;
 
 /// The client gives up on a request after this long.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(700);
@@ -178,17 +178,7 @@ async fn a_refused_post_is_a_clear_permanent_failure() {
 async fn the_daemon_rides_out_random_faults() {
     let server = FaultServer::start(false).await;
     server.state.lock().unwrap().random_faults = true;
-    let dir = tempfile::tempdir().unwrap();
-    let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
-    assert!(
-        Command::new("cp")
-            .arg("-r")
-            .arg(&posts)
-            .arg(dir.path())
-            .status()
-            .unwrap()
-            .success()
-    );
+    let dir = workdir_with_posts();
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
     for (k, _) in std::env::vars() {
         if k.starts_with("CAMPAIGN_BOT") {

@@ -19,19 +19,6 @@ use common::*;
 
 const TOKEN: &str = "sentinel-token-7f3a";
 
-fn workdir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
-    let status = StdCommand::new("cp")
-        .arg("-r")
-        .arg(&posts)
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dir
-}
-
 fn bot_cmd(dir: &Path, server: &MockServer) -> StdCommand {
     let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
     for (k, _) in std::env::vars() {
@@ -90,7 +77,7 @@ fn field(r: &wiremock::Request, name: &str) -> Option<String> {
 async fn post_now_for_a_slot_posts_one_french_status_and_never_twice() {
     let server = MockServer::start().await;
     mount_basics(&server).await;
-    let dir = workdir();
+    let dir = workdir_with_posts();
     let args = [
         "post-now",
         "--target",
@@ -131,7 +118,7 @@ async fn validate_uses_the_servers_max_characters() {
         .respond_with(respond(200, &headers("test_instance.json", 0), inst))
         .mount(&server)
         .await;
-    let dir = workdir();
+    let dir = workdir_with_posts();
     bot(dir.path(), &server)
         .arg("validate")
         .assert()
@@ -152,7 +139,7 @@ async fn validate_uses_the_servers_max_characters() {
 async fn the_daemon_posts_rotating_languages_and_stops_on_sigterm() {
     let server = MockServer::start().await;
     mount_basics(&server).await;
-    let dir = workdir();
+    let dir = workdir_with_posts();
     let child = bot_cmd(dir.path(), &server)
         .arg("run")
         .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "* * * * * *")
@@ -201,7 +188,7 @@ async fn the_daemon_posts_rotating_languages_and_stops_on_sigterm() {
 async fn status_checks_the_token() {
     let server = MockServer::start().await;
     mount_basics(&server).await;
-    let dir = workdir();
+    let dir = workdir_with_posts();
     bot(dir.path(), &server)
         .arg("status")
         .assert()

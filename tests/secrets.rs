@@ -148,17 +148,7 @@ fn assert_clean(what: &str, bytes: &[u8]) {
 async fn sentinel_secrets_appear_nowhere() {
     let masto = mastodon().await;
     let sky = bluesky().await;
-    let dir = tempfile::tempdir().unwrap();
-    let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
-    assert!(
-        Command::new("cp")
-            .arg("-r")
-            .arg(&posts)
-            .arg(dir.path())
-            .status()
-            .unwrap()
-            .success()
-    );
+    let dir = workdir_with_posts();
     let secret_file = dir.path().join("mastodon_token");
     std::fs::write(&secret_file, TOKEN).unwrap();
 

@@ -9,6 +9,30 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use wiremock::ResponseTemplate;
 
+/// Copies the shipped `posts/` into the folder `into` (as `into/posts`).
+pub fn copy_posts(into: &Path) {
+    let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&posts)
+        .arg(into)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "cp -r {} {}",
+        posts.display(),
+        into.display()
+    );
+}
+
+/// A temporary working folder holding a copy of the shipped `posts/`.
+pub fn workdir_with_posts() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_posts(dir.path());
+    dir
+}
+
 pub fn shared_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
 }
