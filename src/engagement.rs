@@ -7,9 +7,10 @@
 //! checkpoint late (12 hours at most), so that checks falling due close
 //! together share one request: a run happens when the most pressing check
 //! can wait no longer, and takes every check whose window has opened. The
-//! log keeps the true time of each check. A post deleted on its network is marked and no longer
-//! checked; a failed check is tried again at the next run, not lost; after a
-//! long stop, a post is checked once, not once per missed checkpoint.
+//! log keeps the true time of each check. A post deleted on its network is
+//! marked and no longer checked; a failed check is tried again at the next
+//! run, not lost; after a long stop, a post is checked once, not once per
+//! missed checkpoint.
 
 use std::collections::BTreeMap;
 use std::io::Write;
