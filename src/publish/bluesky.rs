@@ -108,8 +108,7 @@ pub struct Bluesky {
     password: Secret,
     http: reqwest::Client,
     store: Arc<Store>,
-    /// The last rate-limit window seen: requests left, and when it resets.
-    window: std::sync::Mutex<Option<(u64, DateTime<Utc>)>>,
+    window: http::RateWindow,
     /// The session, shared by concurrent posts; a `tokio` mutex because it is
     /// held across the refresh request, so two posts never refresh at once.
     session: tokio::sync::Mutex<Option<Session>>,
@@ -130,7 +129,7 @@ impl Bluesky {
             password,
             http: http::client(),
             store,
-            window: std::sync::Mutex::new(None),
+            window: http::RateWindow::default(),
             session: tokio::sync::Mutex::new(None),
         }
     }
@@ -159,9 +158,7 @@ impl Bluesky {
         let resp = req.send().await.map_err(|e| (None, transport(&e)))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        if let (Some(rem), Some(reset)) = (http::remaining(&headers), http::reset_time(&headers)) {
-            *self.window.lock().unwrap_or_else(|p| p.into_inner()) = Some((rem, reset));
-        }
+        self.window.observe(&headers);
         let body = resp.text().await.map_err(|e| (None, transport(&e)))?;
         if status.is_success() {
             return Ok(body);
@@ -518,10 +515,7 @@ impl Publisher for Bluesky {
     }
 
     fn remaining_calls(&self) -> Option<u64> {
-        let window = *self.window.lock().unwrap_or_else(|p| p.into_inner());
-        window
-            .filter(|(_, reset)| *reset > Utc::now())
-            .map(|(rem, _)| rem)
+        self.window.remaining()
     }
 
     /// `app.bsky.feed.getPosts`, 25 posts a call; a post missing from the

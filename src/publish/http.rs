@@ -4,6 +4,7 @@
 //! (401, 403), reading rate-limit headers, and turning an error body (JSON
 //! or HTML) into one readable line.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -122,6 +123,31 @@ pub fn reset_time(headers: &HeaderMap) -> Option<DateTime<Utc>> {
     None
 }
 
+/// The last rate-limit window a network announced: requests left, and when
+/// it resets. Each publisher keeps one and feeds it every response.
+#[derive(Debug, Default)]
+pub struct RateWindow(Mutex<Option<(u64, DateTime<Utc>)>>);
+
+impl RateWindow {
+    /// Remembers the window a response's headers announce, if they do.
+    pub fn observe(&self, headers: &HeaderMap) {
+        if let (Some(rem), Some(reset)) = (remaining(headers), reset_time(headers)) {
+            *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((rem, reset));
+        }
+    }
+
+    /// Requests left and when the window resets, while it has not.
+    pub fn current(&self) -> Option<(u64, DateTime<Utc>)> {
+        let window = *self.0.lock().unwrap_or_else(|p| p.into_inner());
+        window.filter(|(_, reset)| *reset > Utc::now())
+    }
+
+    /// Requests left in the current window, if one is known.
+    pub fn remaining(&self) -> Option<u64> {
+        self.current().map(|(rem, _)| rem)
+    }
+}
+
 /// Requests left in the current window, from either header style.
 pub fn remaining(headers: &HeaderMap) -> Option<u64> {
     ["x-ratelimit-remaining", "ratelimit-remaining"]
@@ -230,6 +256,24 @@ fn shorten(s: &str) -> String {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn a_rate_window_is_remembered_until_it_resets() {
+        let w = RateWindow::default();
+        assert_eq!(w.remaining(), None);
+        w.observe(&headers(&[("ratelimit-remaining", "7")]));
+        assert_eq!(w.remaining(), None, "no reset time: nothing to go by");
+        w.observe(&headers(&[
+            ("ratelimit-remaining", "7"),
+            ("ratelimit-reset", "300"),
+        ]));
+        assert_eq!(w.remaining(), Some(7));
+        w.observe(&headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "2001-01-01T00:00:00Z"),
+        ]));
+        assert_eq!(w.current(), None, "a window that has reset says nothing");
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

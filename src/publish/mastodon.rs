@@ -21,9 +21,8 @@ use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use megalodon::Megalodon;
-use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 use super::http::{self, classify, readable_body, strip_tags, transport};
@@ -76,8 +75,7 @@ pub struct Mastodon {
     /// Whether `GET /api/v1/statuses?id[]=` works here (Mastodon 4.3+):
     /// unknown until tried, then remembered.
     batch: Mutex<Option<bool>>,
-    /// The last rate-limit window seen: requests left, and when it resets.
-    window: Mutex<Option<(u64, DateTime<Utc>)>>,
+    window: http::RateWindow,
     polling: MediaPolling,
     /// How long one request may take, megalodon's included.
     timeout: Duration,
@@ -194,7 +192,7 @@ impl Mastodon {
             api: OnceLock::new(),
             limits: RwLock::new(limits),
             batch: Mutex::new(None),
-            window: Mutex::new(None),
+            window: http::RateWindow::default(),
             polling: MediaPolling::default(),
             timeout: http::REQUEST_TIMEOUT,
         })
@@ -244,20 +242,11 @@ impl Mastodon {
         Ok(self.api.get_or_init(|| api).as_ref())
     }
 
-    /// Remembers the rate-limit window a response announced.
-    fn observe(&self, headers: &HeaderMap) {
-        if let (Some(rem), Some(reset)) = (http::remaining(headers), http::reset_time(headers)) {
-            *self.window.lock().unwrap_or_else(|p| p.into_inner()) = Some((rem, reset));
-        }
-    }
-
     /// Slows down before the limit: when few requests are left in the
     /// current window, answer "rate limited until the reset" without sending.
     fn check_window(&self) -> Result<(), PublishError> {
-        let window = *self.window.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((rem, reset)) = window
+        if let Some((rem, reset)) = self.window.current()
             && rem < LOW_REMAINING
-            && reset > Utc::now()
         {
             return Err(PublishError::RateLimited {
                 retry_at: Some(reset),
@@ -282,7 +271,7 @@ impl Mastodon {
             .map_err(|e| transport(&e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        self.observe(&headers);
+        self.window.observe(&headers);
         let body = resp.text().await.map_err(|e| transport(&e))?;
         if status.is_success() {
             Ok((status, body))
@@ -302,7 +291,7 @@ impl Mastodon {
         match tokio::time::timeout(self.timeout, fut).await {
             Err(_) => Err(PublishError::Transient(format!("{what}: timed out"))),
             Ok(Ok(resp)) => {
-                self.observe(&resp.header);
+                self.window.observe(&resp.header);
                 Ok(resp.json)
             }
             Ok(Err(e)) => Err(self.megalodon_error(what, e)),
@@ -314,7 +303,7 @@ impl Mastodon {
         match e {
             E::OwnError(own) => {
                 let headers = own.header.clone().unwrap_or_default();
-                self.observe(&headers);
+                self.window.observe(&headers);
                 match own
                     .status
                     .and_then(|s| reqwest::StatusCode::from_u16(s).ok())
@@ -609,10 +598,7 @@ impl Publisher for Mastodon {
     }
 
     fn remaining_calls(&self) -> Option<u64> {
-        let window = *self.window.lock().unwrap_or_else(|p| p.into_inner());
-        window
-            .filter(|(_, reset)| *reset > Utc::now())
-            .map(|(rem, _)| rem)
+        self.window.remaining()
     }
 
     /// Batches of [`BATCH`] with `GET /api/v1/statuses?id[]=…` where the
