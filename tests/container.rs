@@ -67,11 +67,12 @@ async fn runs_as_non_root_with_read_only_posts_env_config_and_a_secret_file() {
         .respond_with(recorded("test_status_post_none_public.json", 0))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/instance"))
-        .respond_with(recorded("test_instance.json", 0))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        "GET /api/v2/instance",
+        recorded("test_instance.json", 0),
+    )
+    .await;
 
     // /app as in the image: posts/ read-only, data/ empty and the user's own.
     let root = tempfile::tempdir().unwrap();

@@ -45,20 +45,18 @@ async fn counts_come_in_batches_and_missing_posts_are_asked_alone() {
         favourited["id"].as_str().unwrap().to_string(),
         reblogged["id"].as_str().unwrap().to_string(),
     );
-    Mock::given(method("GET"))
-        .and(path("/api/v1/statuses"))
-        .respond_with(respond(
-            200,
-            &headers(FAV, 1),
-            json!([favourited, reblogged]),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/statuses/0"))
-        .respond_with(recorded("test_status_missing.json", 0))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        "GET /api/v1/statuses",
+        respond(200, &headers(FAV, 1), json!([favourited, reblogged])),
+    )
+    .await;
+    serve(
+        &server,
+        "GET /api/v1/statuses/0",
+        recorded("test_status_missing.json", 0),
+    )
+    .await;
     let m = masto(&server);
     let got = m
         .engagement(&[a.clone(), "0".into(), b.clone()])
@@ -99,16 +97,18 @@ async fn servers_without_the_batch_call_are_asked_one_by_one_and_remembered() {
     let server = MockServer::start().await;
     let replied = body("test_status_reply.json", 4); // replies_count 1
     let id = replied["id"].as_str().unwrap().to_string();
-    Mock::given(method("GET"))
-        .and(path("/api/v1/statuses"))
-        .respond_with(recorded("test_status_missing.json", 0))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/statuses/{id}")))
-        .respond_with(respond(200, &headers(FAV, 1), replied))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        "GET /api/v1/statuses",
+        recorded("test_status_missing.json", 0),
+    )
+    .await;
+    serve(
+        &server,
+        &format!("GET /api/v1/statuses/{id}"),
+        respond(200, &headers(FAV, 1), replied),
+    )
+    .await;
     let m = masto(&server);
     for _ in 0..2 {
         let got = m.engagement(std::slice::from_ref(&id)).await.unwrap();
@@ -154,11 +154,7 @@ fn bot(dir: &Path, server: &MockServer) -> Command {
 #[tokio::test]
 async fn a_favourite_shows_in_the_log_and_the_reports() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/statuses"))
-        .respond_with(recorded(FAV, 0))
-        .mount(&server)
-        .await;
+    serve(&server, "POST /api/v1/statuses", recorded(FAV, 0)).await;
     let id = body(FAV, 0)["id"].as_str().unwrap().to_string();
     // The fan favourited it: the server now counts one favourite.
     Mock::given(method("GET"))

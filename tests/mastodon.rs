@@ -69,14 +69,12 @@ async fn status_posts(server: &MockServer) -> Vec<wiremock::Request> {
 #[tokio::test]
 async fn a_status_carries_language_visibility_cw_and_an_idempotency_key() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/statuses"))
-        .respond_with(recorded(
-            "test_status_post_content_warning_unlisted.json",
-            0,
-        ))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        "POST /api/v1/statuses",
+        recorded("test_status_post_content_warning_unlisted.json", 0),
+    )
+    .await;
     let m = masto(&server, "unlisted");
     let mut p = post("key-1", "fr");
     p.spoiler = Some("Content warning".into());
@@ -132,16 +130,18 @@ async fn media_is_uploaded_with_alt_text_and_awaited_while_processing() {
         .up_to_n_times(2)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/media/{media_id}")))
-        .respond_with(recorded("test_media_post_false.json", 1))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/statuses"))
-        .respond_with(recorded("test_media_post_false.json", 2))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        &format!("GET /api/v1/media/{media_id}"),
+        recorded("test_media_post_false.json", 1),
+    )
+    .await;
+    serve(
+        &server,
+        "POST /api/v1/statuses",
+        recorded("test_media_post_false.json", 2),
+    )
+    .await;
 
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("card.png");
@@ -283,11 +283,12 @@ async fn limits_come_from_v2_or_v1_instance() {
     let server = MockServer::start().await;
     let mut inst = body("test_instance.json", 0);
     inst["configuration"]["statuses"]["max_characters"] = json!(1000);
-    Mock::given(method("GET"))
-        .and(path("/api/v2/instance"))
-        .respond_with(respond(200, &headers("test_instance.json", 0), inst))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        "GET /api/v2/instance",
+        respond(200, &headers("test_instance.json", 0), inst),
+    )
+    .await;
     assert_eq!(
         masto(&server, "public").refresh_limits().await.unwrap(),
         Limits::mastodon(1000, 23)
@@ -295,16 +296,18 @@ async fn limits_come_from_v2_or_v1_instance() {
 
     // A server without v2 answers 404; v1 has the limits.
     let old = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/instance"))
-        .respond_with(recorded("test_status_missing.json", 0))
-        .mount(&old)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/instance"))
-        .respond_with(recorded("test_instance_v1.json", 0))
-        .mount(&old)
-        .await;
+    serve(
+        &old,
+        "GET /api/v2/instance",
+        recorded("test_status_missing.json", 0),
+    )
+    .await;
+    serve(
+        &old,
+        "GET /api/v1/instance",
+        recorded("test_instance_v1.json", 0),
+    )
+    .await;
     let l = masto(&old, "public").refresh_limits().await.unwrap();
     let v1 = &body("test_instance_v1.json", 0)["configuration"]["statuses"];
     assert_eq!(
@@ -324,20 +327,18 @@ fn timeline_status(content: &str) -> serde_json::Value {
 async fn mount_account(server: &MockServer, statuses: Vec<serde_json::Value>) {
     let account = body("test_account.json", 0);
     let id = account["id"].as_str().unwrap().to_string();
-    Mock::given(method("GET"))
-        .and(path("/api/v1/accounts/verify_credentials"))
-        .respond_with(recorded("test_account.json", 0))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/accounts/{id}/statuses")))
-        .respond_with(respond(
-            200,
-            &headers("test_account.json", 0),
-            json!(statuses),
-        ))
-        .mount(server)
-        .await;
+    serve(
+        server,
+        "GET /api/v1/accounts/verify_credentials",
+        recorded("test_account.json", 0),
+    )
+    .await;
+    serve(
+        server,
+        &format!("GET /api/v1/accounts/{id}/statuses"),
+        respond(200, &headers("test_account.json", 0), json!(statuses)),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -450,11 +451,12 @@ async fn a_429_waits_for_the_reset_then_posts_once() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/statuses"))
-        .respond_with(recorded("test_status_post_none_public.json", 0))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        "POST /api/v1/statuses",
+        recorded("test_status_post_none_public.json", 0),
+    )
+    .await;
     let (outcome, sent) = deliver_one(&server).await;
     assert!(matches!(outcome, Outcome::Published(_)), "{outcome:?}");
     assert_eq!(sent.len(), 2);
@@ -475,11 +477,12 @@ async fn a_500_is_checked_then_retried_with_the_same_key() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/statuses"))
-        .respond_with(recorded("test_status_post_none_public.json", 0))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        "POST /api/v1/statuses",
+        recorded("test_status_post_none_public.json", 0),
+    )
+    .await;
     mount_account(&server, vec![]).await;
     let (outcome, sent) = deliver_one(&server).await;
     assert!(matches!(outcome, Outcome::Published(_)), "{outcome:?}");
@@ -499,11 +502,12 @@ async fn a_500_is_checked_then_retried_with_the_same_key() {
 #[tokio::test]
 async fn a_422_is_permanent_and_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/statuses"))
-        .respond_with(recorded("test_status_empty.json", 0))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        "POST /api/v1/statuses",
+        recorded("test_status_empty.json", 0),
+    )
+    .await;
     let (outcome, sent) = deliver_one(&server).await;
     match outcome {
         Outcome::Failed(why) => assert!(why.starts_with("422"), "{why}"),

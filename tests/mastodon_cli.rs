@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use wiremock::MockServer;
 
 use common::*;
 
@@ -39,21 +38,24 @@ fn bot(dir: &Path, server: &MockServer) -> Command {
 }
 
 async fn mount_basics(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/api/v2/instance"))
-        .respond_with(recorded("test_instance.json", 0))
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/statuses"))
-        .respond_with(recorded("test_status_post_none_public.json", 0))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/accounts/verify_credentials"))
-        .respond_with(recorded("test_account.json", 0))
-        .mount(server)
-        .await;
+    serve(
+        server,
+        "GET /api/v2/instance",
+        recorded("test_instance.json", 0),
+    )
+    .await;
+    serve(
+        server,
+        "POST /api/v1/statuses",
+        recorded("test_status_post_none_public.json", 0),
+    )
+    .await;
+    serve(
+        server,
+        "GET /api/v1/accounts/verify_credentials",
+        recorded("test_account.json", 0),
+    )
+    .await;
 }
 
 async fn status_posts(server: &MockServer) -> Vec<wiremock::Request> {
@@ -113,11 +115,12 @@ async fn validate_uses_the_servers_max_characters() {
     let server = MockServer::start().await;
     let mut inst = body("test_instance.json", 0);
     inst["configuration"]["statuses"]["max_characters"] = json!(200);
-    Mock::given(method("GET"))
-        .and(path("/api/v2/instance"))
-        .respond_with(respond(200, &headers("test_instance.json", 0), inst))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        "GET /api/v2/instance",
+        respond(200, &headers("test_instance.json", 0), inst),
+    )
+    .await;
     let dir = workdir_with_posts();
     bot(dir.path(), &server)
         .arg("validate")
@@ -201,9 +204,7 @@ async fn status_checks_the_token() {
 #[tokio::test]
 async fn login_registers_an_app_and_saves_the_token_without_printing_it() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/apps"))
-        .respond_with(respond(
+    serve(&server, "POST /api/v1/apps", respond(
             200,
             &headers("test_app_verify_credentials.json", 0),
             json!({
@@ -217,23 +218,18 @@ async fn login_registers_an_app_and_saves_the_token_without_printing_it() {
                 "client_secret": "ZEaFUFmF0umgBX1qKJDjaU99Q31lDkOU8NutzTOoliw",
                 "vapid_key": "BCk-QqERU0q-CfYZjcuB6lnyyOYfJ2AifKqfeGIm7Z-HiTU5T9eTG5GxVA0_OH5mMlI4UkkDTpaZwozy0TzdZ2M="
             }),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(respond(
+        )).await;
+    serve(&server, "POST /oauth/token", respond(
             200,
             &headers("test_app_verify_credentials.json", 0),
             json!({"access_token": TOKEN, "token_type": "Bearer", "scope": "read write:statuses write:media", "created_at": 1_790_000_000}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/accounts/verify_credentials"))
-        .respond_with(recorded("test_account.json", 0))
-        .mount(&server)
-        .await;
+        )).await;
+    serve(
+        &server,
+        "GET /api/v1/accounts/verify_credentials",
+        recorded("test_account.json", 0),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("secrets/masto");
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin!("campaign-bot"))

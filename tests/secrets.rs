@@ -42,15 +42,16 @@ async fn mastodon() -> MockServer {
             .mount(&server)
             .await;
     }
-    Mock::given(method("GET"))
-        .and(path("/api/v1/statuses"))
-        .respond_with(respond(
+    serve(
+        &server,
+        "GET /api/v1/statuses",
+        respond(
             200,
             &headers("test_status_fav_unfav.json", 1),
             json!([body("test_status_fav_unfav.json", 1)]),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     server
 }
 

@@ -62,6 +62,17 @@ pub fn recorded(file: &str, index: usize) -> ResponseTemplate {
 
 /// An answer with the given status and body, carrying the headers of a
 /// recorded response (content type and rate-limit headers).
+/// Answers every request to `route` ("GET /api/v2/instance") on `server`
+/// with `response`.
+pub async fn serve(server: &wiremock::MockServer, route: &str, response: ResponseTemplate) {
+    let (verb, at) = route.split_once(' ').expect("a route is \"VERB /path\"");
+    wiremock::Mock::given(wiremock::matchers::method(verb))
+        .and(wiremock::matchers::path(at))
+        .respond_with(response)
+        .mount(server)
+        .await;
+}
+
 pub fn respond(status: u16, headers: &Value, body: Value) -> ResponseTemplate {
     let mut t = ResponseTemplate::new(status);
     if let Some(map) = headers.as_object() {
