@@ -39,4 +39,12 @@ impl Clock {
         let wait = (t - self.now()).to_std().unwrap_or_default();
         tokio::time::sleep(wait).await;
     }
+
+    /// Sleeps until `t`, or for ever when there is nothing to wake for.
+    pub async fn sleep_until_some(&self, t: Option<DateTime<Utc>>) {
+        match t {
+            Some(t) => self.sleep_until(t).await,
+            None => std::future::pending().await,
+        }
+    }
 }

@@ -156,12 +156,7 @@ pub async fn run(
                 reload(&campaign);
                 continue;
             }
-            _ = async {
-                match next {
-                    Some(t) => clock.sleep_until(t).await,
-                    None => std::future::pending().await,
-                }
-            } => {}
+            _ = clock.sleep_until_some(next) => {}
         }
         let now = clock.now();
         let events = events_between(&campaign, &campaign.catalog(), cursor, now);
@@ -215,12 +210,7 @@ async fn check_engagement(campaign: Arc<Campaign>, shutdown: CancellationToken) 
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = campaign.wait_for_publication() => continue,
-            _ = async {
-                match next {
-                    Some(t) => clock.sleep_until(t).await,
-                    None => std::future::pending().await,
-                }
-            } => {}
+            _ = clock.sleep_until_some(next) => {}
         }
         let now = clock.now();
         if next.is_none_or(|t| t > now) {
