@@ -768,6 +768,15 @@ mod tests {
         })
     }
 
+    /// Loads `text` as the config file `f`, with no environment.
+    fn load_file(f: &Path, text: &str) -> Result<Config, ConfigError> {
+        std::fs::write(f, text).unwrap();
+        Config::load(&Sources {
+            file: Some(f.to_path_buf()),
+            env: Some(Default::default()),
+        })
+    }
+
     #[test]
     fn shipped_defaults_load() {
         let c = load_env(&[]).unwrap();
@@ -851,12 +860,7 @@ mod tests {
     fn file_errors_name_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("local.toml");
-        std::fs::write(&f, "# mine\n[schedule]\ntimezone = \"Mars/Olympus\"\n").unwrap();
-        let e = Config::load(&Sources {
-            file: Some(f.clone()),
-            env: Some(Default::default()),
-        })
-        .unwrap_err();
+        let e = load_file(&f, "# mine\n[schedule]\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(
@@ -864,23 +868,13 @@ mod tests {
                 f.display()
             )
         );
-        std::fs::write(&f, "[schedule]\ntimezne = \"UTC\"\n").unwrap();
-        let e = Config::load(&Sources {
-            file: Some(f.clone()),
-            env: Some(Default::default()),
-        })
-        .unwrap_err();
+        let e = load_file(&f, "[schedule]\ntimezne = \"UTC\"\n").unwrap_err();
         assert!(
             e.to_string()
                 .starts_with(&format!("{}:2: unknown key `timezne`", f.display())),
             "{e}"
         );
-        std::fs::write(&f, "[targets.m]\nkind = \"mastodon\"\nbase_url = \"https://m.example\"\ntoken_env = \"T\"\nvisibility = \"everyone\"\n").unwrap();
-        let e = Config::load(&Sources {
-            file: Some(f.clone()),
-            env: Some(Default::default()),
-        })
-        .unwrap_err();
+        let e = load_file(&f, "[targets.m]\nkind = \"mastodon\"\nbase_url = \"https://m.example\"\ntoken_env = \"T\"\nvisibility = \"everyone\"\n").unwrap_err();
         assert!(
             e.to_string()
                 .starts_with(&format!("{}:5: `targets.m.visibility`", f.display())),
