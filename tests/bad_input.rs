@@ -5,6 +5,8 @@
 //! message names the file and, where there is one, the line, and says what
 //! to do. A daemon given good and bad posts mixed keeps posting the good.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,12 +18,7 @@ fn corpus() -> PathBuf {
 }
 
 fn bot(dir: &Path) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CAMPAIGN_BOT") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::bot_command();
     cmd.current_dir(dir);
     cmd
 }

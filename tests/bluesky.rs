@@ -111,19 +111,22 @@ fn fresh_slot(label: &str) -> Slot {
 
 async fn get_record(n: &Net, uri: &str) -> Value {
     let rkey = uri.rsplit('/').next().unwrap();
-    reqwest::Client::new()
-        .get(format!("{}/xrpc/com.atproto.repo.getRecord", n.pds))
-        .query(&[
-            ("repo", n.bot_did.as_str()),
-            ("collection", "app.bsky.feed.post"),
-            ("rkey", rkey),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    common::bsky_post_record(&n.pds, &n.bot_did, rkey).await
+}
+
+/// The bot's command line, set up with a `sky` target for the bot account.
+fn bot_cmd(n: &Net, dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
+    cmd.current_dir(dir)
+        .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
+        .env("CAMPAIGN_BOT__TARGETS__SKY__SERVICE", &n.pds)
+        .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", &n.bot_handle)
+        .env(
+            "CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV",
+            "SKY_APP_PASSWORD",
+        )
+        .env("SKY_APP_PASSWORD", &n.bot_password);
+    cmd
 }
 
 /// Each facet's byte range of the stored text, with its tag or URI.
@@ -360,16 +363,7 @@ fn post_now_in_arabic_makes_one_record_even_with_the_state_deleted() {
         + chrono::Duration::seconds(Utc::now().timestamp() % 10_000_000);
     let slot = at.to_rfc3339();
     let run = || {
-        Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"))
-            .current_dir(dir.path())
-            .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
-            .env("CAMPAIGN_BOT__TARGETS__SKY__SERVICE", &n.pds)
-            .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", &n.bot_handle)
-            .env(
-                "CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV",
-                "SKY_APP_PASSWORD",
-            )
-            .env("SKY_APP_PASSWORD", &n.bot_password)
+        Command::from_std(bot_cmd(&n, dir.path()))
             .args([
                 "post-now", "--target", "sky", "--lang", "ar", "--slot", &slot,
             ])
@@ -379,16 +373,7 @@ fn post_now_in_arabic_makes_one_record_even_with_the_state_deleted() {
     run();
     run();
     // `login bluesky` checks the stored session (no new login).
-    Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"))
-        .current_dir(dir.path())
-        .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
-        .env("CAMPAIGN_BOT__TARGETS__SKY__SERVICE", &n.pds)
-        .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", &n.bot_handle)
-        .env(
-            "CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV",
-            "SKY_APP_PASSWORD",
-        )
-        .env("SKY_APP_PASSWORD", &n.bot_password)
+    Command::from_std(bot_cmd(&n, dir.path()))
         .args(["login", "bluesky"])
         .assert()
         .success()
@@ -443,18 +428,7 @@ async fn a_fans_like_shows_in_the_next_engagement_check() {
     let n = net();
     let dir = common::workdir_with_posts();
     let bot = |args: &[&str]| {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
-        cmd.current_dir(dir.path())
-            .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
-            .env("CAMPAIGN_BOT__TARGETS__SKY__SERVICE", &n.pds)
-            .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", &n.bot_handle)
-            .env(
-                "CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV",
-                "SKY_APP_PASSWORD",
-            )
-            .env("SKY_APP_PASSWORD", &n.bot_password)
-            .args(args);
-        let out = cmd.output().unwrap();
+        let out = bot_cmd(&n, dir.path()).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "{args:?}: {}",

@@ -1,6 +1,8 @@
 //! The real binary on temporary folders: validate, preview, post-now,
 //! status and run, as a user (or the container) calls them.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
@@ -33,17 +35,8 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn clean_env(cmd: &mut StdCommand) {
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CAMPAIGN_BOT") || k == "LOG_FORMAT" || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-}
-
 fn bot(dir: &Path) -> Command {
-    let mut std_cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
-    clean_env(&mut std_cmd);
+    let mut std_cmd = common::bot_command();
     std_cmd.current_dir(dir);
     Command::from_std(std_cmd)
 }
@@ -207,8 +200,7 @@ fn user_errors_are_messages_not_panics() {
 }
 
 fn spawn_run(dir: &Path) -> Child {
-    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
-    clean_env(&mut cmd);
+    let mut cmd = common::bot_command();
     cmd.current_dir(dir)
         .arg("run")
         .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "* * * * * *")

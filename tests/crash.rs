@@ -14,7 +14,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use campaign_bot::publish::bluesky::record_key;
 use campaign_bot::publish::outbox::read_lines;
@@ -76,12 +75,7 @@ fn write_posts(dir: &Path) {
 }
 
 fn daemon(dir: &Path, masto: &FaultServer, sky: &Sky) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CAMPAIGN_BOT") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::bot_command();
     cmd.current_dir(dir)
         .arg("run")
         .env("LOG_FORMAT", "json")
@@ -103,20 +97,10 @@ fn daemon(dir: &Path, masto: &FaultServer, sky: &Sky) -> Command {
 }
 
 async fn record_exists(sky: &Sky, rkey: &str) -> bool {
-    let r: Value = reqwest::Client::new()
-        .get(format!("{}/xrpc/com.atproto.repo.getRecord", sky.pds))
-        .query(&[
-            ("repo", sky.did.as_str()),
-            ("collection", "app.bsky.feed.post"),
-            ("rkey", rkey),
-        ])
-        .send()
+    common::bsky_post_record(&sky.pds, &sky.did, rkey)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r.get("uri").is_some()
+        .get("uri")
+        .is_some()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

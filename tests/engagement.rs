@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -137,12 +136,7 @@ async fn servers_without_the_batch_call_are_asked_one_by_one_and_remembered() {
 }
 
 fn bot(dir: &Path, server: &MockServer) -> Command {
-    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CAMPAIGN_BOT") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::bot_command();
     cmd.current_dir(dir)
         .env("CAMPAIGN_BOT__TARGETS__MASTO__KIND", "mastodon")
         .env("CAMPAIGN_BOT__TARGETS__MASTO__BASE_URL", server.uri())

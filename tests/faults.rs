@@ -179,12 +179,7 @@ async fn the_daemon_rides_out_random_faults() {
     let server = FaultServer::start(false).await;
     server.state.lock().unwrap().random_faults = true;
     let dir = workdir_with_posts();
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CAMPAIGN_BOT") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::bot_command();
     let mut child = cmd
         .current_dir(dir.path())
         .arg("run")

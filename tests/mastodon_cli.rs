@@ -19,12 +19,7 @@ use common::*;
 const TOKEN: &str = "sentinel-token-7f3a";
 
 fn bot_cmd(dir: &Path, server: &MockServer) -> StdCommand {
-    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CAMPAIGN_BOT") || k == "LOG_FORMAT" {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::bot_command();
     cmd.current_dir(dir)
         .env("CAMPAIGN_BOT__TARGETS__MASTO__KIND", "mastodon")
         .env("CAMPAIGN_BOT__TARGETS__MASTO__BASE_URL", server.uri())

@@ -97,12 +97,7 @@ fn bot(
     secret_file: &Path,
     json_logs: bool,
 ) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CAMPAIGN_BOT") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::bot_command();
     cmd.current_dir(dir)
         .env("RUST_LOG", "trace")
         .env("CAMPAIGN_BOT__TARGETS__MASTO__KIND", "mastodon")

@@ -2,6 +2,8 @@
 //! leaves `data/state.db` intact (`PRAGMA integrity_check`), and nothing
 //! already recorded is lost.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -34,12 +36,7 @@ fn workdir() -> tempfile::TempDir {
 }
 
 fn bot(dir: &Path) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CAMPAIGN_BOT") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::bot_command();
     cmd.current_dir(dir);
     cmd
 }

@@ -9,6 +9,18 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use wiremock::ResponseTemplate;
 
+/// The `campaign-bot` binary, with none of the test environment's own
+/// `CAMPAIGN_BOT__*`, `LOG_FORMAT` or `RUST_LOG` settings.
+pub fn bot_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CAMPAIGN_BOT") || k == "LOG_FORMAT" || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
 /// Copies the shipped `posts/` into the folder `into` (as `into/posts`).
 pub fn copy_posts(into: &Path) {
     let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
@@ -31,6 +43,24 @@ pub fn workdir_with_posts() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_posts(dir.path());
     dir
+}
+
+/// `com.atproto.repo.getRecord` of the post `rkey` of `did` on the PDS at
+/// `pds`: the record, or the error body if there is none.
+pub async fn bsky_post_record(pds: &str, did: &str, rkey: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{pds}/xrpc/com.atproto.repo.getRecord"))
+        .query(&[
+            ("repo", did),
+            ("collection", "app.bsky.feed.post"),
+            ("rkey", rkey),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 pub fn shared_dir() -> PathBuf {
