@@ -17,7 +17,7 @@ use campaign_bot::config::{Config, Sources, TargetKind};
 use campaign_bot::engagement;
 use campaign_bot::model::{Check, Counts, Lang, Published, Slot};
 use campaign_bot::posts::Catalog;
-use campaign_bot::publish::{Outgoing, PublishError, Publisher};
+use campaign_bot::publish::{Lookup, Outgoing, PublishError, Publisher};
 use campaign_bot::render::Limits;
 use campaign_bot::store::{Begin, Planned, Store};
 
@@ -41,8 +41,8 @@ impl Publisher for Counting {
     async fn publish(&self, _: &Outgoing) -> Result<Published, PublishError> {
         unreachable!("the bench only checks engagement")
     }
-    async fn find_published(&self, _: &Outgoing) -> Result<Option<Published>, PublishError> {
-        Ok(None)
+    async fn find_published(&self, _: &Outgoing) -> Result<Lookup, PublishError> {
+        Ok(Lookup::NotPosted)
     }
     fn collects_engagement(&self) -> bool {
         true

@@ -2,12 +2,19 @@
 //! render → state store) and an intent into a post (publisher, through the
 //! retry policy). Shared by the daemon and by `post-now`.
 //!
-//! Exactly once: the intent for (slot, target) is committed before anything
-//! is sent, together with the rotation position; the publisher is then given
-//! a key derived from (slot, target) that makes a resend harmless; the result
-//! is recorded right after. On start, pending intents are resolved first.
+//! Exactly once:
+//! - the intent for (slot, target) is committed before anything is sent,
+//!   together with the rotation position, and claimed by this process (a
+//!   lease, see [`crate::lease`]): no other process sends it meanwhile;
+//! - the publisher is given a key derived from (slot, target) that makes a
+//!   resend harmless where the network honours it;
+//! - a pending intent this process did not just record (left by a crash, a
+//!   stop, or another process) is always looked for on its network before
+//!   anything is sent again; what cannot be told for sure is recorded as
+//!   uncertain for a person to settle, never sent on a guess;
+//! - the result is recorded right after.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -16,12 +23,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::{Config, TargetConfig};
+use crate::lease::{Owner, RENEW_EVERY};
 use crate::model::{Lang, Message, Published, Slot};
 use crate::posts::Catalog;
-use crate::publish::{Outgoing, OutgoingMedia, PublishError, Publisher};
+use crate::publish::{Lookup, Outgoing, OutgoingMedia, PublishError, Publisher};
 use crate::render::render;
 use crate::rotation;
-use crate::store::{Begin, Intent, IntentState, Planned, Store, StoreError};
+use crate::store::{Begin, Claim, Intent, IntentState, Planned, Store, StoreError};
 
 /// What became of one (slot, target).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +37,18 @@ pub enum Outcome {
     Published(Published),
     /// The slot was filled before (by an earlier run or retry).
     AlreadyDone(IntentState),
+    /// The slot already held another message on the network (posted
+    /// before, without a record in the state store): recorded as that.
+    AlreadyThere {
+        published: Published,
+        message_id: Option<String>,
+        lang: Option<Lang>,
+    },
+    /// Another process is sending it now (who, for people).
+    BeingPosted(String),
+    /// It may have gone out and the bot cannot tell: recorded as uncertain
+    /// for a person to check (the reason is stored and logged).
+    Uncertain(String),
     /// Given up, with the reason (also stored and logged).
     Failed(String),
     /// Nothing was posted on purpose.
@@ -40,15 +60,21 @@ pub enum Outcome {
 /// Longest wait between two attempts of one post.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// How long past a post's deadline the bot keeps trying to find out whether
+/// it went out (the network did not answer the look-up) before it asks a
+/// person.
+const LOOK_PATIENCE: chrono::Duration = chrono::Duration::minutes(15);
+
 pub struct Campaign {
     config: Config,
     store: Arc<Store>,
     publishers: BTreeMap<String, Arc<dyn Publisher>>,
     catalog: RwLock<Arc<Catalog>>,
     clock: Clock,
-    /// Planning reads a target's rotation position and records the next one:
-    /// one slot at a time, so two slots never pick from the same position.
-    plan_lock: Mutex<()>,
+    /// Intents this process is delivering now: the store's claim keeps
+    /// other processes off them, this keeps a second task of this process
+    /// off them.
+    in_flight: Mutex<HashSet<String>>,
     /// The first retry waits about twice this, the next four times… (tests
     /// make it short).
     retry_base: Duration,
@@ -74,7 +100,7 @@ impl Campaign {
                 .collect(),
             catalog: RwLock::new(Arc::new(catalog)),
             clock,
-            plan_lock: Mutex::new(()),
+            in_flight: Mutex::new(HashSet::new()),
             published: tokio::sync::Notify::new(),
             retry_base: Duration::from_secs(1),
         }
@@ -149,46 +175,43 @@ impl Campaign {
     // ------------------------------------------------------------ planning
 
     /// Picks, renders and records what `target` posts at `slot`, advancing
-    /// its rotation. `Ok(None)`: nothing has a language of this target.
-    /// With `lang`, the slot takes that language instead of the next one.
+    /// its rotation, in one store transaction (two processes never pick from
+    /// the same position). `Ok(None)`: nothing has a language of this
+    /// target. With `lang`, the slot takes that language instead of the next
+    /// one.
     pub fn plan_rotation(
         &self,
         slot: &Slot,
         target: &TargetConfig,
         lang: Option<&Lang>,
     ) -> Result<Option<Begin>, StoreError> {
-        let _guard = self.plan_lock.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(existing) = self.store.intent(&slot.intent_key(&target.name))? {
-            return Ok(Some(Begin::Exists(existing)));
-        }
         let catalog = self.catalog();
-        let mut state = self.store.rotation(&target.name)?;
-        if let Some(l) = lang {
-            // Only this language; the target's next language stays as it was.
-            let Some(choice) = rotation::next_in(&state, &target.languages, l, &catalog) else {
-                return Ok(None);
-            };
-            let message = catalog
-                .get(&choice.message_id)
-                .expect("rotation picks from the catalog");
-            rotation::record_manual(&mut state, message, l, choice.from_queue, &catalog);
-            let planned = self.planned(slot, target, message, &choice.lang);
-            return self
-                .store
-                .begin(&planned, Some(&state), self.clock.now())
-                .map(Some);
-        }
-        let Some(choice) = rotation::next(&state, &target.languages, &catalog) else {
-            return Ok(None);
-        };
-        let message = catalog
-            .get(&choice.message_id)
-            .expect("rotation picks from the catalog");
-        rotation::advance(&mut state, &target.languages, &choice, &catalog);
-        let planned = self.planned(slot, target, message, &choice.lang);
         self.store
-            .begin(&planned, Some(&state), self.clock.now())
-            .map(Some)
+            .plan(slot, &target.name, self.clock.now(), |mut state| {
+                let choice = match lang {
+                    Some(l) => rotation::next_in(&state, &target.languages, l, &catalog)?,
+                    None => rotation::next(&state, &target.languages, &catalog)?,
+                };
+                let message = catalog
+                    .get(&choice.message_id)
+                    .expect("rotation picks from the catalog");
+                if lang.is_some() {
+                    // Only this language; the target's next language stays.
+                    rotation::record_manual(
+                        &mut state,
+                        message,
+                        &choice.lang,
+                        choice.from_queue,
+                        &catalog,
+                    );
+                } else {
+                    rotation::advance(&mut state, &target.languages, &choice, &catalog);
+                }
+                Some((
+                    self.planned(slot, target, message, &choice.lang),
+                    Some(state),
+                ))
+            })
     }
 
     /// Records a chosen message for `slot` (`post-now ID`, timed queue posts).
@@ -201,22 +224,23 @@ impl Campaign {
         lang: &Lang,
         counts_in_rotation: bool,
     ) -> Result<Begin, StoreError> {
-        let _guard = self.plan_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let catalog = self.catalog();
         let planned = self.planned(slot, target, message, lang);
-        let state = if counts_in_rotation {
-            let mut s = self.store.rotation(&target.name)?;
-            rotation::record_manual(
-                &mut s,
-                message,
-                lang,
-                message.kind == crate::model::MessageKind::Queue,
-                &self.catalog(),
-            );
-            Some(s)
-        } else {
-            None
-        };
-        self.store.begin(&planned, state.as_ref(), self.clock.now())
+        self.store
+            .plan(slot, &target.name, self.clock.now(), |mut state| {
+                let rotation = counts_in_rotation.then(|| {
+                    rotation::record_manual(
+                        &mut state,
+                        message,
+                        lang,
+                        message.kind == crate::model::MessageKind::Queue,
+                        &catalog,
+                    );
+                    state
+                });
+                Some((planned, rotation))
+            })
+            .map(|b| b.expect("a chosen message is always planned"))
     }
 
     fn planned(
@@ -277,62 +301,218 @@ impl Campaign {
     // ------------------------------------------------------------ delivering
 
     /// Sends a pending intent, retrying what is retryable until `deadline`.
+    /// `fresh`: this process recorded (and claimed) it just now, so nothing
+    /// of it can have gone out yet. Otherwise it is claimed first (another
+    /// process sending it keeps it) and looked for on the network before
+    /// anything is sent.
     pub async fn deliver(
         &self,
         intent: Intent,
         deadline: DateTime<Utc>,
         cancel: &CancellationToken,
+        fresh: bool,
     ) -> Outcome {
+        let Some(_flight) = InFlight::enter(&self.in_flight, &intent.key) else {
+            return Outcome::BeingPosted("this process".into());
+        };
         let Some(publisher) = self.publishers.get(&intent.target).cloned() else {
             return self.give_up(
                 &intent,
                 format!("target {} is not configured any more", intent.target),
             );
         };
-        let post = self.outgoing(&intent);
-        let mut attempt: u32 = 0;
-        let mut uncertain = false;
-        loop {
-            attempt += 1;
-            if uncertain {
-                // The last attempt may have reached the network (a timeout,
-                // a 5xx after the write): look before sending again.
-                if let Ok(Some(published)) = publisher.find_published(&post).await {
-                    return self.published(&intent, &post, published);
+        if !fresh {
+            match self.store.claim(&intent.key, self.clock.now()) {
+                Ok(Claim::Won { .. }) => {}
+                Ok(Claim::Held { owner }) => {
+                    let who = Owner::parse(&owner).map(|o| o.describe()).unwrap_or(owner);
+                    tracing::info!(
+                        target_name = intent.target,
+                        slot = intent.slot.key,
+                        by = who,
+                        "being posted by another process; left to it"
+                    );
+                    return Outcome::BeingPosted(who);
+                }
+                Ok(Claim::Settled(state)) => return Outcome::AlreadyDone(state),
+                Ok(Claim::Missing) => {
+                    return Outcome::Failed(
+                        "the slot's record is gone from the state store".into(),
+                    );
+                }
+                Err(e) => {
+                    // Still pending: the daemon tries again later.
+                    tracing::error!(error = %e, target_name = intent.target, slot = intent.slot.key, "cannot claim a post in the state store; will try again");
+                    return Outcome::Failed(format!("cannot claim it in the state store: {e}"));
                 }
             }
+        }
+        let post = self.outgoing(&intent);
+        let outcome = tokio::select! {
+            out = self.send_claimed(&intent, &post, publisher.as_ref(), deadline, cancel, !fresh) => out,
+            lost = self.keep_claim(&intent) => lost,
+        };
+        if matches!(outcome, Outcome::Interrupted) {
+            // Stopping: leave it for the next start, which need not wait
+            // for the lease to run out.
+            let _ = self.store.release(&intent.key);
+        }
+        outcome
+    }
+
+    /// Renews this process's claim while it sends; returns only if the claim
+    /// is lost (another process took the post over: this one must stop).
+    async fn keep_claim(&self, intent: &Intent) -> Outcome {
+        let mut failing_since: Option<DateTime<Utc>> = None;
+        loop {
+            tokio::time::sleep(RENEW_EVERY).await;
+            let now = self.clock.now();
+            match self.store.renew(&intent.key, now) {
+                Ok(true) => failing_since = None,
+                Ok(false) => {
+                    tracing::warn!(
+                        target_name = intent.target,
+                        slot = intent.slot.key,
+                        "another process took this post over; stopping here"
+                    );
+                    return Outcome::BeingPosted("another process".into());
+                }
+                Err(e) => {
+                    let since = *failing_since.get_or_insert(now);
+                    tracing::warn!(error = %e, target_name = intent.target, "cannot renew the claim on a post");
+                    // Before the lease runs out, stop: another process may
+                    // then take the post over, and it looks before sending.
+                    if now - since + chrono::Duration::from_std(RENEW_EVERY).unwrap_or_default()
+                        >= chrono::Duration::from_std(crate::lease::LEASE).unwrap_or_default()
+                    {
+                        return Outcome::Failed(format!(
+                            "stopped: the claim on it could not be renewed ({e})"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The delivery proper, with this process holding the claim. `look`:
+    /// find out on the network whether it went out before sending.
+    async fn send_claimed(
+        &self,
+        intent: &Intent,
+        post: &Outgoing,
+        publisher: &dyn Publisher,
+        deadline: DateTime<Utc>,
+        cancel: &CancellationToken,
+        mut look: bool,
+    ) -> Outcome {
+        let mut sends: u32 = 0;
+        let mut tries: u32 = 0;
+        let look_until = deadline.max(self.clock.now()) + LOOK_PATIENCE;
+        // Set when the bot gives up after a send of unknown fate: one last
+        // look decides what to record.
+        let mut giving_up: Option<String> = None;
+        loop {
+            if look {
+                let found = tokio::select! {
+                    r = publisher.find_published(post) => r,
+                    _ = cancel.cancelled() => return Outcome::Interrupted,
+                };
+                match found {
+                    Ok(Lookup::Posted(p)) => {
+                        if let Some(slot) = self.recorded_elsewhere(intent, &p) {
+                            return self.uncertain(
+                                intent,
+                                format!(
+                                    "a post like it is there ({}), but it is recorded for the slot {slot}",
+                                    p.url.as_deref().unwrap_or(&p.remote_id)
+                                ),
+                            );
+                        }
+                        if sends == 0 {
+                            tracing::info!(
+                                target_name = intent.target,
+                                slot = intent.slot.key,
+                                "a post left pending had gone out; recorded"
+                            );
+                        }
+                        return self.published(intent, post, p);
+                    }
+                    Ok(Lookup::Other { existing, text }) => {
+                        return self.already_there(intent, existing, &text);
+                    }
+                    Ok(Lookup::Unsure(why)) => return self.uncertain(intent, why),
+                    Ok(Lookup::NotPosted) => {
+                        if let Some(reason) = giving_up {
+                            return self.give_up(intent, reason);
+                        }
+                        // Certainly not out: send it (below).
+                    }
+                    Err(e) => {
+                        tries += 1;
+                        let now = self.clock.now();
+                        let wait = self.wait_for(&e, tries, &intent.key);
+                        let until = if giving_up.is_some() { now } else { look_until };
+                        if now + wait > until {
+                            return self.uncertain(
+                                intent,
+                                format!(
+                                    "it may have gone out, and the network could not be asked ({e})"
+                                ),
+                            );
+                        }
+                        tracing::warn!(target_name = intent.target, slot = intent.slot.key, error = %e, retry_in = %humantime::format_duration(wait), "cannot check whether a post went out; will look again before sending anything");
+                        self.note(intent, &format!("cannot check whether it went out: {e}"));
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = cancel.cancelled() => return Outcome::Interrupted,
+                        }
+                        continue;
+                    }
+                }
+            }
+            let now = self.clock.now();
+            if now > deadline {
+                return self.give_up(
+                    intent,
+                    "not posted: the slot's grace ran out before it could be sent".into(),
+                );
+            }
+            sends += 1;
             let result = tokio::select! {
-                r = publisher.publish(&post) => r,
+                r = publisher.publish(post) => r,
                 _ = cancel.cancelled() => return Outcome::Interrupted,
             };
             let now = self.clock.now();
             match result {
-                Ok(published) => return self.published(&intent, &post, published),
+                Ok(published) => return self.published(intent, post, published),
+                Err(PublishError::Conflict { existing, text }) => {
+                    return self.already_there(intent, existing, &text);
+                }
                 Err(PublishError::Auth(msg)) => {
                     if let Err(e) = self.pause(&intent.target, &msg) {
                         tracing::error!(error = %e, "could not record the pause");
                     }
-                    return self.give_up(&intent, format!("authentication failed: {msg}"));
+                    return self.give_up(intent, format!("authentication failed: {msg}"));
                 }
-                Err(PublishError::Permanent(msg)) => return self.give_up(&intent, msg),
+                Err(PublishError::Permanent(msg)) => return self.give_up(intent, msg),
                 Err(err) => {
-                    uncertain = matches!(err, PublishError::Transient(_));
-                    let wait = match &err {
-                        PublishError::RateLimited {
-                            retry_at: Some(t), ..
-                        } => (*t - now).to_std().unwrap_or_default(),
-                        _ => backoff(attempt, &intent.key, self.retry_base),
-                    };
-                    let retry_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                    if retry_at > deadline {
-                        return self.give_up(
-                            &intent,
-                            format!(
-                                "{err}; gave up after {attempt} attempts: the slot's grace ran out"
-                            ),
+                    // A transient failure may have reached the network (a
+                    // timeout, a 5xx after the write): look before sending
+                    // again. A rate limit means it was not taken.
+                    look = matches!(err, PublishError::Transient(_));
+                    tries += 1;
+                    let wait = self.wait_for(&err, tries, &intent.key);
+                    if now + wait > deadline {
+                        let reason = format!(
+                            "{err}; gave up after {sends} attempts: the slot's grace ran out"
                         );
+                        if look {
+                            giving_up = Some(reason);
+                            continue;
+                        }
+                        return self.give_up(intent, reason);
                     }
-                    tracing::warn!(target_name = intent.target, slot = intent.slot.key, attempt, error = %err, retry_in = ?wait, "post failed, will retry");
+                    tracing::warn!(target_name = intent.target, slot = intent.slot.key, attempt = sends, error = %err, retry_in = %humantime::format_duration(wait), "post failed, will retry");
                     if let Err(e) =
                         self.store
                             .attempt_failed(&intent.key, &err.to_string(), false, now)
@@ -348,6 +528,37 @@ impl Campaign {
         }
     }
 
+    /// How long to wait before trying again after `err`.
+    fn wait_for(&self, err: &PublishError, tries: u32, key: &str) -> Duration {
+        match err {
+            PublishError::RateLimited {
+                retry_at: Some(t), ..
+            } => (*t - self.clock.now()).to_std().unwrap_or_default(),
+            _ => backoff(tries, key, self.retry_base),
+        }
+    }
+
+    /// The slot of another intent that recorded `found` as its post, if one did.
+    fn recorded_elsewhere(&self, intent: &Intent, found: &Published) -> Option<String> {
+        match self
+            .store
+            .intent_with_remote(&intent.target, &found.remote_id)
+        {
+            Ok(Some(other)) if other.key != intent.key => Some(other.slot.key),
+            _ => None,
+        }
+    }
+
+    /// Keeps the last error on an intent, for `status`.
+    fn note(&self, intent: &Intent, error: &str) {
+        if let Err(e) = self
+            .store
+            .attempt_failed(&intent.key, error, false, self.clock.now())
+        {
+            tracing::error!(error = %e, "could not record the failed attempt");
+        }
+    }
+
     /// Resolves when a post is published (for the engagement checker).
     pub async fn wait_for_publication(&self) {
         self.published.notified().await
@@ -359,7 +570,7 @@ impl Campaign {
             .complete(&intent.key, &published, self.clock.now())
         {
             // The post is out but not recorded: the intent stays pending and
-            // the next start finds it published.
+            // is found published when it is looked at again.
             tracing::error!(error = %e, key = intent.key, "posted, but could not record it");
         }
         tracing::info!(
@@ -373,6 +584,62 @@ impl Campaign {
         );
         self.published.notify_one();
         Outcome::Published(published)
+    }
+
+    /// The slot already holds `text` on the network (posted before, without
+    /// a record here): records what is really there, never the plan.
+    fn already_there(&self, intent: &Intent, existing: Published, text: &str) -> Outcome {
+        let catalog = self.catalog();
+        let found = catalog.messages.iter().find_map(|m| {
+            m.langs().find_map(|l| {
+                render(m, l, &self.config.hashtags)
+                    .filter(|r| r.text == text)
+                    .map(|_| (m.id.clone(), l.clone()))
+            })
+        });
+        let (message_id, lang) = match found {
+            Some((m, l)) => (Some(m), Some(l)),
+            None => (None, None),
+        };
+        let now = self.clock.now();
+        if let Err(e) = self
+            .store
+            .correct_content(&intent.key, message_id.as_deref(), lang.as_ref(), text)
+            .and_then(|_| self.store.complete(&intent.key, &existing, now))
+        {
+            tracing::error!(error = %e, key = intent.key, "could not record what the slot holds");
+        }
+        tracing::warn!(
+            target_name = intent.target,
+            slot = intent.slot.key,
+            holds = message_id.as_deref().unwrap_or("a post no file has now"),
+            planned = intent.message_id.as_deref().unwrap_or(""),
+            remote_id = existing.remote_id,
+            "the slot already held another post (the state store had no record of it): recorded as that, nothing sent"
+        );
+        Outcome::AlreadyThere {
+            published: existing,
+            message_id,
+            lang,
+        }
+    }
+
+    /// Records that nobody can tell whether the post went out.
+    fn uncertain(&self, intent: &Intent, why: String) -> Outcome {
+        tracing::error!(
+            target_name = intent.target,
+            slot = intent.slot.key,
+            key = intent.key,
+            reason = why,
+            "a post may or may not have gone out; it is not sent again. Check the account, then run `campaign-bot resolve KEY published` or `… not-published`"
+        );
+        if let Err(e) =
+            self.store
+                .settle(&intent.key, IntentState::Uncertain, &why, self.clock.now())
+        {
+            tracing::error!(error = %e, "could not record it");
+        }
+        Outcome::Uncertain(why)
     }
 
     fn give_up(&self, intent: &Intent, reason: String) -> Outcome {
@@ -425,59 +692,67 @@ impl Campaign {
                 Outcome::Failed(e.to_string())
             }
             Ok(None) => self.skip(slot, target, "no message has a language of this target"),
-            Ok(Some(Begin::New(intent))) => self.deliver(intent, deadline, cancel).await,
+            Ok(Some(Begin::New(intent))) => self.deliver(intent, deadline, cancel, true).await,
             Ok(Some(Begin::Exists(intent))) if intent.state == IntentState::Pending => {
-                self.deliver(intent, deadline, cancel).await
+                self.deliver(intent, deadline, cancel, false).await
             }
             Ok(Some(Begin::Exists(intent))) => Outcome::AlreadyDone(intent.state),
         }
     }
 
-    /// Settles intents left pending by a crash or a stop, before any new
-    /// slot: already published (the network or outbox has it) → recorded;
-    /// not published and still within grace → sent; otherwise → failed.
+    /// Intents left pending (by a crash, a stop, another process, or a
+    /// failure to look them up) that no task of this process is delivering,
+    /// each with the deadline past which it is not sent: its slot's time
+    /// plus the grace. Delivering them looks first: already out → recorded;
+    /// not out and within the deadline → sent; otherwise → failed.
+    pub fn unsettled(&self) -> Result<Vec<(Intent, DateTime<Utc>)>, StoreError> {
+        let in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let grace = grace(&self.config);
+        Ok(self
+            .store
+            .pending()?
+            .into_iter()
+            .filter(|i| !in_flight.contains(&i.key))
+            .map(|i| {
+                let deadline = i.slot.at + grace;
+                (i, deadline)
+            })
+            .collect())
+    }
+
+    /// Settles every unsettled intent (see [`Campaign::unsettled`]), one
+    /// after the other. The daemon runs them as tasks instead.
     pub async fn resolve_pending(&self, cancel: &CancellationToken) -> Result<(), StoreError> {
-        for intent in self.store.pending()? {
-            let Some(publisher) = self.publishers.get(&intent.target).cloned() else {
-                self.give_up(
-                    &intent,
-                    format!("target {} is not configured any more", intent.target),
-                );
-                continue;
-            };
-            let post = self.outgoing(&intent);
-            let found = tokio::select! {
-                r = publisher.find_published(&post) => r,
-                _ = cancel.cancelled() => return Ok(()),
-            };
-            let now = self.clock.now();
-            match found {
-                Ok(Some(published)) => {
-                    tracing::info!(
-                        target_name = intent.target,
-                        slot = intent.slot.key,
-                        "a post interrupted by a stop had gone out; recorded"
-                    );
-                    self.store.complete(&intent.key, &published, now)?;
-                }
-                Ok(None) => {
-                    let deadline = intent.slot.at + grace(&self.config);
-                    if now <= deadline {
-                        self.deliver(intent, deadline, cancel).await;
-                    } else {
-                        self.give_up(
-                            &intent,
-                            "not posted: the bot was stopped past this slot's grace".into(),
-                        );
-                    }
-                }
-                Err(e) => {
-                    // Unknown: leave it pending rather than risk a second post.
-                    tracing::warn!(target_name = intent.target, slot = intent.slot.key, error = %e, "cannot check an interrupted post yet; will check again");
-                }
-            }
+        for (intent, deadline) in self.unsettled()? {
+            self.deliver(intent, deadline, cancel, false).await;
         }
         Ok(())
+    }
+}
+
+/// Marks an intent as being delivered by this process, for as long as the
+/// guard lives.
+struct InFlight<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    key: String,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(set: &'a Mutex<HashSet<String>>, key: &str) -> Option<InFlight<'a>> {
+        let mut s = set.lock().unwrap_or_else(|p| p.into_inner());
+        s.insert(key.to_string()).then(|| InFlight {
+            set,
+            key: key.to_string(),
+        })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
     }
 }
 

@@ -93,6 +93,23 @@ pub enum Command {
         #[command(subcommand)]
         network: LoginNetwork,
     },
+    /// Settle a post the bot cannot tell went out (listed by `status` under
+    /// "needs a person"): after checking the account, say whether it did.
+    Resolve {
+        /// The post's key, as `status` shows it (its first 12 characters
+        /// are enough).
+        key: String,
+        /// What you found on the account.
+        #[arg(value_enum)]
+        verdict: Verdict,
+        /// The post's id on the network (Mastodon: the status id; Bluesky:
+        /// its at:// URI), so its engagement is checked.
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+        /// The post's address, for reports.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
     /// Next slot, last posts, last errors, targets and credentials.
     Status {
         /// Exit non-zero (3) with a one-line reason when the daemon is not
@@ -124,6 +141,16 @@ pub enum LoginNetwork {
         #[arg(long, value_name = "TARGET")]
         target: Option<String>,
     },
+}
+
+/// A person's word on a post the bot could not tell went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Verdict {
+    /// It is on the account.
+    Published,
+    /// It is not (the bot records it as not posted; post it again with
+    /// `post-now` if you want it).
+    NotPublished,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::campaign::{Campaign, grace};
+use crate::config::TargetConfig;
 use crate::engagement;
 use crate::model::{Lang, Slot};
 use crate::posts::{self, Catalog, Severity};
@@ -25,6 +26,13 @@ use crate::store::StoreError;
 /// How long in-flight posts get to finish after SIGTERM (the container
 /// allows 10 s in all).
 pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(8);
+
+/// How long the start waits for pending posts to settle before it carries
+/// on with new slots (they go on settling beside them).
+const RESOLVE_WAIT: Duration = Duration::from_secs(30);
+
+/// How soon a post left pending while the daemon runs is taken up again.
+const SWEEP_EVERY: chrono::Duration = chrono::Duration::minutes(1);
 
 /// How long file changes settle before `posts/` is read again (editors
 /// write a file in several steps).
@@ -82,6 +90,17 @@ impl Event {
             Event::Timed { slot, .. } => slot.at,
         }
     }
+
+    /// The slot this event fills on `target`, if it concerns it (a timed
+    /// post only concerns targets that post in its language).
+    fn slot_on(&self, target: &TargetConfig) -> Option<Slot> {
+        match self {
+            Event::Cron(t) => Some(Slot::cron(*t)),
+            Event::Timed { slot, lang, .. } => {
+                target.languages.contains(lang).then(|| slot.clone())
+            }
+        }
+    }
 }
 
 /// Options of one daemon run.
@@ -115,7 +134,20 @@ pub async fn run(
     status(None, true).write(&options.data_dir);
 
     campaign.clear_pauses()?;
-    campaign.resolve_pending(&shutdown).await?;
+    let tracker = TaskTracker::new();
+    // Pending first: what a crash or a stop left pending is looked up (and
+    // sent if it did not go out and is still within its grace) before new
+    // slots, for as long as that takes up to RESOLVE_WAIT; the rest carries on
+    // beside the new slots.
+    let settling = settle(&campaign, &tracker, &shutdown)?;
+    let _ = tokio::time::timeout(RESOLVE_WAIT, async {
+        for handle in settling {
+            let _ = handle.await;
+        }
+    })
+    .await;
+    let mut next_sweep: Option<DateTime<Utc>> = None;
+    let mut unrecorded: Vec<Unrecorded> = Vec::new();
 
     let mut cursor = match store.cursor()? {
         Some(c) => c,
@@ -139,7 +171,6 @@ pub async fn run(
         None
     };
 
-    let tracker = TaskTracker::new();
     tracker.spawn(check_engagement(campaign.clone(), shutdown.clone()));
     loop {
         let catalog = campaign.catalog();
@@ -148,6 +179,14 @@ pub async fn run(
         if let Some(t) = next {
             tracing::debug!(next = %t, "sleeping until the next event");
         }
+        // A post left pending while the daemon runs (its look-up failed, the
+        // state store was busy, another process stopped mid-send) is taken
+        // up again a minute later, and every minute while one is left.
+        if next_sweep.is_none() && campaign.unsettled().map_or(true, |u| !u.is_empty()) {
+            next_sweep = Some(clock.now() + SWEEP_EVERY);
+        }
+        let next_retry = (!unrecorded.is_empty()).then(|| clock.now() + RECORD_RETRY);
+        let wake = [next, next_sweep, next_retry].into_iter().flatten().min();
         tokio::select! {
             _ = shutdown.cancelled() => break,
             Some(()) = reload_rx.recv() => {
@@ -156,14 +195,30 @@ pub async fn run(
                 reload(&campaign);
                 continue;
             }
-            _ = clock.sleep_until_some(next) => {}
+            _ = clock.sleep_until_some(wake) => {}
         }
         let now = clock.now();
+        if next_retry.is_some_and(|t| t <= now) {
+            unrecorded = retry_unrecorded(
+                &campaign,
+                std::mem::take(&mut unrecorded),
+                now,
+                &tracker,
+                &shutdown,
+            )
+            .await;
+        }
+        if next_sweep.is_some_and(|t| t <= now) {
+            next_sweep = None;
+            if let Err(e) = settle(&campaign, &tracker, &shutdown) {
+                tracing::error!(error = %e, "cannot read the pending posts from the state store");
+            }
+        }
         let events = events_between(&campaign, &campaign.catalog(), cursor, now);
         if events.is_empty() {
             continue; // woke early (clock adjusted); sleep again
         }
-        dispatch(&campaign, events, now, &tracker, &shutdown).await;
+        unrecorded.extend(dispatch(&campaign, events, now, &tracker, &shutdown).await);
         // The slots are recorded (or their failure logged) by now; a cursor
         // that cannot be saved only means they are looked at again after a
         // restart, where their intents are found. Keep serving.
@@ -186,6 +241,26 @@ pub async fn run(
     status(None, false).write(&options.data_dir);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts a delivery task for each pending post no task is delivering: each
+/// looks on the network first, and sends only what certainly did not go out
+/// and is still within its grace.
+fn settle(
+    campaign: &Arc<Campaign>,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, StoreError> {
+    Ok(campaign
+        .unsettled()?
+        .into_iter()
+        .map(|(intent, deadline)| {
+            let (c, cancel) = (campaign.clone(), shutdown.clone());
+            tracker.spawn(async move {
+                c.deliver(intent, deadline, &cancel, false).await;
+            })
+        })
+        .collect())
 }
 
 /// Posting comes first: engagement checks due this close to a slot wait
@@ -306,14 +381,15 @@ fn events_between(
 /// then starts the posts on the task tracker. The recording is finished
 /// before this returns, and so before the schedule position moves past the
 /// events: a crash at any point leaves every due slot either recorded or
-/// still ahead of the position, never silently lost.
+/// still ahead of the position, never silently lost. What the state store
+/// could not record is returned, to be tried again.
 async fn dispatch(
     campaign: &Arc<Campaign>,
     events: Vec<Event>,
     now: DateTime<Utc>,
     tracker: &TaskTracker,
     shutdown: &CancellationToken,
-) {
+) -> Vec<Unrecorded> {
     let grace = grace(campaign.config());
     let latest_cron = events
         .iter()
@@ -322,22 +398,16 @@ async fn dispatch(
             _ => None,
         })
         .max();
+    let mut unrecorded = Vec::new();
     for event in events {
         let late = now - event.at() > grace;
         if let Some(note) = campaign.config().schedule.dst_note(event.at()) {
             tracing::info!(slot = %event.at(), note, "daylight-saving change");
         }
-        let targets: Vec<crate::config::TargetConfig> = campaign.targets().cloned().collect();
+        let targets: Vec<TargetConfig> = campaign.targets().cloned().collect();
         for target in targets {
-            let name = target.name.clone();
-            let slot = match &event {
-                Event::Cron(t) => Slot::cron(*t),
-                Event::Timed { slot, lang, .. } => {
-                    if !target.languages.contains(lang) {
-                        continue;
-                    }
-                    slot.clone()
-                }
+            let Some(slot) = event.slot_on(&target) else {
+                continue;
             };
             let why_not = if late {
                 Some(
@@ -347,36 +417,115 @@ async fn dispatch(
             } else if matches!(event, Event::Cron(t) if Some(t) != latest_cron) {
                 Some("superseded by a later slot (missed slots are not burst out)".to_string())
             } else {
-                paused(campaign, &name).map(|reason| format!("target paused: {reason}"))
+                paused(campaign, &target.name).map(|reason| format!("target paused: {reason}"))
             };
             if let Some(reason) = why_not {
-                campaign.skip(&slot, &name, &reason);
+                campaign.skip(&slot, &target.name, &reason);
                 continue;
             }
-            let begin = {
-                let c = campaign.clone();
-                let (s, t) = (slot.clone(), target.clone());
-                let event = event.clone();
-                tokio::task::spawn_blocking(move || match event {
-                    Event::Cron(_) => c.plan_rotation(&s, &t, None),
-                    Event::Timed {
-                        message_id, lang, ..
-                    } => match c.catalog().get(&message_id).cloned() {
-                        Some(message) => c.plan_message(&s, &t, &message, &lang, false).map(Some),
-                        None => Ok(None),
-                    },
-                })
-                .await
-                .expect("planning does not panic")
-            };
-            let (campaign, cancel) = (campaign.clone(), shutdown.clone());
-            tracker.spawn(async move {
-                campaign
-                    .fill(begin, &slot, &name, slot.at + grace, &cancel)
-                    .await;
-            });
+            if let Err(error) = start(campaign, &event, &target, tracker, shutdown).await {
+                tracing::error!(error = %error, target_name = target.name, slot = slot.key, "cannot record the slot in the state store; trying again shortly");
+                unrecorded.push(Unrecorded {
+                    event: event.clone(),
+                    target,
+                    error: error.to_string(),
+                });
+            }
         }
     }
+    unrecorded
+}
+
+/// A (slot, target) the state store could not record: tried again every
+/// [`RECORD_RETRY`] until it is recorded or its grace has run out, when it
+/// is recorded as missed, with why.
+#[derive(Debug, Clone)]
+struct Unrecorded {
+    event: Event,
+    target: TargetConfig,
+    error: String,
+}
+
+/// How soon recording a slot is tried again after the store failed.
+const RECORD_RETRY: chrono::Duration = chrono::Duration::seconds(10);
+
+async fn retry_unrecorded(
+    campaign: &Arc<Campaign>,
+    pending: Vec<Unrecorded>,
+    now: DateTime<Utc>,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+) -> Vec<Unrecorded> {
+    let grace = grace(campaign.config());
+    let mut still = Vec::new();
+    for u in pending {
+        let Some(slot) = u.event.slot_on(&u.target) else {
+            continue;
+        };
+        if now > slot.at + grace {
+            let reason = format!(
+                "missed: the state store could not record it before the grace ran out ({})",
+                u.error
+            );
+            tracing::error!(
+                target_name = u.target.name,
+                slot = slot.key,
+                reason,
+                "slot missed"
+            );
+            campaign.skip(&slot, &u.target.name, &reason);
+            continue;
+        }
+        match start(campaign, &u.event, &u.target, tracker, shutdown).await {
+            Ok(()) => tracing::info!(
+                target_name = u.target.name,
+                slot = slot.key,
+                "slot recorded at last"
+            ),
+            Err(error) => still.push(Unrecorded {
+                error: error.to_string(),
+                ..u
+            }),
+        }
+    }
+    still
+}
+
+/// Plans and records what `event` posts on `target`, and starts posting it.
+async fn start(
+    campaign: &Arc<Campaign>,
+    event: &Event,
+    target: &TargetConfig,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+) -> Result<(), StoreError> {
+    let slot = event
+        .slot_on(target)
+        .expect("the event concerns the target");
+    let begin = {
+        let c = campaign.clone();
+        let (s, t) = (slot.clone(), target.clone());
+        let event = event.clone();
+        tokio::task::spawn_blocking(move || match event {
+            Event::Cron(_) => c.plan_rotation(&s, &t, None),
+            Event::Timed {
+                message_id, lang, ..
+            } => match c.catalog().get(&message_id).cloned() {
+                Some(message) => c.plan_message(&s, &t, &message, &lang, false).map(Some),
+                None => Ok(None),
+            },
+        })
+        .await
+        .expect("planning does not panic")
+    }?;
+    let grace = grace(campaign.config());
+    let (campaign, cancel, name) = (campaign.clone(), shutdown.clone(), target.name.clone());
+    tracker.spawn(async move {
+        campaign
+            .fill(Ok(begin), &slot, &name, slot.at + grace, &cancel)
+            .await;
+    });
+    Ok(())
 }
 
 fn paused(campaign: &Campaign, target: &str) -> Option<String> {

@@ -322,6 +322,8 @@ mod tests {
             published_at: Some(published),
             next_check,
             gone: false,
+            claim_owner: None,
+            claim_until: None,
         }
     }
 

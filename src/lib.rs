@@ -11,6 +11,7 @@
 //! - [`rotation`]: which (message, language) next; pure and deterministic.
 //! - [`schedule`]: cron + time zone → slot instants; pure; DST rules.
 //! - [`store`]: SQLite state: intents, rotation positions, meta.
+//! - [`lease`]: one daemon per data folder, one sender per intent.
 //! - [`publish`]: the `Publisher` trait and one file per network.
 //! - [`campaign`]: slot → intent → post, through the retry policy.
 //! - [`daemon`]: the long-running loop, reloads and graceful shutdown.
@@ -30,6 +31,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod engagement;
+pub mod lease;
 pub mod model;
 pub mod posts;
 pub mod publish;

@@ -99,6 +99,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             .await
         }
         Command::Status { health } => commands::status(&config, health).await,
+        Command::Resolve {
+            key,
+            verdict,
+            id,
+            url,
+        } => commands::resolve(&config, &key, verdict, id.as_deref(), url.as_deref()),
         Command::Engagement { all } => commands::engagement(&config, all).await,
         Command::Report {
             since,

@@ -3,16 +3,28 @@
 //! before anything is sent) and its outcome, the rotation position of each
 //! target, and small key/value facts (the schedule cursor).
 //!
-//! rusqlite is synchronous: async code calls the store through
-//! `tokio::task::spawn_blocking` (see `daemon`). The connection sits behind a
-//! `std::sync::Mutex` because every call is short and never held across an
-//! `.await`.
+//! Several processes may open one store (a daemon and a `post-now` beside
+//! it): writers wait for each other (`busy_timeout`) rather than fail, every
+//! transaction that writes takes the write lock when it begins (`BEGIN
+//! IMMEDIATE`, so a reader never has to upgrade, which SQLite refuses at once
+//! instead of waiting), and migrations run in one exclusive transaction that
+//! a second opener waits for. Who sends a pending intent is decided by a
+//! lease on it (see [`crate::lease`]).
+//!
+//! The files are the bot's alone: the folder is created 0700 and
+//! `state.db` (which holds session tokens) 0600; SQLite gives its `-wal`
+//! and `-shm` files the database's mode.
+//!
+//! The connection sits behind a `std::sync::Mutex` because every call is
+//! short and never held across an `.await`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::lease::{LEASE, Owner};
 
 use crate::model::{Counts, Lang, Published, Slot};
 use crate::rotation::RotationState;
@@ -39,6 +51,14 @@ pub enum StoreError {
     },
     #[error("state store: corrupt value in {what}: {detail}")]
     Corrupt { what: String, detail: String },
+}
+
+/// Another process holds the lock SQLite wanted.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// What to do about the storage errors a person can fix.
@@ -110,7 +130,59 @@ const MIGRATIONS: &[&str] = &[
         quotes      INTEGER
     );
     CREATE INDEX engagement_post ON engagement (intent_key, checked_at);",
+    // 3: who is sending a pending intent (a lease, see `lease`), and where a
+    // network's post id is recorded (to tell which intent a post belongs to)
+    "ALTER TABLE intents ADD COLUMN claim_owner TEXT;
+    ALTER TABLE intents ADD COLUMN claim_until TEXT;
+    CREATE INDEX intents_remote ON intents (target, remote_id);",
 ];
+
+/// The store's files are the bot's alone (they hold session tokens): a new
+/// one is created 0600 before SQLite opens it (SQLite gives its `-wal` and
+/// `-shm` files the same mode); an existing one readable by others, from an
+/// older version, is made private where the bot may change it.
+fn make_private(db: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if !db.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(db)
+            .map(|_| ())
+            .or_else(|e| match e.kind() {
+                // Another process created it meanwhile.
+                std::io::ErrorKind::AlreadyExists => Ok(()),
+                _ => Err(e),
+            })?;
+        return Ok(());
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", db.display()));
+        if let Ok(meta) = std::fs::metadata(&file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    Ok(())
+}
+
+/// How long a writer waits for another process's write to finish.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Creates `dir` (and its parents) if needed; a folder created here is
+/// readable by the bot's user only.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
 
 /// Where an intent stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,15 +194,27 @@ pub enum IntentState {
     Failed,
     /// Not posted on purpose (missed beyond grace, nothing to post).
     Skipped,
+    /// It may or may not have gone out, and the bot cannot tell (a post
+    /// like it was found, or the network could not be asked in time): never
+    /// sent again by the bot; a person checks and settles it with
+    /// `campaign-bot resolve`.
+    Uncertain,
+}
+
+impl std::fmt::Display for IntentState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl IntentState {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Published => "published",
             Self::Failed => "failed",
             Self::Skipped => "skipped",
+            Self::Uncertain => "uncertain",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -139,6 +223,7 @@ impl IntentState {
             "published" => Self::Published,
             "failed" => Self::Failed,
             "skipped" => Self::Skipped,
+            "uncertain" => Self::Uncertain,
             _ => return None,
         })
     }
@@ -168,6 +253,9 @@ pub struct Intent {
     pub next_check: usize,
     /// Deleted on the network: no longer checked.
     pub gone: bool,
+    /// The process sending it, while one is (see [`crate::lease`]).
+    pub claim_owner: Option<String>,
+    pub claim_until: Option<DateTime<Utc>>,
 }
 
 /// What a slot will post on a target, before it is recorded.
@@ -191,42 +279,84 @@ pub enum Begin {
     Exists(Intent),
 }
 
+/// The store's file name under the data folder.
+pub const FILE_NAME: &str = "state.db";
+
 pub struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
 }
 
-const INTENT_COLUMNS: &str = "key, slot, slot_at, target, message_id, lang, text, spoiler, state, remote_id, url, error, attempts, created_at, updated_at, published_at, next_check, gone";
+const INTENT_COLUMNS: &str = "key, slot, slot_at, target, message_id, lang, text, spoiler, state, remote_id, url, error, attempts, created_at, updated_at, published_at, next_check, gone, claim_owner, claim_until";
+
+/// The answer of [`Store::claim`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This process may send it now. `taken_over`: another process (or an
+    /// earlier run) was sending it and is gone: look before sending.
+    Won { taken_over: bool },
+    /// A live process is sending it.
+    Held { owner: String },
+    /// It is not pending any more.
+    Settled(IntentState),
+    /// There is no such intent.
+    Missing,
+}
 
 impl Store {
     /// Opens (creating if needed) `data_dir/state.db` and migrates it.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+        create_private_dir(data_dir).map_err(|source| StoreError::CreateDir {
             path: data_dir.to_path_buf(),
             source,
         })?;
-        let path = data_dir.join("state.db");
+        let path = data_dir.join(FILE_NAME);
         let sql = |source| StoreError::Sqlite {
             path: path.clone(),
             source,
         };
+        make_private(&path).map_err(|source| StoreError::CreateDir {
+            path: path.clone(),
+            source,
+        })?;
         let conn = Connection::open(&path).map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(sql)?;
-        // WAL: readers (`status`) never block the daemon. FULL: a committed
-        // intent survives a power cut, which exactly-once depends on.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(sql)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
         let store = Store {
             path: path.clone(),
             conn: Mutex::new(conn),
         };
-        store.migrate()?;
-        Ok(store)
+        // Turning a new database to WAL does not wait for another process
+        // doing the same (SQLite answers "locked" at once): try again.
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(10);
+        loop {
+            match store.set_up() {
+                Err(StoreError::Sqlite { source, .. })
+                    if is_busy(&source) && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(500));
+                }
+                other => return other.map(|_| store),
+            }
+        }
+    }
+
+    /// The connection's settings, then the schema.
+    fn set_up(&self) -> Result<(), StoreError> {
+        {
+            let conn = self.conn();
+            // WAL: readers (`status`) never block the daemon. FULL: a
+            // committed intent survives a power cut, which exactly-once
+            // depends on.
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| self.err(e))?;
+            conn.pragma_update(None, "synchronous", "FULL")
+                .map_err(|e| self.err(e))?;
+            conn.pragma_update(None, "foreign_keys", "ON")
+                .map_err(|e| self.err(e))?;
+        }
+        self.migrate()
     }
 
     pub fn path(&self) -> &Path {
@@ -246,12 +376,24 @@ impl Store {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Brings the schema up to date in one exclusive transaction: a second
+    /// process opening the store at the same time waits, then finds it done.
     fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn();
+        let known = MIGRATIONS.len() as i64;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| self.err(e))?;
-        let known = MIGRATIONS.len() as i64;
+        if version == known {
+            return Ok(());
+        }
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Exclusive)
+            .map_err(|e| self.err(e))?;
+        // Read again under the lock: another process may have migrated.
+        let version: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))?;
         if version > known {
             return Err(StoreError::TooNew {
                 path: self.path.clone(),
@@ -259,15 +401,25 @@ impl Store {
                 known,
             });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction().map_err(|e| self.err(e))?;
+        for sql in MIGRATIONS.iter().skip(version as usize) {
             tx.execute_batch(sql).map_err(|e| self.err(e))?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .map_err(|e| self.err(e))?;
-            tx.commit().map_err(|e| self.err(e))?;
-            tracing::info!(version = i + 1, "state store migrated");
+        }
+        tx.pragma_update(None, "user_version", known)
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        if version < known {
+            tracing::info!(from = version, to = known, "state store migrated");
         }
         Ok(())
+    }
+
+    /// A transaction that holds the write lock from its start.
+    fn write_tx<'c>(
+        &self,
+        conn: &'c mut Connection,
+    ) -> Result<rusqlite::Transaction<'c>, StoreError> {
+        conn.transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))
     }
 
     /// The schema version (for `status`).
@@ -280,45 +432,55 @@ impl Store {
     // ------------------------------------------------------------ rotation
 
     pub fn rotation(&self, target: &str) -> Result<RotationState, StoreError> {
-        let conn = self.conn();
-        let json: Option<String> = conn
-            .query_row(
-                "SELECT state_json FROM rotation WHERE target = ?1",
-                [target],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        match json {
-            None => Ok(RotationState::default()),
-            Some(j) => serde_json::from_str(&j).map_err(|e| StoreError::Corrupt {
-                what: format!("rotation of {target}"),
-                detail: e.to_string(),
-            }),
-        }
+        get_rotation(&self.conn(), target).map_err(|e| self.corrupt_or(e, target))
     }
 
     // ------------------------------------------------------------ intents
 
     /// Records the intent to post `plan`, and the rotation position after it,
     /// in one transaction. If the (slot, target) was recorded before, nothing
-    /// changes and the earlier intent is returned.
+    /// changes and the earlier intent is returned. A new intent is claimed by
+    /// this process (see [`Store::claim`]): it is about to send it.
     pub fn begin(
         &self,
         plan: &Planned,
         rotation: Option<&RotationState>,
         now: DateTime<Utc>,
     ) -> Result<Begin, StoreError> {
-        let key = plan.slot.intent_key(&plan.target);
+        let (slot, target) = (plan.slot.clone(), plan.target.clone());
+        let (plan, rotation) = (plan.clone(), rotation.cloned());
+        self.plan(&slot, &target, now, move |_| Some((plan, rotation)))
+            .map(|b| b.expect("the plan is given"))
+    }
+
+    /// Plans and records (slot, target) in one write transaction: `choose`
+    /// is given the target's rotation position as stored now and returns
+    /// what to post, with the position after it (or `None` to leave the
+    /// position as it is). Two processes planning at once never pick from
+    /// the same position. `Ok(None)`: `choose` found nothing to post.
+    pub fn plan(
+        &self,
+        slot: &Slot,
+        target: &str,
+        now: DateTime<Utc>,
+        choose: impl FnOnce(RotationState) -> Option<(Planned, Option<RotationState>)>,
+    ) -> Result<Option<Begin>, StoreError> {
+        let key = slot.intent_key(target);
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let tx = self.write_tx(&mut conn)?;
         if let Some(existing) = get_intent(&tx, &key).map_err(|e| self.err(e))? {
-            return Ok(Begin::Exists(existing));
+            return Ok(Some(Begin::Exists(existing)));
         }
+        let state = get_rotation(&tx, target).map_err(|e| self.corrupt_or(e, target))?;
+        let Some((plan, rotation)) = choose(state) else {
+            return Ok(None);
+        };
+        debug_assert_eq!(plan.slot.intent_key(&plan.target), key);
         let ts = now.to_rfc3339();
+        let until = (now + lease()).to_rfc3339();
         tx.execute(
-            "INSERT INTO intents (key, slot, slot_at, target, message_id, lang, text, spoiler, state, attempts, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9)",
+            "INSERT INTO intents (key, slot, slot_at, target, message_id, lang, text, spoiler, state, attempts, created_at, updated_at, claim_owner, claim_until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9, ?10, ?11)",
             params![
                 key,
                 plan.slot.key,
@@ -328,18 +490,30 @@ impl Store {
                 plan.lang.as_str(),
                 plan.text,
                 plan.spoiler,
-                ts
+                ts,
+                Owner::current().encode(),
+                until
             ],
         )
         .map_err(|e| self.err(e))?;
         if let Some(state) = rotation {
-            put_rotation(&tx, &plan.target, state).map_err(|e| self.err(e))?;
+            put_rotation(&tx, &plan.target, &state).map_err(|e| self.err(e))?;
         }
         let intent = get_intent(&tx, &key)
             .map_err(|e| self.err(e))?
             .expect("just inserted");
         tx.commit().map_err(|e| self.err(e))?;
-        Ok(Begin::New(intent))
+        Ok(Some(Begin::New(intent)))
+    }
+
+    fn corrupt_or(&self, e: GetRotationError, target: &str) -> StoreError {
+        match e {
+            GetRotationError::Sql(e) => self.err(e),
+            GetRotationError::Json(e) => StoreError::Corrupt {
+                what: format!("rotation of {target}"),
+                detail: e.to_string(),
+            },
+        }
     }
 
     /// Records that a (slot, target) was not posted, and why. Does nothing if
@@ -364,7 +538,66 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Marks an intent published.
+    /// Claims a pending intent for this process, so that no other process
+    /// sends it meanwhile: won if nobody holds it, if this process does, or
+    /// if its holder is gone (lease expired, or its process is dead).
+    pub fn claim(&self, key: &str, now: DateTime<Utc>) -> Result<Claim, StoreError> {
+        let me = Owner::current().encode();
+        let mut conn = self.conn();
+        let tx = self.write_tx(&mut conn)?;
+        let Some(intent) = get_intent(&tx, key).map_err(|e| self.err(e))? else {
+            return Ok(Claim::Missing);
+        };
+        if intent.state != IntentState::Pending {
+            return Ok(Claim::Settled(intent.state));
+        }
+        let taken_over = match (&intent.claim_owner, intent.claim_until) {
+            (Some(owner), _) if *owner == me => false,
+            (Some(owner), Some(until)) if until > now => {
+                let alive = Owner::parse(owner).is_none_or(|o| !o.known_dead());
+                if alive {
+                    return Ok(Claim::Held {
+                        owner: owner.clone(),
+                    });
+                }
+                true
+            }
+            // Never claimed (recorded by an older version), or expired.
+            _ => true,
+        };
+        tx.execute(
+            "UPDATE intents SET claim_owner = ?2, claim_until = ?3 WHERE key = ?1",
+            params![key, me, (now + lease()).to_rfc3339()],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(Claim::Won { taken_over })
+    }
+
+    /// Extends this process's claim on `key`. False if it no longer holds it.
+    pub fn renew(&self, key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE intents SET claim_until = ?3 WHERE key = ?1 AND claim_owner = ?2 AND state = 'pending'",
+                params![key, Owner::current().encode(), (now + lease()).to_rfc3339()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    /// Gives up this process's claim on `key` (it stopped sending it).
+    pub fn release(&self, key: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE intents SET claim_owner = NULL, claim_until = NULL WHERE key = ?1 AND claim_owner = ?2",
+                params![key, Owner::current().encode()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Marks an intent published (and releases its claim).
     pub fn complete(
         &self,
         key: &str,
@@ -374,15 +607,56 @@ impl Store {
         self.conn()
             .execute(
                 "UPDATE intents SET state = 'published', remote_id = ?2, url = ?3, error = NULL,
-                 attempts = attempts + 1, updated_at = ?4, published_at = ?4 WHERE key = ?1",
+                 attempts = attempts + 1, updated_at = ?4, published_at = ?4,
+                 claim_owner = NULL, claim_until = NULL WHERE key = ?1",
                 params![key, published.remote_id, published.url, now.to_rfc3339()],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
     }
 
-    /// Records a failed attempt: `permanent` ends the intent, otherwise it
-    /// stays pending for the next try.
+    /// A person's word that an uncertain intent went out, with the post's
+    /// id on the network if they give it (without one, it is not checked
+    /// for engagement).
+    pub fn resolve_published(
+        &self,
+        key: &str,
+        remote_id: Option<&str>,
+        url: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE intents SET state = 'published', remote_id = ?2, url = ?3,
+                 error = 'published: a person checked the account (campaign-bot resolve)',
+                 updated_at = ?4, published_at = COALESCE(published_at, updated_at),
+                 claim_owner = NULL, claim_until = NULL WHERE key = ?1",
+                params![key, remote_id, url, now.to_rfc3339()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records what a slot really holds on its network when it differs from
+    /// what was planned (the slot was filled before, by another message).
+    pub fn correct_content(
+        &self,
+        key: &str,
+        message_id: Option<&str>,
+        lang: Option<&Lang>,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE intents SET message_id = ?2, lang = ?3, text = ?4 WHERE key = ?1",
+                params![key, message_id, lang.map(Lang::as_str), text],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: `permanent` ends the intent (and releases
+    /// its claim), otherwise it stays pending, claimed, for the next try.
     pub fn attempt_failed(
         &self,
         key: &str,
@@ -390,18 +664,63 @@ impl Store {
         permanent: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let state = if permanent {
-            IntentState::Failed
+        let sql = if permanent {
+            "UPDATE intents SET state = 'failed', error = ?2, attempts = attempts + 1, updated_at = ?3,
+             claim_owner = NULL, claim_until = NULL WHERE key = ?1"
         } else {
-            IntentState::Pending
+            "UPDATE intents SET error = ?2, attempts = attempts + 1, updated_at = ?3 WHERE key = ?1"
         };
         self.conn()
+            .execute(sql, params![key, error, now.to_rfc3339()])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Settles an intent without a send: `Uncertain` (a person must check),
+    /// `Failed` or `Skipped` with the reason, or back to `Pending`. Releases
+    /// any claim.
+    pub fn settle(
+        &self,
+        key: &str,
+        state: IntentState,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn()
             .execute(
-                "UPDATE intents SET state = ?2, error = ?3, attempts = attempts + 1, updated_at = ?4 WHERE key = ?1",
-                params![key, state.as_str(), error, now.to_rfc3339()],
+                "UPDATE intents SET state = ?2, error = ?3, updated_at = ?4,
+                 claim_owner = NULL, claim_until = NULL WHERE key = ?1",
+                params![key, state.as_str(), reason, now.to_rfc3339()],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// The intent on `target` that recorded `remote_id` as its post, if any.
+    pub fn intent_with_remote(
+        &self,
+        target: &str,
+        remote_id: &str,
+    ) -> Result<Option<Intent>, StoreError> {
+        let conn = self.conn();
+        conn.query_row(
+            &format!("SELECT {INTENT_COLUMNS} FROM intents WHERE target = ?1 AND remote_id = ?2"),
+            [target, remote_id],
+            row_to_intent,
+        )
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    /// Intents waiting for a person to say whether they went out.
+    pub fn uncertain(&self) -> Result<Vec<Intent>, StoreError> {
+        self.query_intents("WHERE state = 'uncertain' ORDER BY slot_at, target", [])
+    }
+
+    /// The intent whose key starts with `prefix`, if exactly one does.
+    pub fn intent_by_prefix(&self, prefix: &str) -> Result<Vec<Intent>, StoreError> {
+        let pattern = format!("{}%", prefix.replace(['%', '_'], ""));
+        self.query_intents("WHERE key LIKE ?1 ORDER BY slot_at LIMIT 5", [pattern])
     }
 
     pub fn intent(&self, key: &str) -> Result<Option<Intent>, StoreError> {
@@ -464,7 +783,7 @@ impl Store {
         next_check: usize,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let tx = self.write_tx(&mut conn)?;
         tx.execute(
             "INSERT INTO engagement (intent_key, checked_at, likes, reposts, replies, quotes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![key, checked_at.to_rfc3339(), counts.likes as i64, counts.reposts as i64, counts.replies as i64, counts.quotes.map(|q| q as i64)],
@@ -505,12 +824,13 @@ impl Store {
         let rows = stmt
             .query_map([], |r| {
                 let intent = row_to_intent(r)?;
-                let checked: String = r.get(18)?;
+                let n = INTENT_COLUMNS.split(", ").count();
+                let checked: String = r.get(n)?;
                 let counts = Counts {
-                    likes: r.get::<_, i64>(19)? as u64,
-                    reposts: r.get::<_, i64>(20)? as u64,
-                    replies: r.get::<_, i64>(21)? as u64,
-                    quotes: r.get::<_, Option<i64>>(22)?.map(|q| q as u64),
+                    likes: r.get::<_, i64>(n + 1)? as u64,
+                    reposts: r.get::<_, i64>(n + 2)? as u64,
+                    replies: r.get::<_, i64>(n + 3)? as u64,
+                    quotes: r.get::<_, Option<i64>>(n + 4)?.map(|q| q as u64),
                 };
                 Ok((intent, parse_time(&checked), counts))
             })
@@ -547,6 +867,31 @@ impl Store {
 
     pub fn set_cursor(&self, t: DateTime<Utc>) -> Result<(), StoreError> {
         self.set_meta("schedule_cursor", &t.to_rfc3339())
+    }
+}
+
+/// A claim's lease as a chrono duration.
+fn lease() -> chrono::Duration {
+    chrono::Duration::from_std(LEASE).expect("a short lease")
+}
+
+enum GetRotationError {
+    Sql(rusqlite::Error),
+    Json(serde_json::Error),
+}
+
+fn get_rotation(conn: &Connection, target: &str) -> Result<RotationState, GetRotationError> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT state_json FROM rotation WHERE target = ?1",
+            [target],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(GetRotationError::Sql)?;
+    match json {
+        None => Ok(RotationState::default()),
+        Some(j) => serde_json::from_str(&j).map_err(GetRotationError::Json),
     }
 }
 
@@ -603,6 +948,8 @@ fn row_to_intent(r: &rusqlite::Row<'_>) -> rusqlite::Result<Intent> {
         published_at: r.get::<_, Option<String>>(15)?.map(|t| parse_time(&t)),
         next_check: r.get::<_, i64>(16)? as usize,
         gone: r.get::<_, i64>(17)? != 0,
+        claim_owner: r.get(18)?,
+        claim_until: r.get::<_, Option<String>>(19)?.map(|t| parse_time(&t)),
     })
 }
 
@@ -662,6 +1009,95 @@ mod tests {
             .unwrap();
         assert_eq!(store.pending().unwrap().len(), 1);
         assert!(!store.skip(&slot, "outbox", "late", now).unwrap());
+    }
+
+    #[test]
+    fn a_pending_intent_is_sent_by_one_live_process_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap();
+        let slot = Slot::cron(now);
+        let Begin::New(i) = store.begin(&plan(&slot, "masto"), None, now).unwrap() else {
+            panic!()
+        };
+        // Recorded, and claimed by this process in the same write.
+        assert_eq!(
+            i.claim_owner.as_deref(),
+            Some(Owner::current().encode().as_str())
+        );
+        assert_eq!(
+            store.claim(&i.key, now).unwrap(),
+            Claim::Won { taken_over: false }
+        );
+        let set_owner = |owner: &str, until: DateTime<Utc>| {
+            store
+                .conn()
+                .execute(
+                    "UPDATE intents SET claim_owner = ?2, claim_until = ?3 WHERE key = ?1",
+                    params![i.key, owner, until.to_rfc3339()],
+                )
+                .unwrap();
+        };
+        let lease = chrono::Duration::seconds(60);
+        // Another process, alive (on another host: only its lease tells).
+        set_owner("replica-2/4242/77", now + lease);
+        assert_eq!(
+            store.claim(&i.key, now).unwrap(),
+            Claim::Held {
+                owner: "replica-2/4242/77".into()
+            }
+        );
+        assert!(!store.renew(&i.key, now).unwrap(), "not ours to renew");
+        // Its lease ran out: taken over (the new owner looks first).
+        assert_eq!(
+            store
+                .claim(&i.key, now + lease + chrono::Duration::seconds(1))
+                .unwrap(),
+            Claim::Won { taken_over: true }
+        );
+        // A process of this host that is gone: taken over at once.
+        let dead = format!("{}/{}/1", Owner::current().host, u32::MAX - 1);
+        set_owner(&dead, now + lease);
+        assert_eq!(
+            store.claim(&i.key, now).unwrap(),
+            Claim::Won { taken_over: true }
+        );
+        assert!(store.renew(&i.key, now).unwrap());
+        store
+            .complete(
+                &i.key,
+                &Published {
+                    remote_id: "r".into(),
+                    url: None,
+                },
+                now,
+            )
+            .unwrap();
+        assert_eq!(
+            store.claim(&i.key, now).unwrap(),
+            Claim::Settled(IntentState::Published)
+        );
+        assert_eq!(store.intent(&i.key).unwrap().unwrap().claim_owner, None);
+        assert_eq!(store.claim("nope", now).unwrap(), Claim::Missing);
+    }
+
+    #[test]
+    fn the_store_is_private_to_the_bot() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store = Store::open(&data).unwrap();
+        store.set_meta("session:sky", "{}").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join(FILE_NAME)), 0o600);
+        assert_eq!(mode(&data.join("state.db-wal")), 0o600);
+        drop(store);
+        // An older version's store, readable by all, is made private.
+        std::fs::set_permissions(data.join(FILE_NAME), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        Store::open(&data).unwrap();
+        assert_eq!(mode(&data.join(FILE_NAME)), 0o600);
     }
 
     #[test]

@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use campaign_bot::config::Secret;
 use campaign_bot::model::{Lang, Slot};
 use campaign_bot::publish::bluesky::{Bluesky, record_key};
-use campaign_bot::publish::{Outgoing, OutgoingMedia, PublishError, Publisher};
-use campaign_bot::store::Store;
+use campaign_bot::publish::{Lookup, Outgoing, OutgoingMedia, PublishError, Publisher};
+use campaign_bot::store::{IntentState, Store};
 
 const DEFAULT_ENV_FILE: &str = "/var/tmp/campaign-bot/bsky-net/env";
 
@@ -208,14 +208,21 @@ async fn the_same_slot_twice_writes_one_record_and_too_long_is_refused() {
     let a = sky.publish(&post).await.unwrap();
     let b = sky.publish(&post).await.unwrap();
     assert_eq!(a.remote_id, b.remote_id);
-    assert_eq!(
-        sky.find_published(&post).await.unwrap().unwrap().remote_id,
-        a.remote_id
-    );
-    // Different content for the same slot is not a second post either.
+    assert!(matches!(
+        sky.find_published(&post).await.unwrap(),
+        Lookup::Posted(p) if p.remote_id == a.remote_id
+    ));
+    // Different content for the same slot is not a second post either: the
+    // slot holds the first, and says so.
     let mut changed = post.clone();
     changed.text = "Texte modifié #WeTogether".into();
-    assert_eq!(sky.publish(&changed).await.unwrap().remote_id, a.remote_id);
+    match sky.publish(&changed).await {
+        Err(PublishError::Conflict { existing, text }) => {
+            assert_eq!(existing.remote_id, a.remote_id);
+            assert_eq!(text, "Une seule fois #WeTogether");
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(
         get_record(&n, &a.remote_id).await["value"]["text"],
         "Une seule fois #WeTogether"
@@ -228,7 +235,7 @@ async fn the_same_slot_twice_writes_one_record_and_too_long_is_refused() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(sky.find_published(&long).await.unwrap(), None);
+    assert_eq!(sky.find_published(&long).await.unwrap(), Lookup::NotPosted);
 }
 
 #[tokio::test]
@@ -468,4 +475,53 @@ async fn a_fans_like_shows_in_the_next_engagement_check() {
     assert!(line.likes >= 1 && line.reposts >= 1, "{line:?}");
     assert_eq!(line.kind, "bluesky");
     assert_eq!(line.lang, "fr");
+}
+
+// Issue 12: with the state store lost, `post-now global-agendas` of a slot
+// already filled by another message said "posted global-agendas" while the
+// record under the slot's key was the earlier post. It must say what the
+// slot holds, and record that.
+#[test]
+fn with_the_store_lost_a_filled_slot_reports_what_it_holds() {
+    let n = net();
+    let dir = common::workdir_with_posts();
+    let at = Utc.with_ymd_and_hms(2031, 1, 1, 0, 0, 0).unwrap()
+        + chrono::Duration::seconds(Utc::now().timestamp() % 10_000_000);
+    let slot = at.to_rfc3339();
+    Command::from_std(bot_cmd(&n, dir.path()))
+        .args([
+            "post-now", "--target", "sky", "--lang", "en", "--slot", &slot,
+        ])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("posted access-to-rights [en]"));
+    for f in ["state.db", "state.db-wal", "state.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join("data").join(f));
+    }
+    Command::from_std(bot_cmd(&n, dir.path()))
+        .args([
+            "post-now",
+            "global-agendas",
+            "--target",
+            "sky",
+            "--lang",
+            "fr",
+            "--slot",
+            &slot,
+        ])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "already held access-to-rights [en], posted before",
+        ))
+        .stdout(predicates::str::contains(
+            "global-agendas [fr] was not posted",
+        ))
+        .stdout(predicates::str::contains("posted global-agendas").not());
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let intents = store.all_intents().unwrap();
+    assert_eq!(intents.len(), 1);
+    assert_eq!(intents[0].message_id.as_deref(), Some("access-to-rights"));
+    assert_eq!(intents[0].lang.as_ref().map(|l| l.as_str()), Some("en"));
+    assert_eq!(intents[0].state, IntentState::Published);
 }

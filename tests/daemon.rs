@@ -17,7 +17,7 @@ use campaign_bot::config::{Config, Sources, TargetKind};
 use campaign_bot::daemon::{self, RunOptions};
 use campaign_bot::model::{Check, Counts, Published, Slot};
 use campaign_bot::posts;
-use campaign_bot::publish::{Outgoing, PublishError, Publisher};
+use campaign_bot::publish::{Lookup, Outgoing, PublishError, Publisher};
 use campaign_bot::render::Limits;
 use campaign_bot::store::{IntentState, Store};
 
@@ -87,7 +87,7 @@ impl Publisher for Fake {
             })
             .collect())
     }
-    async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
+    async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
         Ok(self
             .net
             .posts
@@ -95,9 +95,11 @@ impl Publisher for Fake {
             .unwrap()
             .iter()
             .find(|p| p.intent_key == post.intent_key)
-            .map(|p| Published {
-                remote_id: p.intent_key.clone(),
-                url: None,
+            .map_or(Lookup::NotPosted, |p| {
+                Lookup::Posted(Published {
+                    remote_id: p.intent_key.clone(),
+                    url: None,
+                })
             }))
     }
 }

@@ -19,7 +19,7 @@ use campaign_bot::config::{Config, FediverseFlavour, Secret, Sources};
 use campaign_bot::model::{Lang, Slot};
 use campaign_bot::posts::Catalog;
 use campaign_bot::publish::mastodon::{Mastodon, MediaPolling};
-use campaign_bot::publish::{Outgoing, OutgoingMedia, PublishError, Publisher};
+use campaign_bot::publish::{Lookup, Outgoing, OutgoingMedia, PublishError, Publisher};
 use campaign_bot::render::Limits;
 use campaign_bot::store::{Begin, Planned, Store};
 use common::*;
@@ -316,9 +316,12 @@ async fn limits_come_from_v2_or_v1_instance() {
     );
 }
 
-/// A status from the recorded responses, as the account's timeline shows it.
-fn timeline_status(content: &str) -> serde_json::Value {
+/// A status from the recorded responses, as the bot's own timeline shows
+/// it (its account, the language it was posted in).
+fn timeline_status(content: &str, lang: &str) -> serde_json::Value {
     let mut s = body("test_status_post_none_public.json", 0);
+    s["account"] = body("test_account.json", 0);
+    s["language"] = json!(lang);
     s["content"] = json!(content);
     s["created_at"] = json!(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     s
@@ -349,14 +352,13 @@ async fn a_post_of_unknown_fate_is_found_among_recent_statuses() {
         &server,
         vec![timeline_status(
             "<p>Les villes garantissent l&#39;accès aux droits.</p><p><a href=\"http://localhost:3000/tags/WeTogether\" class=\"mention hashtag\" rel=\"tag\">#<span>WeTogether</span></a> <a href=\"http://localhost:3000/tags/Cities4Migration\" class=\"mention hashtag\" rel=\"tag\">#<span>Cities4Migration</span></a></p>",
+            "fr",
         )],
     )
     .await;
-    let found = masto(&server, "public")
-        .find_published(&p)
-        .await
-        .unwrap()
-        .unwrap();
+    let Lookup::Posted(found) = masto(&server, "public").find_published(&p).await.unwrap() else {
+        panic!("not found")
+    };
     assert_eq!(
         found.remote_id,
         body("test_status_post_none_public.json", 0)["id"]
@@ -370,7 +372,7 @@ async fn a_post_of_unknown_fate_is_found_among_recent_statuses() {
             .find_published(&other)
             .await
             .unwrap(),
-        None
+        Lookup::NotPosted
     );
 }
 
@@ -430,6 +432,7 @@ async fn deliver_one(server: &MockServer) -> (Outcome, Vec<wiremock::Request>) {
             intent,
             slot.at + chrono::Duration::minutes(1),
             &CancellationToken::new(),
+            true,
         )
         .await;
     (outcome, status_posts(server).await)

@@ -153,9 +153,41 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
             ),
             Outcome::AlreadyDone(state) => {
                 println!(
-                    "{}: slot {} was already filled ({state:?}); nothing posted",
+                    "{}: slot {} was already filled ({state}); nothing posted",
                     target.name, slot.key
                 )
+            }
+            Outcome::AlreadyThere {
+                published,
+                message_id,
+                lang,
+            } => {
+                let holds = match (message_id, lang) {
+                    (Some(m), Some(l)) => format!("{m} [{l}]"),
+                    _ => "a post that no file in posts/ has now".into(),
+                };
+                println!(
+                    "{}: slot {} already held {holds}, posted before (the state store had no record of it): {}; {planned} was not posted",
+                    target.name,
+                    slot.key,
+                    published.url.unwrap_or(published.remote_id)
+                );
+            }
+            Outcome::BeingPosted(who) => {
+                println!(
+                    "{}: slot {} is being posted by {who}; nothing done here (see `campaign-bot status` in a minute)",
+                    target.name, slot.key
+                );
+                failed = true;
+            }
+            Outcome::Uncertain(why) => {
+                println!(
+                    "{}: slot {}: NOT SURE whether it went out: {why}. It will not be sent again; check the account, then run `campaign-bot resolve {}` (see `campaign-bot status`)",
+                    target.name,
+                    slot.key,
+                    &slot.intent_key(&target.name)[..12]
+                );
+                failed = true;
             }
             Outcome::Failed(why) => {
                 println!("{}: failed: {why}", target.name);

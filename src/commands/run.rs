@@ -8,9 +8,15 @@ use super::{CliError, build_campaign, data_dir, exit, load_catalog, refresh_limi
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::daemon::{self, RunOptions};
+use crate::lease::{DaemonLock, LockError};
 use crate::posts::Severity;
 
 pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
+    // One daemon per data folder, held until this process ends.
+    let _lock = DaemonLock::acquire(&data_dir(config, dry_run)).map_err(|e| match e {
+        LockError::Held { .. } => CliError::Usage(e.to_string()),
+        LockError::Io { .. } => CliError::Failed(e.to_string()),
+    })?;
     let catalog = load_catalog(config);
     for p in &catalog.problems {
         match p.severity {

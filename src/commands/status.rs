@@ -20,26 +20,23 @@ pub fn health(
     store: &Store,
     daemon: Option<&DaemonStatus>,
 ) -> Result<Option<String>, CliError> {
-    let Some(d) = daemon else {
-        return Ok(Some(
-            "the daemon is not running (no data/daemon.json)".into(),
-        ));
-    };
-    if !d.running {
-        return Ok(Some(format!("the daemon stopped at {}", d.updated_at)));
-    }
-    if !process_alive(d.pid) {
-        return Ok(Some(format!(
+    let mut why: Vec<String> = Vec::new();
+    match daemon {
+        None => why.push("the daemon is not running (no data/daemon.json)".into()),
+        Some(d) if !d.running => why.push(format!("the daemon stopped at {}", d.updated_at)),
+        Some(d) if !process_alive(d.pid) => why.push(format!(
             "the daemon (pid {}) is gone without stopping cleanly",
             d.pid
-        )));
-    }
-    if let Some(next) = d.next_event {
-        let grace = chrono::Duration::from_std(config.schedule.grace()).unwrap_or_default();
-        if Utc::now() > next + grace + STUCK_AFTER {
-            return Ok(Some(format!(
-                "the scheduler is stuck: the event of {next} has not been handled"
-            )));
+        )),
+        Some(d) => {
+            if let Some(next) = d.next_event {
+                let grace = chrono::Duration::from_std(config.schedule.grace()).unwrap_or_default();
+                if Utc::now() > next + grace + STUCK_AFTER {
+                    why.push(format!(
+                        "the scheduler is stuck: the event of {next} has not been handled"
+                    ));
+                }
+            }
         }
     }
     for t in &config.targets {
@@ -47,10 +44,17 @@ pub fn health(
             .meta(&format!("paused:{}", t.name))?
             .filter(|s| !s.is_empty())
         {
-            return Ok(Some(format!("target {} is paused: {reason}", t.name)));
+            why.push(format!("target {} is paused: {reason}", t.name));
         }
     }
-    Ok(None)
+    let uncertain = store.uncertain()?;
+    if !uncertain.is_empty() {
+        why.push(format!(
+            "{} post(s) may or may not have gone out and need a person: run `campaign-bot status`",
+            uncertain.len()
+        ));
+    }
+    Ok((!why.is_empty()).then(|| why.join("; ")))
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -130,6 +134,24 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
             langs.join(" → ")
         );
     }
+    let uncertain = store.uncertain()?;
+    if !uncertain.is_empty() {
+        println!(
+            "\nneeds a person (the bot cannot tell whether these went out, and will not send them again):"
+        );
+        for i in &uncertain {
+            println!(
+                "  {}  {}  {} [{}]  key {}\n      {}\n      check the account, then: campaign-bot resolve {} published  (or not-published)",
+                local_time(i.slot.at, tz),
+                i.target,
+                i.message_id.as_deref().unwrap_or("-"),
+                i.lang.as_ref().map(|l| l.as_str()).unwrap_or("-"),
+                &i.key[..12],
+                i.error.as_deref().unwrap_or(""),
+                &i.key[..12]
+            );
+        }
+    }
     println!("\nlast posts:");
     let recent = store.recent(8)?;
     if recent.is_empty() {
@@ -137,7 +159,7 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
     }
     for i in recent {
         println!(
-            "  {}  {}  {} [{}]  {:?}{}",
+            "  {}  {}  {} [{}]  {}{}",
             local_time(i.slot.at, tz),
             i.target,
             i.message_id.as_deref().unwrap_or("-"),

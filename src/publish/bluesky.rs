@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::http::{self, classify, readable_body, transport};
-use super::{Outgoing, PublishError, Publisher};
+use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::config::{Secret, TargetKind};
 use crate::model::{Check, Counts, Published};
 use crate::render::{Limits, find_hashtags, find_urls};
@@ -82,6 +82,8 @@ struct UploadBlobOut {
 #[derive(Deserialize)]
 struct RecordRef {
     uri: String,
+    /// The record itself (getRecord).
+    value: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -106,7 +108,7 @@ pub struct Bluesky {
     service: String,
     identifier: String,
     password: Secret,
-    http: reqwest::Client,
+    http: http::Http,
     store: Arc<Store>,
     window: http::RateWindow,
     /// The session, shared by concurrent posts; a `tokio` mutex because it is
@@ -127,7 +129,7 @@ impl Bluesky {
             service: service.trim_end_matches('/').to_string(),
             identifier: identifier.to_string(),
             password,
-            http: http::client(),
+            http: http::Http::new(http::REQUEST_TIMEOUT),
             store,
             window: http::RateWindow::default(),
             session: tokio::sync::Mutex::new(None),
@@ -149,13 +151,20 @@ impl Bluesky {
         }
     }
 
-    /// Sends `req` and reads the answer: the body on success, otherwise the
-    /// XRPC error name (`ExpiredToken`, `RecordNotFound`…) and the error.
+    /// Sends the request `build` makes and reads the answer: the body on
+    /// success, otherwise the XRPC error name (`ExpiredToken`,
+    /// `RecordNotFound`…) and the error. `idempotent`: see
+    /// [`http::Http::send`].
     async fn exchange(
         &self,
-        req: reqwest::RequestBuilder,
+        idempotent: bool,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<String, (Option<String>, PublishError)> {
-        let resp = req.send().await.map_err(|e| (None, transport(&e)))?;
+        let resp = self
+            .http
+            .send(idempotent, build)
+            .await
+            .map_err(|e| (None, transport(&e)))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         self.window.observe(&headers);
@@ -178,25 +187,30 @@ impl Bluesky {
 
     async fn create_session(&self) -> Result<Session, PublishError> {
         tracing::info!(target_name = self.name, "logging in to Bluesky");
-        let req = self
-            .http
-            .post(self.xrpc("com.atproto.server.createSession"))
-            .json(&CreateSession {
-                identifier: &self.identifier,
-                password: self.password.expose(),
-            });
-        let body = self.exchange(req).await.map_err(|(_, e)| e)?;
+        let body = self
+            .exchange(false, |c| {
+                c.post(self.xrpc("com.atproto.server.createSession"))
+                    .json(&CreateSession {
+                        identifier: &self.identifier,
+                        password: self.password.expose(),
+                    })
+            })
+            .await
+            .map_err(|(_, e)| e)?;
         let s: Session = parse(&body, "createSession")?;
         self.save_session(&s);
         Ok(s)
     }
 
     async fn refresh_session(&self, old: &Session) -> Result<Session, PublishError> {
-        let req = self
-            .http
-            .post(self.xrpc("com.atproto.server.refreshSession"))
-            .bearer_auth(&old.refresh_jwt);
-        let body = self.exchange(req).await.map_err(|(_, e)| e)?;
+        // Not resent on a dropped connection: a refresh token is good once.
+        let body = self
+            .exchange(false, |c| {
+                c.post(self.xrpc("com.atproto.server.refreshSession"))
+                    .bearer_auth(&old.refresh_jwt)
+            })
+            .await
+            .map_err(|(_, e)| e)?;
         let s: Session = parse(&body, "refreshSession")?;
         self.save_session(&s);
         Ok(s)
@@ -248,12 +262,15 @@ impl Bluesky {
     /// server refuses the token.
     async fn authed(
         &self,
-        build: impl Fn(&Session) -> reqwest::RequestBuilder,
+        idempotent: bool,
+        build: impl Fn(&reqwest::Client, &Session) -> reqwest::RequestBuilder,
     ) -> Result<(Session, String), PublishError> {
         let mut guard = self.session.lock().await;
         let session = self.current(&mut guard).await?;
         match self
-            .exchange(build(&session).bearer_auth(&session.access_jwt))
+            .exchange(idempotent, |c| {
+                build(c, &session).bearer_auth(&session.access_jwt)
+            })
             .await
         {
             Ok(body) => Ok((session, body)),
@@ -261,7 +278,9 @@ impl Bluesky {
                 let fresh = self.renew(&mut guard, &session).await?;
                 drop(guard);
                 let body = self
-                    .exchange(build(&fresh).bearer_auth(&fresh.access_jwt))
+                    .exchange(idempotent, |c| {
+                        build(c, &fresh).bearer_auth(&fresh.access_jwt)
+                    })
                     .await
                     .map_err(|(_, e)| e)?;
                 Ok((fresh, body))
@@ -299,10 +318,10 @@ impl Bluesky {
             }
         };
         let size = imagesize::blob_size(&bytes).ok();
+        // A blob is addressed by its content: sending it twice is harmless.
         let (_, body) = self
-            .authed(|_| {
-                self.http
-                    .post(self.xrpc("com.atproto.repo.uploadBlob"))
+            .authed(true, |c, _| {
+                c.post(self.xrpc("com.atproto.repo.uploadBlob"))
                     .header("content-type", mime)
                     .body(bytes.clone())
             })
@@ -315,25 +334,39 @@ impl Bluesky {
         Ok(image)
     }
 
-    async fn get_record(&self, rkey: &str) -> Result<Option<(Session, String)>, PublishError> {
+    /// The post under `rkey` in the bot's repo, with its text, if any.
+    async fn get_record(&self, rkey: &str) -> Result<Option<(Published, String)>, PublishError> {
         let result = {
             let mut guard = self.session.lock().await;
             let session = self.current(&mut guard).await?;
             drop(guard);
-            let req = self
-                .http
-                .get(self.xrpc("com.atproto.repo.getRecord"))
-                .query(&[
-                    ("repo", session.did.as_str()),
-                    ("collection", POST),
-                    ("rkey", rkey),
-                ]);
-            (session, self.exchange(req).await)
+            let answer = self
+                .exchange(true, |c| {
+                    c.get(self.xrpc("com.atproto.repo.getRecord")).query(&[
+                        ("repo", session.did.as_str()),
+                        ("collection", POST),
+                        ("rkey", rkey),
+                    ])
+                })
+                .await;
+            (session, answer)
         };
         match result {
             (session, Ok(body)) => {
                 let r: RecordRef = parse(&body, "getRecord")?;
-                Ok(Some((session, r.uri)))
+                let text = r
+                    .value
+                    .as_ref()
+                    .and_then(|v| v["text"].as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                Ok(Some((
+                    Published {
+                        url: Some(Self::post_url(&session, &r.uri)),
+                        remote_id: r.uri,
+                    },
+                    text,
+                )))
             }
             (_, Err((Some(name), _))) if name == "RecordNotFound" => Ok(None),
             (_, Err((_, e))) => Err(e),
@@ -346,9 +379,9 @@ impl Bluesky {
         let mut out = Vec::new();
         for chunk in uris.chunks(GET_POSTS_BATCH) {
             let (_, body) = self
-                .authed(|_| {
+                .authed(true, |c, _| {
                     let q: Vec<(&str, &str)> = chunk.iter().map(|u| ("uris", u.as_str())).collect();
-                    self.http.get(self.xrpc("app.bsky.feed.getPosts")).query(&q)
+                    c.get(self.xrpc("app.bsky.feed.getPosts")).query(&q)
                 })
                 .await?;
             let posts: GetPostsOut = parse(&body, "getPosts")?;
@@ -459,10 +492,10 @@ impl Publisher for Bluesky {
         if !images.is_empty() {
             record["embed"] = json!({ "$type": "app.bsky.embed.images", "images": images });
         }
+        // Create-only under the slot's own key: sending it twice is harmless.
         let result = self
-            .authed(|s| {
-                self.http
-                    .post(self.xrpc("com.atproto.repo.putRecord"))
+            .authed(true, |c, s| {
+                c.post(self.xrpc("com.atproto.repo.putRecord"))
                     .json(&json!({
                         "repo": s.did,
                         "collection": POST,
@@ -481,13 +514,12 @@ impl Publisher for Bluesky {
                 })
             }
             // Another record already holds this slot's key: the slot was
-            // filled (by an earlier attempt with other content).
+            // filled, by an earlier attempt (the same text, another time
+            // stamp) or, with the state store lost, by another message.
             Err(PublishError::Permanent(m)) if m.contains("InvalidSwap") || m.contains("swap") => {
                 match self.get_record(&rkey).await? {
-                    Some((session, uri)) => Ok(Published {
-                        url: Some(Self::post_url(&session, &uri)),
-                        remote_id: uri,
-                    }),
+                    Some((existing, text)) if text == post.text => Ok(existing),
+                    Some((existing, text)) => Err(PublishError::Conflict { existing, text }),
                     None => Err(PublishError::Permanent(m)),
                 }
             }
@@ -495,15 +527,15 @@ impl Publisher for Bluesky {
         }
     }
 
-    async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
+    /// The record under the slot's key says it all: absent, this post, or
+    /// (with the state store lost) another message posted for this slot.
+    async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
         let rkey = record_key(&post.slot.key, post.slot.at, &post.target);
-        Ok(self
-            .get_record(&rkey)
-            .await?
-            .map(|(session, uri)| Published {
-                url: Some(Self::post_url(&session, &uri)),
-                remote_id: uri,
-            }))
+        Ok(match self.get_record(&rkey).await? {
+            None => Lookup::NotPosted,
+            Some((existing, text)) if text == post.text => Lookup::Posted(existing),
+            Some((existing, text)) => Lookup::Other { existing, text },
+        })
     }
 
     fn collects_engagement(&self) -> bool {
@@ -544,7 +576,9 @@ impl Publisher for Bluesky {
 
     async fn verify(&self) -> Result<String, PublishError> {
         let (session, _) = self
-            .authed(|_| self.http.get(self.xrpc("com.atproto.server.getSession")))
+            .authed(true, |c, _| {
+                c.get(self.xrpc("com.atproto.server.getSession"))
+            })
             .await?;
         Ok(format!("@{} ({})", session.handle, session.did))
     }

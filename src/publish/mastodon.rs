@@ -25,8 +25,9 @@ use chrono::Utc;
 use megalodon::Megalodon;
 use serde::Deserialize;
 
-use super::http::{self, classify, readable_body, strip_tags, transport};
-use super::{Outgoing, PublishError, Publisher};
+use super::http::{self, classify, readable_body, transport};
+use super::matching::{self, Match};
+use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::config::{FediverseFlavour, Secret, TargetKind};
 use crate::model::{Check, Counts, Published};
 use crate::render::Limits;
@@ -67,7 +68,7 @@ pub struct Mastodon {
     base_url: String,
     token: Secret,
     visibility: String,
-    http: reqwest::Client,
+    http: http::Http,
     /// megalodon, for the reads it does well; made on first use (a second
     /// HTTP client that posting alone never needs).
     api: OnceLock<Box<dyn Megalodon + Send + Sync>>,
@@ -80,6 +81,8 @@ pub struct Mastodon {
     /// How long one request may take, megalodon's included.
     timeout: Duration,
 }
+
+type MegalodonResult<T> = Result<megalodon::response::Response<T>, megalodon::error::Error>;
 
 // ---------------------------------------------------------------- wire types
 
@@ -188,7 +191,7 @@ impl Mastodon {
             base_url: base_url.trim_end_matches('/').to_string(),
             token,
             visibility: visibility.to_string(),
-            http: http::client(),
+            http: http::Http::new(http::REQUEST_TIMEOUT),
             api: OnceLock::new(),
             limits: RwLock::new(limits),
             batch: Mutex::new(None),
@@ -200,7 +203,7 @@ impl Mastodon {
 
     /// Changes the request timeout (tests shorten it).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http = http::client_with_timeout(timeout);
+        self.http = http::Http::new(timeout);
         self.timeout = timeout;
         self
     }
@@ -258,15 +261,18 @@ impl Mastodon {
         Ok(())
     }
 
-    /// Sends a request built by `build`, and returns the body of a success.
+    /// Sends the request `build` makes (with the token), and returns the
+    /// body of a success. `idempotent`: a GET, or a request with an
+    /// `Idempotency-Key` (see [`http::Http::send`]).
     async fn send(
         &self,
-        request: reqwest::RequestBuilder,
+        idempotent: bool,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<(reqwest::StatusCode, String), PublishError> {
         self.check_window()?;
-        let resp = request
-            .bearer_auth(self.token.expose())
-            .send()
+        let resp = self
+            .http
+            .send(idempotent, |c| build(c).bearer_auth(self.token.expose()))
             .await
             .map_err(|e| transport(&e))?;
         let status = resp.status();
@@ -280,15 +286,27 @@ impl Mastodon {
         }
     }
 
-    /// A megalodon call, with the timeout megalodon lacks and its errors
-    /// sorted by the shared policy.
-    async fn call<T>(
+    /// A megalodon call (a read), with the timeout megalodon lacks and its
+    /// errors sorted by the shared policy. A call that fails on the
+    /// connection before any answer is made once more at once (megalodon
+    /// drops the dead connection, so the second goes out on another).
+    async fn call<T, F: Future<Output = MegalodonResult<T>>>(
         &self,
         what: &str,
-        fut: impl Future<Output = Result<megalodon::response::Response<T>, megalodon::error::Error>>,
+        make: impl Fn() -> F,
     ) -> Result<T, PublishError> {
         self.check_window()?;
-        match tokio::time::timeout(self.timeout, fut).await {
+        let mut result = tokio::time::timeout(self.timeout, make()).await;
+        if let Ok(Err(megalodon::error::Error::RequestError(e))) = &result
+            && http::dropped_before_answer(e)
+        {
+            tracing::debug!(
+                what,
+                "connection dropped before an answer; asking once more"
+            );
+            result = tokio::time::timeout(self.timeout, make()).await;
+        }
+        match result {
             Err(_) => Err(PublishError::Transient(format!("{what}: timed out"))),
             Ok(Ok(resp)) => {
                 self.window.observe(&resp.header);
@@ -354,13 +372,17 @@ impl Mastodon {
                 .text("description", alt.to_string())
         };
         let answer = match self
-            .send(self.http.post(self.url("/api/v2/media")).multipart(form()))
+            .send(false, |c| {
+                c.post(self.url("/api/v2/media")).multipart(form())
+            })
             .await
         {
             // Older servers have only v1.
             Err(PublishError::Permanent(m)) if m.starts_with("404") => {
-                self.send(self.http.post(self.url("/api/v1/media")).multipart(form()))
-                    .await?
+                self.send(false, |c| {
+                    c.post(self.url("/api/v1/media")).multipart(form())
+                })
+                .await?
             }
             other => other?,
         };
@@ -372,8 +394,9 @@ impl Mastodon {
         // 202: still processing. Ask until it has a URL, within bounds.
         for _ in 0..self.polling.attempts {
             tokio::time::sleep(self.polling.interval).await;
+            let api = self.api()?;
             match self
-                .call("media status", self.api()?.get_media(id.clone()))
+                .call("media status", || api.get_media(id.clone()))
                 .await
             {
                 Ok(att) if !att.url.is_empty() => return Ok(id),
@@ -394,7 +417,9 @@ impl Mastodon {
     /// The server's limits: `GET /api/v2/instance`, or v1 through megalodon
     /// on servers that lack v2.
     pub async fn fetch_limits(&self) -> Result<Limits, PublishError> {
-        let v2 = self.send(self.http.get(self.url("/api/v2/instance"))).await;
+        let v2 = self
+            .send(true, |c| c.get(self.url("/api/v2/instance")))
+            .await;
         let (max_characters, url_weight) = match v2 {
             Ok((_, body)) => {
                 let inst: InstanceV2 = parse(&body, "instance")?;
@@ -410,7 +435,7 @@ impl Mastodon {
                 // Mastodon 4 answer (`contact_account: null`), and Pleroma
                 // puts the limit in `max_toot_chars`. Read only what we need.
                 let (_, body) = self
-                    .send(self.http.get(self.url("/api/v1/instance")))
+                    .send(true, |c| c.get(self.url("/api/v1/instance")))
                     .await?;
                 let inst: InstanceV1 = parse(&body, "instance (v1)")?;
                 let statuses = inst.configuration.and_then(|c| c.statuses);
@@ -434,7 +459,7 @@ impl Mastodon {
     /// One status's counts: `GET /api/v1/statuses/:id`; 404 means gone.
     async fn status_counts(&self, id: &str) -> Result<Check, PublishError> {
         match self
-            .send(self.http.get(self.url(&format!("/api/v1/statuses/{id}"))))
+            .send(true, |c| c.get(self.url(&format!("/api/v1/statuses/{id}"))))
             .await
         {
             Ok((_, body)) => Ok(Check::Counts(
@@ -455,7 +480,7 @@ impl Mastodon {
     ) -> Result<Option<Vec<StatusCountsWire>>, PublishError> {
         let query: Vec<(&str, &str)> = ids.iter().map(|id| ("id[]", id.as_str())).collect();
         match self
-            .send(self.http.get(self.url("/api/v1/statuses")).query(&query))
+            .send(true, |c| c.get(self.url("/api/v1/statuses")).query(&query))
             .await
         {
             Ok((_, body)) => Ok(Some(parse(&body, "statuses")?)),
@@ -472,13 +497,15 @@ impl Mastodon {
 
     // ------------------------------------------------------------ reconcile
 
-    /// Looks for `post` among the account's recent statuses, by its text.
-    async fn search_recent(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
+    /// Looks for `post` among the account's recent statuses: made by the
+    /// bot's own account after the intent was recorded, in the post's
+    /// language where the server says, with the same words once what
+    /// servers rewrite is normalised away (see [`matching`]). A status that
+    /// is only similar makes the answer [`Lookup::Unsure`].
+    async fn search_recent(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
+        let api = self.api()?;
         let me = self
-            .call(
-                "verify credentials",
-                self.api()?.verify_account_credentials(),
-            )
+            .call("verify credentials", || api.verify_account_credentials())
             .await?;
         let options = megalodon::megalodon::GetAccountStatusesInputOptions {
             limit: Some(RECONCILE_STATUSES),
@@ -487,28 +514,47 @@ impl Mastodon {
             ..Default::default()
         };
         let statuses = self
-            .call(
-                "recent statuses",
-                self.api()?.get_account_statuses(me.id, Some(&options)),
-            )
+            .call("recent statuses", || {
+                api.get_account_statuses(me.id.clone(), Some(&options))
+            })
             .await?;
-        let wanted = normalise(&post.text);
         // Only statuses made after the intent was recorded (less a margin
         // for clock skew) can be this post: an older one with the same text
         // is the same message from an earlier cycle.
         let not_before = post.not_before - CLOCK_SKEW;
-        Ok(statuses
-            .into_iter()
-            .find(|s| s.created_at >= not_before && normalise(&strip_tags(&s.content)) == wanted)
-            .map(|s| Published {
-                remote_id: s.id,
-                url: s.url.or(Some(s.uri)),
-            }))
+        let mut similar: Option<(f64, String)> = None;
+        // Oldest first: if a post went out twice, the first one is ours.
+        for s in statuses.into_iter().rev() {
+            if s.created_at < not_before || s.account.id != me.id {
+                continue;
+            }
+            if let Some(l) = &s.language
+                && !l.eq_ignore_ascii_case(post.lang.as_str())
+            {
+                continue;
+            }
+            let shown = s.url.clone().unwrap_or_else(|| s.uri.clone());
+            match matching::compare(&post.text, &s.content) {
+                Match::Same => {
+                    return Ok(Lookup::Posted(Published {
+                        remote_id: s.id,
+                        url: Some(shown),
+                    }));
+                }
+                Match::Similar(score) if similar.as_ref().is_none_or(|(b, _)| score > *b) => {
+                    similar = Some((score, shown));
+                }
+                _ => {}
+            }
+        }
+        Ok(match similar {
+            Some((score, url)) => Lookup::Unsure(format!(
+                "a status {:.0} % like it was posted since ({url}), but not the same text",
+                score * 100.0
+            )),
+            None => Lookup::NotPosted,
+        })
     }
-}
-
-fn normalise(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &str, what: &str) -> Result<T, PublishError> {
@@ -566,12 +612,13 @@ impl Publisher for Mastodon {
         // Sent with reqwest, not megalodon: the Idempotency-Key header (the
         // same on every retry of this slot and target) is what makes a retry
         // after a lost answer harmless, and megalodon cannot send it.
-        let request = self
-            .http
-            .post(self.url("/api/v1/statuses"))
-            .header("Idempotency-Key", &post.intent_key)
-            .form(&form);
-        let (_, body) = self.send(request).await?;
+        let (_, body) = self
+            .send(true, |c| {
+                c.post(self.url("/api/v1/statuses"))
+                    .header("Idempotency-Key", &post.intent_key)
+                    .form(&form)
+            })
+            .await?;
         let status: StatusWire = parse(&body, "new status")?;
         Ok(Published {
             remote_id: status.id.into_string(),
@@ -582,7 +629,7 @@ impl Publisher for Mastodon {
     /// Mastodon remembers an `Idempotency-Key` for one hour only, and some
     /// servers ignore it: a post of unknown fate is always looked for among
     /// the account's recent statuses (by its text) before it is sent again.
-    async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
+    async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
         self.search_recent(post).await
     }
 
@@ -640,11 +687,9 @@ impl Publisher for Mastodon {
     }
 
     async fn verify(&self) -> Result<String, PublishError> {
+        let api = self.api()?;
         let me = self
-            .call(
-                "verify credentials",
-                self.api()?.verify_account_credentials(),
-            )
+            .call("verify credentials", || api.verify_account_credentials())
             .await?;
         Ok(format!("@{} on {}", me.acct, self.base_url))
     }
@@ -671,8 +716,8 @@ mod tests {
     fn html_content_compares_with_the_rendered_text() {
         let html = "<p>Cities welcome.</p><p><a href=\"https://m/tags/WeTogether\" class=\"mention hashtag\">#<span>WeTogether</span></a> &amp; more</p>";
         assert_eq!(
-            normalise(&strip_tags(html)),
-            normalise("Cities welcome.\n\n#WeTogether & more")
+            matching::compare("Cities welcome.\n\n#WeTogether & more", html),
+            Match::Same
         );
     }
 }

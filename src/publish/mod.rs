@@ -17,6 +17,7 @@ use crate::render::Limits;
 pub mod bluesky;
 pub mod http;
 pub mod mastodon;
+pub mod matching;
 pub mod outbox;
 
 /// One post on its way to one target.
@@ -64,6 +65,25 @@ pub enum PublishError {
     /// Credentials are missing, wrong or revoked: the target pauses.
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// The slot's key already holds another post on the network (the slot
+    /// was filled before, with other content): nothing was sent.
+    #[error("the slot already holds another post ({})", existing.remote_id)]
+    Conflict { existing: Published, text: String },
+}
+
+/// What a network says about a post whose fate is unknown (a crash, a
+/// timeout, another process that stopped mid-send).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// It went out: here it is.
+    Posted(Published),
+    /// It certainly did not go out.
+    NotPosted,
+    /// The slot holds another post (its text): filled before, by another
+    /// message (Bluesky, whose record key is the slot's).
+    Other { existing: Published, text: String },
+    /// Something like it is there, but not certainly it: a person decides.
+    Unsure(String),
 }
 
 impl PublishError {
@@ -83,9 +103,10 @@ pub trait Publisher: Send + Sync {
     /// Posts once. Sending the same `intent_key` again must not make a
     /// second post (networks do this with idempotency keys or record keys).
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError>;
-    /// After a crash between sending and recording: was this post already
-    /// published? `Ok(None)` means it certainly was not.
-    async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError>;
+    /// After a crash between sending and recording, or when another
+    /// process stopped mid-send: did this post go out? Never guesses: what
+    /// cannot be told for sure is [`Lookup::Unsure`].
+    async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError>;
     /// Checks the credentials; says which account they open.
     async fn verify(&self) -> Result<String, PublishError> {
         Ok("no credentials needed".into())

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Outgoing, PublishError, Publisher};
+use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::config::TargetKind;
 use crate::model::Published;
 use crate::render::Limits;
@@ -179,15 +179,16 @@ impl Publisher for Outbox {
         .map_err(|e| PublishError::Transient(format!("outbox writer stopped: {e}")))?
     }
 
-    async fn find_published(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
+    async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
         let path = self.path.clone();
         let key = post.intent_key.clone();
         let target = self.name.clone();
-        tokio::task::spawn_blocking(move || {
+        let found = tokio::task::spawn_blocking(move || {
             find(&path, &key, &target).map_err(|e| io_error(&path, e))
         })
         .await
-        .map_err(|e| PublishError::Transient(format!("outbox reader stopped: {e}")))?
+        .map_err(|e| PublishError::Transient(format!("outbox reader stopped: {e}")))??;
+        Ok(found.map_or(Lookup::NotPosted, Lookup::Posted))
     }
 }
 
@@ -215,7 +216,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outbox.jsonl");
         let ob = Outbox::new("outbox", path.clone());
-        assert_eq!(ob.find_published(&post("k1")).await.unwrap(), None);
+        assert_eq!(
+            ob.find_published(&post("k1")).await.unwrap(),
+            Lookup::NotPosted
+        );
         ob.publish(&post("k1")).await.unwrap();
         ob.publish(&post("k1")).await.unwrap();
         // A crash left half a line behind.
@@ -232,6 +236,9 @@ mod tests {
             ["k1", "k2"]
         );
         assert_eq!(lines[0].text, "نص #WeTogether");
-        assert!(ob.find_published(&post("k2")).await.unwrap().is_some());
+        assert!(matches!(
+            ob.find_published(&post("k2")).await.unwrap(),
+            Lookup::Posted(_)
+        ));
     }
 }

@@ -48,6 +48,8 @@ pub struct Created {
     pub id: String,
     pub key: Option<String>,
     pub text: String,
+    /// The content as the server shows it, when it rewrote the text.
+    pub html: Option<String>,
     pub language: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -61,6 +63,8 @@ pub struct State {
     /// Deduplicate by `Idempotency-Key` as Mastodon does (false: a server
     /// that ignores it, so only the bot's own care prevents duplicates).
     pub honour_idempotency_key: bool,
+    /// Show statuses rewritten as some fediverse servers do ([`rewrite`]).
+    pub rewrite_text: bool,
     pub created: Vec<Created>,
     pub posts_received: usize,
     seed: u64,
@@ -72,6 +76,13 @@ pub struct FaultServer {
 }
 
 impl FaultServer {
+    /// A server that ignores `Idempotency-Key` and rewrites text.
+    pub async fn unlike_mastodon() -> FaultServer {
+        let s = FaultServer::start(false).await;
+        s.state.lock().unwrap().rewrite_text = true;
+        s
+    }
+
     pub async fn start(honour_idempotency_key: bool) -> FaultServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -176,22 +187,74 @@ fn response(status: u16, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The text as servers that rewrite it show it: a naive sanitiser drops
+/// `< 2 >` as an unknown tag, Friendica turns `<3` into a heart, markdown
+/// statuses (Pleroma, Akkoma, GoToSocial) turn `*x*` into `<em>x</em>`.
+pub fn rewrite(text: &str) -> String {
+    let sanitised = regex_lite_strip_tags(text).replace("<3", "\u{2764}\u{fe0f}");
+    let escaped = escape(&sanitised);
+    let mut out = String::new();
+    let mut parts = escaped.split('*');
+    out.push_str(parts.next().unwrap_or(""));
+    let rest: Vec<&str> = parts.collect();
+    let mut i = 0;
+    while i < rest.len() {
+        if i + 1 < rest.len() && !rest[i].contains('\n') {
+            out.push_str(&format!("<em>{}</em>{}", rest[i], rest[i + 1]));
+            i += 2;
+        } else {
+            out.push('*');
+            out.push_str(rest[i]);
+            i += 1;
+        }
+    }
+    paragraphs(&out)
+}
+
+/// `<` to the next `>`, with no other `<` between, removed.
+fn regex_lite_strip_tags(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        let after = &rest[open + 1..];
+        match after.find(['<', '>']) {
+            Some(i) if after.as_bytes()[i] == b'>' => {
+                out.push_str(&rest[..open]);
+                rest = &after[i + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn paragraphs(escaped: &str) -> String {
+    escaped
+        .split("\n\n")
+        .map(|p| format!("<p>{}</p>", p.replace('\n', "<br />")))
+        .collect()
+}
+
 /// A status as Mastodon shows it, from the recorded response.
 fn status_json(c: &Created) -> Value {
     let mut s = body("test_status_post_none_public.json", 0);
-    let html: String = c
-        .text
-        .split("\n\n")
-        .map(|p| {
-            format!(
-                "<p>{}</p>",
-                p.replace('&', "&amp;")
-                    .replace('<', "&lt;")
-                    .replace('\n', "<br />")
-            )
-        })
-        .collect();
+    let html = c
+        .html
+        .clone()
+        .unwrap_or_else(|| paragraphs(&escape(&c.text)));
     s["id"] = json!(c.id);
+    // On the bot's own timeline every status is the bot's.
+    s["account"] = body("test_account.json", 0);
     s["content"] = json!(html);
     s["language"] = json!(c.language);
     s["created_at"] = json!(
@@ -286,10 +349,12 @@ async fn post_status(
                 None
             };
             created = Some(existing.unwrap_or_else(|| {
+                let text = field("status").unwrap_or_default();
                 let c = Created {
                     id: format!("{}", 117_020_600_000_000_000u64 + st.created.len() as u64),
                     key: key.clone(),
-                    text: field("status").unwrap_or_default(),
+                    html: st.rewrite_text.then(|| rewrite(&text)),
+                    text,
                     language: field("language"),
                     created_at: Utc::now(),
                 };
