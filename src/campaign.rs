@@ -278,7 +278,7 @@ impl Campaign {
                 m.media
                     .iter()
                     .map(|md| OutgoingMedia {
-                        path: self.config.posts_dir.join(&md.path),
+                        posts_dir: self.config.posts_dir.clone(),
                         shown: md.path.clone(),
                         alt: md.alt.get(&lang).cloned().unwrap_or_default(),
                     })

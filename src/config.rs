@@ -736,10 +736,64 @@ fn read_toml_file(path: &Path) -> Result<toml::Table, ConfigError> {
         source,
     })?;
     text.parse::<toml::Table>()
-        .map_err(|e| ConfigError::Syntax {
+        .map_err(|e| syntax_error(path, &text, &e))
+}
+
+/// A TOML syntax error at its line and column, with the line shown under
+/// it, except the value of a key that looks like a secret: a token pasted
+/// into a config file must not end up in a terminal or a log.
+fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let message = e.message().trim().to_string();
+    let Some(span) = e.span() else {
+        return ConfigError::Syntax {
             path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+            message,
+        };
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let raw = text.lines().nth(line - 1).unwrap_or("");
+    let shown = redact_secret(raw);
+    let pad = " ".repeat(line.to_string().len());
+    // The caret only under a line shown as written.
+    let caret = if shown == raw {
+        format!("\n  {pad} | {}^", " ".repeat(column.saturating_sub(1)))
+    } else {
+        String::new()
+    };
+    ConfigError::InFile {
+        path: path.to_path_buf(),
+        line,
+        message: format!("column {column}: {message}\n  {line} | {shown}{caret}"),
+    }
+}
+
+/// `key = value` with the value replaced by `…` when the key names a
+/// secret (`token`, `password`, `secret`…; not `token_env`/`token_file`,
+/// which only name where a secret is).
+fn redact_secret(line: &str) -> String {
+    let Some((key, _)) = line.split_once('=') else {
+        return line.to_string();
+    };
+    let k = key.trim().trim_matches('"').to_ascii_lowercase();
+    let names_a_place = k.ends_with("_env") || k.ends_with("_file");
+    let secret = [
+        "token",
+        "password",
+        "passwd",
+        "secret",
+        "api_key",
+        "apikey",
+        "credential",
+    ]
+    .iter()
+    .any(|s| k.contains(s));
+    if secret && !names_a_place {
+        format!("{key}= … (value hidden: it looks like a secret)")
+    } else {
+        line.to_string()
+    }
 }
 
 /// `"15m"`, `"1h"`, `"3d"` and the other forms `humantime` reads.
@@ -880,6 +934,24 @@ mod tests {
                 .starts_with(&format!("{}:5: `targets.m.visibility`", f.display())),
             "{e}"
         );
+    }
+
+    // Issue 13: a syntax error on a line holding a secret printed the line.
+    #[test]
+    fn a_syntax_error_never_shows_a_secret_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("local.toml");
+        let e = load_file(
+            &f,
+            "[targets.m]\nkind = \"mastodon\"\ntoken = \"s3cr3t-token-value\nbase_url = \"https://m\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!e.contains("s3cr3t"), "{e}");
+        assert!(e.starts_with(&format!("{}:3: column ", f.display())), "{e}");
+        assert!(e.contains("token = … (value hidden"), "{e}");
+        let e = load_file(&f, "[schedule\n").unwrap_err().to_string();
+        assert!(e.contains("1 | [schedule"), "{e}");
     }
 
     #[test]

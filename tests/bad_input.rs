@@ -38,6 +38,29 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Makes the links a case lists in `links.txt` (`LINK -> TARGET`, TARGET
+/// under `OUTSIDE/`, a folder beside posts/ with a password file and a
+/// token in it), then removes the list.
+fn make_links(posts: &Path, work: &Path) {
+    let list = posts.join("links.txt");
+    let Ok(text) = std::fs::read_to_string(&list) else {
+        return;
+    };
+    let outside = work.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("passwd"), "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    std::fs::write(outside.join("token"), PNG).unwrap();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains("->"))
+    {
+        let (link, target) = line.split_once("->").unwrap();
+        let target = target.trim().replace("OUTSIDE", outside.to_str().unwrap());
+        std::os::unix::fs::symlink(target, posts.join(link.trim())).unwrap();
+    }
+    std::fs::remove_file(list).unwrap();
+}
+
 fn compare(snapshot: &Path, actual: &str, failures: &mut Vec<String>) {
     if std::env::var("UPDATE_EXPECT").is_ok() {
         std::fs::write(snapshot, actual).unwrap();
@@ -77,6 +100,7 @@ fn every_bad_post_file_gets_a_clear_message() {
         std::fs::write(posts.join("media/card.png"), PNG).unwrap();
         if case.is_dir() {
             copy_dir(case, &posts);
+            make_links(&posts, work.path());
         } else if case.extension().is_some_and(|x| x == "generate") {
             // 50 MB of text: too large to keep in git, written here.
             let big = "# filler line\n".repeat(50 * 1024 * 1024 / 14);
@@ -120,6 +144,9 @@ fn every_bad_post_file_gets_a_clear_message() {
             );
         }
         let snapshot = dir.join(format!("{name}.expected"));
+        // The folder outside posts/ that links lead to is a new one each run.
+        let real_work = work.path().canonicalize().unwrap();
+        let stdout = stdout.replace(real_work.to_str().unwrap(), "WORK");
         compare(&snapshot, &stdout, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -295,9 +295,7 @@ impl Bluesky {
     }
 
     async fn upload(&self, media: &super::OutgoingMedia) -> Result<Value, PublishError> {
-        let bytes = tokio::fs::read(&media.path).await.map_err(|e| {
-            PublishError::Permanent(format!("cannot read image {}: {e}", media.path.display()))
-        })?;
+        let (bytes, info) = media.read().await?;
         if bytes.len() as u64 > MAX_IMAGE_BYTES {
             return Err(PublishError::Permanent(format!(
                 "image {} is {} bytes; Bluesky takes at most {MAX_IMAGE_BYTES}",
@@ -305,19 +303,7 @@ impl Bluesky {
                 bytes.len()
             )));
         }
-        let mime = match imagesize::image_type(&bytes) {
-            Ok(imagesize::ImageType::Png) => "image/png",
-            Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
-            Ok(imagesize::ImageType::Gif) => "image/gif",
-            Ok(imagesize::ImageType::Webp) => "image/webp",
-            _ => {
-                return Err(PublishError::Permanent(format!(
-                    "{} is not a PNG, JPEG, GIF or WebP image",
-                    media.shown.display()
-                )));
-            }
-        };
-        let size = imagesize::blob_size(&bytes).ok();
+        let mime = info.kind.mime();
         // A blob is addressed by its content: sending it twice is harmless.
         let (_, body) = self
             .authed(true, |c, _| {
@@ -327,11 +313,11 @@ impl Bluesky {
             })
             .await?;
         let out: UploadBlobOut = parse(&body, "uploadBlob")?;
-        let mut image = json!({ "alt": media.alt, "image": out.blob });
-        if let Some(s) = size {
-            image["aspectRatio"] = json!({ "width": s.width, "height": s.height });
-        }
-        Ok(image)
+        Ok(json!({
+            "alt": media.alt,
+            "image": out.blob,
+            "aspectRatio": { "width": info.width, "height": info.height },
+        }))
     }
 
     /// The post under `rkey` in the bot's repo, with its text, if any.

@@ -16,7 +16,6 @@
 //! Ids are opaque strings. Wire types stay in this file.
 
 use std::future::Future;
-use std::path::Path;
 use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -352,11 +351,11 @@ impl Mastodon {
 
     // ------------------------------------------------------------ media
 
-    async fn upload(&self, path: &Path, alt: &str) -> Result<String, PublishError> {
-        let bytes = tokio::fs::read(path).await.map_err(|e| {
-            PublishError::Permanent(format!("cannot read image {}: {e}", path.display()))
-        })?;
-        let file_name = path
+    async fn upload(&self, media: &super::OutgoingMedia) -> Result<String, PublishError> {
+        let (bytes, info) = media.read().await?;
+        let alt = media.alt.as_str();
+        let file_name = media
+            .shown
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "image".into());
@@ -365,7 +364,7 @@ impl Mastodon {
             // a Content-Length rather than chunked.
             let part = reqwest::multipart::Part::bytes(bytes.clone())
                 .file_name(file_name.clone())
-                .mime_str(mime_of(path))
+                .mime_str(info.kind.mime())
                 .expect("a valid MIME type");
             reqwest::multipart::Form::new()
                 .part("file", part)
@@ -386,9 +385,9 @@ impl Mastodon {
             }
             other => other?,
         };
-        let media: MediaWire = parse(&answer.1, "media upload")?;
-        let id = media.id.into_string();
-        if media.url.is_some() {
+        let uploaded: MediaWire = parse(&answer.1, "media upload")?;
+        let id = uploaded.id.into_string();
+        if uploaded.url.is_some() {
             return Ok(id);
         }
         // 202: still processing. Ask until it has a URL, within bounds.
@@ -407,7 +406,7 @@ impl Mastodon {
         }
         Err(PublishError::Transient(format!(
             "image {} was still being processed after {} checks",
-            path.display(),
+            media.shown.display(),
             self.polling.attempts
         )))
     }
@@ -566,21 +565,6 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &str, what: &str) -> Result<T, Publ
     })
 }
 
-fn mime_of(path: &Path) -> &'static str {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("png") => "image/png",
-        Some("jpg") | Some("jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        _ => "application/octet-stream",
-    }
-}
-
 #[async_trait]
 impl Publisher for Mastodon {
     fn name(&self) -> &str {
@@ -596,7 +580,7 @@ impl Publisher for Mastodon {
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
         let mut media_ids = Vec::new();
         for m in &post.media {
-            media_ids.push(self.upload(&m.path, &m.alt).await?);
+            media_ids.push(self.upload(m).await?);
         }
         let mut form: Vec<(&str, String)> = vec![
             ("status", post.text.clone()),

@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Config, TargetConfig, TargetDetail, TargetKind};
 use crate::model::{Check, Lang, Published, Slot};
+use crate::posts::MAX_MEDIA_BYTES;
+use crate::posts::files::{self, ImageInfo};
 use crate::render::Limits;
 
 pub mod bluesky;
@@ -39,11 +41,35 @@ pub struct Outgoing {
 /// An image to attach, with its alt text in the post's language.
 #[derive(Debug, Clone)]
 pub struct OutgoingMedia {
-    /// The file on disk.
-    pub path: PathBuf,
+    /// The posts folder the image is in.
+    pub posts_dir: PathBuf,
     /// The path as written in the post file (relative to `posts/`).
     pub shown: PathBuf,
     pub alt: String,
+}
+
+impl OutgoingMedia {
+    /// The image's bytes and what they are, read without leaving `posts/`
+    /// and told by their content (see [`crate::posts::files`]). A link out
+    /// of `posts/`, a missing file or one that is not an image is refused:
+    /// retrying cannot help.
+    pub async fn read(&self) -> Result<(Vec<u8>, ImageInfo), PublishError> {
+        let (dir, rel) = (self.posts_dir.clone(), self.shown.clone());
+        let shown = self.shown.display().to_string();
+        tokio::task::spawn_blocking(move || {
+            let root = files::root(&dir).map_err(|e| {
+                PublishError::Permanent(format!("image posts/{shown}: the posts folder {e}"))
+            })?;
+            let bytes = files::read_inside(&root, &rel, MAX_MEDIA_BYTES)
+                .map_err(|e| PublishError::Permanent(format!("image posts/{shown} {e}")))?;
+            let info = files::sniff_image(&bytes).map_err(|what| {
+                PublishError::Permanent(format!("image posts/{shown} is {what}"))
+            })?;
+            Ok((bytes, info))
+        })
+        .await
+        .map_err(|e| PublishError::Transient(format!("reading an image stopped: {e}")))?
+    }
 }
 
 /// Why a publish did not succeed, sorted by what to do about it. One place

@@ -14,8 +14,16 @@ use toml::Spanned;
 
 use crate::model::{At, Lang, Media, Message, MessageKind};
 
+pub mod files;
+
+use files::FileError;
+
 /// Post files larger than this are refused: a post is a few hundred bytes.
 pub const MAX_POST_FILE_BYTES: u64 = 256 * 1024;
+
+/// Images larger than this are refused (Mastodon takes 16 MB at most,
+/// Bluesky 1 MB).
+pub const MAX_MEDIA_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How serious a problem is: errors keep a file out, warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -177,16 +185,19 @@ struct RawMedia {
 /// one of them gets a warning (it is not used for that language).
 pub fn load(posts_dir: &Path, languages: &[Lang]) -> Catalog {
     let mut catalog = Catalog::default();
-    if !posts_dir.is_dir() {
-        catalog.problems.push(Problem {
-            severity: Severity::Error,
-            file: posts_dir.to_path_buf(),
-            line: 0,
-            column: 0,
-            message: "the posts folder does not exist; create it with rotation/ and queue/ inside, or set posts_dir".into(),
-        });
-        return catalog;
-    }
+    let root = match files::root(posts_dir) {
+        Ok(root) if root.is_dir() => root,
+        _ => {
+            catalog.problems.push(Problem {
+                severity: Severity::Error,
+                file: posts_dir.to_path_buf(),
+                line: 0,
+                column: 0,
+                message: "the posts folder does not exist; create it with rotation/ and queue/ inside, or set posts_dir".into(),
+            });
+            return catalog;
+        }
+    };
     for (sub, kind) in [
         ("rotation", MessageKind::Rotation),
         ("queue", MessageKind::Queue),
@@ -217,7 +228,7 @@ pub fn load(posts_dir: &Path, languages: &[Lang]) -> Catalog {
         for path in files {
             let rel = Path::new(sub).join(path.file_name().expect("a listed file has a name"));
             let mut file_problems = Vec::new();
-            let message = load_file(posts_dir, &rel, kind, &mut file_problems);
+            let message = load_file(posts_dir, &root, &rel, kind, &mut file_problems);
             catalog.problems.extend(file_problems);
             if let Some(m) = message {
                 catalog.messages.push(m);
@@ -285,36 +296,33 @@ impl FileCtx<'_> {
 
 fn load_file(
     posts_dir: &Path,
+    root: &Path,
     rel: &Path,
     kind: MessageKind,
     problems: &mut Vec<Problem>,
 ) -> Option<Message> {
     let shown = display_path(rel);
-    let path = posts_dir.join(rel);
-    let bytes = match std::fs::metadata(&path) {
-        Ok(meta) if meta.len() > MAX_POST_FILE_BYTES => {
+    let bytes = match files::read_inside(root, rel, MAX_POST_FILE_BYTES) {
+        Ok(b) => b,
+        Err(FileError::TooBig { size, .. }) => {
             problems.push(whole_file(
                 Severity::Error,
                 &shown,
                 format!(
-                    "the file is {} bytes; a post file must be under {} KiB: is it the right file?",
-                    meta.len(),
+                    "the file is {size} bytes; a post file must be under {} KiB: is it the right file?",
                     MAX_POST_FILE_BYTES / 1024
                 ),
             ));
             return None;
         }
-        _ => match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) => {
-                problems.push(whole_file(
-                    Severity::Error,
-                    &shown,
-                    format!("cannot read the file: {e}"),
-                ));
-                return None;
-            }
-        },
+        Err(e) => {
+            problems.push(whole_file(
+                Severity::Error,
+                &shown,
+                format!("this file {e}"),
+            ));
+            return None;
+        }
     };
     parse(posts_dir, rel, kind, bytes, problems)
 }
@@ -774,18 +782,25 @@ fn media_path(posts_dir: &Path, raw: &Spanned<String>, ctx: &mut FileCtx<'_>) ->
         );
         return None;
     }
-    let full = posts_dir.join(p);
-    if !full.is_file() {
-        ctx.error_at(
-            raw.span(),
-            format!(
-                "media file posts/{} does not exist; add the image there or fix the path",
+    let read = files::root(posts_dir)
+        .map_err(FileError::Io)
+        .and_then(|root| files::read_inside(&root, p, MAX_MEDIA_BYTES));
+    let problem = match read {
+        Err(FileError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => format!(
+            "media file posts/{} does not exist; add the image there or fix the path",
+            p.display()
+        ),
+        Err(e) => format!("media file posts/{} {e}", p.display()),
+        Ok(bytes) => match files::sniff_image(&bytes) {
+            Ok(_) => return Some(p.to_path_buf()),
+            Err(what) => format!(
+                "media file posts/{} is {what}; use a PNG, JPEG, GIF or WebP image",
                 p.display()
             ),
-        );
-        return None;
-    }
-    Some(p.to_path_buf())
+        },
+    };
+    ctx.error_at(raw.span(), problem);
+    None
 }
 
 fn check_duplicates(catalog: &mut Catalog) {
@@ -860,7 +875,7 @@ mod tests {
         for sub in ["rotation", "queue", "media"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
-        std::fs::write(dir.path().join("media/card.png"), b"\x89PNG").unwrap();
+        std::fs::write(dir.path().join("media/card.png"), files::tests::PNG_1X1).unwrap();
         for (name, body) in files {
             std::fs::write(dir.path().join(name), body).unwrap();
         }
@@ -959,12 +974,79 @@ ar = "حقوق للجميع."
                     "rotation/d.toml",
                     "[text]\nen = \"x\"\n[[media]]\npath = \"/etc/passwd\"\nalt = { en = \"x\" }\n",
                 ),
+                ("media/fake.png", "not an image at all"),
+                (
+                    "rotation/e.toml",
+                    "[text]\nen = \"x\"\n[[media]]\npath = \"media/fake.png\"\nalt = { en = \"x\" }\n",
+                ),
             ],
             expect![[r#"
                 posts/rotation/a.toml:4:8: error: media path "../secret.png" must be inside posts/, written relative to it (e.g. "media/card.png"), without .. or a leading /
                 posts/rotation/b.toml:4:8: error: media file posts/media/missing.png does not exist; add the image there or fix the path
                 posts/rotation/c.toml:6:7: error: the image media/card.png has no fr alt text; add fr = "..." to its alt
-                posts/rotation/d.toml:4:8: error: media path "/etc/passwd" must be inside posts/, written relative to it (e.g. "media/card.png"), without .. or a leading /"#]],
+                posts/rotation/d.toml:4:8: error: media path "/etc/passwd" must be inside posts/, written relative to it (e.g. "media/card.png"), without .. or a leading /
+                posts/rotation/e.toml:4:8: error: media file posts/media/fake.png is text, not an image; use a PNG, JPEG, GIF or WebP image"#]],
+        );
+    }
+
+    // Issue 13: a link in posts/ to a file outside it was read (a post file
+    // linked to /etc/passwd showed its first line in the error) and
+    // published (an image linked to a secret was uploaded).
+    #[test]
+    fn links_that_leave_posts_are_refused_without_reading_them() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(
+            outside.path().join("passwd"),
+            "root:x:0:0:root:/root:/bin/bash\n",
+        )
+        .unwrap();
+        std::fs::write(outside.path().join("token"), files::tests::PNG_1X1).unwrap();
+        std::fs::write(outside.path().join("good.toml"), GOOD).unwrap();
+        let dir = dir_with(&[(
+            "rotation/b.toml",
+            "[text]\nen = \"x\"\nfr = \"y\"\nar = \"z\"\n[[media]]\npath = \"media/link.png\"\nalt = { en = \"x\", fr = \"y\", ar = \"z\" }\n",
+        )]);
+        let link =
+            |to: &Path, at: &str| std::os::unix::fs::symlink(to, dir.path().join(at)).unwrap();
+        link(&outside.path().join("passwd"), "rotation/a.toml");
+        link(&outside.path().join("token"), "media/link.png");
+        link(&outside.path().join("good.toml"), "rotation/c.toml");
+        // A link inside posts/ is fine.
+        std::fs::write(dir.path().join("rotation/real.toml"), GOOD).unwrap();
+        link(Path::new("real.toml"), "rotation/d.toml");
+        std::fs::remove_file(dir.path().join("rotation/real.toml")).unwrap();
+        std::fs::write(dir.path().join("queue/e.toml"), "[text]\nen = \"queue\"\n").unwrap();
+        link(Path::new("../queue/e.toml"), "rotation/f.toml");
+        let c = load(dir.path(), &langs());
+        let out: Vec<String> = c.problems.iter().map(|p| p.to_string()).collect();
+        let out = out.join("\n");
+        assert!(!out.contains("root:x"), "{out}");
+        let outside_path = outside.path().canonicalize().unwrap();
+        assert!(
+            out.contains(&format!(
+                "posts/rotation/a.toml: error: this file is a link to {}/passwd, outside posts/",
+                outside_path.display()
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("posts/rotation/c.toml: error: this file is a link to"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "posts/rotation/b.toml:6:8: error: media file posts/media/link.png is a link to"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("posts/rotation/d.toml: error: this file cannot be read"),
+            "a dangling link: {out}"
+        );
+        assert_eq!(
+            c.messages.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            ["f", "e"],
+            "a link inside posts/ is read"
         );
     }
 

@@ -1,0 +1,200 @@
+//! Reading files from `posts/` without leaving it. A post file or an image
+//! may be a symbolic link (a git checkout, a Kubernetes ConfigMap volume
+//! makes them), but the file it leads to must be inside `posts_dir`: a link
+//! to `/etc/passwd` or `/run/secrets/…` is refused, never read, never
+//! published. The check is made on the file actually opened (its path as
+//! the kernel resolved it, from `/proc/self/fd`), so a link swapped between
+//! a check and the open cannot slip through. Only regular files are read (a
+//! FIFO would block the bot), and never more than a limit.
+//!
+//! Images are told by their content, not their name: the first bytes must
+//! be a PNG, JPEG, GIF or WebP signature and the header must decode to a
+//! size.
+
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Why a file under `posts/` cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("is a link to {}, outside posts/; the bot reads only files inside posts/ (copy the file in instead)", .0.display())]
+    Outside(PathBuf),
+    #[error("is not a regular file")]
+    NotAFile,
+    #[error("is {size} bytes, over the {limit} the bot reads")]
+    TooBig { size: u64, limit: u64 },
+    #[error("cannot be read: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The image formats the networks take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    Png,
+    Jpeg,
+    Gif,
+    Webp,
+}
+
+impl ImageKind {
+    pub fn mime(self) -> &'static str {
+        match self {
+            ImageKind::Png => "image/png",
+            ImageKind::Jpeg => "image/jpeg",
+            ImageKind::Gif => "image/gif",
+            ImageKind::Webp => "image/webp",
+        }
+    }
+}
+
+/// An image's format and size in pixels, read from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageInfo {
+    pub kind: ImageKind,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// What the content of `bytes` is, if it is an image the networks take;
+/// otherwise what it looks like, for the message.
+pub fn sniff_image(bytes: &[u8]) -> Result<ImageInfo, String> {
+    let kind = match imagesize::image_type(bytes) {
+        Ok(imagesize::ImageType::Png) => ImageKind::Png,
+        Ok(imagesize::ImageType::Jpeg) => ImageKind::Jpeg,
+        Ok(imagesize::ImageType::Gif) => ImageKind::Gif,
+        Ok(imagesize::ImageType::Webp) => ImageKind::Webp,
+        Ok(other) => return Err(format!("a {other:?} image, which the networks do not take")),
+        Err(_) if bytes.is_empty() => return Err("an empty file".into()),
+        Err(_) if std::str::from_utf8(&bytes[..bytes.len().min(512)]).is_ok() => {
+            return Err("text, not an image".into());
+        }
+        Err(_) => return Err("not an image the bot knows".into()),
+    };
+    match imagesize::blob_size(bytes) {
+        Ok(size) if size.width > 0 && size.height > 0 => Ok(ImageInfo {
+            kind,
+            width: size.width,
+            height: size.height,
+        }),
+        _ => Err(format!(
+            "a damaged {} (its header does not give a size)",
+            kind.mime()
+        )),
+    }
+}
+
+/// The directory `posts_dir` really is (links resolved).
+pub fn root(posts_dir: &Path) -> std::io::Result<PathBuf> {
+    posts_dir.canonicalize()
+}
+
+/// Reads `rel` (relative to `posts_dir`, whose real path is `root`), at most
+/// `limit` bytes, refusing what leads outside `root`.
+pub fn read_inside(root: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        // A FIFO must not block the open.
+        .custom_flags(libc::O_NONBLOCK)
+        .open(root.join(rel))?;
+    let real = opened_path(&file, &root.join(rel))?;
+    if !real.starts_with(root) {
+        return Err(FileError::Outside(real));
+    }
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(FileError::NotAFile);
+    }
+    if meta.len() > limit {
+        return Err(FileError::TooBig {
+            size: meta.len(),
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(FileError::TooBig {
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The path of the file the kernel opened.
+fn opened_path(file: &std::fs::File, asked: &Path) -> std::io::Result<PathBuf> {
+    use std::os::fd::AsRawFd;
+    match std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+        Ok(p) => Ok(p),
+        // No /proc (not Linux): resolve the path instead.
+        Err(_) => asked.canonicalize(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) const PNG_1X1: &[u8] = &[
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0,
+        0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+    ];
+
+    #[test]
+    fn links_out_of_posts_are_refused_links_inside_are_read() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "token").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("media")).unwrap();
+        std::fs::write(dir.path().join("media/real.png"), PNG_1X1).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret"),
+            dir.path().join("media/link.png"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("real.png", dir.path().join("media/alias.png")).unwrap();
+        let root = root(dir.path()).unwrap();
+        match read_inside(&root, Path::new("media/link.png"), 1 << 20) {
+            Err(FileError::Outside(p)) => assert!(p.ends_with("secret")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            read_inside(&root, Path::new("media/alias.png"), 1 << 20).unwrap(),
+            PNG_1X1
+        );
+        assert!(matches!(
+            read_inside(&root, Path::new("media/real.png"), 4),
+            Err(FileError::TooBig { .. })
+        ));
+    }
+
+    #[test]
+    fn a_fifo_does_not_block_and_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("x.toml");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let root = root(dir.path()).unwrap();
+        assert!(matches!(
+            read_inside(&root, Path::new("x.toml"), 1024),
+            Err(FileError::NotAFile)
+        ));
+    }
+
+    #[test]
+    fn images_are_told_by_their_content() {
+        let info = sniff_image(PNG_1X1).unwrap();
+        assert_eq!((info.kind, info.width, info.height), (ImageKind::Png, 1, 1));
+        assert_eq!(
+            sniff_image(b"just some text pretending").unwrap_err(),
+            "text, not an image"
+        );
+        assert!(sniff_image(&PNG_1X1[..20]).unwrap_err().contains("damaged"));
+    }
+}
