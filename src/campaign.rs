@@ -81,6 +81,11 @@ pub struct Campaign {
     /// Woken at every new publication, so the engagement checker can plan
     /// its first check.
     published: tokio::sync::Notify,
+    /// Stops requests already on their way. A shutdown (the `cancel` token
+    /// given to [`Campaign::deliver`]) stops waits and look-ups at once but
+    /// lets a post being sent finish; the daemon cancels this one when its
+    /// shutdown allowance runs out.
+    hard_stop: CancellationToken,
 }
 
 impl Campaign {
@@ -103,6 +108,7 @@ impl Campaign {
             in_flight: Mutex::new(HashSet::new()),
             published: tokio::sync::Notify::new(),
             retry_base: Duration::from_secs(1),
+            hard_stop: CancellationToken::new(),
         }
     }
 
@@ -120,6 +126,10 @@ impl Campaign {
     }
     pub fn clock(&self) -> Clock {
         self.clock
+    }
+    /// Cancel it to stop posts that are being sent (see the field).
+    pub fn hard_stop(&self) -> &CancellationToken {
+        &self.hard_stop
     }
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog
@@ -477,10 +487,15 @@ impl Campaign {
                     "not posted: the slot's grace ran out before it could be sent".into(),
                 );
             }
+            if cancel.is_cancelled() {
+                return Outcome::Interrupted;
+            }
             sends += 1;
+            // Once sent, a post is let finish on shutdown (the hard stop
+            // comes later): its outcome is then recorded, not left pending.
             let result = tokio::select! {
                 r = publisher.publish(post) => r,
-                _ = cancel.cancelled() => return Outcome::Interrupted,
+                _ = self.hard_stop.cancelled() => return Outcome::Interrupted,
             };
             let now = self.clock.now();
             match result {
@@ -557,6 +572,14 @@ impl Campaign {
         {
             tracing::error!(error = %e, "could not record the failed attempt");
         }
+    }
+
+    /// How many posts this process is sending now.
+    pub fn posts_in_flight(&self) -> usize {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// Resolves when a post is published (for the engagement checker).
@@ -691,7 +714,13 @@ impl Campaign {
                 tracing::error!(error = %e, target_name = target, slot = slot.key, "cannot record the slot; not posting it");
                 Outcome::Failed(e.to_string())
             }
-            Ok(None) => self.skip(slot, target, "no message has a language of this target"),
+            Ok(None) => {
+                let why = self
+                    .catalog()
+                    .why_nothing()
+                    .unwrap_or_else(|| "no message has a language of this target".into());
+                self.skip(slot, target, &why)
+            }
             Ok(Some(Begin::New(intent))) => self.deliver(intent, deadline, cancel, true).await,
             Ok(Some(Begin::Exists(intent))) if intent.state == IntentState::Pending => {
                 self.deliver(intent, deadline, cancel, false).await

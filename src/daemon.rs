@@ -22,6 +22,7 @@ use crate::engagement;
 use crate::model::{Lang, Slot};
 use crate::posts::{self, Catalog, Severity};
 use crate::store::StoreError;
+use crate::watch::{self, PostsWatcher};
 
 /// How long in-flight posts get to finish after SIGTERM (the container
 /// allows 10 s in all).
@@ -133,13 +134,21 @@ pub async fn run(
     };
     status(None, true).write(&options.data_dir);
 
-    campaign.clear_pauses()?;
+    // A store that cannot be written (a full disk) does not stop the
+    // daemon: slots it cannot record are retried and reported (see
+    // `status --health`), and it goes on with what it can do.
+    if let Err(e) = campaign.clear_pauses() {
+        tracing::error!(error = %e, "cannot lift the pauses of the last run");
+    }
     let tracker = TaskTracker::new();
     // Pending first: what a crash or a stop left pending is looked up (and
     // sent if it did not go out and is still within its grace) before new
     // slots, for as long as that takes up to RESOLVE_WAIT; the rest carries on
     // beside the new slots.
-    let settling = settle(&campaign, &tracker, &shutdown)?;
+    let settling = settle(&campaign, &tracker, &shutdown).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot read the pending posts from the state store");
+        Vec::new()
+    });
     let _ = tokio::time::timeout(RESOLVE_WAIT, async {
         for handle in settling {
             let _ = handle.await;
@@ -149,11 +158,16 @@ pub async fn run(
     let mut next_sweep: Option<DateTime<Utc>> = None;
     let mut unrecorded: Vec<Unrecorded> = Vec::new();
 
-    let mut cursor = match store.cursor()? {
-        Some(c) => c,
-        None => {
+    let mut cursor = match store.cursor() {
+        Ok(Some(c)) => c,
+        other => {
+            if let Err(e) = other {
+                tracing::error!(error = %e, "cannot read the schedule position; starting from now");
+            }
             let now = clock.now();
-            store.set_cursor(now)?;
+            if let Err(e) = store.set_cursor(now) {
+                tracing::error!(error = %e, "cannot save the schedule position");
+            }
             now
         }
     };
@@ -164,12 +178,24 @@ pub async fn run(
         "campaign-bot running"
     );
 
+    let posts_dir = campaign.config().posts_dir.clone();
     let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let _watcher = if options.watch {
-        watch_posts(&campaign.config().posts_dir, reload_tx)
+    let mut watcher = if options.watch {
+        match PostsWatcher::start(&posts_dir, reload_tx) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(error = %e, dir = %posts_dir.display(), "cannot watch posts/ for changes; it is checked every few minutes instead");
+                None
+            }
+        }
     } else {
         None
     };
+    // The folder as last read, and when to compare it again (see `watch`).
+    let mut seen = options.watch.then(|| watch::fingerprint(&posts_dir));
+    let every = chrono::Duration::from_std(watch::FINGERPRINT_EVERY).unwrap_or_default();
+    let mut next_look = options.watch.then(|| clock.now() + every);
+    catch_up(&campaign, cursor, clock.now(), &tracker, &shutdown).await;
 
     tracker.spawn(check_engagement(campaign.clone(), shutdown.clone()));
     loop {
@@ -186,18 +212,39 @@ pub async fn run(
             next_sweep = Some(clock.now() + SWEEP_EVERY);
         }
         let next_retry = (!unrecorded.is_empty()).then(|| clock.now() + RECORD_RETRY);
-        let wake = [next, next_sweep, next_retry].into_iter().flatten().min();
+        let wake = [next, next_sweep, next_retry, next_look]
+            .into_iter()
+            .flatten()
+            .min();
         tokio::select! {
             _ = shutdown.cancelled() => break,
             Some(()) = reload_rx.recv() => {
                 tokio::time::sleep(RELOAD_SETTLE).await;
                 while reload_rx.try_recv().is_ok() {}
+                if watcher.as_mut().is_some_and(PostsWatcher::rearm) {
+                    tracing::info!(dir = %posts_dir.display(), "the posts folder was replaced, created or removed; watching what it is now");
+                }
                 reload(&campaign);
+                seen = Some(watch::fingerprint(&posts_dir));
+                catch_up(&campaign, cursor, clock.now(), &tracker, &shutdown).await;
                 continue;
             }
             _ = clock.sleep_until_some(wake) => {}
         }
         let now = clock.now();
+        if next_look.is_some_and(|t| t <= now) {
+            next_look = Some(now + every);
+            let now_seen = watch::fingerprint(&posts_dir);
+            if seen != Some(now_seen) {
+                tracing::info!(dir = %posts_dir.display(), "posts/ changed without a notice from the file system; reading it again");
+                if let Some(w) = watcher.as_mut() {
+                    w.rearm();
+                }
+                reload(&campaign);
+                seen = Some(now_seen);
+                catch_up(&campaign, cursor, now, &tracker, &shutdown).await;
+            }
+        }
         if next_retry.is_some_and(|t| t <= now) {
             unrecorded = retry_unrecorded(
                 &campaign,
@@ -234,13 +281,77 @@ pub async fn run(
         .await
         .is_err()
     {
+        campaign.hard_stop().cancel();
+        let _ = tokio::time::timeout(Duration::from_millis(500), tracker.wait()).await;
         tracing::warn!(
-            "posts still in flight at shutdown stay pending; they are checked at the next start"
+            "posts still in flight at shutdown stay pending; they are looked for at the next start"
         );
     }
     status(None, false).write(&options.data_dir);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Timed queue posts whose time is already behind the schedule position
+/// but that have no record on a target: their file arrived (or was seen, or
+/// became valid) after their time. Posted now if still within the grace,
+/// otherwise recorded as missed with why: a queue post is never dropped
+/// silently.
+async fn catch_up(
+    campaign: &Arc<Campaign>,
+    cursor: DateTime<Utc>,
+    now: DateTime<Utc>,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+) {
+    let grace = grace(campaign.config());
+    let tz = campaign.config().schedule.timezone();
+    let catalog = campaign.catalog();
+    let targets: Vec<TargetConfig> = campaign.targets().cloned().collect();
+    for m in catalog.queue() {
+        let Some(at) = m.at.map(|a| a.resolve(tz)) else {
+            continue;
+        };
+        if at > cursor {
+            continue; // still ahead: the schedule takes it
+        }
+        for lang in m.langs() {
+            let event = Event::Timed {
+                slot: Slot::timed(at, &m.id, lang),
+                message_id: m.id.clone(),
+                lang: lang.clone(),
+            };
+            for target in &targets {
+                let Some(slot) = event.slot_on(target) else {
+                    continue;
+                };
+                match campaign.store().intent(&slot.intent_key(&target.name)) {
+                    Ok(None) => {}
+                    Ok(Some(_)) => continue,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read the state store");
+                        continue;
+                    }
+                }
+                if now - at <= grace {
+                    tracing::info!(
+                        target_name = target.name,
+                        slot = slot.key,
+                        "a timed post appeared after its time, within the grace: posting it now"
+                    );
+                    if let Err(e) = start(campaign, &event, target, tracker, shutdown).await {
+                        tracing::error!(error = %e, target_name = target.name, slot = slot.key, "cannot record the slot in the state store");
+                    }
+                } else {
+                    campaign.skip(
+                        &slot,
+                        &target.name,
+                        "missed: the post file was not in posts/ (or not valid) before its time, and the grace had passed",
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Starts a delivery task for each pending post no task is delivering: each
@@ -263,17 +374,23 @@ fn settle(
         .collect())
 }
 
-/// Posting comes first: engagement checks due this close to a slot wait
-/// until it has gone out.
-const YIELD_TO_POSTING: chrono::Duration = chrono::Duration::minutes(2);
+/// Posting comes first: engagement checks that fall due while posts are
+/// being sent, or this close before a slot, wait…
+const HOLD_BEFORE_SLOT: chrono::Duration = chrono::Duration::seconds(30);
+/// …looking again this often…
+const HOLD_STEP: chrono::Duration = chrono::Duration::seconds(5);
+/// …for this long at most: on a schedule with slots a few minutes apart
+/// (many targets, staggered) they would otherwise never run.
+const MAX_HOLD: chrono::Duration = chrono::Duration::minutes(5);
 /// After a failed engagement run, the next waits at least this long.
 const ENGAGEMENT_RETRY: chrono::Duration = chrono::Duration::minutes(5);
 
 /// The engagement checker: sleeps until the next check falls due (or a new
-/// post is published), yields to posting around slots, and runs the checks.
+/// post is published), lets posts in flight go first, and runs the checks.
 async fn check_engagement(campaign: Arc<Campaign>, shutdown: CancellationToken) {
     let clock = campaign.clock();
     let mut not_before = clock.now();
+    let mut held_since: Option<DateTime<Utc>> = None;
     loop {
         let next = match engagement::next_run(&campaign) {
             Ok(n) => n.map(|t| t.max(not_before)),
@@ -291,15 +408,30 @@ async fn check_engagement(campaign: Arc<Campaign>, shutdown: CancellationToken) 
         if next.is_none_or(|t| t > now) {
             continue;
         }
-        // A slot just past or about to come: let its posts go out first.
-        if let Some(slot) = campaign
+        // Posts being sent, or a slot about to come: let them go first,
+        // for a while.
+        let sending = campaign.posts_in_flight();
+        let slot_soon = campaign
             .config()
             .schedule
-            .next_after(now - YIELD_TO_POSTING)
-            && slot <= now + YIELD_TO_POSTING
-        {
-            not_before = slot + YIELD_TO_POSTING;
+            .next_after(now)
+            .is_some_and(|slot| slot <= now + HOLD_BEFORE_SLOT);
+        if (sending > 0 || slot_soon) && held_since.is_none_or(|h| now - h < MAX_HOLD) {
+            if held_since.is_none() {
+                tracing::info!(
+                    posts_in_flight = sending,
+                    slot_soon,
+                    "engagement checks are due; they wait for posting to finish (5 minutes at most)"
+                );
+                held_since = Some(now);
+            }
+            not_before = now + HOLD_STEP;
             continue;
+        }
+        if let Some(since) = held_since.take()
+            && now - since >= MAX_HOLD
+        {
+            tracing::info!("engagement checks waited 5 minutes for posting; checking now");
         }
         match engagement::run(&campaign, now, false).await {
             Ok(summary) => {
@@ -401,7 +533,7 @@ async fn dispatch(
     let mut unrecorded = Vec::new();
     for event in events {
         let late = now - event.at() > grace;
-        if let Some(note) = campaign.config().schedule.dst_note(event.at()) {
+        if let Some(note) = event_dst_note(campaign, &event) {
             tracing::info!(slot = %event.at(), note, "daylight-saving change");
         }
         let targets: Vec<TargetConfig> = campaign.targets().cloned().collect();
@@ -434,6 +566,20 @@ async fn dispatch(
         }
     }
     unrecorded
+}
+
+/// Why an event's time is unusual, when a DST change touches it: a cron
+/// slot against its pattern, a timed post against its own local time.
+fn event_dst_note(campaign: &Campaign, event: &Event) -> Option<String> {
+    let schedule = &campaign.config().schedule;
+    match event {
+        Event::Cron(t) => schedule.dst_note(*t),
+        Event::Timed { message_id, .. } => campaign
+            .catalog()
+            .get(message_id)
+            .and_then(|m| m.at)
+            .and_then(|at| at.dst_note(schedule.timezone())),
+    }
 }
 
 /// A (slot, target) the state store could not record: tried again every
@@ -532,11 +678,24 @@ fn paused(campaign: &Campaign, target: &str) -> Option<String> {
     campaign.paused(target).ok().flatten()
 }
 
-/// Reads `posts/` again, keeping the last good version of files that broke.
+/// Reads `posts/` again, keeping the last good version of files that broke,
+/// and of everything if the folder itself cannot be read (mid-swap, a lost
+/// mount): `status --health` says so meanwhile.
 pub fn reload(campaign: &Campaign) {
     let config = campaign.config();
     let previous = campaign.catalog();
-    let fresh = posts::load(&config.posts_dir, &config.all_languages()).keep_last_good(&previous);
+    let mut fresh = posts::load(&config.posts_dir, &config.all_languages());
+    if let Some(why) = &fresh.folder_problem
+        && !previous.messages.is_empty()
+    {
+        tracing::error!(
+            problem = why,
+            "posts folder unreadable; the bot keeps posting what it read last"
+        );
+        fresh.messages = previous.messages.clone();
+        fresh.problems.extend(previous.problems.iter().cloned());
+    }
+    let fresh = fresh.keep_last_good(&previous);
     for p in &fresh.problems {
         if !previous.problems.contains(p) {
             match p.severity {
@@ -547,31 +706,4 @@ pub fn reload(campaign: &Campaign) {
     }
     tracing::info!(messages = fresh.messages.len(), "posts reloaded");
     campaign.set_catalog(fresh);
-}
-
-fn watch_posts(
-    dir: &Path,
-    tx: tokio::sync::mpsc::UnboundedSender<()>,
-) -> Option<notify::RecommendedWatcher> {
-    use notify::{RecursiveMode, Watcher};
-    let mut watcher = match notify::recommended_watcher(
-        move |res: notify::Result<notify::Event>| {
-            if let Ok(event) = res
-                && !event.kind.is_access()
-            {
-                let _ = tx.send(());
-            }
-        },
-    ) {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch posts/ for changes; restart the bot to pick up edits");
-            return None;
-        }
-    };
-    if let Err(e) = watcher.watch(dir, RecursiveMode::Recursive) {
-        tracing::warn!(error = %e, dir = %dir.display(), "cannot watch posts/ for changes; restart the bot to pick up edits");
-        return None;
-    }
-    Some(watcher)
 }

@@ -62,6 +62,10 @@ pub enum EngagementError {
 pub struct Summary {
     pub checked: usize,
     pub gone: usize,
+    /// Posts their network has not indexed yet (checked again later).
+    pub not_yet: usize,
+    /// Lines appended to the log.
+    pub appended: usize,
     /// Posts left for a later run (rate limit budget, or errors).
     pub deferred: usize,
     /// Targets whose checks failed, with why.
@@ -209,10 +213,20 @@ pub async fn run(
                             );
                             summary.gone += 1;
                         }
+                        Some(Check::NotYet) => {
+                            tracing::debug!(
+                                target_name = target,
+                                remote_id = id,
+                                "post not indexed by its network yet; checked again later"
+                            );
+                            summary.not_yet += 1;
+                            summary.deferred += 1;
+                        }
                         None => summary.deferred += 1,
                     }
                 }
                 append(&log_path, &lines)?;
+                summary.appended += lines.len();
             }
         }
     }

@@ -15,6 +15,7 @@
 //! - [`publish`]: the `Publisher` trait and one file per network.
 //! - [`campaign`]: slot → intent → post, through the retry policy.
 //! - [`daemon`]: the long-running loop, reloads and graceful shutdown.
+//! - [`watch`]: noticing edits to `posts/`, the folder replaced included.
 //! - [`engagement`]: when to check which post, batching, the JSONL log.
 //! - [`report`]: summaries by message, language, target and day; CSV, JSON, HTML.
 //! - [`commands`]: what each CLI command does; [`cli`]: its arguments.
@@ -40,3 +41,4 @@ pub mod report;
 pub mod rotation;
 pub mod schedule;
 pub mod store;
+pub mod watch;

@@ -100,6 +100,29 @@ impl At {
     }
 }
 
+impl At {
+    /// Why this time is unusual when a DST change touches it: a local time
+    /// that does not exist (moved after the gap) or happens twice (the
+    /// first pass is used). A fixed offset is never affected.
+    pub fn dst_note(&self, tz: Tz) -> Option<String> {
+        let At::Local(naive) = self else { return None };
+        match tz.from_local_datetime(naive) {
+            chrono::LocalResult::Single(_) => None,
+            chrono::LocalResult::Ambiguous(..) => Some(format!(
+                "{} happens twice on {} (clocks went back): posted at the first pass",
+                naive.format("%H:%M"),
+                naive.format("%Y-%m-%d")
+            )),
+            chrono::LocalResult::None => Some(format!(
+                "{} does not exist on {} (clocks went forward): posted at {} instead",
+                naive.format("%H:%M"),
+                naive.format("%Y-%m-%d"),
+                self.resolve(tz).with_timezone(&tz).format("%H:%M %Z")
+            )),
+        }
+    }
+}
+
 /// An image attached to a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Media {
@@ -200,8 +223,12 @@ impl Counts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
     Counts(Counts),
-    /// Deleted, or no longer visible: not checked again.
+    /// Deleted at its source (confirmed there, not only missing from an
+    /// index): not checked again.
     Gone,
+    /// Still at its source but not in the network's index yet (Bluesky's
+    /// AppView lags behind the PDS): checked again later.
+    NotYet,
 }
 
 #[cfg(test)]
@@ -225,6 +252,28 @@ mod tests {
         assert_eq!(s.intent_key("outbox"), Slot::cron(t).intent_key("outbox"));
         assert_ne!(s.intent_key("outbox"), s.intent_key("mastodon"));
         assert_eq!(s.intent_key("outbox").len(), 32);
+    }
+
+    // Issue 13: every timed queue post got a false "a slot time did not
+    // exist" note.
+    #[test]
+    fn only_a_local_time_in_a_gap_or_overlap_gets_a_note() {
+        let tz: Tz = "Europe/Brussels".parse().unwrap();
+        let local = |d, h, m| {
+            At::Local(
+                chrono::NaiveDate::from_ymd_opt(2026, 3, d)
+                    .unwrap()
+                    .and_hms_opt(h, m, 0)
+                    .unwrap(),
+            )
+        };
+        assert_eq!(local(18, 9, 0).dst_note(tz), None);
+        let fixed = At::Fixed(DateTime::parse_from_rfc3339("2026-12-18T09:00:00+01:00").unwrap());
+        assert_eq!(fixed.dst_note(tz), None);
+        assert_eq!(
+            local(29, 2, 30).dst_note(tz).unwrap(),
+            "02:30 does not exist on 2026-03-29 (clocks went forward): posted at 03:00 CEST instead"
+        );
     }
 
     #[test]

@@ -18,6 +18,11 @@
 //!
 //! The state is small, serialisable and kept per target in the state store,
 //! so the rotation resumes where it stopped after a restart.
+//!
+//! A slot that fails for good (refused, or its target paused) still uses up
+//! its message: the position is recorded with the intent, before sending,
+//! and is not given back, so a text a network refuses cannot block every
+//! slot after it; the pair comes back in the next cycle.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -376,7 +381,7 @@ mod tests {
             messages: (0..n)
                 .map(|i| message(&format!("m{i:02}"), MessageKind::Rotation, &langs()))
                 .collect(),
-            problems: vec![],
+            ..Default::default()
         }
     }
 
@@ -425,7 +430,7 @@ mod tests {
                 message("a", MessageKind::Rotation, &[lang("en"), lang("fr")]),
                 message("b", MessageKind::Rotation, &[lang("en"), lang("fr")]),
             ],
-            problems: vec![],
+            ..Default::default()
         };
         let mut s = RotationState::default();
         let seq = run(&mut s, &langs(), &cat, 4);
@@ -455,7 +460,7 @@ mod tests {
                 let ls: Vec<Lang> = (0..3).filter(|b| bits & (1 << b) != 0).map(|b| all[b].clone()).collect();
                 message(&format!("m{i}"), MessageKind::Rotation, &ls)
             }).collect();
-            let cat = Catalog { messages, problems: vec![] };
+            let cat = Catalog { messages, ..Default::default() };
             let mut s = RotationState::default();
             run(&mut s, &all, &cat, slots);
             // Within each language, no pair is more than one ahead of another.

@@ -115,6 +115,17 @@ async fn get_record(n: &Net, uri: &str) -> Value {
 }
 
 /// The bot's command line, set up with a `sky` target for the bot account.
+/// A slot no other test uses (they all post to the one bot account): a
+/// second in the far future, from a counter and the clock.
+fn unique_slot() -> String {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static NEXT: AtomicI64 = AtomicI64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    (Utc.with_ymd_and_hms(2032, 1, 1, 0, 0, 0).unwrap()
+        + chrono::Duration::seconds((Utc::now().timestamp() % 10_000_000) * 16 + n))
+    .to_rfc3339()
+}
+
 fn bot_cmd(n: &Net, dir: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("campaign-bot"));
     cmd.current_dir(dir)
@@ -442,7 +453,8 @@ async fn a_fans_like_shows_in_the_next_engagement_check() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    bot(&["post-now", "--lang", "fr"]);
+    let slot = unique_slot();
+    bot(&["post-now", "--lang", "fr", "--slot", &slot]);
     let store = Store::open(&dir.path().join("data")).unwrap();
     let post = store.followed().unwrap().pop().unwrap();
     let uri = post.remote_id.unwrap();
@@ -523,4 +535,168 @@ fn with_the_store_lost_a_filled_slot_reports_what_it_holds() {
     assert_eq!(intents[0].message_id.as_deref(), Some("access-to-rights"));
     assert_eq!(intents[0].lang.as_ref().map(|l| l.as_str()), Some("en"));
     assert_eq!(intents[0].state, IntentState::Published);
+}
+
+// Issue 13: a post missing from `getPosts` (the AppView had not indexed it
+// yet) was marked deleted for ever, and a fan's like was never logged.
+#[tokio::test]
+async fn a_post_checked_at_once_is_never_taken_for_deleted_and_its_like_is_logged() {
+    let n = net();
+    let dir = common::workdir_with_posts();
+    let bot = |args: &[&str]| {
+        let out = bot_cmd(&n, dir.path()).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let slot = unique_slot();
+    bot(&["post-now", "--lang", "ar", "--slot", &slot]);
+    let first = bot(&["engagement", "--all"]);
+    assert!(!first.contains("deleted"), "{first}");
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let post = store.followed().unwrap().pop().expect("still followed");
+    let uri = post.remote_id.unwrap();
+    let cid = get_record(&n, &uri).await["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fan_engages(&n, &uri, &cid).await;
+    let log_path = dir.path().join("data/engagement.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = bot(&["engagement", "--all"]);
+        assert!(!out.contains("deleted"), "{out}");
+        let log = campaign_bot::engagement::read_log(&log_path).unwrap();
+        if log.iter().any(|l| l.remote_id == uri && l.likes >= 1) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the like was never logged: {out}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(!store.intent(&post.key).unwrap().unwrap().gone);
+}
+
+#[tokio::test]
+async fn a_post_deleted_at_its_source_is_gone_one_the_appview_lags_on_is_not() {
+    use campaign_bot::model::Check;
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let sky = publisher(&n, Arc::new(Store::open(dir.path()).unwrap()));
+    let kept = sky
+        .publish(&outgoing(
+            &fresh_slot("kept"),
+            "en",
+            "Still here #WeTogether",
+        ))
+        .await
+        .unwrap();
+    let deleted = sky
+        .publish(&outgoing(
+            &fresh_slot("deleted"),
+            "en",
+            "Soon gone #WeTogether",
+        ))
+        .await
+        .unwrap();
+    // Delete the second at its source, as a person would in the app.
+    let session: Value = reqwest::Client::new()
+        .post(format!("{}/xrpc/com.atproto.server.createSession", n.pds))
+        .json(&json!({"identifier": n.bot_handle, "password": n.bot_password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/xrpc/com.atproto.repo.deleteRecord", n.pds))
+        .bearer_auth(session["accessJwt"].as_str().unwrap())
+        .json(&json!({
+            "repo": n.bot_did,
+            "collection": "app.bsky.feed.post",
+            "rkey": deleted.remote_id.rsplit('/').next().unwrap(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    // The AppView may list the deleted post a moment longer: until then it
+    // is counted, never called gone on a guess.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let checks = sky
+            .engagement(&[kept.remote_id.clone(), deleted.remote_id.clone()])
+            .await
+            .unwrap();
+        assert!(
+            matches!(checks[0].1, Check::Counts(_) | Check::NotYet),
+            "{checks:?}"
+        );
+        if checks[1].1 == Check::Gone {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never gone: {checks:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// A PDS whose AppView has not indexed a post yet: `getPosts` leaves it
+/// out while `getRecord` has it (the lag, made certain).
+#[tokio::test]
+async fn a_post_the_appview_has_not_indexed_is_checked_again_later() {
+    use campaign_bot::model::Check;
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let pds = MockServer::start().await;
+    let did = "did:plc:abcdefghijklmnopqrstuvwx";
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.server.createSession"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "accessJwt": "a", "refreshJwt": "r", "did": did, "handle": "bot.test"
+        })))
+        .mount(&pds)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.feed.getPosts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "posts": [] })))
+        .mount(&pds)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/com.atproto.repo.getRecord"))
+        .and(query_param("rkey", "3kaaaaaaaaaa2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "uri": format!("at://{did}/app.bsky.feed.post/3kaaaaaaaaaa2"),
+            "cid": "bafyrei",
+            "value": { "$type": "app.bsky.feed.post", "text": "x", "createdAt": "2026-12-18T08:00:00Z" }
+        })))
+        .mount(&pds)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/com.atproto.repo.getRecord"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "RecordNotFound", "message": "Could not locate record"
+        })))
+        .mount(&pds)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let sky = Bluesky::new(
+        "sky",
+        &pds.uri(),
+        "bot.test",
+        Secret::new("pw"),
+        Arc::new(Store::open(dir.path()).unwrap()),
+    );
+    let lagging = format!("at://{did}/app.bsky.feed.post/3kaaaaaaaaaa2");
+    let deleted = format!("at://{did}/app.bsky.feed.post/3kbbbbbbbbbb2");
+    let checks = sky
+        .engagement(&[lagging.clone(), deleted.clone()])
+        .await
+        .unwrap();
+    assert_eq!(checks, [(lagging, Check::NotYet), (deleted, Check::Gone)]);
 }

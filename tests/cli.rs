@@ -334,3 +334,116 @@ fn edits_to_posts_are_picked_up_while_running() {
         "the daemon kept posting after a broken file appeared"
     );
 }
+
+/// A daemon that posts only timed queue posts (its one cron slot is once a
+/// year), with its own log.
+fn spawn_quiet_run(dir: &Path) -> Child {
+    let mut cmd = common::bot_command();
+    cmd.current_dir(dir)
+        .arg("run")
+        .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "0 0 1 1 *")
+        .env("LOG_FORMAT", "json")
+        .stdout(std::fs::File::create(dir.join("run.log")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Writes a queue post due `secs` seconds from now into `queue`.
+fn queue_post_in(queue: &Path, id: &str, secs: i64) {
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(secs))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    std::fs::write(
+        queue.join(format!("{id}.toml")),
+        format!("at = {at}\n[text]\nen = \"{id} en\"\n"),
+    )
+    .unwrap();
+}
+
+fn wait_for_message(dir: &Path, id: &str, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if outbox(dir).iter().any(|l| l.message_id == id) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+// Issue 13: after `mv posts posts.old && mv posts.new posts` the watcher
+// followed the old folder, and a queue post added later was never posted.
+#[test]
+fn the_posts_folder_replaced_by_rename_or_symlink_swap_is_still_watched() {
+    let dir = workdir();
+    let mut child = spawn_quiet_run(dir.path());
+    std::thread::sleep(Duration::from_millis(1500));
+    // Replaced by rename, as git and rsync --delay-updates do.
+    copy_dir(&dir.path().join("posts"), &dir.path().join("posts.new"));
+    std::fs::rename(dir.path().join("posts"), dir.path().join("posts.old")).unwrap();
+    std::fs::rename(dir.path().join("posts.new"), dir.path().join("posts")).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    queue_post_in(&dir.path().join("posts/queue"), "after-rename", 3);
+    assert!(
+        wait_for_message(dir.path(), "after-rename", 20),
+        "a post added after the swap was not posted: {}",
+        std::fs::read_to_string(dir.path().join("run.log")).unwrap()
+    );
+    // Replaced by a symlink swap, as Kubernetes volumes do.
+    std::fs::rename(dir.path().join("posts"), dir.path().join("posts.v1")).unwrap();
+    std::os::unix::fs::symlink("posts.v1", dir.path().join("posts")).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    copy_dir(&dir.path().join("posts.v1"), &dir.path().join("posts.v2"));
+    std::os::unix::fs::symlink("posts.v2", dir.path().join("posts.next")).unwrap();
+    std::fs::rename(dir.path().join("posts.next"), dir.path().join("posts")).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    queue_post_in(&dir.path().join("posts.v2/queue"), "after-swap", 3);
+    assert!(
+        wait_for_message(dir.path(), "after-swap", 20),
+        "a post added after the symlink swap was not posted: {}",
+        std::fs::read_to_string(dir.path().join("run.log")).unwrap()
+    );
+    assert!(terminate(&mut child).success());
+}
+
+// Issue 13: a missing posts_dir ran as healthy, every slot skipped as
+// "no message has a language of this target", and creating the folder
+// later was never noticed.
+#[test]
+fn a_missing_posts_folder_is_unhealthy_and_noticed_when_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_quiet_run(dir.path());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let health = loop {
+        let out = bot(dir.path())
+            .args(["status", "--health"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !text.contains("not running") || Instant::now() > deadline {
+            break (out.status.code(), text);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(health.0, Some(3), "{}", health.1);
+    assert!(
+        health.1.contains("the posts folder posts cannot be read"),
+        "{}",
+        health.1
+    );
+    std::fs::create_dir_all(dir.path().join("posts/queue")).unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    queue_post_in(&dir.path().join("posts/queue"), "first-post", 3);
+    assert!(
+        wait_for_message(dir.path(), "first-post", 20),
+        "the folder created later was not noticed: {}",
+        std::fs::read_to_string(dir.path().join("run.log")).unwrap()
+    );
+    bot(dir.path())
+        .args(["status", "--health"])
+        .assert()
+        .success()
+        .stdout("healthy\n");
+    assert!(terminate(&mut child).success());
+}

@@ -196,6 +196,12 @@ async fn errors_are_sorted_by_what_to_do() {
         .await;
     Mock::given(method("POST"))
         .and(path("/api/v1/statuses"))
+        .and(header("idempotency-key", "empty-401"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
         .and(header("idempotency-key", "html-502"))
         .respond_with(ResponseTemplate::new(502).set_body_raw(
             "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
@@ -224,10 +230,21 @@ async fn errors_are_sorted_by_what_to_do() {
         ),
         other => panic!("{other:?}"),
     }
-    assert_eq!(
-        m.publish(&post("bad-token", "en")).await,
-        Err(PublishError::Auth("401 The access token is invalid".into()))
-    );
+    match m.publish(&post("bad-token", "en")).await {
+        Err(PublishError::Auth(msg)) => assert!(
+            msg.starts_with("401 The access token is invalid: the access token is wrong, expired or revoked; get a new one with `campaign-bot login mastodon --instance http://"),
+            "{msg}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Issue 13: a 401 with an empty body read "401 (empty answer)".
+    match m.publish(&post("empty-401", "en")).await {
+        Err(PublishError::Auth(msg)) => assert!(
+            msg.starts_with("401 (Unauthorized, no reason given): the access token is wrong"),
+            "{msg}"
+        ),
+        other => panic!("{other:?}"),
+    }
     assert_eq!(
         m.publish(&post("html-502", "en")).await,
         Err(PublishError::Transient("502 502 Bad Gateway".into()))

@@ -216,3 +216,71 @@ fn full_tmpfs(data: &Path) -> bool {
         .status();
     true
 }
+
+// Issue 13: health stayed "healthy" while a full disk blocked every slot,
+// until the daemon was grace + 2 minutes late.
+#[test]
+fn health_tells_when_a_full_disk_keeps_slots_from_being_recorded() {
+    let dir = workdir();
+    seed(dir.path());
+    let data = dir.path().join("data");
+    drop(
+        rusqlite::Connection::open(data.join("state.db"))
+            .unwrap()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"),
+    );
+    let bin = assert_cmd::cargo::cargo_bin!("campaign-bot");
+    // The daemon starts on a healthy disk, which then "fills": from then on
+    // it may write no file past 2 KiB (prlimit on the running process), so
+    // the store's writes fail as on a full disk while its small status
+    // file still goes through.
+    let mut daemon = Command::new("bash")
+        .current_dir(dir.path())
+        .arg("-c")
+        .arg(format!("trap '' XFSZ; exec {} run", bin.display()))
+        .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "*/5 * * * * *")
+        .env_remove("RUST_LOG")
+        .env_remove("LOG_FORMAT")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = data.join("daemon.lock");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&lock)
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        Command::new("prlimit")
+            .args(["--pid", &daemon.id().to_string(), "--fsize=2048:2048"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let verdict = loop {
+        let out = bot(dir.path())
+            .args(["status", "--health"])
+            .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "*/5 * * * * *")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("has no record") || std::time::Instant::now() > deadline {
+            break (out.status.code(), text);
+        }
+        assert!(
+            daemon.try_wait().unwrap().is_none(),
+            "the daemon must keep running on a full disk"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    };
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    assert_eq!(verdict.0, Some(3), "{}", verdict.1);
+    assert!(verdict.1.contains("is the disk full"), "{}", verdict.1);
+    assert_eq!(check_db(dir.path()).0, "ok");
+}

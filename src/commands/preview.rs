@@ -85,7 +85,14 @@ pub fn preview(config: &Config, next: usize) -> Result<ExitCode, CliError> {
             what,
             describe_length(&ms, &limits)
         );
-        if let Some(note) = config.schedule.dst_note(t) {
+        // A timed post's own local time, or the cron slot's.
+        let note = match m.at {
+            Some(at) if m.kind == crate::model::MessageKind::Queue && at.resolve(tz) == t => {
+                at.dst_note(tz)
+            }
+            _ => config.schedule.dst_note(t),
+        };
+        if let Some(note) = note {
             println!("    note: {note}");
         }
         for o in overs {

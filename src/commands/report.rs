@@ -21,13 +21,36 @@ pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError
     let summary = engagement::run(&campaign, Utc::now(), all)
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
+    let log = config.data_dir.join(engagement::LOG_FILE);
+    let mut also = Vec::new();
+    if summary.gone > 0 {
+        also.push(format!("{} deleted on their network", summary.gone));
+    }
+    if summary.not_yet > 0 {
+        also.push(format!(
+            "{} not indexed by their network yet, checked again later",
+            summary.not_yet
+        ));
+    }
+    let later = summary.deferred - summary.not_yet;
+    if later > 0 {
+        also.push(format!("{later} left for later"));
+    }
     println!(
-        "checked {} posts ({} deleted on their network, {} left for later); appended to {}",
+        "checked {} posts{}",
         summary.checked,
-        summary.gone,
-        summary.deferred,
-        config.data_dir.join(engagement::LOG_FILE).display()
+        if also.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", also.join(", "))
+        }
     );
+    // Never claim an append that did not happen.
+    if summary.appended > 0 {
+        println!("appended {} lines to {}", summary.appended, log.display());
+    } else {
+        println!("nothing appended to {}", log.display());
+    }
     for t in &summary.nothing_to_collect {
         println!("{t}: nothing to collect (an outbox keeps no engagement counts)");
     }

@@ -39,6 +39,17 @@ pub fn health(
             }
         }
     }
+    if let Err(e) = std::fs::read_dir(&config.posts_dir) {
+        why.push(format!(
+            "the posts folder {} cannot be read ({e}): nothing new can be posted",
+            config.posts_dir.display()
+        ));
+    }
+    if let Some(d) = daemon.filter(|d| d.running && process_alive(d.pid))
+        && let Some(missing) = unrecorded_slot(config, store, d)?
+    {
+        why.push(missing);
+    }
     for t in &config.targets {
         if let Some(reason) = store
             .meta(&format!("paused:{}", t.name))?
@@ -55,6 +66,39 @@ pub fn health(
         ));
     }
     Ok((!why.is_empty()).then(|| why.join("; ")))
+}
+
+/// How long after a slot its records must be in the state store: they are
+/// written within milliseconds, or within the store's 30 s busy wait when
+/// another process holds it.
+const RECORD_MARGIN: chrono::Duration = chrono::Duration::seconds(45);
+
+/// The latest slot of the running daemon that no target has a record of,
+/// RECORD_MARGIN after it: the state store cannot be written (a full disk)
+/// and slots are being lost.
+fn unrecorded_slot(
+    config: &Config,
+    store: &Store,
+    d: &DaemonStatus,
+) -> Result<Option<String>, CliError> {
+    let until = Utc::now() - RECORD_MARGIN;
+    let schedule = &config.schedule;
+    let Some(last) = schedule
+        .between(d.started_at.max(until - chrono::Duration::hours(6)), until)
+        .pop()
+    else {
+        return Ok(None);
+    };
+    let slot = crate::model::Slot::cron(last);
+    for t in &config.targets {
+        if store.intent(&slot.intent_key(&t.name))?.is_some() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(format!(
+        "the slot of {} has no record in the state store: it cannot be written (is the disk full?) and slots are being lost",
+        local_time(last, config.schedule.timezone())
+    )))
 }
 
 fn process_alive(pid: u32) -> bool {

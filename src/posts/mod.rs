@@ -71,6 +71,8 @@ pub struct Catalog {
     /// Rotation messages in file-name order, then queue posts in file-name order.
     pub messages: Vec<Message>,
     pub problems: Vec<Problem>,
+    /// Why the posts folder itself could not be read, if it could not.
+    pub folder_problem: Option<String>,
 }
 
 impl Catalog {
@@ -85,6 +87,18 @@ impl Catalog {
     pub fn get(&self, id: &str) -> Option<&Message> {
         self.messages.iter().find(|m| m.id == id)
     }
+    /// Why nothing at all can be posted, when that is so: the posts folder
+    /// is missing or unreadable, or no file in it is valid and approved.
+    pub fn why_nothing(&self) -> Option<String> {
+        if self.rotation().next().is_some() || self.queue().next().is_some() {
+            return None;
+        }
+        Some(match &self.folder_problem {
+            Some(why) => why.clone(),
+            None => "no valid, approved post in posts/ (run `campaign-bot validate`)".into(),
+        })
+    }
+
     /// Approved rotation messages, in order.
     pub fn rotation(&self) -> impl Iterator<Item = &Message> {
         self.messages
@@ -188,12 +202,14 @@ pub fn load(posts_dir: &Path, languages: &[Lang]) -> Catalog {
     let root = match files::root(posts_dir) {
         Ok(root) if root.is_dir() => root,
         _ => {
+            let message = "the posts folder does not exist; create it with rotation/ and queue/ inside, or set posts_dir";
+            catalog.folder_problem = Some(format!("{}: {message}", posts_dir.display()));
             catalog.problems.push(Problem {
                 severity: Severity::Error,
                 file: posts_dir.to_path_buf(),
                 line: 0,
                 column: 0,
-                message: "the posts folder does not exist; create it with rotation/ and queue/ inside, or set posts_dir".into(),
+                message: message.into(),
             });
             return catalog;
         }
@@ -207,6 +223,10 @@ pub fn load(posts_dir: &Path, languages: &[Lang]) -> Catalog {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
+                catalog.folder_problem = Some(format!(
+                    "{}: cannot read this folder: {e}",
+                    posts_dir.join(sub).display()
+                ));
                 catalog.problems.push(whole_file(
                     Severity::Error,
                     &Path::new("posts").join(sub),

@@ -536,28 +536,40 @@ impl Publisher for Bluesky {
         self.window.remaining()
     }
 
-    /// `app.bsky.feed.getPosts`, 25 posts a call; a post missing from the
-    /// answer was deleted.
+    /// `app.bsky.feed.getPosts`, 25 posts a call. A post missing from the
+    /// answer is asked of its source (`getRecord` on the bot's PDS): gone
+    /// there means deleted; still there means the AppView has not indexed
+    /// it yet, and it is checked again later.
     async fn engagement(
         &self,
         remote_ids: &[String],
     ) -> Result<Vec<(String, Check)>, PublishError> {
         let found = self.counts(remote_ids).await?;
-        Ok(remote_ids
-            .iter()
-            .map(|id| match found.iter().find(|c| &c.uri == id) {
-                Some(c) => (
-                    id.clone(),
-                    Check::Counts(Counts {
-                        likes: c.likes,
-                        reposts: c.reposts,
-                        replies: c.replies,
-                        quotes: Some(c.quotes),
-                    }),
-                ),
-                None => (id.clone(), Check::Gone),
-            })
-            .collect())
+        let mut out = Vec::with_capacity(remote_ids.len());
+        for id in remote_ids {
+            let check = match found.iter().find(|c| &c.uri == id) {
+                Some(c) => Check::Counts(Counts {
+                    likes: c.likes,
+                    reposts: c.reposts,
+                    replies: c.replies,
+                    quotes: Some(c.quotes),
+                }),
+                None => match id.rsplit('/').next() {
+                    Some(rkey) if id.starts_with("at://") => match self.get_record(rkey).await {
+                        Ok(Some(_)) => Check::NotYet,
+                        Ok(None) => Check::Gone,
+                        // Not known either way: ask again later.
+                        Err(e) => {
+                            tracing::debug!(target_name = self.name, uri = id, error = %e, "cannot ask the PDS for a post missing from the AppView");
+                            Check::NotYet
+                        }
+                    },
+                    _ => Check::Gone,
+                },
+            };
+            out.push((id.clone(), check));
+        }
+        Ok(out)
     }
 
     async fn verify(&self) -> Result<String, PublishError> {

@@ -103,7 +103,16 @@ pub fn classify(
     body: &str,
     now: DateTime<Utc>,
 ) -> PublishError {
-    let message = format!("{} {}", status.as_u16(), readable_body(body));
+    let reason = if body.trim().is_empty() {
+        // "401 (empty answer)" says nothing: name the status at least.
+        format!(
+            "({}, no reason given)",
+            status.canonical_reason().unwrap_or("no answer")
+        )
+    } else {
+        readable_body(body)
+    };
+    let message = format!("{} {reason}", status.as_u16());
     match status.as_u16() {
         429 => PublishError::RateLimited {
             retry_at: retry_at(headers, now),

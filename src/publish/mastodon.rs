@@ -281,7 +281,18 @@ impl Mastodon {
         if status.is_success() {
             Ok((status, body))
         } else {
-            Err(classify(status, &headers, &body, Utc::now()))
+            Err(self.explain(classify(status, &headers, &body, Utc::now())))
+        }
+    }
+
+    /// An authentication failure says what to do about it.
+    fn explain(&self, e: PublishError) -> PublishError {
+        match e {
+            PublishError::Auth(m) => PublishError::Auth(format!(
+                "{m}: the access token is wrong, expired or revoked; get a new one with `campaign-bot login mastodon --instance {}` and point token_file (or token_env) at it",
+                self.base_url
+            )),
+            other => other,
         }
     }
 
@@ -311,7 +322,7 @@ impl Mastodon {
                 self.window.observe(&resp.header);
                 Ok(resp.json)
             }
-            Ok(Err(e)) => Err(self.megalodon_error(what, e)),
+            Ok(Err(e)) => Err(self.explain(self.megalodon_error(what, e))),
         }
     }
 
