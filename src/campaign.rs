@@ -287,10 +287,12 @@ impl Campaign {
             .map(|m| {
                 m.media
                     .iter()
-                    .map(|md| OutgoingMedia {
-                        posts_dir: self.config.posts_dir.clone(),
-                        shown: md.path.clone(),
-                        alt: md.alt.get(&lang).cloned().unwrap_or_default(),
+                    .filter_map(|md| {
+                        Some(OutgoingMedia {
+                            posts_dir: self.config.posts_dir.clone(),
+                            shown: md.path_for(&lang)?.to_path_buf(),
+                            alt: md.alt.get(&lang).cloned().unwrap_or_default(),
+                        })
                     })
                     .collect()
             })

@@ -34,14 +34,14 @@ fn bluesky_media(config: &Config, m: &Message, file: &Path) -> Vec<Problem> {
         column: 0,
         message,
     };
-    for md in &m.media {
-        let size = std::fs::metadata(config.posts_dir.join(&md.path))
+    for file in m.media.iter().flat_map(|md| md.files()) {
+        let size = std::fs::metadata(config.posts_dir.join(file))
             .map(|m| m.len())
             .unwrap_or(0);
         if size > MAX_IMAGE_BYTES {
             out.push(problem(format!(
                 "image {} is {size} bytes; Bluesky takes at most {MAX_IMAGE_BYTES}: export it smaller (e.g. as JPEG, or fewer pixels)",
-                md.path.display()
+                file.display()
             )));
         }
     }
@@ -52,6 +52,42 @@ fn bluesky_media(config: &Config, m: &Message, file: &Path) -> Vec<Problem> {
         )));
     }
     out
+}
+
+/// Another timed one-off going out within `schedule.timed_post_window` of
+/// `m` in one of its languages: followers would get both at once (a copy of
+/// the Migrants Day post left beside it, say).
+fn coinciding_one_offs(
+    config: &Config,
+    catalog: &Catalog,
+    m: &Message,
+    file: &Path,
+) -> Vec<Problem> {
+    let tz = config.schedule.timezone();
+    let window = chrono::Duration::from_std(config.timed_post_window).unwrap_or_default();
+    let Some(at) = m.at.map(|a| a.resolve(tz)) else {
+        return Vec::new();
+    };
+    catalog
+        .queue()
+        .filter(|other| other.source < m.source)
+        .filter_map(|other| {
+            let other_at = other.at?.resolve(tz);
+            let shared: Vec<&str> = m.langs().filter(|l| other.has_lang(l)).map(Lang::as_str).collect();
+            ((other_at - at).abs() <= window && !shared.is_empty()).then(|| Problem {
+                severity: Severity::Warning,
+                file: file.to_path_buf(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "goes out with posts/{} (in {}, within {} of each other): followers get both at once; move or remove one",
+                    other.source.display(),
+                    shared.join(", "),
+                    humantime::format_duration(config.timed_post_window)
+                ),
+            })
+        })
+        .collect()
 }
 
 /// Every problem of every post on every target, besides those of loading.
@@ -89,6 +125,7 @@ pub fn check_targets(
             }
         }
         if m.kind == MessageKind::Queue && !m.draft {
+            problems.extend(coinciding_one_offs(config, catalog, m, &file));
             if let Some(at) = m.at {
                 let t = at.resolve(config.schedule.timezone());
                 if t < now {

@@ -46,6 +46,11 @@ pub enum Command {
         /// How many slots to show.
         #[arg(long, default_value_t = 5, value_name = "N")]
         next: usize,
+        /// Show the slots from this time on (e.g. 2026-12-17, or
+        /// "2026-12-18 08:00" in the campaign's time zone), as they will be
+        /// then: the rotation is stepped through the slots before it.
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
     },
     /// Post now, on every target or one. With --slot, fill that slot:
     /// running it twice for the same slot and target posts once.

@@ -87,6 +87,7 @@ struct RawSchedule {
     timezone: String,
     slots: Vec<String>,
     grace: String,
+    timed_post_window: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +132,9 @@ pub struct Config {
     /// Campaign hashtags without the leading `#`.
     pub hashtags: Vec<String>,
     pub schedule: Schedule,
+    /// A rotation slot this close to a timed queue post, on a target that
+    /// posts it, is left to the queue post (see [`crate::plan::taken_by`]).
+    pub timed_post_window: Duration,
     pub checkpoints: Vec<Duration>,
     /// The share of a network's remaining rate limit engagement checks may use.
     pub rate_share: f64,
@@ -530,6 +534,10 @@ impl Config {
             )
         })?;
         let grace = parse_duration("schedule.grace", &raw.schedule.grace)?;
+        let timed_post_window = parse_duration(
+            "schedule.timed_post_window",
+            &raw.schedule.timed_post_window,
+        )?;
         let schedule = Schedule::new(tz, &raw.schedule.slots, grace)
             .map_err(|e| key_error("schedule.slots", e.to_string()))?;
 
@@ -587,6 +595,7 @@ impl Config {
             data_dir: raw.data_dir,
             hashtags,
             schedule,
+            timed_post_window,
             checkpoints,
             rate_share,
             targets,

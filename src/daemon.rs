@@ -19,8 +19,9 @@ use tokio_util::task::TaskTracker;
 use crate::campaign::{Campaign, grace};
 use crate::config::TargetConfig;
 use crate::engagement;
-use crate::model::{Lang, Slot};
-use crate::posts::{self, Catalog, Severity};
+use crate::model::Slot;
+use crate::plan::{self, Event};
+use crate::posts::{self, Severity};
 use crate::store::StoreError;
 use crate::watch::{self, PostsWatcher};
 
@@ -67,39 +68,6 @@ impl DaemonStatus {
         // Write then rename: a reader never sees half a file.
         if let Err(e) = std::fs::write(&tmp, json).and_then(|_| std::fs::rename(&tmp, &path)) {
             tracing::warn!(error = %e, path = %path.display(), "cannot write the daemon status file");
-        }
-    }
-}
-
-/// One thing the scheduler wakes for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Event {
-    /// A cron slot: every target takes its next rotation post.
-    Cron(DateTime<Utc>),
-    /// A queue post's own `at` time, in one language.
-    Timed {
-        slot: Slot,
-        message_id: String,
-        lang: Lang,
-    },
-}
-
-impl Event {
-    fn at(&self) -> DateTime<Utc> {
-        match self {
-            Event::Cron(t) => *t,
-            Event::Timed { slot, .. } => slot.at,
-        }
-    }
-
-    /// The slot this event fills on `target`, if it concerns it (a timed
-    /// post only concerns targets that post in its language).
-    fn slot_on(&self, target: &TargetConfig) -> Option<Slot> {
-        match self {
-            Event::Cron(t) => Some(Slot::cron(*t)),
-            Event::Timed { slot, lang, .. } => {
-                target.languages.contains(lang).then(|| slot.clone())
-            }
         }
     }
 }
@@ -200,7 +168,7 @@ pub async fn run(
     tracker.spawn(check_engagement(campaign.clone(), shutdown.clone()));
     loop {
         let catalog = campaign.catalog();
-        let next = next_event(&campaign, &catalog, cursor);
+        let next = plan::next_event(campaign.config(), &catalog, cursor);
         status(next, true).write(&options.data_dir);
         if let Some(t) = next {
             tracing::debug!(next = %t, "sleeping until the next event");
@@ -261,7 +229,7 @@ pub async fn run(
                 tracing::error!(error = %e, "cannot read the pending posts from the state store");
             }
         }
-        let events = events_between(&campaign, &campaign.catalog(), cursor, now);
+        let events = plan::events_between(campaign.config(), &campaign.catalog(), cursor, now);
         if events.is_empty() {
             continue; // woke early (clock adjusted); sleep again
         }
@@ -457,58 +425,6 @@ async fn check_engagement(campaign: Arc<Campaign>, shutdown: CancellationToken) 
     }
 }
 
-/// The first event after `cursor`.
-fn next_event(
-    campaign: &Campaign,
-    catalog: &Catalog,
-    cursor: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let cron = campaign.config().schedule.next_after(cursor);
-    let tz = campaign.config().schedule.timezone();
-    let timed = catalog
-        .queue()
-        .filter_map(|m| m.at.map(|a| a.resolve(tz)))
-        .filter(|t| *t > cursor)
-        .min();
-    match (cron, timed) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// Every event in `(from, to]`, in time order.
-fn events_between(
-    campaign: &Campaign,
-    catalog: &Catalog,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Vec<Event> {
-    let config = campaign.config();
-    let tz = config.schedule.timezone();
-    let mut events: Vec<Event> = config
-        .schedule
-        .between(from, to)
-        .into_iter()
-        .map(Event::Cron)
-        .collect();
-    for m in catalog.queue() {
-        let Some(at) = m.at.map(|a| a.resolve(tz)) else {
-            continue;
-        };
-        if at > from && at <= to {
-            for lang in m.langs() {
-                events.push(Event::Timed {
-                    slot: Slot::timed(at, &m.id, lang),
-                    message_id: m.id.clone(),
-                    lang: lang.clone(),
-                });
-            }
-        }
-    }
-    events.sort_by_key(Event::at);
-    events
-}
-
 /// Records what each due event posts on each target (or why it does not),
 /// then starts the posts on the task tracker. The recording is finished
 /// before this returns, and so before the schedule position moves past the
@@ -533,7 +449,7 @@ async fn dispatch(
     let mut unrecorded = Vec::new();
     for event in events {
         let late = now - event.at() > grace;
-        if let Some(note) = event_dst_note(campaign, &event) {
+        if let Some(note) = plan::dst_note(campaign.config(), &campaign.catalog(), &event) {
             tracing::info!(slot = %event.at(), note, "daylight-saving change");
         }
         let targets: Vec<TargetConfig> = campaign.targets().cloned().collect();
@@ -548,6 +464,10 @@ async fn dispatch(
                 )
             } else if matches!(event, Event::Cron(t) if Some(t) != latest_cron) {
                 Some("superseded by a later slot (missed slots are not burst out)".to_string())
+            } else if let Event::Cron(t) = event
+                && let Some(m) = plan::taken_by(campaign.config(), &campaign.catalog(), &target, t)
+            {
+                Some(format!("taken by the timed post {}", m.id))
             } else {
                 paused(campaign, &target.name).map(|reason| format!("target paused: {reason}"))
             };
@@ -566,20 +486,6 @@ async fn dispatch(
         }
     }
     unrecorded
-}
-
-/// Why an event's time is unusual, when a DST change touches it: a cron
-/// slot against its pattern, a timed post against its own local time.
-fn event_dst_note(campaign: &Campaign, event: &Event) -> Option<String> {
-    let schedule = &campaign.config().schedule;
-    match event {
-        Event::Cron(t) => schedule.dst_note(*t),
-        Event::Timed { message_id, .. } => campaign
-            .catalog()
-            .get(message_id)
-            .and_then(|m| m.at)
-            .and_then(|at| at.dst_note(schedule.timezone())),
-    }
 }
 
 /// A (slot, target) the state store could not record: tried again every

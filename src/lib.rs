@@ -10,6 +10,7 @@
 //! - [`checks`]: posts against targets' limits, dates and detected languages.
 //! - [`rotation`]: which (message, language) next; pure and deterministic.
 //! - [`schedule`]: cron + time zone → slot instants; pure; DST rules.
+//! - [`plan`]: the events of a period, and the slots timed posts take; pure.
 //! - [`store`]: SQLite state: intents, rotation positions, meta.
 //! - [`lease`]: one daemon per data folder, one sender per intent.
 //! - [`publish`]: the `Publisher` trait and one file per network.
@@ -34,6 +35,7 @@ pub mod daemon;
 pub mod engagement;
 pub mod lease;
 pub mod model;
+pub mod plan;
 pub mod posts;
 pub mod publish;
 pub mod render;

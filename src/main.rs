@@ -78,7 +78,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Run { dry_run } => commands::run(&config, dry_run).await,
         Command::Validate { offline } => commands::validate(&config, offline).await,
-        Command::Preview { next } => commands::preview(&config, next),
+        Command::Preview { next, from } => commands::preview(&config, next, from.as_deref()),
         Command::PostNow {
             id,
             lang,

@@ -126,9 +126,47 @@ impl At {
 /// An image attached to a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Media {
-    /// Relative to `posts/` (checked to stay inside it).
-    pub path: PathBuf,
+    /// The image, relative to `posts/` (checked to stay inside it).
+    pub path: MediaPath,
     pub alt: BTreeMap<Lang, String>,
+}
+
+/// One image for every language, or one per language (a card in each
+/// language's own words).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MediaPath {
+    All(PathBuf),
+    PerLang(BTreeMap<Lang, PathBuf>),
+}
+
+impl Media {
+    /// The image a post in `lang` carries.
+    pub fn path_for(&self, lang: &Lang) -> Option<&std::path::Path> {
+        match &self.path {
+            MediaPath::All(p) => Some(p),
+            MediaPath::PerLang(m) => m.get(lang).map(PathBuf::as_path),
+        }
+    }
+
+    /// Every file of this image, each once.
+    pub fn files(&self) -> Vec<&std::path::Path> {
+        let mut files: Vec<&std::path::Path> = match &self.path {
+            MediaPath::All(p) => vec![p],
+            MediaPath::PerLang(m) => m.values().map(PathBuf::as_path).collect(),
+        };
+        files.sort();
+        files.dedup();
+        files
+    }
+
+    /// For messages: the file, or the files joined.
+    pub fn describe(&self) -> String {
+        self.files()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// A validated post, in all its languages.

@@ -14,11 +14,20 @@ use crate::model::{Lang, Message};
 /// trailing punctuation that usually ends the sentence rather than the URL.
 static URL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"https?://[^\s<>]+").expect("valid regex"));
-/// Hashtags: `#` after a start or a space, then letters, marks, digits or `_`.
+/// Hashtags: `#` after a start, a space, an opening bracket or a
+/// direction mark (U+200E/U+200F, which start the tag line of right-to-left
+/// posts), then letters, marks, digits or `_`.
 static HASHTAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[\s(\[{])(#[\p{L}\p{M}\p{N}_]*[\p{L}\p{M}_][\p{L}\p{M}\p{N}_]*)")
-        .expect("valid regex")
+    Regex::new(
+        r"(?:^|[\s(\[{\x{200E}\x{200F}])(#[\p{L}\p{M}\p{N}_]*[\p{L}\p{M}_][\p{L}\p{M}\p{N}_]*)",
+    )
+    .expect("valid regex")
 });
+
+/// LEFT-TO-RIGHT MARK: starts the tag line of a right-to-left post, so a
+/// client that lays the whole post out right to left keeps each `#` before
+/// its tag (without it the line's first `#` ends up at its far right).
+pub const LRM: char = '\u{200E}';
 
 /// Byte ranges of the links in `text`.
 pub fn find_urls(text: &str) -> Vec<std::ops::Range<usize>> {
@@ -67,8 +76,9 @@ pub struct Rendered {
 
 /// Renders `message` in `lang`: the text, then the post's tags and the
 /// campaign hashtags that the text does not already contain
-/// (case-insensitive), on a line of their own. `None` if the message has no
-/// text in that language.
+/// (case-insensitive), on a line of their own, which starts with a
+/// LEFT-TO-RIGHT MARK in a language written right to left. `None` if the
+/// message has no text in that language.
 pub fn render(message: &Message, lang: &Lang, campaign_hashtags: &[String]) -> Option<Rendered> {
     let body = message.text.get(lang)?;
     let mut present: HashSet<String> = find_hashtags(body)
@@ -84,7 +94,12 @@ pub fn render(message: &Message, lang: &Lang, campaign_hashtags: &[String]) -> O
     let text = if added.is_empty() {
         body.clone()
     } else {
-        format!("{body}\n\n{}", added.join(" "))
+        let mark = if lang.is_rtl() {
+            LRM.to_string()
+        } else {
+            String::new()
+        };
+        format!("{body}\n\n{mark}{}", added.join(" "))
     };
     Some(Rendered {
         text,
@@ -255,16 +270,55 @@ mod tests {
     }
 
     #[test]
-    fn arabic_keeps_latin_hashtags_after_the_text() {
+    fn arabic_keeps_latin_hashtags_after_the_text_behind_a_mark() {
         let m = msg("ar", "المدن ترحب بالجميع.", &[]);
         let r = render(&m, &Lang::new("ar").unwrap(), &campaign()).unwrap();
         assert_eq!(
             r.text,
-            "المدن ترحب بالجميع.\n\n#WeTogether #Cities4Migration"
+            "المدن ترحب بالجميع.\n\n\u{200E}#WeTogether #Cities4Migration"
         );
         let ms = measure(&r, &Limits::BLUESKY);
-        assert_eq!(ms.graphemes, 19 + 2 + 29);
+        assert_eq!(ms.graphemes, 19 + 2 + 1 + 29);
         assert!(ms.bytes > ms.graphemes);
+        // Both tags are still tags, the mark outside them.
+        let tags: Vec<&str> = find_hashtags(&r.text)
+            .into_iter()
+            .map(|x| &r.text[x])
+            .collect();
+        assert_eq!(tags, ["#WeTogether", "#Cities4Migration"]);
+        // Left-to-right languages get no mark.
+        let en = render(
+            &msg("en", "Cities welcome all.", &[]),
+            &Lang::new("en").unwrap(),
+            &campaign(),
+        );
+        assert!(!en.unwrap().text.contains(LRM));
+    }
+
+    /// The tag line's visual order in a paragraph laid out right to left (as
+    /// Elk, Bluesky's web app with dir="auto", or Mastodon before 4.3 do),
+    /// by the Unicode bidi algorithm.
+    fn visual_rtl(line: &str) -> String {
+        let info = unicode_bidi::BidiInfo::new(line, Some(unicode_bidi::Level::rtl()));
+        let para = &info.paragraphs[0];
+        info.reorder_line(para, para.range.clone()).into_owned()
+    }
+
+    // Issue 14: "#MigrantsDay #WeTogether #Cities4Migration" displayed as
+    // "MigrantsDay #WeTogether #Cities4Migration#" in a right-to-left layout.
+    #[test]
+    fn in_a_right_to_left_layout_each_hash_stays_glued_to_its_tag() {
+        let m = msg("ar", "اليوم هو اليوم الدولي للمهاجرين.", &["MigrantsDay"]);
+        let r = render(&m, &Lang::new("ar").unwrap(), &campaign()).unwrap();
+        let line = r.text.lines().last().unwrap();
+        let shown = visual_rtl(line);
+        for tag in ["#MigrantsDay", "#WeTogether", "#Cities4Migration"] {
+            assert!(shown.contains(tag), "{tag} broken up in {shown:?}");
+        }
+        assert!(!shown.ends_with('#'), "{shown:?}");
+        // Without the mark the first `#` moves to the far end.
+        let bare = line.trim_start_matches(LRM);
+        assert!(visual_rtl(bare).ends_with('#'), "{:?}", visual_rtl(bare));
     }
 
     #[test]

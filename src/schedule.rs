@@ -139,6 +139,38 @@ impl Schedule {
     }
 }
 
+/// A time as people write it, read in the campaign's zone `tz`: an RFC
+/// 3339 time with its offset (`2026-12-18T09:00:00+01:00`), a local date and
+/// time (`2026-12-18 09:00`, `2026-12-18T09:00`), or a date alone (its
+/// midnight). A local time that does not exist (a DST gap) is the first
+/// minute after it; one that happens twice, its first pass.
+pub fn parse_time(text: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
+    let t = text.trim();
+    if let Ok(fixed) = DateTime::parse_from_rfc3339(t) {
+        return Ok(fixed.with_timezone(&Utc));
+    }
+    let local = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
+    .or_else(|| {
+        chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    });
+    match local {
+        Some(naive) => Ok(crate::model::At::Local(naive).resolve(tz)),
+        None => Err(format!(
+            "{t:?} is not a time the bot can read; write it like 2026-12-18 09:00 (in {}), or 2026-12-18T09:00:00+01:00 with its offset",
+            tz.name()
+        )),
+    }
+}
+
 impl FromStr for Schedule {
     type Err = BadCron;
     /// `"TZ|pattern|pattern"`, with a 15-minute grace; for tests and benches.
@@ -236,6 +268,26 @@ mod tests {
             s.next_after(t),
             Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 5).unwrap())
         );
+    }
+
+    #[test]
+    fn times_as_people_write_them() {
+        let tz: Tz = "Europe/Brussels".parse().unwrap();
+        let nine = utc(2026, 12, 18, 8, 0);
+        for t in [
+            "2026-12-18 09:00",
+            "2026-12-18T09:00",
+            "2026-12-18 09:00:00",
+            "2026-12-18T09:00:00+01:00",
+            "2026-12-18T08:00:00Z",
+        ] {
+            assert_eq!(parse_time(t, tz), Ok(nine), "{t}");
+        }
+        assert_eq!(parse_time("2026-12-18", tz), Ok(utc(2026, 12, 17, 23, 0)));
+        for bad in ["tomorrow", "18/12/2026", "2026-12-18 9h"] {
+            let e = parse_time(bad, tz).unwrap_err();
+            assert!(e.contains("2026-12-18 09:00 (in Europe/Brussels)"), "{e}");
+        }
     }
 
     #[test]

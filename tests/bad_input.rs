@@ -24,7 +24,7 @@ fn bot(dir: &Path) -> Command {
 }
 
 /// A small real PNG for posts that attach `media/card.png`.
-const PNG: &[u8] = include_bytes!("../posts/media/wetogether-card.png");
+const PNG: &[u8] = include_bytes!("../posts/media/campaign-card-en.png");
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

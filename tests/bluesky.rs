@@ -287,7 +287,7 @@ async fn an_image_post_carries_alt_text_and_aspect_ratio() {
     let mut post = outgoing(&fresh_slot("image"), "ar", "بطاقة الحملة #WeTogether");
     post.media.push(OutgoingMedia {
         posts_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"),
-        shown: "media/wetogether-card.png".into(),
+        shown: "media/campaign-card-ar.png".into(),
         alt: "بطاقة الحملة على خلفية زرقاء".into(),
     });
     let published = sky.publish(&post).await.unwrap();
@@ -429,6 +429,13 @@ fn post_now_in_arabic_makes_one_record_even_with_the_state_deleted() {
     assert_eq!(ours.len(), 1, "one record for the slot");
     let value = &ours[0]["value"];
     assert_eq!(value["langs"], json!(["ar"]));
+    // The tag line starts with a LEFT-TO-RIGHT MARK (issue 14), and the
+    // facets select exactly `#Tag`, after it.
+    assert!(
+        value["text"].as_str().unwrap().contains("\n\u{200E}#"),
+        "{}",
+        value["text"]
+    );
     let facets = decode_facets(value);
     assert!(
         facets.contains(&("#WeTogether".into(), "WeTogether".into())),

@@ -166,7 +166,8 @@ fn post_now_a_chosen_message() {
     let lines = outbox(dir.path());
     assert_eq!(lines[0].message_id, "living-together");
     assert!(lines[0].text.ends_with("#WeTogether #Cities4Migration"));
-    assert_eq!(lines[0].media[0].path, "media/wetogether-card.png");
+    // The Arabic post carries the Arabic card.
+    assert_eq!(lines[0].media[0].path, "media/campaign-card-ar.png");
     assert!(!lines[0].media[0].alt.is_empty());
 }
 

@@ -116,7 +116,7 @@ fn the_migrants_day_post_is_due_on_18_december_at_nine_in_brussels() {
 }
 
 #[test]
-fn the_campaign_card_is_a_small_png_with_alt_text_in_each_language() {
+fn every_card_is_a_small_png_with_alt_text_in_each_language() {
     let (_, catalog) = shipped();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
     let with_media: Vec<_> = catalog
@@ -127,18 +127,193 @@ fn the_campaign_card_is_a_small_png_with_alt_text_in_each_language() {
     assert!(!with_media.is_empty());
     for m in with_media {
         for md in &m.media {
-            let bytes = std::fs::read(root.join(&md.path)).unwrap();
-            assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
-            assert!(
-                bytes.len() < 1_000_000,
-                "{} is {} bytes",
-                md.path.display(),
-                bytes.len()
-            );
             for l in m.langs() {
+                let file = md.path_for(l).expect("a card for every language");
+                let bytes = std::fs::read(root.join(file)).unwrap();
+                assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+                assert!(
+                    bytes.len() < 1_000_000,
+                    "{} is {} bytes",
+                    file.display(),
+                    bytes.len()
+                );
                 assert!(
                     md.alt.get(l).is_some_and(|a| a.len() > 20),
                     "{}: no {l} alt text",
+                    m.id
+                );
+            }
+        }
+    }
+}
+
+/// Month names in the campaign's languages: an image whose alt text names
+/// one shows a date.
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may ",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai ",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "يناير",
+    "فبراير",
+    "مارس",
+    "أبريل",
+    "مايو",
+    "يونيو",
+    "يوليو",
+    "أغسطس",
+    "سبتمبر",
+    "أكتوبر",
+    "نوفمبر",
+    "ديسمبر",
+];
+
+// Issue 14: the card said "18 December" and went out all year with an
+// evergreen message.
+#[test]
+fn no_dated_image_on_a_rotation_message() {
+    let (_, catalog) = shipped();
+    for m in catalog.rotation() {
+        for md in &m.media {
+            for (l, alt) in &md.alt {
+                let lower = alt.to_lowercase();
+                assert!(
+                    !MONTHS.iter().any(|month| lower.contains(month)),
+                    "{} [{l}]: its image shows a date ({alt}); rotation messages go out all year",
+                    m.id
+                );
+            }
+        }
+    }
+}
+
+// Issue 14: the Arabic tag line displayed as "MigrantsDay … #" in
+// right-to-left layouts.
+#[test]
+fn right_to_left_tag_lines_start_with_a_left_to_right_mark() {
+    let (config, catalog) = shipped();
+    let ar = Lang::new("ar").unwrap();
+    let mut seen = 0;
+    for m in catalog.messages.iter().filter(|m| m.has_lang(&ar)) {
+        let r = render(m, &ar, &config.hashtags).unwrap();
+        let last = r.text.lines().last().unwrap();
+        assert!(last.starts_with("\u{200E}#"), "{}: {last:?}", m.id);
+        seen += 1;
+    }
+    assert!(seen >= 10);
+}
+
+// Issue 14: no French text used French typography.
+#[test]
+fn french_texts_have_no_typography_warning() {
+    let (_, catalog) = shipped();
+    let typography: Vec<_> = catalog
+        .problems
+        .iter()
+        .filter(|p| p.message.contains("French typography"))
+        .collect();
+    assert!(typography.is_empty(), "{typography:#?}");
+    // And they do use it (the check is not simply silent).
+    let fr = Lang::new("fr").unwrap();
+    let spaced = catalog
+        .messages
+        .iter()
+        .filter_map(|m| m.text.get(&fr))
+        .filter(|t| t.contains('\u{A0}') || t.contains('\u{202F}'))
+        .count();
+    assert!(spaced >= 5, "{spaced}");
+}
+
+// Issue 14: four posts in one minute on the day: the rotation post beside
+// the Migrants Day post in en, fr and ar.
+#[test]
+fn the_migrants_day_post_takes_its_slot_instead_of_doubling_it() {
+    let (config, catalog) = shipped();
+    let nine = Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap();
+    let outbox = &config.targets[0];
+    let taker = campaign_bot::plan::taken_by(&config, &catalog, outbox, nine)
+        .expect("the 09:00 rotation slot is taken");
+    assert_eq!(taker.id, "international-migrants-day-2026");
+    let afternoon = Utc.with_ymd_and_hms(2026, 12, 18, 14, 30, 0).unwrap();
+    assert!(campaign_bot::plan::taken_by(&config, &catalog, outbox, afternoon).is_none());
+}
+
+/// The statement, its quotes and apostrophes made plain, white space single.
+fn statement() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/campaign/statement-2020.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    plain(&text)
+}
+
+fn plain(text: &str) -> String {
+    text.replace(['’', '‘'], "'")
+        .replace(['“', '”'], "\"")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// Issue 14: every claim traceable to the statement. Each file's comment
+// quotes the sentence it draws on: every quoted fragment must be in the
+// statement word for word, and so must the English quotation of message 07.
+#[test]
+fn every_quotation_is_the_statements_own_words() {
+    let statement = statement();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
+    let (_, catalog) = shipped();
+    for m in &catalog.messages {
+        let file = std::fs::read_to_string(root.join(&m.source)).unwrap();
+        let quotes: Vec<String> = file
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .flat_map(|l| {
+                l.split('"')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(
+            !quotes.is_empty(),
+            "{}: no comment quoting the statement",
+            m.id
+        );
+        for q in quotes {
+            for fragment in q.split('…').map(str::trim).filter(|f| f.len() > 3) {
+                assert!(
+                    statement.contains(&plain(fragment)),
+                    "{}: {fragment:?} is not in the statement",
+                    m.id
+                );
+            }
+        }
+        for text in m.text.values() {
+            for quoted in text.split('“').skip(1).filter_map(|q| q.split('”').next()) {
+                let words = quoted.replace("[made]", "make");
+                assert!(
+                    statement.contains(&plain(&words)),
+                    "{}: the quotation {quoted:?} changes the statement's words",
                     m.id
                 );
             }

@@ -146,7 +146,7 @@ async fn media_is_uploaded_with_alt_text_and_awaited_while_processing() {
     let mut p = post("key-media", "ar");
     p.media.push(OutgoingMedia {
         posts_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"),
-        shown: "media/wetogether-card.png".into(),
+        shown: "media/campaign-card-ar.png".into(),
         alt: "بطاقة الحملة".into(),
     });
     masto(&server, "public").publish(&p).await.unwrap();

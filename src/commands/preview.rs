@@ -1,5 +1,8 @@
-//! `campaign-bot preview --next N`: the coming slots and exactly what each
-//! target would post. Reads the state store; changes nothing.
+//! `campaign-bot preview [--next N] [--from TIME]`: the coming slots and
+//! exactly what each target would post. Reads the state store; changes
+//! nothing. The events come from [`crate::plan`], as the daemon's do, and
+//! the rotation is stepped from where it stands now, so a preview of a
+//! later day (`--from`) shows what will really go out then.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -8,18 +11,15 @@ use chrono::{DateTime, Utc};
 
 use super::{CliError, exit, load_catalog, local_time, offline_limits_by_target};
 use crate::checks::offline_limits;
-use crate::config::Config;
+use crate::config::{Config, TargetConfig};
 use crate::model::{Lang, Message};
+use crate::plan::{self, Event};
 use crate::render::{describe_length, measure, overruns, render};
 use crate::rotation::{self, RotationState};
+use crate::schedule::parse_time;
 use crate::store::Store;
 
-enum Entry<'a> {
-    Cron(DateTime<Utc>),
-    Timed(DateTime<Utc>, &'a Message),
-}
-
-pub fn preview(config: &Config, next: usize) -> Result<ExitCode, CliError> {
+pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitCode, CliError> {
     let catalog = load_catalog(config);
     let errors = catalog.errors().count();
     if errors > 0 {
@@ -27,8 +27,9 @@ pub fn preview(config: &Config, next: usize) -> Result<ExitCode, CliError> {
             "note: {errors} post file(s) have errors and are left out; run `campaign-bot validate` for details"
         );
     }
+    let tz = config.schedule.timezone();
     // Read the rotation where it stands, without creating a store.
-    let db = config.data_dir.join("state.db");
+    let db = config.data_dir.join(crate::store::FILE_NAME);
     let (mut states, cursor): (BTreeMap<String, RotationState>, Option<DateTime<Utc>>) =
         if db.exists() {
             let store = Store::open(&config.data_dir)?;
@@ -41,110 +42,109 @@ pub fn preview(config: &Config, next: usize) -> Result<ExitCode, CliError> {
             (BTreeMap::new(), None)
         };
     let now = Utc::now().max(cursor.unwrap_or(DateTime::<Utc>::MIN_UTC));
-    let tz = config.schedule.timezone();
-    let slots = config.schedule.upcoming(now, next);
-    let horizon = slots.last().copied().unwrap_or(now);
-    let mut entries: Vec<Entry> = slots.into_iter().map(Entry::Cron).collect();
-    for m in catalog.queue() {
-        if let Some(at) = m.at.map(|a| a.resolve(tz))
-            && at > now
-            && at <= horizon
-        {
-            entries.push(Entry::Timed(at, m));
-        }
-    }
-    entries.sort_by_key(|e| match e {
-        Entry::Cron(t) | Entry::Timed(t, _) => *t,
-    });
-    if entries.is_empty() {
+    let from = match from {
+        None => now,
+        Some(text) => parse_time(text, tz)
+            .map_err(|e| CliError::Usage(format!("--from: {e}")))?
+            .max(now),
+    };
+    let slots = config.schedule.upcoming(from, next);
+    let Some(horizon) = slots.last().copied() else {
         println!("No slot is coming: check schedule.slots.");
         return Ok(ExitCode::from(exit::OK));
-    }
+    };
 
     let mut over_limit = false;
     let known = offline_limits_by_target(config);
-    let mut show = |t: DateTime<Utc>,
-                    target: &crate::config::TargetConfig,
-                    m: &Message,
-                    lang: &Lang,
-                    what: &str| {
-        let limits = known
-            .get(&target.name)
-            .copied()
-            .unwrap_or_else(|| offline_limits(target.kind));
-        let rendered = render(m, lang, &config.hashtags).expect("language present");
-        let ms = measure(&rendered, &limits);
-        let overs = overruns(&ms, &limits);
-        over_limit |= !overs.is_empty();
-        println!(
-            "{}  {}  {}  {}{}  ({})",
-            local_time(t, tz),
-            target.name,
-            m.id,
-            lang,
-            what,
-            describe_length(&ms, &limits)
-        );
-        // A timed post's own local time, or the cron slot's.
-        let note = match m.at {
-            Some(at) if m.kind == crate::model::MessageKind::Queue && at.resolve(tz) == t => {
-                at.dst_note(tz)
-            }
-            _ => config.schedule.dst_note(t),
-        };
-        if let Some(note) = note {
-            println!("    note: {note}");
-        }
-        for o in overs {
-            println!("    TOO LONG: {o}");
-        }
-        if let Some(s) = &rendered.spoiler {
-            println!("    content warning: {s}");
-        }
-        for line in rendered.text.lines() {
-            println!("    | {line}");
-        }
-        for md in &m.media {
+    let mut show =
+        |t: DateTime<Utc>, target: &TargetConfig, m: &Message, lang: &Lang, what: &str| {
+            let limits = known
+                .get(&target.name)
+                .copied()
+                .unwrap_or_else(|| offline_limits(target.kind));
+            let rendered = render(m, lang, &config.hashtags).expect("language present");
+            let ms = measure(&rendered, &limits);
+            let overs = overruns(&ms, &limits);
+            over_limit |= !overs.is_empty();
             println!(
-                "    image: {} — alt: {}",
-                md.path.display(),
-                md.alt.get(lang).map(String::as_str).unwrap_or("")
+                "{}  {}  {}  {}{}  ({})",
+                local_time(t, tz),
+                target.name,
+                m.id,
+                lang,
+                what,
+                describe_length(&ms, &limits)
             );
-        }
-        println!();
-    };
+            for o in overs {
+                println!("    TOO LONG: {o}");
+            }
+            if let Some(s) = &rendered.spoiler {
+                println!("    content warning: {s}");
+            }
+            for line in rendered.text.lines() {
+                println!("    | {line}");
+            }
+            for md in &m.media {
+                if let Some(path) = md.path_for(lang) {
+                    println!(
+                        "    image: {} — alt: {}",
+                        path.display(),
+                        md.alt.get(lang).map(String::as_str).unwrap_or("")
+                    );
+                }
+            }
+            println!();
+        };
 
-    for entry in &entries {
-        match entry {
-            Entry::Cron(t) => {
-                for target in &config.targets {
+    // From now on, so the rotation is where it will be; shown from `from`.
+    for event in plan::events_between(config, &catalog, now, horizon) {
+        let t = event.at();
+        let shown = t > from;
+        if shown && let Some(note) = plan::dst_note(config, &catalog, &event) {
+            println!("{}  note: {note}", local_time(t, tz));
+        }
+        for target in &config.targets {
+            match &event {
+                Event::Cron(_) => {
+                    if let Some(m) = plan::taken_by(config, &catalog, target, t) {
+                        if shown {
+                            println!(
+                                "{}  {}  rotation — taken by {}\n",
+                                local_time(t, tz),
+                                target.name,
+                                m.id
+                            );
+                        }
+                        continue;
+                    }
                     let state = states.entry(target.name.clone()).or_default();
                     match rotation::next(state, &target.languages, &catalog) {
                         Some(choice) => {
                             let m = catalog
                                 .get(&choice.message_id)
                                 .expect("picked from the catalog");
-                            show(
-                                *t,
-                                target,
-                                m,
-                                &choice.lang,
-                                if choice.from_queue { " (queue)" } else { "" },
-                            );
+                            if shown {
+                                let what = if choice.from_queue { " (queue)" } else { "" };
+                                show(t, target, m, &choice.lang, what);
+                            }
                             rotation::advance(state, &target.languages, &choice, &catalog);
                         }
-                        None => println!(
+                        None if shown => println!(
                             "{}  {}  nothing to post in its languages\n",
-                            local_time(*t, tz),
+                            local_time(t, tz),
                             target.name
                         ),
+                        None => {}
                     }
                 }
-            }
-            Entry::Timed(t, m) => {
-                for target in &config.targets {
-                    for lang in target.languages.iter().filter(|l| m.has_lang(l)) {
-                        show(*t, target, m, lang, " (queue, at its own time)");
+                Event::Timed {
+                    message_id, lang, ..
+                } => {
+                    if shown
+                        && event.slot_on(target).is_some()
+                        && let Some(m) = catalog.get(message_id)
+                    {
+                        show(t, target, m, lang, " (queue, at its own time)");
                     }
                 }
             }

@@ -12,9 +12,10 @@ use std::path::{Component, Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::model::{At, Lang, Media, Message, MessageKind};
+use crate::model::{At, Lang, Media, MediaPath, Message, MessageKind};
 
 pub mod files;
+pub mod typography;
 
 use files::FileError;
 
@@ -179,6 +180,13 @@ struct RawPost {
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
+enum RawMediaPath {
+    One(String),
+    PerLang(BTreeMap<String, String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
 enum RawSpoiler {
     All(String),
     PerLang(BTreeMap<String, String>),
@@ -187,7 +195,7 @@ enum RawSpoiler {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMedia {
-    path: Spanned<String>,
+    path: Spanned<RawMediaPath>,
     alt: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
 }
 
@@ -602,6 +610,9 @@ fn build_message(
             continue;
         }
         check_bidi(ctx, v.span(), &value, &format!("the {lang} text"));
+        if lang.as_str() == "fr" {
+            check_french(ctx, v.span());
+        }
         text_lines.insert(lang.clone(), line_col(ctx.text, k.span().start).0);
         text.insert(lang, value);
     }
@@ -652,8 +663,46 @@ fn build_message(
     for m in raw.media {
         let span = m.span();
         let m = m.into_inner();
-        let Some(path) = media_path(posts_dir, &m.path, ctx) else {
+        let path_span = m.path.span();
+        let path = match m.path.into_inner() {
+            RawMediaPath::One(p) => media_path(posts_dir, &p, path_span, ctx).map(MediaPath::All),
+            RawMediaPath::PerLang(map) => {
+                let mut paths = BTreeMap::new();
+                let mut complete = true;
+                for (k, v) in map {
+                    let Ok(lang) = Lang::new(&k) else {
+                        ctx.error_at(
+                            path_span.clone(),
+                            format!("in the image's path: {}", Lang::new(&k).unwrap_err()),
+                        );
+                        complete = false;
+                        continue;
+                    };
+                    match media_path(posts_dir, &v, path_span.clone(), ctx) {
+                        Some(p) => {
+                            paths.insert(lang, p);
+                        }
+                        None => complete = false,
+                    }
+                }
+                for lang in text.keys() {
+                    if !paths.contains_key(lang) {
+                        ctx.error_at(
+                            path_span.clone(),
+                            format!("the image has no {lang} file; add {lang} = \"media/….png\" to its path, or give one path for every language"),
+                        );
+                        complete = false;
+                    }
+                }
+                complete.then_some(MediaPath::PerLang(paths))
+            }
+        };
+        let Some(path) = path else {
             continue;
+        };
+        let image = Media {
+            path,
+            alt: BTreeMap::new(),
         };
         let mut alt = BTreeMap::new();
         match m.alt {
@@ -661,7 +710,7 @@ fn build_message(
                 span.clone(),
                 format!(
                     "the image {} has no alt text; add alt = {{ {} }} describing it for people who cannot see it",
-                    path.display(),
+                    image.describe(),
                     text.keys().map(|l| format!("{l} = \"...\"")).collect::<Vec<_>>().join(", ")
                 ),
             ),
@@ -679,13 +728,13 @@ fn build_message(
                     if !alt.contains_key(lang) && ctx.error_count() == 0 {
                         ctx.error_at(
                             alt_span.clone(),
-                            format!("the image {} has no {lang} alt text; add {lang} = \"...\" to its alt", path.display()),
+                            format!("the image {} has no {lang} alt text; add {lang} = \"...\" to its alt", image.describe()),
                         );
                     }
                 }
             }
         }
-        media.push(Media { path, alt });
+        media.push(Media { alt, ..image });
     }
 
     Some(Message {
@@ -744,6 +793,21 @@ fn check_bidi(ctx: &mut FileCtx<'_>, span: std::ops::Range<usize>, value: &str, 
     }
 }
 
+/// French typography (see [`typography`]): warnings at their place.
+fn check_french(ctx: &mut FileCtx<'_>, span: std::ops::Range<usize>) {
+    let token = &ctx.text[span.clone()];
+    for advice in typography::french(token) {
+        let (line, column) = line_col(ctx.text, span.start + advice.offset);
+        ctx.problems.push(Problem {
+            severity: Severity::Warning,
+            file: ctx.file.clone(),
+            line,
+            column,
+            message: advice.message,
+        });
+    }
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 100
@@ -783,8 +847,13 @@ fn parse_at(dt: &toml::value::Datetime) -> Option<At> {
 }
 
 /// A media path relative to `posts/`, that stays inside it and exists.
-fn media_path(posts_dir: &Path, raw: &Spanned<String>, ctx: &mut FileCtx<'_>) -> Option<PathBuf> {
-    let p = Path::new(raw.get_ref().trim());
+fn media_path(
+    posts_dir: &Path,
+    raw: &str,
+    span: std::ops::Range<usize>,
+    ctx: &mut FileCtx<'_>,
+) -> Option<PathBuf> {
+    let p = Path::new(raw.trim());
     let outside = p.is_absolute()
         || p.components().any(|c| {
             matches!(
@@ -794,10 +863,10 @@ fn media_path(posts_dir: &Path, raw: &Spanned<String>, ctx: &mut FileCtx<'_>) ->
         });
     if outside || p.as_os_str().is_empty() {
         ctx.error_at(
-            raw.span(),
+            span.clone(),
             format!(
                 "media path {:?} must be inside posts/, written relative to it (e.g. \"media/card.png\"), without .. or a leading /",
-                raw.get_ref()
+                raw
             ),
         );
         return None;
@@ -819,7 +888,7 @@ fn media_path(posts_dir: &Path, raw: &Spanned<String>, ctx: &mut FileCtx<'_>) ->
             ),
         },
     };
-    ctx.error_at(raw.span(), problem);
+    ctx.error_at(span.clone(), problem);
     None
 }
 
@@ -1067,6 +1136,44 @@ ar = "حقوق للجميع."
             c.messages.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
             ["f", "e"],
             "a link inside posts/ is read"
+        );
+    }
+
+    // Issue 14: a card in each language's own words.
+    #[test]
+    fn an_image_may_have_one_file_per_language() {
+        let dir = dir_with(&[(
+            "rotation/a.toml",
+            "[text]\nen = \"x\"\nfr = \"y\"\nar = \"z\"\n[[media]]\npath = { en = \"media/card.png\", fr = \"media/card-fr.png\", ar = \"media/card-ar.png\" }\nalt = { en = \"a\", fr = \"b\", ar = \"c\" }\n",
+        )]);
+        for l in ["fr", "ar"] {
+            std::fs::copy(
+                dir.path().join("media/card.png"),
+                dir.path().join(format!("media/card-{l}.png")),
+            )
+            .unwrap();
+        }
+        let c = load(dir.path(), &langs());
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        let md = &c.messages[0].media[0];
+        assert_eq!(
+            md.path_for(&Lang::new("fr").unwrap()),
+            Some(Path::new("media/card-fr.png"))
+        );
+        assert_eq!(
+            md.path_for(&Lang::new("en").unwrap()),
+            Some(Path::new("media/card.png"))
+        );
+        assert_eq!(md.files().len(), 3);
+        check(
+            &[(
+                "rotation/b.toml",
+                "[text]\nen = \"x\"\nfr = \"y\"\n[[media]]\npath = { en = \"media/card.png\", fr = \"media/nope.png\", xx = \"media/card.png\" }\nalt = { en = \"a\", fr = \"b\" }\n",
+            )],
+            expect![[r#"
+                posts/rotation/b.toml:5:8: error: media file posts/media/nope.png does not exist; add the image there or fix the path
+                posts/rotation/b.toml:5:8: error: in the image's path: "xx" is not an ISO 639-1 language code; use two letters such as en, fr or ar
+                posts/rotation/b.toml:5:8: error: the image has no fr file; add fr = "media/….png" to its path, or give one path for every language"#]],
         );
     }
 
