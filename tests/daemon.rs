@@ -644,3 +644,41 @@ async fn a_timed_post_seen_after_its_time_is_posted_within_grace_or_recorded_as_
     assert_eq!(i.state, IntentState::Skipped);
     assert!(i.error.unwrap().contains("not in posts/"));
 }
+
+// Issue 14: on Migrants Day the regular French rotation post went out at
+// 09:00 beside the flagship post in en, fr and ar.
+#[tokio::test(start_paused = true)]
+async fn a_timed_post_takes_the_rotation_slot_it_lands_on() {
+    let w = world(&[]);
+    std::fs::write(
+        w.dir.path().join("posts/queue/day.toml"),
+        "at = 2026-11-30T09:00:00\n[text]\nen = \"day en\"\nfr = \"day fr\"\nar = \"day ar\"\n",
+    )
+    .unwrap();
+    let net = Arc::new(Network::default());
+    let c = campaign(&w, &[("outbox", &net)], monday());
+    run_for(c.clone(), &w.config.data_dir, Duration::from_secs(86_400)).await;
+    let posts = summary(&net);
+    // 09:00: the three languages of the timed post, no rotation post; 15:30:
+    // the rotation goes on where it was, in English.
+    assert_eq!(
+        posts,
+        [
+            "2026-11-30T08:00:00Z/day/ar day ar",
+            "2026-11-30T08:00:00Z/day/en day en",
+            "2026-11-30T08:00:00Z/day/fr day fr",
+            "2026-11-30T14:30:00Z alpha en",
+        ]
+    );
+    let nine = Slot::cron(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
+    let skipped = c
+        .store()
+        .intent(&nine.intent_key("outbox"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(skipped.state, IntentState::Skipped);
+    assert_eq!(
+        skipped.error.as_deref(),
+        Some("taken by the timed post day")
+    );
+}
