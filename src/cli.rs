@@ -43,17 +43,20 @@ pub enum Command {
     /// Show the coming slots: time, target, message, language and the exact
     /// text with its length against the limit. Changes nothing.
     Preview {
-        /// How many slots to show.
-        #[arg(long, default_value_t = 5, value_name = "N")]
-        next: usize,
+        /// How many slots to show (at least 1).
+        #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        next: u16,
         /// Show the slots from this time on (e.g. 2026-12-17, or
         /// "2026-12-18 08:00" in the campaign's time zone), as they will be
         /// then: the rotation is stepped through the slots before it.
         #[arg(long, value_name = "TIME")]
         from: Option<String>,
     },
-    /// Post now, on every target or one. With --slot, fill that slot:
-    /// running it twice for the same slot and target posts once.
+    /// Post now, on every target or one. It fills a slot: the current
+    /// minute, or the one given with --slot; running it twice for the same
+    /// slot and target posts once. A manual post counts in the rotation:
+    /// its message counts as posted in its language, and the next slot takes
+    /// the language after it.
     PostNow {
         /// The message id to post (default: the next in the rotation).
         id: Option<String>,
@@ -64,7 +67,9 @@ pub enum Command {
         /// Only this target.
         #[arg(long, value_name = "TARGET")]
         target: Option<String>,
-        /// The slot to fill, as an RFC 3339 time (2026-12-18T09:00:00+01:00).
+        /// The slot to fill: a time in the campaign's time zone
+        /// ("2026-12-18 09:00"), or with its offset
+        /// (2026-12-18T09:00:00+01:00).
         #[arg(long, value_name = "TIME")]
         slot: Option<String>,
         /// Post to the outbox instead of the networks.
@@ -81,7 +86,7 @@ pub enum Command {
     /// Summarise engagement by message, language, target and day.
     Report {
         /// Only posts from this day on (YYYY-MM-DD, the campaign's time zone).
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
         since: Option<chrono::NaiveDate>,
         /// Only this grouping (table format).
         #[arg(long, value_enum)]
@@ -122,6 +127,13 @@ pub enum Command {
         #[arg(long)]
         health: bool,
     },
+}
+
+/// A day as `--since` takes it, with an example when it is not one.
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        format!("{s:?} is not a date the bot reads; write it as YYYY-MM-DD, e.g. 2026-11-27")
+    })
 }
 
 #[derive(Debug, Subcommand)]

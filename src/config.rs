@@ -45,6 +45,13 @@ pub enum ConfigError {
     Secret(String),
     #[error("configuration key `{key}`: {message}")]
     Key { key: String, message: String },
+    /// A problem with a value set by an environment variable.
+    #[error("environment variable {var} (`{key}`): {message}")]
+    Env {
+        var: String,
+        key: String,
+        message: String,
+    },
     /// A problem located in a config file.
     #[error("{}:{line}: {message}", path.display())]
     InFile {
@@ -486,6 +493,7 @@ impl Config {
                 list_keys.push(rest.replace("__", "."));
             }
         }
+        let env_vars: Vec<String> = env.keys().cloned().collect();
         let mut environment = config::Environment::with_prefix(ENV_PREFIX)
             .prefix_separator("__")
             .separator("__")
@@ -513,9 +521,16 @@ impl Config {
         let overlay_text = overlay_path
             .as_ref()
             .and_then(|p| std::fs::read_to_string(p).ok());
-        let locate = |e: ConfigError| match (&overlay_path, &overlay_text) {
-            (Some(p), Some(t)) => locate(e, p, t),
-            _ => e,
+        // The environment wins over the file: a bad value it sets is named
+        // by its variable; otherwise by the file's line.
+        let locate = |e: ConfigError| {
+            if let Some(named) = blame_env(&e, &env_vars) {
+                return named;
+            }
+            match (&overlay_path, &overlay_text) {
+                (Some(p), Some(t)) => locate(e, p, t),
+                _ => e,
+            }
         };
         let raw: RawSettings = built
             .try_deserialize()
@@ -643,6 +658,23 @@ fn error_key(e: &ConfigError) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// The error again, naming the environment variable that set its key, if
+/// one did (`CAMPAIGN_BOT__SCHEDULE__SLOTS` for `schedule.slots`).
+fn blame_env(e: &ConfigError, vars: &[String]) -> Option<ConfigError> {
+    let key = error_key(e)?;
+    let wanted = format!("{ENV_PREFIX}__{}", key.replace('.', "__"));
+    let var = vars.iter().find(|v| v.eq_ignore_ascii_case(&wanted))?;
+    let message = match e {
+        ConfigError::Key { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    Some(ConfigError::Env {
+        var: var.clone(),
+        key,
+        message,
+    })
 }
 
 /// Points an error at the line of the config file that sets its key; a
@@ -907,6 +939,18 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.to_string().contains("targets.outbox.token_env"), "{e}");
+    }
+
+    // Issue 15: errors from environment variables named `schedule.slots`.
+    #[test]
+    fn a_bad_value_from_the_environment_names_its_variable() {
+        let e = load_env(&[("CAMPAIGN_BOT__SCHEDULE__SLOTS", "every day")]).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "environment variable CAMPAIGN_BOT__SCHEDULE__SLOTS (`schedule.slots`): "
+            ),
+            "{e}"
+        );
     }
 
     #[test]

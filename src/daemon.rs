@@ -22,6 +22,7 @@ use crate::engagement;
 use crate::model::Slot;
 use crate::plan::{self, Event};
 use crate::posts::{self, Severity};
+use crate::rotation;
 use crate::store::StoreError;
 use crate::watch::{self, PostsWatcher};
 
@@ -140,11 +141,16 @@ pub async fn run(
         }
     };
     tracing::info!(
-        targets = ?campaign.targets().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        targets = campaign
+            .targets()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         timezone = campaign.config().schedule.timezone().name(),
-        slots = ?campaign.config().schedule.slot_patterns(),
+        slots = campaign.config().schedule.slot_patterns().join("; "),
         "campaign-bot running"
     );
+    announce(&campaign, &options, cursor);
 
     let posts_dir = campaign.config().posts_dir.clone();
     let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
@@ -241,6 +247,7 @@ pub async fn run(
             tracing::error!(error = %e, "cannot save the schedule position");
         }
         cursor = now;
+        announce(&campaign, &options, cursor);
     }
 
     tracing::info!("stopping: letting posts in flight finish");
@@ -258,6 +265,73 @@ pub async fn run(
     status(None, false).write(&options.data_dir);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Logs one line for people: when the next post goes out (local time and
+/// UTC), on which targets, with which message and language, and where an
+/// outbox writes. At start and after every slot, so a quiet daemon never
+/// looks idle.
+fn announce(campaign: &Campaign, options: &RunOptions, cursor: DateTime<Utc>) {
+    let config = campaign.config();
+    let tz = config.schedule.timezone();
+    let catalog = campaign.catalog();
+    let Some(at) = plan::next_event(config, &catalog, cursor) else {
+        tracing::info!("no slot is coming: check schedule.slots");
+        return;
+    };
+    let events = plan::events_between(config, &catalog, at - chrono::Duration::nanoseconds(1), at);
+    let mut parts = Vec::new();
+    let mut outboxes = Vec::new();
+    for target in campaign.targets() {
+        let mut what = Vec::new();
+        for event in &events {
+            match event {
+                Event::Cron(t) => {
+                    if plan::taken_by(config, &catalog, target, *t).is_some() {
+                        continue;
+                    }
+                    let state = campaign.store().rotation(&target.name).unwrap_or_default();
+                    what.push(match rotation::next(&state, &target.languages, &catalog) {
+                        Some(c) => format!("{} [{}]", c.message_id, c.lang),
+                        None => "nothing to post in its languages".into(),
+                    });
+                }
+                Event::Timed {
+                    message_id, lang, ..
+                } if target.languages.contains(lang) => what.push(format!("{message_id} [{lang}]")),
+                Event::Timed { .. } => {}
+            }
+        }
+        if !what.is_empty() {
+            parts.push(format!("{} {}", target.name, what.join(", ")));
+        }
+        if let Some(path) = outbox_file(target, options) {
+            outboxes.push(path.display().to_string());
+        }
+    }
+    outboxes.sort();
+    outboxes.dedup();
+    let written = if outboxes.is_empty() {
+        String::new()
+    } else {
+        format!("; the outbox writes to {}", outboxes.join(", "))
+    };
+    let line = format!(
+        "next post {}: {}{written}",
+        crate::schedule::local_and_utc(at, tz),
+        parts.join("; ")
+    );
+    tracing::info!(next_slot = %at.to_rfc3339(), "{line}");
+}
+
+/// The file an outbox target (every target, in a dry run) writes to.
+fn outbox_file(target: &TargetConfig, options: &RunOptions) -> Option<std::path::PathBuf> {
+    let default = || options.data_dir.join(crate::publish::outbox::FILE_NAME);
+    match &target.detail {
+        _ if options.dry_run => Some(default()),
+        crate::config::TargetDetail::Outbox { path } => Some(path.clone().unwrap_or_else(default)),
+        _ => None,
+    }
 }
 
 /// Timed queue posts whose time is already behind the schedule position

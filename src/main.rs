@@ -17,7 +17,17 @@ fn init_logging(to_stdout: bool) {
         EnvFilter::new(if to_stdout { "info" } else { "warn" })
     });
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colour only on a terminal, and never with NO_COLOR set
+    // (https://no-color.org): escape codes in a log file are noise.
+    let terminal = if to_stdout {
+        std::io::IsTerminal::is_terminal(&std::io::stdout())
+    } else {
+        std::io::IsTerminal::is_terminal(&std::io::stderr())
+    };
+    let colour = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour);
     match (json, to_stdout) {
         (true, true) => builder.json().with_current_span(false).init(),
         (true, false) => builder
@@ -78,7 +88,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Run { dry_run } => commands::run(&config, dry_run).await,
         Command::Validate { offline } => commands::validate(&config, offline).await,
-        Command::Preview { next, from } => commands::preview(&config, next, from.as_deref()),
+        Command::Preview { next, from } => {
+            commands::preview(&config, usize::from(next), from.as_deref())
+        }
         Command::PostNow {
             id,
             lang,

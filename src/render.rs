@@ -151,6 +151,20 @@ impl Limits {
     }
 }
 
+impl fmt::Display for Limits {
+    /// For people: `500 characters (links count 23)`, `300 graphemes and
+    /// 3000 bytes`, `no limit`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.max_characters, self.max_graphemes, self.max_bytes) {
+            (Some(c), _, _) => write!(f, "{c} characters (links count {})", self.url_weight),
+            (None, Some(g), Some(b)) => write!(f, "{g} graphemes and {b} bytes"),
+            (None, Some(g), None) => write!(f, "{g} graphemes"),
+            (None, None, Some(b)) => write!(f, "{b} bytes"),
+            (None, None, None) => f.write_str("no limit"),
+        }
+    }
+}
+
 /// The measures of a rendered post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Measure {

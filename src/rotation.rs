@@ -72,7 +72,7 @@ pub fn next(state: &RotationState, languages: &[Lang], catalog: &Catalog) -> Opt
 
 /// The choice for a slot that must be in `lang` (`post-now --lang`), picked
 /// with the whole language list in view so the cycle stays fair. Record it
-/// with [`record_manual`]: the target's next language does not move.
+/// with [`record_manual`]: the next slot then takes the language after it.
 pub fn next_in(
     state: &RotationState,
     languages: &[Lang],
@@ -121,16 +121,23 @@ pub fn advance(state: &mut RotationState, languages: &[Lang], choice: &Choice, c
     state.next_lang = (choice.lang_index + 1) % languages.len().max(1);
 }
 
-/// Records a post made outside the rotation (`post-now ID`): the message is
-/// now the last one, and counts as posted in that language.
+/// Records a post made outside the schedule (`post-now`): the message is
+/// now the last one and counts as posted in that language, and the post
+/// takes that language's turn: the next slot takes the language after it
+/// in `languages` (a manual Arabic post is not followed by a scheduled
+/// Arabic one).
 pub fn record_manual(
     state: &mut RotationState,
+    languages: &[Lang],
     message: &Message,
     lang: &Lang,
     from_queue: bool,
     catalog: &Catalog,
 ) {
     record(state, &message.id, lang, from_queue, catalog);
+    if let Some(i) = languages.iter().position(|l| l == lang) {
+        state.next_lang = (i + 1) % languages.len();
+    }
 }
 
 fn record(state: &mut RotationState, id: &str, lang: &Lang, from_queue: bool, catalog: &Catalog) {

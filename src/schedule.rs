@@ -139,6 +139,21 @@ impl Schedule {
     }
 }
 
+/// A time for people, in the campaign's zone: `Mon 2026-11-30 09:00 CET`.
+pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .format("%a %Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+/// The same with UTC beside it: `Mon 2026-11-30 09:00 CET (08:00 UTC)`.
+pub fn local_and_utc(t: DateTime<Utc>, tz: Tz) -> String {
+    if tz == Tz::UTC {
+        return local_time(t, tz);
+    }
+    format!("{} ({} UTC)", local_time(t, tz), t.format("%H:%M"))
+}
+
 /// A time as people write it, read in the campaign's zone `tz`: an RFC
 /// 3339 time with its offset (`2026-12-18T09:00:00+01:00`), a local date and
 /// time (`2026-12-18 09:00`, `2026-12-18T09:00`), or a date alone (its

@@ -60,8 +60,9 @@ fn validate_passes_on_the_shipped_posts() {
         .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", "bot.test")
         .env(
             "CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV",
-            "CB_TEST_NO_SUCH_VAR",
+            "CB_TEST_PASSWORD",
         )
+        .env("CB_TEST_PASSWORD", "not-a-real-password")
         .assert()
         .success()
         .stdout(predicate::str::contains("1 targets (sky); 0 errors"));
@@ -104,7 +105,8 @@ fn validate_measures_bluesky_limits_offline() {
         .stdout(predicate::str::contains(
             "posts/rotation/zz-long.toml:2:1: error: the en text is too long for target sky (bluesky): 380 graphemes over the limit of 300 (80 too many)",
         ))
-        .stdout(predicate::str::contains("warning: target sky: the environment variable CB_TEST_NO_SUCH_VAR is not set"));
+        // A target `run` would not start is an error too (issue 15).
+        .stdout(predicate::str::contains("error: target sky cannot start: the environment variable CB_TEST_NO_SUCH_VAR is not set"));
 }
 
 #[test]
@@ -178,7 +180,9 @@ fn user_errors_are_messages_not_panics() {
         .args(["post-now", "--slot", "tomorrow"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--slot \"tomorrow\""))
+        .stderr(predicate::str::contains(
+            "--slot: \"tomorrow\" is not a time",
+        ))
         .stderr(predicate::str::contains("panicked").not());
     bot(dir.path())
         .arg("validate")
@@ -447,4 +451,238 @@ fn a_missing_posts_folder_is_unhealthy_and_noticed_when_created() {
         .success()
         .stdout("healthy\n");
     assert!(terminate(&mut child).success());
+}
+
+// Issue 15, item 1: the first run printed four lines, then nothing until
+// Monday, and one of them was a Rust debug dump.
+#[test]
+fn the_first_run_says_when_where_and_what_it_posts_next() {
+    let dir = workdir();
+    let mut child = common::bot_command()
+        .current_dir(dir.path())
+        .arg("run")
+        .stdout(std::fs::File::create(dir.path().join("run.log")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let log = loop {
+        let log = std::fs::read_to_string(dir.path().join("run.log")).unwrap();
+        if log.contains("next post") || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(terminate(&mut child).success());
+    let line = log
+        .lines()
+        .find(|l| l.contains("next post"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        line.contains(" UTC): outbox access-to-rights [en]"),
+        "{line}"
+    );
+    assert!(
+        line.contains("the outbox writes to data/outbox.jsonl"),
+        "{line}"
+    );
+    // Item 1 and 8: no Debug formatting, no colour codes in a log file.
+    assert!(!log.contains("Limits {") && !log.contains("[\""), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes in a log file: {log:?}"
+    );
+}
+
+// Issue 15, item 2: a 624-character French text passed `validate` on the
+// default config (an outbox, with no limit).
+#[test]
+fn validate_on_the_default_config_warns_of_texts_too_long_for_a_network() {
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("posts/rotation/99-long.toml"),
+        format!(
+            "[text]\nen = \"x\"\nfr = \"{}\"\nar = \"ع\"\n",
+            "mot ".repeat(156)
+        ),
+    )
+    .unwrap();
+    bot(dir.path())
+        .arg("validate")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "posts/rotation/99-long.toml:3:1: warning: the fr text would be too long for Bluesky, where no target is configured yet",
+        ))
+        .stdout(predicate::str::contains("too long for Mastodon"));
+}
+
+// Issue 15, item 3: an unset token passed `validate`, then `run` refused to
+// start ("no target can run", exit 2).
+#[test]
+fn a_target_run_would_not_start_is_a_validate_error_in_runs_words() {
+    let dir = workdir();
+    let masto = [
+        ("CAMPAIGN_BOT__TARGETS__MASTO__KIND", "mastodon"),
+        (
+            "CAMPAIGN_BOT__TARGETS__MASTO__BASE_URL",
+            "https://m.example",
+        ),
+        (
+            "CAMPAIGN_BOT__TARGETS__MASTO__TOKEN_ENV",
+            "UNSET_TOKEN_FOR_TEST",
+        ),
+    ];
+    let words =
+        "target masto cannot start: the environment variable UNSET_TOKEN_FOR_TEST is not set";
+    bot(dir.path())
+        .args(["validate", "--offline"])
+        .envs(masto)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!("error: {words}")))
+        .stdout(predicate::str::contains("1 errors"));
+    bot(dir.path())
+        .arg("run")
+        .envs(masto)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains(words));
+}
+
+// Issue 15, item 5: `engagement --all` on the default config said
+// "appended to data/engagement.jsonl" and created no file.
+#[test]
+fn engagement_on_an_outbox_says_plainly_there_is_nothing_to_collect() {
+    let dir = workdir();
+    bot(dir.path())
+        .args(["post-now", "--slot", "2026-12-18 09:00"])
+        .assert()
+        .success();
+    bot(dir.path())
+        .args(["engagement", "--all"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("outbox: nothing to collect"))
+        .stdout(predicate::str::contains(
+            "nothing appended to data/engagement.jsonl",
+        ))
+        .stdout(
+            predicate::str::contains("appended to")
+                .not()
+                .or(predicate::str::contains("nothing appended")),
+        );
+    assert!(!dir.path().join("data/engagement.jsonl").exists());
+    bot(dir.path())
+        .arg("report")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "reads the state store (data/state.db)",
+        ));
+}
+
+// Issue 15, item 7: a bare `post-now` used the current second; `--slot`
+// took only RFC 3339; a manual post did not move the language rotation.
+#[test]
+fn post_now_fills_the_current_minute_reads_local_times_and_counts_in_the_rotation() {
+    let dir = workdir();
+    bot(dir.path())
+        .args(["post-now", "--lang", "en"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(", the current minute"));
+    // A second run in the same minute is the same slot.
+    let again = bot(dir.path())
+        .args(["post-now", "--lang", "en"])
+        .output()
+        .unwrap();
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again.contains("already filled") || again.contains("posted"),
+        "{again}"
+    );
+    assert!(outbox(dir.path()).len() <= 2);
+    // The English post took English's turn: the next slot is French.
+    bot(dir.path())
+        .args(["preview", "--next", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"outbox  \S+  fr ").unwrap());
+    bot(dir.path())
+        .args([
+            "post-now",
+            "--slot",
+            "2026-12-18 09:00",
+            "--target",
+            "outbox",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "for the slot of Fri 2026-12-18 09:00 CET (08:00 UTC)",
+        ));
+    bot(dir.path())
+        .args(["post-now", "--slot", "18/12/2026"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "write it like 2026-12-18 09:00 (in Europe/Brussels)",
+        ));
+}
+
+// Issue 15, item 8: the small things.
+#[test]
+fn small_things_say_what_to_do() {
+    let dir = workdir();
+    bot(dir.path())
+        .args(["preview", "--next", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--next"));
+    bot(dir.path())
+        .args(["login", "bluesky"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("[targets.bluesky]"));
+    bot(dir.path())
+        .args(["report", "--since", "27/11/2026"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("YYYY-MM-DD, e.g. 2026-11-27"));
+    bot(dir.path())
+        .args(["validate", "--offline"])
+        .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "every day")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "environment variable CAMPAIGN_BOT__SCHEDULE__SLOTS",
+        ));
+    std::fs::write(
+        dir.path().join("posts/rotation/98-german.toml"),
+        "[text]\nen = \"x\"\nfr = \"y\"\nar = \"ع\"\nde = \"Städte heißen alle willkommen.\"\n",
+    )
+    .unwrap();
+    bot(dir.path())
+        .args(["validate", "--offline"])
+        .assert()
+        .stdout(predicate::str::contains(
+            "posts/rotation/98-german.toml:5:1: warning: no target posts in de",
+        ));
+    // `status` shows times as people read them, states as words.
+    bot(dir.path())
+        .args(["post-now", "--slot", "2026-12-18 09:00"])
+        .assert()
+        .success();
+    let status = bot(dir.path()).arg("status").output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("Fri 2026-12-18 09:00 CET  outbox"),
+        "{status}"
+    );
+    assert!(
+        status.contains(" published") && !status.contains("Published"),
+        "{status}"
+    );
+    assert!(!status.contains("+00:00"), "{status}");
 }

@@ -175,7 +175,10 @@ pub async fn check_logins(
         }
     }
     if !any {
-        return Err(CliError::Usage("no such target is configured".into()));
+        return Err(CliError::Usage(match only {
+            Some(name) => format!("no Bluesky target named {name:?} is configured"),
+            None => "no Bluesky target is configured; add one to config/local.toml (or --config FILE), e.g.\n\n[targets.bluesky]\nkind = \"bluesky\"\nservice = \"https://bsky.social\"\nidentifier = \"yourname.bsky.social\"\npassword_env = \"BLUESKY_APP_PASSWORD\"   # an app password: Settings → Privacy and security → App passwords\nlanguages = [\"en\", \"fr\", \"ar\"]\n\nthen run `campaign-bot login bluesky` again".into(),
+        }));
     }
     Ok(ExitCode::from(if failed {
         exit::PROBLEM

@@ -214,9 +214,4 @@ pub fn report_problems(catalog: &Catalog) {
     }
 }
 
-/// A local time for people: `Mon 2026-11-30 09:00 CET`.
-pub fn local_time(t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
-    t.with_timezone(&tz)
-        .format("%a %Y-%m-%d %H:%M %Z")
-        .to_string()
-}
+pub use crate::schedule::{local_and_utc, local_time};

@@ -5,11 +5,12 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use super::{CliError, build_campaign, exit, load_catalog};
+use super::{CliError, build_campaign, exit, load_catalog, local_and_utc};
 use crate::campaign::{Outcome, grace};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::{Lang, Slot};
+use crate::schedule::parse_time;
 use crate::store::Begin;
 
 #[derive(Debug, Clone, Default)]
@@ -28,20 +29,24 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
         .map(Lang::new)
         .transpose()
         .map_err(|e| CliError::Usage(format!("--lang: {e}")))?;
-    let slot_at: DateTime<Utc> = match &args.slot {
-        Some(s) => DateTime::parse_from_rfc3339(s)
-            .map_err(|e| {
-                CliError::Usage(format!(
-                    "--slot {s:?}: {e}; write it like 2026-12-18T09:00:00+01:00"
-                ))
-            })?
-            .with_timezone(&Utc),
+    let tz = config.schedule.timezone();
+    // Without --slot: the current minute, so a second run within it is
+    // recognised as the same post, not made twice.
+    let (slot_at, which): (DateTime<Utc>, &str) = match &args.slot {
+        Some(s) => (
+            parse_time(s, tz).map_err(|e| CliError::Usage(format!("--slot: {e}")))?,
+            "",
+        ),
         None => {
             let now = Utc::now();
-            DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
+            let minute =
+                DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(60), 0)
+                    .unwrap_or(now);
+            (minute, ", the current minute")
         }
     };
     let slot = Slot::cron(slot_at);
+    let slot_shown = format!("{}{which}", local_and_utc(slot_at, tz));
     let targets: Vec<_> = match &args.target {
         Some(name) => vec![config.target(name).cloned().ok_or_else(|| {
             CliError::Usage(format!(
@@ -146,15 +151,14 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
             .await
         {
             Outcome::Published(p) => println!(
-                "{}: posted {planned} for slot {}: {}",
+                "{}: posted {planned} for the slot of {slot_shown}: {}",
                 target.name,
-                slot.key,
                 p.url.unwrap_or(p.remote_id)
             ),
             Outcome::AlreadyDone(state) => {
                 println!(
-                    "{}: slot {} was already filled ({state}); nothing posted",
-                    target.name, slot.key
+                    "{}: the slot of {slot_shown} was already filled ({state}); nothing posted",
+                    target.name
                 )
             }
             Outcome::AlreadyThere {
@@ -167,24 +171,22 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
                     _ => "a post that no file in posts/ has now".into(),
                 };
                 println!(
-                    "{}: slot {} already held {holds}, posted before (the state store had no record of it): {}; {planned} was not posted",
+                    "{}: the slot of {slot_shown} already held {holds}, posted before (the state store had no record of it): {}; {planned} was not posted",
                     target.name,
-                    slot.key,
                     published.url.unwrap_or(published.remote_id)
                 );
             }
             Outcome::BeingPosted(who) => {
                 println!(
-                    "{}: slot {} is being posted by {who}; nothing done here (see `campaign-bot status` in a minute)",
-                    target.name, slot.key
+                    "{}: the slot of {slot_shown} is being posted by {who}; nothing done here (see `campaign-bot status` in a minute)",
+                    target.name
                 );
                 failed = true;
             }
             Outcome::Uncertain(why) => {
                 println!(
-                    "{}: slot {}: NOT SURE whether it went out: {why}. It will not be sent again; check the account, then run `campaign-bot resolve {}` (see `campaign-bot status`)",
+                    "{}: the slot of {slot_shown}: NOT SURE whether it went out: {why}. It will not be sent again; check the account, then run `campaign-bot resolve {}` (see `campaign-bot status`)",
                     target.name,
-                    slot.key,
                     &slot.intent_key(&target.name)[..12]
                 );
                 failed = true;

@@ -52,7 +52,9 @@ pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError
         println!("nothing appended to {}", log.display());
     }
     for t in &summary.nothing_to_collect {
-        println!("{t}: nothing to collect (an outbox keeps no engagement counts)");
+        println!(
+            "{t}: nothing to collect: an outbox's posts are lines in a file on this machine, which nobody can like or repost; configure a Mastodon or Bluesky target to collect engagement"
+        );
     }
     for (t, why) in &summary.failures {
         println!("{t}: check failed: {why}");

@@ -26,15 +26,12 @@ pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
     }
     let (campaign, broken) = build_campaign(config, catalog, dry_run, Clock::System)?;
     for b in &broken {
-        tracing::error!(
-            target_name = b.target,
-            reason = b.message,
-            "target not started; the others run"
-        );
+        tracing::error!(target_name = b.target, "{b}; the others run");
     }
     if campaign.targets().next().is_none() {
         return Err(CliError::Usage(
-            "no target can run; see the errors above".into(),
+            "no target can run; see the errors above (`campaign-bot validate` shows them too)"
+                .into(),
         ));
     }
     let (limits, notes) = refresh_limits(&campaign).await;
@@ -42,7 +39,7 @@ pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
         tracing::warn!("{n}");
     }
     for (target, l) in limits {
-        tracing::info!(target_name = target, limits = ?l, "limits");
+        tracing::info!(target_name = target, limits = %l, "limits");
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -23,7 +23,10 @@ pub fn health(
     let mut why: Vec<String> = Vec::new();
     match daemon {
         None => why.push("the daemon is not running (no data/daemon.json)".into()),
-        Some(d) if !d.running => why.push(format!("the daemon stopped at {}", d.updated_at)),
+        Some(d) if !d.running => why.push(format!(
+            "the daemon stopped at {}",
+            local_time(d.updated_at, config.schedule.timezone())
+        )),
         Some(d) if !process_alive(d.pid) => why.push(format!(
             "the daemon (pid {}) is gone without stopping cleanly",
             d.pid
@@ -33,7 +36,8 @@ pub fn health(
                 let grace = chrono::Duration::from_std(config.schedule.grace()).unwrap_or_default();
                 if Utc::now() > next + grace + STUCK_AFTER {
                     why.push(format!(
-                        "the scheduler is stuck: the event of {next} has not been handled"
+                        "the scheduler is stuck: the event of {} has not been handled",
+                        local_time(next, config.schedule.timezone())
                     ));
                 }
             }

@@ -6,12 +6,14 @@ use super::{
     CliError, build_campaign, exit, load_catalog, offline_limits_by_target, refresh_limits,
 };
 use crate::checks::{check_targets, check_text_languages, offline_limits};
+
 use crate::clock::Clock;
 use crate::config::{Config, TargetDetail};
 use crate::posts::Catalog;
 use crate::posts::Severity;
 
-/// Warnings about targets whose secrets are not available here.
+/// Targets whose secret cannot be read here: `run` would not start them,
+/// so they are errors, in `run`'s own words.
 fn check_credentials(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
     for t in &config.targets {
@@ -21,7 +23,11 @@ fn check_credentials(config: &Config) -> Vec<String> {
             TargetDetail::Bluesky { password, .. } => password,
         };
         if let Err(e) = source.resolve() {
-            out.push(format!("warning: target {}: {e}", t.name));
+            let b = crate::publish::BuildError {
+                target: t.name.clone(),
+                message: e.to_string(),
+            };
+            out.push(format!("error: {b}"));
         }
     }
     out
@@ -61,6 +67,9 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
     catalog.problems.extend(on_targets);
     catalog
         .problems
+        .extend(crate::checks::check_unconfigured_networks(config, &catalog));
+    catalog
+        .problems
         .extend(languages.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
     catalog
         .problems
@@ -68,16 +77,17 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
     for p in &catalog.problems {
         println!("{p}");
     }
-    let credential_warnings = check_credentials(config);
-    for w in &credential_warnings {
-        println!("{w}");
+    let credential_errors = check_credentials(config);
+    for e in &credential_errors {
+        println!("{e}");
     }
     let errors = catalog
         .problems
         .iter()
         .filter(|p| p.severity == Severity::Error)
-        .count();
-    let warnings = catalog.problems.len() - errors + credential_warnings.len();
+        .count()
+        + credential_errors.len();
+    let warnings = catalog.problems.len() + credential_errors.len() - errors;
     let rotation = catalog.rotation().count();
     let queue = catalog.queue().count();
     let drafts = catalog.messages.iter().filter(|m| m.draft).count();

@@ -19,6 +19,9 @@ pub mod typography;
 
 use files::FileError;
 
+/// Errors reported per file at most (then the file is fixed and read again).
+const MAX_ERRORS_PER_FILE: usize = 10;
+
 /// Post files larger than this are refused: a post is a few hundred bytes.
 pub const MAX_POST_FILE_BYTES: u64 = 256 * 1024;
 
@@ -406,27 +409,62 @@ pub fn parse(
         text,
         problems,
     };
-    let raw: RawPost = match toml::from_str(text) {
-        Ok(r) => r,
-        Err(e) => {
-            let mut message = explain_toml_error(e.message());
-            let line_text = e
-                .span()
-                .and_then(|sp| text[sp.start..].lines().next())
-                .unwrap_or("");
-            if line_text.trim_start().starts_with("[media]") {
-                message = "each image needs its own [[media]] table, with double brackets".into();
-            }
-            match e.span() {
-                Some(span) => ctx.error_at(span, message),
-                None => ctx.error_file(message),
-            }
-            return None;
+    let report = |ctx: &mut FileCtx<'_>, e: &toml::de::Error, doc: &str| {
+        let mut message = explain_toml_error(e.message());
+        let line_text = e
+            .span()
+            .and_then(|sp| doc[sp.start..].lines().next())
+            .unwrap_or("");
+        if line_text.trim_start().starts_with("[media]") {
+            message = "each image needs its own [[media]] table, with double brackets".into();
+        }
+        match e.span() {
+            Some(span) => ctx.error_at(span, message),
+            None => ctx.error_file(message),
         }
     };
-    let errors_before = ctx.error_count();
+    // A syntax error: what follows it cannot be trusted; say it alone.
+    if let Err(e) = text.parse::<toml::Table>() {
+        report(&mut ctx, &e, text);
+        return None;
+    }
+    // Key-level errors (an unknown key, a value of the wrong kind): each
+    // is reported, its line blanked (every offset kept) and the file read
+    // again, so all of them, and the checks of the rest, come in one pass.
+    let mut doc = text.to_string();
+    let mut raw: Option<RawPost> = None;
+    for _ in 0..MAX_ERRORS_PER_FILE {
+        match toml::from_str::<RawPost>(&doc) {
+            Ok(r) => {
+                raw = Some(r);
+                break;
+            }
+            Err(e) => {
+                report(&mut ctx, &e, &doc);
+                // A missing key has no line to blank.
+                if e.message().starts_with("missing field") {
+                    break;
+                }
+                let Some(span) = e.span() else { break };
+                let start = doc[..span.start].rfind('\n').map_or(0, |i| i + 1);
+                let end = doc[span.start..]
+                    .find('\n')
+                    .map_or(doc.len(), |i| span.start + i);
+                let line = doc[start..end].trim_start();
+                // A table's header: blanking it would move its keys
+                // elsewhere; the text: blanking it would make it missing.
+                let key = line.split('=').next().unwrap_or("").trim();
+                if line.starts_with('[') || key == "text" {
+                    break;
+                }
+                doc.replace_range(start..end, &" ".repeat(end - start));
+            }
+        }
+    }
+    let raw = raw?;
     let message = build_message(posts_dir, rel, kind, raw, &mut ctx);
-    if ctx.error_count() > errors_before {
+    // Any error in the file keeps it out.
+    if ctx.error_count() > 0 {
         return None;
     }
     message
@@ -920,6 +958,25 @@ fn check_duplicates(catalog: &mut Catalog) {
 }
 
 fn check_languages(catalog: &mut Catalog, languages: &[Lang]) {
+    // A text in a language no target posts in is never posted: say so.
+    if !languages.is_empty() {
+        // (A post with no such language at all has its own warning.)
+        let posted = |m: &&Message| m.langs().any(|l| languages.contains(l));
+        for m in catalog.messages.iter().filter(|m| !m.draft).filter(posted) {
+            for lang in m.langs().filter(|l| !languages.contains(l)) {
+                catalog.problems.push(Problem {
+                    severity: Severity::Warning,
+                    file: display_path(&m.source),
+                    line: m.text_lines.get(lang).copied().unwrap_or(0),
+                    column: 1,
+                    message: format!(
+                        "no target posts in {lang}: this text is never posted (the targets post in {}); add {lang} to a target's languages, or check the language code",
+                        languages.iter().map(Lang::as_str).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+    }
     for m in &catalog.messages {
         if m.kind != MessageKind::Rotation || m.draft {
             continue;
@@ -1019,6 +1076,22 @@ ar = "حقوق للجميع."
             expect![[
                 r#"posts/rotation/a.toml:1:1: error: unknown key `titel`; check its spelling. Allowed keys: `id`, `commitment`, `status`, `tags`, `at`, `spoiler`, `text`, `media`"#
             ]],
+        );
+    }
+
+    // Issue 15: only the first error of a file was shown.
+    #[test]
+    fn every_error_a_file_has_comes_in_one_pass() {
+        check(
+            &[(
+                "rotation/a.toml",
+                "titel = \"x\"\ncommitment = \"one\"\n[text]\nen = \" \"\nfr = \"y\"\nxx = \"z\"\n",
+            )],
+            expect![[r#"
+                posts/rotation/a.toml:1:1: error: unknown key `titel`; check its spelling. Allowed keys: `id`, `commitment`, `status`, `tags`, `at`, `spoiler`, `text`, `media`
+                posts/rotation/a.toml:2:14: error: wrong kind of value: string "one", expected a whole number, e.g. 1
+                posts/rotation/a.toml:4:6: error: the en text is empty; write the post or remove the line
+                posts/rotation/a.toml:6:1: error: "xx" is not an ISO 639-1 language code; use two letters such as en, fr or ar"#]],
         );
     }
 

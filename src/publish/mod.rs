@@ -166,9 +166,10 @@ pub trait Publisher: Send + Sync {
     }
 }
 
-/// Why a publisher could not be built.
+/// Why a publisher could not be built: the target cannot start. `run`
+/// logs it and `validate` counts it as an error, in these same words.
 #[derive(Debug, thiserror::Error)]
-#[error("target {target}: {message}")]
+#[error("target {target} cannot start: {message}")]
 pub struct BuildError {
     pub target: String,
     pub message: String,

@@ -196,8 +196,11 @@ fn group(posts: &[PostRow], by: By) -> Vec<Group> {
 pub fn table(report: &Report, only: Option<By>) -> String {
     let mut out = String::new();
     if report.posts.is_empty() {
-        return "No engagement recorded yet: posts are checked 1 h after they go out \
-                (or run `campaign-bot engagement --all`).\n"
+        return "No engagement recorded yet. The report reads the state store \
+                (data/state.db), where the daemon records how each post on Mastodon or \
+                Bluesky does, from 1 h after it goes out (`campaign-bot engagement --all` \
+                checks at once). An outbox target has nothing to show: its posts are lines \
+                in a file on this machine, which nobody can like or repost.\n"
             .into();
     }
     let dims: Vec<By> = only.map(|b| vec![b]).unwrap_or_else(|| By::ALL.to_vec());
