@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use campaign_bot::campaign::Campaign;
 use campaign_bot::clock::Clock;
-use campaign_bot::config::{Config, Sources, TargetKind};
+use campaign_bot::config::{Config, Sources};
 use campaign_bot::engagement;
 use campaign_bot::model::{Check, Counts, Lang, Published, Slot};
 use campaign_bot::posts::Catalog;
@@ -32,8 +32,8 @@ impl Publisher for Counting {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> TargetKind {
-        TargetKind::Outbox
+    fn kind(&self) -> &'static str {
+        "outbox"
     }
     fn limits(&self) -> Limits {
         Limits::NONE
@@ -147,11 +147,13 @@ async fn main() {
     );
     let mut runs = 0;
     let mut checked = 0;
-    while let Some(next) = engagement::next_run(&campaign).unwrap() {
+    while let Some(next) = engagement::next_run(campaign.registry()).unwrap() {
         if next > end {
             break;
         }
-        let summary = engagement::run(&campaign, next, false).await.unwrap();
+        let summary = engagement::run(campaign.registry(), next, false)
+            .await
+            .unwrap();
         checked += summary.checked;
         runs += 1;
     }

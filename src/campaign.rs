@@ -14,7 +14,7 @@
 //!   uncertain for a person to settle, never sent on a guess;
 //! - the result is recorded right after.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ use crate::publish::{Lookup, Outgoing, OutgoingMedia, PublishError, Publisher};
 use crate::render::render;
 use crate::rotation;
 use crate::store::{Begin, Claim, Intent, IntentState, Planned, Store, StoreError};
+use crate::targets::Targets;
 
 /// What became of one (slot, target).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,9 +67,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const LOOK_PATIENCE: chrono::Duration = chrono::Duration::minutes(15);
 
 pub struct Campaign {
-    config: Config,
-    store: Arc<Store>,
-    publishers: BTreeMap<String, Arc<dyn Publisher>>,
+    /// The targets, their publishers and pauses (shared with the
+    /// engagement checker).
+    targets: Arc<Targets>,
     catalog: RwLock<Arc<Catalog>>,
     clock: Clock,
     /// Intents this process is delivering now: the store's claim keeps
@@ -89,6 +90,7 @@ pub struct Campaign {
 }
 
 impl Campaign {
+    /// The engine over the given publishers (tests give fakes).
     pub fn new(
         config: Config,
         store: Arc<Store>,
@@ -96,13 +98,17 @@ impl Campaign {
         catalog: Catalog,
         clock: Clock,
     ) -> Self {
+        Self::over(
+            Arc::new(Targets::with(config, store, publishers)),
+            catalog,
+            clock,
+        )
+    }
+
+    /// The engine over built targets.
+    pub fn over(targets: Arc<Targets>, catalog: Catalog, clock: Clock) -> Self {
         Campaign {
-            config,
-            store,
-            publishers: publishers
-                .into_iter()
-                .map(|p| (p.name().to_string(), p))
-                .collect(),
+            targets,
             catalog: RwLock::new(Arc::new(catalog)),
             clock,
             in_flight: Mutex::new(HashSet::new()),
@@ -119,10 +125,14 @@ impl Campaign {
     }
 
     pub fn config(&self) -> &Config {
-        &self.config
+        self.targets.config()
     }
     pub fn store(&self) -> &Arc<Store> {
-        &self.store
+        self.targets.store()
+    }
+    /// The targets registry (for the engagement checker).
+    pub fn registry(&self) -> &Arc<Targets> {
+        &self.targets
     }
     pub fn clock(&self) -> Clock {
         self.clock
@@ -141,45 +151,11 @@ impl Campaign {
         *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalog);
     }
     pub fn publisher(&self, target: &str) -> Option<&Arc<dyn Publisher>> {
-        self.publishers.get(target)
+        self.targets.publisher(target)
     }
     /// Targets that have a working publisher, in config order.
     pub fn targets(&self) -> impl Iterator<Item = &TargetConfig> {
-        self.config
-            .targets
-            .iter()
-            .filter(|t| self.publishers.contains_key(&t.name))
-    }
-
-    // ------------------------------------------------------------ pauses
-
-    fn pause_key(target: &str) -> String {
-        format!("paused:{target}")
-    }
-
-    /// Why a target is paused (an authentication failure), if it is.
-    pub fn paused(&self, target: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .store
-            .meta(&Self::pause_key(target))?
-            .filter(|s| !s.is_empty()))
-    }
-
-    fn pause(&self, target: &str, reason: &str) -> Result<(), StoreError> {
-        tracing::error!(
-            target_name = target,
-            reason,
-            "target paused until its credentials are fixed and the bot restarted"
-        );
-        self.store.set_meta(&Self::pause_key(target), reason)
-    }
-
-    /// Lifts every pause: called at start, when credentials may have been fixed.
-    pub fn clear_pauses(&self) -> Result<(), StoreError> {
-        for t in &self.config.targets {
-            self.store.set_meta(&Self::pause_key(&t.name), "")?;
-        }
-        Ok(())
+        self.targets.running()
     }
 
     // ------------------------------------------------------------ planning
@@ -196,7 +172,7 @@ impl Campaign {
         lang: Option<&Lang>,
     ) -> Result<Option<Begin>, StoreError> {
         let catalog = self.catalog();
-        self.store
+        self.store()
             .plan(slot, &target.name, self.clock.now(), |mut state| {
                 let choice = match lang {
                     Some(l) => rotation::next_in(&state, &target.languages, l, &catalog)?,
@@ -236,7 +212,7 @@ impl Campaign {
     ) -> Result<Begin, StoreError> {
         let catalog = self.catalog();
         let planned = self.planned(slot, target, message, lang);
-        self.store
+        self.store()
             .plan(slot, &target.name, self.clock.now(), |mut state| {
                 let rotation = counts_in_rotation.then(|| {
                     rotation::record_manual(
@@ -262,7 +238,7 @@ impl Campaign {
         lang: &Lang,
     ) -> Planned {
         let rendered =
-            render(message, lang, &self.config.hashtags).expect("the chosen language exists");
+            render(message, lang, &self.config().hashtags).expect("the chosen language exists");
         Planned {
             slot: slot.clone(),
             target: target.name.clone(),
@@ -290,7 +266,7 @@ impl Campaign {
                     .iter()
                     .filter_map(|md| {
                         Some(OutgoingMedia {
-                            posts_dir: self.config.posts_dir.clone(),
+                            posts_dir: self.config().posts_dir.clone(),
                             shown: md.path_for(&lang)?.to_path_buf(),
                             alt: md.alt.get(&lang).cloned().unwrap_or_default(),
                         })
@@ -328,14 +304,14 @@ impl Campaign {
         let Some(_flight) = InFlight::enter(&self.in_flight, &intent.key) else {
             return Outcome::BeingPosted("this process".into());
         };
-        let Some(publisher) = self.publishers.get(&intent.target).cloned() else {
+        let Some(publisher) = self.publisher(&intent.target).cloned() else {
             return self.give_up(
                 &intent,
                 format!("target {} is not configured any more", intent.target),
             );
         };
         if !fresh {
-            match self.store.claim(&intent.key, self.clock.now()) {
+            match self.store().claim(&intent.key, self.clock.now()) {
                 Ok(Claim::Won { .. }) => {}
                 Ok(Claim::Held { owner }) => {
                     let who = Owner::parse(&owner).map(|o| o.describe()).unwrap_or(owner);
@@ -368,7 +344,7 @@ impl Campaign {
         if matches!(outcome, Outcome::Interrupted) {
             // Stopping: leave it for the next start, which need not wait
             // for the lease to run out.
-            let _ = self.store.release(&intent.key);
+            let _ = self.store().release(&intent.key);
         }
         outcome
     }
@@ -380,7 +356,7 @@ impl Campaign {
         loop {
             tokio::time::sleep(RENEW_EVERY).await;
             let now = self.clock.now();
-            match self.store.renew(&intent.key, now) {
+            match self.store().renew(&intent.key, now) {
                 Ok(true) => failing_since = None,
                 Ok(false) => {
                     tracing::warn!(
@@ -507,7 +483,7 @@ impl Campaign {
                     return self.already_there(intent, existing, &text);
                 }
                 Err(PublishError::Auth(msg)) => {
-                    if let Err(e) = self.pause(&intent.target, &msg) {
+                    if let Err(e) = self.targets.pause(&intent.target, &msg) {
                         tracing::error!(error = %e, "could not record the pause");
                     }
                     return self.give_up(intent, format!("authentication failed: {msg}"));
@@ -532,7 +508,7 @@ impl Campaign {
                     }
                     tracing::warn!(target_name = intent.target, slot = intent.slot.key, attempt = sends, error = %err, retry_in = %humantime::format_duration(wait), "post failed, will retry");
                     if let Err(e) =
-                        self.store
+                        self.store()
                             .attempt_failed(&intent.key, &err.to_string(), false, now)
                     {
                         tracing::error!(error = %e, "could not record the failed attempt");
@@ -559,7 +535,7 @@ impl Campaign {
     /// The slot of another intent that recorded `found` as its post, if one did.
     fn recorded_elsewhere(&self, intent: &Intent, found: &Published) -> Option<String> {
         match self
-            .store
+            .store()
             .intent_with_remote(&intent.target, &found.remote_id)
         {
             Ok(Some(other)) if other.key != intent.key => Some(other.slot.key),
@@ -570,7 +546,7 @@ impl Campaign {
     /// Keeps the last error on an intent, for `status`.
     fn note(&self, intent: &Intent, error: &str) {
         if let Err(e) = self
-            .store
+            .store()
             .attempt_failed(&intent.key, error, false, self.clock.now())
         {
             tracing::error!(error = %e, "could not record the failed attempt");
@@ -592,7 +568,7 @@ impl Campaign {
 
     fn published(&self, intent: &Intent, post: &Outgoing, published: Published) -> Outcome {
         if let Err(e) = self
-            .store
+            .store()
             .complete(&intent.key, &published, self.clock.now())
         {
             // The post is out but not recorded: the intent stays pending and
@@ -621,7 +597,7 @@ impl Campaign {
         let catalog = self.catalog();
         let found = catalog.messages.iter().find_map(|m| {
             m.langs().find_map(|l| {
-                render(m, l, &self.config.hashtags)
+                render(m, l, &self.config().hashtags)
                     .filter(|r| r.text == text)
                     .map(|_| (m.id.clone(), l.clone()))
             })
@@ -632,9 +608,9 @@ impl Campaign {
         };
         let now = self.clock.now();
         if let Err(e) = self
-            .store
+            .store()
             .correct_content(&intent.key, message_id.as_deref(), lang.as_ref(), text)
-            .and_then(|_| self.store.complete(&intent.key, &existing, now))
+            .and_then(|_| self.store().complete(&intent.key, &existing, now))
         {
             tracing::error!(error = %e, key = intent.key, "could not record what the slot holds");
         }
@@ -663,7 +639,7 @@ impl Campaign {
             "a post may or may not have gone out; it is not sent again. Check the account, then run `campaign-bot resolve KEY published` or `… not-published`"
         );
         if let Err(e) =
-            self.store
+            self.store()
                 .settle(&intent.key, IntentState::Uncertain, &why, self.clock.now())
         {
             tracing::error!(error = %e, "could not record it");
@@ -680,7 +656,7 @@ impl Campaign {
             "post failed"
         );
         if let Err(e) = self
-            .store
+            .store()
             .attempt_failed(&intent.key, &reason, true, self.clock.now())
         {
             tracing::error!(error = %e, "could not record the failure");
@@ -690,7 +666,7 @@ impl Campaign {
 
     /// Records that `slot` was not posted on `target`, and logs why.
     pub fn skip(&self, slot: &Slot, target: &str, reason: &str) -> Outcome {
-        match self.store.skip(slot, target, reason, self.clock.now()) {
+        match self.store().skip(slot, target, reason, self.clock.now()) {
             Ok(true) => tracing::warn!(
                 target_name = target,
                 slot = slot.key,
@@ -742,9 +718,9 @@ impl Campaign {
     /// not out and within the deadline → sent; otherwise → failed.
     pub fn unsettled(&self) -> Result<Vec<(Intent, DateTime<Utc>)>, StoreError> {
         let in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        let grace = grace(&self.config);
+        let grace = grace(self.config());
         Ok(self
-            .store
+            .store()
             .pending()?
             .into_iter()
             .filter(|i| !in_flight.contains(&i.key))

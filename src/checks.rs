@@ -4,28 +4,25 @@
 
 use chrono::Utc;
 
-use crate::config::{Config, TargetConfig, TargetKind};
 use std::path::Path;
 
+use crate::config::{Config, TargetConfig};
 use crate::model::{Lang, Message, MessageKind};
 use crate::posts::{Catalog, Problem, Severity};
-use crate::publish::bluesky::MAX_IMAGE_BYTES;
+use crate::publish::network::{self, Network};
 use crate::render::{Limits, measure, overruns, render};
 
-/// The limits `validate` and `preview` measure against, without network
-/// access: fixed for Bluesky, Mastodon's defaults for the fediverse.
-pub fn offline_limits(kind: TargetKind) -> Limits {
-    match kind {
-        TargetKind::Outbox => Limits::NONE,
-        TargetKind::Bluesky => Limits::BLUESKY,
-        TargetKind::Fediverse(_) => Limits::mastodon(500, 23),
-    }
-}
-
-/// Images Bluesky would refuse: over 1,000,000 bytes (not resized: a comms
-/// team should choose how its images are cropped and compressed), or more
-/// than four.
-fn bluesky_media(config: &Config, m: &Message, file: &Path) -> Vec<Problem> {
+/// Images a network would refuse, by its media rules: too large (not
+/// resized: a comms team should choose how its images are cropped and
+/// compressed), or too many.
+fn media_problems(
+    config: &Config,
+    network: &dyn Network,
+    m: &Message,
+    file: &Path,
+) -> Vec<Problem> {
+    let rules = network.media_rules();
+    let name = network.name();
     let mut out = Vec::new();
     let problem = |message: String| Problem {
         severity: Severity::Error,
@@ -38,17 +35,19 @@ fn bluesky_media(config: &Config, m: &Message, file: &Path) -> Vec<Problem> {
         let size = std::fs::metadata(config.posts_dir.join(file))
             .map(|m| m.len())
             .unwrap_or(0);
-        if size > MAX_IMAGE_BYTES {
+        if size > rules.max_bytes {
             out.push(problem(format!(
-                "image {} is {size} bytes; Bluesky takes at most {MAX_IMAGE_BYTES}: export it smaller (e.g. as JPEG, or fewer pixels)",
-                file.display()
+                "image {} is {size} bytes; {name} takes at most {}: export it smaller (e.g. as JPEG, or fewer pixels)",
+                file.display(),
+                rules.max_bytes
             )));
         }
     }
-    if m.media.len() > 4 {
+    if m.media.len() > rules.max_images {
         out.push(problem(format!(
-            "{} images; Bluesky takes at most 4 per post",
-            m.media.len()
+            "{} images; {name} takes at most {} per post",
+            m.media.len(),
+            rules.max_images
         )));
     }
     out
@@ -99,8 +98,18 @@ pub fn check_targets(
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     let now = Utc::now();
+    // Each network's media rules once, whatever number of its targets.
+    let mut networks: Vec<&'static dyn Network> = Vec::new();
+    for t in &config.targets {
+        if !networks.iter().any(|n| n.name() == t.network().name()) {
+            networks.push(t.network());
+        }
+    }
     for m in &catalog.messages {
         let file = std::path::Path::new("posts").join(&m.source);
+        for network in &networks {
+            problems.extend(media_problems(config, *network, m, &file));
+        }
         for target in &config.targets {
             let limits = limits(target);
             // Nothing to measure where nothing is limited (the outbox).
@@ -119,9 +128,6 @@ pub fn check_targets(
                         ),
                     });
                 }
-            }
-            if target.kind == TargetKind::Bluesky {
-                problems.extend(bluesky_media(config, m, &file));
             }
         }
         if m.kind == MessageKind::Queue && !m.draft {
@@ -157,45 +163,23 @@ pub fn check_targets(
     problems
 }
 
-/// The networks the bot supports, each with the limits a text must fit
-/// there before any target of it is configured: Mastodon's default (an
-/// instance may allow more), Bluesky's fixed ones.
-struct Supported {
-    name: &'static str,
-    is_kind: fn(TargetKind) -> bool,
-    limits: Limits,
-}
-
-fn supported_networks() -> Vec<Supported> {
-    vec![
-        Supported {
-            name: "Mastodon (500 characters unless the server allows more)",
-            is_kind: |k| matches!(k, TargetKind::Fediverse(_)),
-            limits: Limits::mastodon(500, 23),
-        },
-        Supported {
-            name: "Bluesky",
-            is_kind: |k| k == TargetKind::Bluesky,
-            limits: Limits::BLUESKY,
-        },
-    ]
-}
-
 /// Texts too long for a network the bot supports but this configuration
 /// has no target on (the shipped one posts to an outbox only): warnings
 /// naming the network, so a text too long for Bluesky is caught on a
 /// laptop before the campaign posts there.
 pub fn check_unconfigured_networks(config: &Config, catalog: &Catalog) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for Supported {
-        name: network,
-        is_kind,
-        limits,
-    } in supported_networks()
-    {
-        if config.targets.iter().any(|t| is_kind(t.kind)) {
+    for net in network::NETWORKS {
+        let limits = net.offline_limits();
+        if !limits.limits_anything()
+            || config
+                .targets
+                .iter()
+                .any(|t| t.network().name() == net.name())
+        {
             continue;
         }
+        let network = net.unconfigured_name();
         for m in &catalog.messages {
             let file = Path::new("posts").join(&m.source);
             for lang in m.langs() {

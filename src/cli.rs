@@ -98,10 +98,22 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
     },
-    /// Get or check credentials for a network.
+    /// Get or check credentials for a network: `login mastodon --instance
+    /// URL` registers the bot and gets a token (OAuth); `login bluesky`
+    /// checks the app password of the Bluesky targets.
     Login {
-        #[command(subcommand)]
-        network: LoginNetwork,
+        /// The network (its kind: mastodon, bluesky…).
+        network: String,
+        /// The server to log in to (Mastodon and the fediverse).
+        #[arg(long, value_name = "URL")]
+        instance: Option<String>,
+        /// Where to save a token the login gets (never in the config);
+        /// Mastodon's default: data/secrets/mastodon_token.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Only this target.
+        #[arg(long, value_name = "TARGET")]
+        target: Option<String>,
     },
     /// Settle a post the bot cannot tell went out (listed by `status` under
     /// "needs a person"): after checking the account, say whether it did.
@@ -134,30 +146,6 @@ fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
         format!("{s:?} is not a date the bot reads; write it as YYYY-MM-DD, e.g. 2026-11-27")
     })
-}
-
-#[derive(Debug, Subcommand)]
-pub enum LoginNetwork {
-    /// Register the bot with a Mastodon (or compatible) server and get an
-    /// access token through the OAuth code flow.
-    Mastodon {
-        /// The server, e.g. https://mastodon.social
-        #[arg(long, value_name = "URL")]
-        instance: String,
-        /// Where to save the token (never in the config).
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "data/secrets/mastodon_token"
-        )]
-        token_file: PathBuf,
-    },
-    /// Check the app password of the configured Bluesky target(s).
-    Bluesky {
-        /// Only this target.
-        #[arg(long, value_name = "TARGET")]
-        target: Option<String>,
-    },
 }
 
 /// A person's word on a post the bot could not tell went out.

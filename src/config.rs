@@ -14,6 +14,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::model::Lang;
+use crate::publish::network::{self, Network, NetworkSettings};
 use crate::schedule::Schedule;
 
 /// The shipped defaults, compiled in so the binary runs anywhere (the
@@ -61,7 +62,7 @@ pub enum ConfigError {
     },
 }
 
-fn key_error(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+pub fn key_error(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Key {
         key: key.into(),
         message: message.into(),
@@ -104,29 +105,18 @@ struct RawEngagement {
     rate_share: f64,
 }
 
-/// One `[targets.NAME]` table as written. Keys of every kind are listed so a
-/// typo is an unknown-key error; keys that do not belong to the target's kind
-/// are rejected in [`TargetConfig::from_raw`].
+/// One `[targets.NAME]` table as written: the keys every target has, and
+/// the network's own, read by its home in `publish/` (see
+/// [`crate::publish::network`]).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawTarget {
     kind: String,
     #[serde(default)]
     languages: Option<Vec<String>>,
     #[serde(default)]
     enabled: Option<bool>,
-    // mastodon and the fediverse
-    base_url: Option<String>,
-    token_env: Option<String>,
-    token_file: Option<PathBuf>,
-    visibility: Option<String>,
-    // bluesky
-    service: Option<String>,
-    identifier: Option<String>,
-    password_env: Option<String>,
-    password_file: Option<PathBuf>,
-    // outbox
-    path: Option<PathBuf>,
+    #[serde(flatten)]
+    network_keys: BTreeMap<String, toml::Value>,
 }
 
 // ---------------------------------------------------------------- typed shape
@@ -147,60 +137,6 @@ pub struct Config {
     pub rate_share: f64,
     /// Enabled targets, in name order.
     pub targets: Vec<TargetConfig>,
-}
-
-/// The networks a target can post to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetKind {
-    Outbox,
-    /// Mastodon and the servers that speak its API (through megalodon).
-    Fediverse(FediverseFlavour),
-    Bluesky,
-}
-
-/// Which fediverse server software a `mastodon`-like target runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FediverseFlavour {
-    Mastodon,
-    Pleroma,
-    Gotosocial,
-    Friendica,
-    Firefish,
-}
-
-impl TargetKind {
-    fn parse(s: &str) -> Option<Self> {
-        use FediverseFlavour::*;
-        Some(match s {
-            "outbox" => Self::Outbox,
-            "bluesky" => Self::Bluesky,
-            "mastodon" => Self::Fediverse(Mastodon),
-            "pleroma" => Self::Fediverse(Pleroma),
-            "gotosocial" => Self::Fediverse(Gotosocial),
-            "friendica" => Self::Fediverse(Friendica),
-            "firefish" => Self::Fediverse(Firefish),
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(&self) -> &'static str {
-        use FediverseFlavour::*;
-        match self {
-            Self::Outbox => "outbox",
-            Self::Bluesky => "bluesky",
-            Self::Fediverse(Mastodon) => "mastodon",
-            Self::Fediverse(Pleroma) => "pleroma",
-            Self::Fediverse(Gotosocial) => "gotosocial",
-            Self::Fediverse(Friendica) => "friendica",
-            Self::Fediverse(Firefish) => "firefish",
-        }
-    }
-}
-
-impl fmt::Display for TargetKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// Where a secret comes from. Resolving it gives a [`Secret`].
@@ -270,45 +206,33 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
     pub name: String,
-    pub kind: TargetKind,
+    /// The `kind` as written (`mastodon`, `pleroma`, `bluesky`…).
+    pub kind: String,
     /// The languages it posts in, in rotation order.
     pub languages: Vec<Lang>,
-    pub detail: TargetDetail,
+    /// The network's own settings.
+    pub settings: NetworkSettings,
 }
-
-/// The kind-specific part of a target.
-#[derive(Debug, Clone)]
-pub enum TargetDetail {
-    Outbox {
-        /// The JSON Lines file; `None` means `data_dir/outbox.jsonl`.
-        path: Option<PathBuf>,
-    },
-    Fediverse {
-        base_url: String,
-        token: SecretSource,
-        visibility: String,
-    },
-    Bluesky {
-        service: String,
-        identifier: String,
-        password: SecretSource,
-    },
-}
-
-const VISIBILITIES: &[&str] = &["public", "unlisted", "private", "direct"];
 
 impl TargetConfig {
+    /// The network this target posts to.
+    pub fn network(&self) -> &'static dyn Network {
+        network::by_kind(&self.kind).expect("the kind was checked when the config was loaded")
+    }
+
     fn from_raw(name: &str, raw: RawTarget) -> Result<Option<Self>, ConfigError> {
         let key = |k: &str| format!("targets.{name}.{k}");
         if raw.enabled == Some(false) {
             return Ok(None);
         }
-        let kind = TargetKind::parse(&raw.kind).ok_or_else(|| {
+        let kind = raw.kind.trim().to_ascii_lowercase();
+        let network = network::by_kind(&kind).ok_or_else(|| {
             key_error(
                 key("kind"),
                 format!(
-                    "unknown kind {:?}; use one of outbox, mastodon, pleroma, gotosocial, friendica, firefish, bluesky",
-                    raw.kind
+                    "unknown kind {:?}; use one of {}",
+                    raw.kind,
+                    network::all_kinds().join(", ")
                 ),
             )
         })?;
@@ -336,93 +260,66 @@ impl TargetConfig {
                 langs
             }
         };
-        let present: Vec<(&str, bool)> = vec![
-            ("base_url", raw.base_url.is_some()),
-            ("token_env", raw.token_env.is_some()),
-            ("token_file", raw.token_file.is_some()),
-            ("visibility", raw.visibility.is_some()),
-            ("service", raw.service.is_some()),
-            ("identifier", raw.identifier.is_some()),
-            ("password_env", raw.password_env.is_some()),
-            ("password_file", raw.password_file.is_some()),
-            ("path", raw.path.is_some()),
-        ];
-        let allowed: &[&str] = match kind {
-            TargetKind::Outbox => &["path"],
-            TargetKind::Fediverse(_) => &["base_url", "token_env", "token_file", "visibility"],
-            TargetKind::Bluesky => &["service", "identifier", "password_env", "password_file"],
-        };
-        for (k, is_set) in present {
-            if is_set && !allowed.contains(&k) {
+        for k in raw.network_keys.keys() {
+            if network.keys().contains(&k.as_str()) {
+                continue;
+            }
+            if network::NETWORKS
+                .iter()
+                .any(|n| n.keys().contains(&k.as_str()))
+            {
                 return Err(key_error(
                     key(k),
                     format!("{kind} targets do not use this key; remove it"),
                 ));
             }
+            let allowed: Vec<String> = ["kind", "languages", "enabled"]
+                .iter()
+                .chain(network.keys())
+                .map(|k| format!("`{k}`"))
+                .collect();
+            return Err(ConfigError::Invalid(format!(
+                "unknown field `{k}`, expected one of {} for key `targets.{name}`",
+                allowed.join(", ")
+            )));
         }
-        let secret = |env: Option<String>, file: Option<PathBuf>, what: &str| match (env, file) {
-            (Some(_), Some(_)) => Err(key_error(
-                key(&format!("{what}_env")),
-                format!("give either {what}_env or {what}_file, not both"),
-            )),
-            (Some(e), None) => Ok(SecretSource::Env(e)),
-            (None, Some(f)) => Ok(SecretSource::File(f)),
-            (None, None) => Err(key_error(
-                key(&format!("{what}_env")),
-                format!(
-                    "missing: name the environment variable ({what}_env) or secret file ({what}_file) that holds it"
-                ),
-            )),
-        };
-        let detail = match kind {
-            TargetKind::Outbox => TargetDetail::Outbox { path: raw.path },
-            TargetKind::Fediverse(_) => {
-                let base_url = raw.base_url.ok_or_else(|| {
-                    key_error(
-                        key("base_url"),
-                        "missing: the server's address, e.g. https://mastodon.social",
-                    )
-                })?;
-                check_url(&key("base_url"), &base_url)?;
-                let visibility = raw.visibility.unwrap_or_else(|| "public".into());
-                if !VISIBILITIES.contains(&visibility.as_str()) {
-                    return Err(key_error(
-                        key("visibility"),
-                        format!("{visibility:?} is not one of {}", VISIBILITIES.join(", ")),
-                    ));
-                }
-                TargetDetail::Fediverse {
-                    base_url: base_url.trim_end_matches('/').to_string(),
-                    token: secret(raw.token_env, raw.token_file, "token")?,
-                    visibility,
-                }
-            }
-            TargetKind::Bluesky => {
-                let service = raw.service.unwrap_or_else(|| "https://bsky.social".into());
-                check_url(&key("service"), &service)?;
-                let identifier = raw.identifier.ok_or_else(|| {
-                    key_error(
-                        key("identifier"),
-                        "missing: the account's handle or DID, e.g. name.bsky.social",
-                    )
-                })?;
-                TargetDetail::Bluesky {
-                    service: service.trim_end_matches('/').to_string(),
-                    identifier,
-                    password: secret(raw.password_env, raw.password_file, "password")?,
-                }
-            }
-        };
+        let settings = network.settings(name, &kind, raw.network_keys.into_iter().collect())?;
         Ok(Some(TargetConfig {
             name: name.to_string(),
             kind,
             languages,
-            detail,
+            settings,
         }))
     }
 }
 
-fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
+/// A secret named by `WHAT_env` or `WHAT_file` (exactly one of them) of
+/// target `target`.
+pub fn secret_source(
+    target: &str,
+    what: &str,
+    env: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<SecretSource, ConfigError> {
+    let key = format!("targets.{target}.{what}_env");
+    match (env, file) {
+        (Some(_), Some(_)) => Err(key_error(
+            key,
+            format!("give either {what}_env or {what}_file, not both"),
+        )),
+        (Some(e), None) => Ok(SecretSource::Env(e)),
+        (None, Some(f)) => Ok(SecretSource::File(f)),
+        (None, None) => Err(key_error(
+            key,
+            format!(
+                "missing: name the environment variable ({what}_env) or secret file ({what}_file) that holds it"
+            ),
+        )),
+    }
+}
+
+/// An http(s) URL, or an error naming `key`.
+pub fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
     if url.starts_with("https://") || url.starts_with("http://") {
         Ok(())
     } else {
@@ -877,7 +774,7 @@ mod tests {
         let c = load_env(&[]).unwrap();
         assert_eq!(c.hashtags, ["WeTogether", "Cities4Migration"]);
         assert_eq!(c.targets.len(), 1);
-        assert_eq!(c.targets[0].kind, TargetKind::Outbox);
+        assert_eq!(c.targets[0].kind, "outbox");
         assert_eq!(c.schedule.grace(), Duration::from_secs(15 * 60));
         assert_eq!(c.schedule.timezone().name(), "Europe/Brussels");
         assert_eq!(c.checkpoints.len(), 6);
@@ -915,15 +812,11 @@ mod tests {
             t.languages,
             [Lang::new("fr").unwrap(), Lang::new("ar").unwrap()]
         );
-        match &t.detail {
-            TargetDetail::Fediverse {
-                base_url,
-                token,
-                visibility,
-            } => {
-                assert_eq!(base_url, "https://m.example");
-                assert_eq!(token, &SecretSource::Env("MASTO_TOKEN".into()));
-                assert_eq!(visibility, "public");
+        match &t.settings {
+            NetworkSettings::Fediverse(s) => {
+                assert_eq!(s.base_url, "https://m.example");
+                assert_eq!(s.token, SecretSource::Env("MASTO_TOKEN".into()));
+                assert_eq!(s.visibility, "public");
             }
             other => panic!("{other:?}"),
         }

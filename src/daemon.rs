@@ -106,7 +106,7 @@ pub async fn run(
     // A store that cannot be written (a full disk) does not stop the
     // daemon: slots it cannot record are retried and reported (see
     // `status --health`), and it goes on with what it can do.
-    if let Err(e) = campaign.clear_pauses() {
+    if let Err(e) = campaign.registry().clear_pauses() {
         tracing::error!(error = %e, "cannot lift the pauses of the last run");
     }
     let tracker = TaskTracker::new();
@@ -326,12 +326,10 @@ fn announce(campaign: &Campaign, options: &RunOptions, cursor: DateTime<Utc>) {
 
 /// The file an outbox target (every target, in a dry run) writes to.
 fn outbox_file(target: &TargetConfig, options: &RunOptions) -> Option<std::path::PathBuf> {
-    let default = || options.data_dir.join(crate::publish::outbox::FILE_NAME);
-    match &target.detail {
-        _ if options.dry_run => Some(default()),
-        crate::config::TargetDetail::Outbox { path } => Some(path.clone().unwrap_or_else(default)),
-        _ => None,
+    if options.dry_run {
+        return Some(options.data_dir.join(crate::publish::outbox::FILE_NAME));
     }
+    target.network().writes_to(target, &options.data_dir)
 }
 
 /// Timed queue posts whose time is already behind the schedule position
@@ -434,7 +432,7 @@ async fn check_engagement(campaign: Arc<Campaign>, shutdown: CancellationToken) 
     let mut not_before = clock.now();
     let mut held_since: Option<DateTime<Utc>> = None;
     loop {
-        let next = match engagement::next_run(&campaign) {
+        let next = match engagement::next_run(campaign.registry()) {
             Ok(n) => n.map(|t| t.max(not_before)),
             Err(e) => {
                 tracing::error!(error = %e, "engagement: cannot read the state store");
@@ -475,7 +473,7 @@ async fn check_engagement(campaign: Arc<Campaign>, shutdown: CancellationToken) 
         {
             tracing::info!("engagement checks waited 5 minutes for posting; checking now");
         }
-        match engagement::run(&campaign, now, false).await {
+        match engagement::run(campaign.registry(), now, false).await {
             Ok(summary) => {
                 if summary.checked + summary.gone > 0 {
                     tracing::info!(
@@ -655,7 +653,7 @@ async fn start(
 }
 
 fn paused(campaign: &Campaign, target: &str) -> Option<String> {
-    campaign.paused(target).ok().flatten()
+    campaign.registry().paused(target).ok().flatten()
 }
 
 /// Reads `posts/` again, keeping the last good version of files that broke,

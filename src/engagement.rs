@@ -20,10 +20,10 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::Campaign;
 use crate::model::{Check, Counts};
 use crate::publish::PublishError;
 use crate::store::{Intent, StoreError};
+use crate::targets::Targets;
 
 /// The log's file name under `data/`.
 pub const LOG_FILE: &str = "engagement.jsonl";
@@ -97,7 +97,7 @@ fn next_checkpoint(post: &Intent, checkpoints: &[Duration], now: DateTime<Utc>) 
 }
 
 /// Followed posts of targets that collect engagement.
-fn followed(campaign: &Campaign) -> Result<Vec<Intent>, StoreError> {
+fn followed(campaign: &Targets) -> Result<Vec<Intent>, StoreError> {
     Ok(campaign
         .store()
         .followed()?
@@ -128,7 +128,7 @@ fn lateness(checkpoints: &[Duration], i: usize) -> chrono::Duration {
 /// When the next run of checks should be (for the daemon to sleep until):
 /// the latest moment the most pressing check may wait. Every check whose
 /// window has opened by then goes with it.
-pub fn next_run(campaign: &Campaign) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub fn next_run(campaign: &Targets) -> Result<Option<DateTime<Utc>>, StoreError> {
     let checkpoints = &campaign.config().checkpoints;
     Ok(followed(campaign)?
         .iter()
@@ -139,7 +139,7 @@ pub fn next_run(campaign: &Campaign) -> Result<Option<DateTime<Utc>>, StoreError
 /// Checks the posts due at `now` (or, with `all`, every followed post), and
 /// logs each check.
 pub async fn run(
-    campaign: &Campaign,
+    campaign: &Targets,
     now: DateTime<Utc>,
     all: bool,
 ) -> Result<Summary, EngagementError> {
@@ -201,7 +201,7 @@ pub async fn run(
                                 counts,
                                 next_checkpoint(post, checkpoints, now),
                             )?;
-                            lines.push(log_line(post, publisher.kind().as_str(), now, counts));
+                            lines.push(log_line(post, publisher.kind(), now, counts));
                             summary.checked += 1;
                         }
                         Some(Check::Gone) => {

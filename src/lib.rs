@@ -13,7 +13,9 @@
 //! - [`plan`]: the events of a period, and the slots timed posts take; pure.
 //! - [`store`]: SQLite state: intents, rotation positions, meta.
 //! - [`lease`]: one daemon per data folder, one sender per intent.
-//! - [`publish`]: the `Publisher` trait and one file per network.
+//! - [`publish`]: the `Publisher` trait, the registry of networks
+//!   ([`publish::network`]) and one home per network.
+//! - [`targets`]: the configured targets built: publishers, pauses, limits.
 //! - [`campaign`]: slot → intent → post, through the retry policy.
 //! - [`daemon`]: the long-running loop, reloads and graceful shutdown.
 //! - [`watch`]: noticing edits to `posts/`, the folder replaced included.
@@ -43,4 +45,5 @@ pub mod report;
 pub mod rotation;
 pub mod schedule;
 pub mod store;
+pub mod targets;
 pub mod watch;

@@ -6,9 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use campaign_bot::cli::{Cli, Command, LoginNetwork};
+use campaign_bot::cli::{Cli, Command};
 use campaign_bot::commands::{self, CliError, PostNowArgs};
-use campaign_bot::config::TargetKind;
 
 fn init_logging(to_stdout: bool) {
     use tracing_subscriber::EnvFilter;
@@ -74,15 +73,23 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
-    // Logging in to Mastodon needs no config: it makes the credentials.
+    // A login may come before any target is configured (it makes the
+    // credentials): it goes on without a config that does not load.
     if let Command::Login {
-        network: LoginNetwork::Mastodon {
-            instance,
-            token_file,
-        },
+        network,
+        instance,
+        token_file,
+        target,
     } = &cli.command
     {
-        return commands::login_mastodon(instance, token_file, &mut std::io::stdin().lock()).await;
+        let config = commands::load_config(cli.config.clone()).ok();
+        let args = commands::LoginArgs {
+            network,
+            instance: instance.as_deref(),
+            token_file: token_file.as_deref(),
+            target: target.as_deref(),
+        };
+        return commands::login(config.as_ref(), args).await;
     }
     let config = commands::load_config(cli.config)?;
     match cli.command {
@@ -124,11 +131,6 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             format,
             html,
         } => commands::report(&config, since, by, format, html.as_deref()),
-        Command::Login {
-            network: LoginNetwork::Bluesky { target },
-        } => commands::check_logins(&config, target.as_deref(), |k| k == TargetKind::Bluesky).await,
-        Command::Login {
-            network: LoginNetwork::Mastodon { .. },
-        } => unreachable!("handled before the config is loaded"),
+        Command::Login { .. } => unreachable!("handled before the config is loaded"),
     }
 }

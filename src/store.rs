@@ -282,6 +282,24 @@ pub enum Begin {
 /// The store's file name under the data folder.
 pub const FILE_NAME: &str = "state.db";
 
+/// The names of the small facts kept in the `meta` table, in one place.
+pub mod keys {
+    /// The instant up to which scheduled slots have been handled.
+    pub const SCHEDULE_CURSOR: &str = "schedule_cursor";
+    /// Why `target` is paused (an authentication failure); empty when not.
+    pub fn paused(target: &str) -> String {
+        format!("paused:{target}")
+    }
+    /// The limits `target`'s server announced last.
+    pub fn limits(target: &str) -> String {
+        format!("limits:{target}")
+    }
+    /// `target`'s login session (Bluesky).
+    pub fn session(target: &str) -> String {
+        format!("session:{target}")
+    }
+}
+
 pub struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
@@ -860,13 +878,13 @@ impl Store {
     /// The instant up to which scheduled slots have been handled.
     pub fn cursor(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(self
-            .meta("schedule_cursor")?
+            .meta(keys::SCHEDULE_CURSOR)?
             .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
             .map(|t| t.with_timezone(&Utc)))
     }
 
     pub fn set_cursor(&self, t: DateTime<Utc>) -> Result<(), StoreError> {
-        self.set_meta("schedule_cursor", &t.to_rfc3339())
+        self.set_meta(keys::SCHEDULE_CURSOR, &t.to_rfc3339())
     }
 }
 

@@ -325,7 +325,7 @@ async fn counts_follow_a_fans_like_and_repost() {
             .unwrap();
         if counts
             .first()
-            .is_some_and(|c| c.likes >= 1 && c.reposts >= 1)
+            .is_some_and(|(_, c)| c.likes >= 1 && c.reposts >= 1)
         {
             break;
         }
@@ -475,7 +475,7 @@ async fn a_fans_like_shows_in_the_next_engagement_check() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let counts = sky.counts(std::slice::from_ref(&uri)).await.unwrap();
-        if counts.first().is_some_and(|c| c.likes >= 1) {
+        if counts.first().is_some_and(|(_, c)| c.likes >= 1) {
             break;
         }
 

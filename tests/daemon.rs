@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use campaign_bot::campaign::Campaign;
 use campaign_bot::clock::Clock;
-use campaign_bot::config::{Config, Sources, TargetKind};
+use campaign_bot::config::{Config, Sources};
 use campaign_bot::daemon::{self, RunOptions};
 use campaign_bot::model::{Check, Counts, Published, Slot};
 use campaign_bot::posts;
@@ -46,8 +46,8 @@ impl Publisher for Fake {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> TargetKind {
-        TargetKind::Outbox
+    fn kind(&self) -> &'static str {
+        "outbox"
     }
     fn limits(&self) -> Limits {
         Limits::NONE
@@ -388,7 +388,7 @@ async fn transient_errors_are_retried_and_auth_pauses_only_that_target() {
     assert_eq!(summary(&good).len(), 2);
     // The bad one is paused after its first failure; its next slot is skipped.
     assert!(summary(&bad).is_empty());
-    assert!(c.paused("bad").unwrap().unwrap().contains("401"));
+    assert!(c.registry().paused("bad").unwrap().unwrap().contains("401"));
     let bad_intents: Vec<_> = c
         .store()
         .all_intents()

@@ -12,10 +12,11 @@ use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer};
 
-use campaign_bot::config::{FediverseFlavour, Secret};
+use campaign_bot::config::Secret;
 use campaign_bot::engagement::read_log;
 use campaign_bot::model::{Check, Counts};
 use campaign_bot::publish::Publisher;
+use campaign_bot::publish::mastodon::FediverseFlavour;
 use campaign_bot::publish::mastodon::Mastodon;
 use campaign_bot::render::Limits;
 use common::*;

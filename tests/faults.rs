@@ -13,10 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use campaign_bot::campaign::{Campaign, Outcome};
 use campaign_bot::clock::Clock;
-use campaign_bot::config::{Config, FediverseFlavour, Secret, Sources};
+use campaign_bot::config::{Config, Secret, Sources};
 use campaign_bot::model::{Lang, Slot};
 use campaign_bot::posts::Catalog;
 use campaign_bot::publish::Publisher;
+use campaign_bot::publish::mastodon::FediverseFlavour;
 use campaign_bot::publish::mastodon::Mastodon;
 use campaign_bot::render::Limits;
 use campaign_bot::store::{Begin, IntentState, Planned, Store};

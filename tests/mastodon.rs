@@ -15,9 +15,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use campaign_bot::campaign::{Campaign, Outcome};
 use campaign_bot::clock::Clock;
-use campaign_bot::config::{Config, FediverseFlavour, Secret, Sources};
+use campaign_bot::config::{Config, Secret, Sources};
 use campaign_bot::model::{Lang, Slot};
 use campaign_bot::posts::Catalog;
+use campaign_bot::publish::mastodon::FediverseFlavour;
 use campaign_bot::publish::mastodon::{Mastodon, MediaPolling};
 use campaign_bot::publish::{Lookup, Outgoing, OutgoingMedia, PublishError, Publisher};
 use campaign_bot::render::Limits;

@@ -11,9 +11,9 @@ use crate::campaign::Campaign;
 use crate::clock::Clock;
 use crate::config::{Config, Sources};
 use crate::posts::{self, Catalog};
-use crate::publish::{self, BuildError};
 use crate::render::Limits;
 use crate::store::Store;
+use crate::targets::{Targets, cached_limits};
 
 mod login;
 mod post_now;
@@ -24,7 +24,7 @@ mod run;
 mod status;
 mod validate;
 
-pub use login::{check_logins, login_mastodon};
+pub use login::{LoginArgs, login};
 pub use post_now::{PostNowArgs, post_now};
 pub use preview::preview;
 pub use report::{engagement, report};
@@ -102,93 +102,32 @@ pub fn data_dir(config: &Config, dry_run: bool) -> PathBuf {
     }
 }
 
-/// Opens the store and builds the publishers. Targets whose publisher
-/// cannot be built are returned apart, so the others still run.
+/// Opens the state store of `config` (its dry-run one with `dry_run`) and
+/// builds every target. Targets that cannot start are in
+/// [`Targets::broken`]; the others still run.
+pub fn open_targets(
+    config: &Config,
+    dry_run: bool,
+    clock: Clock,
+) -> Result<Arc<Targets>, CliError> {
+    let store = Arc::new(Store::open(&data_dir(config, dry_run))?);
+    Ok(Arc::new(Targets::build(config, store, dry_run, clock)))
+}
+
+/// The targets and the posting engine over them.
 pub fn build_campaign(
     config: &Config,
     catalog: Catalog,
     dry_run: bool,
     clock: Clock,
-) -> Result<(Arc<Campaign>, Vec<BuildError>), CliError> {
-    let data_dir = data_dir(config, dry_run);
-    let store = Arc::new(Store::open(&data_dir)?);
-    let cached = |name: &str| cached_limits(&store, name);
-    let ctx = publish::BuildContext {
-        data_dir: &data_dir,
-        dry_run,
-        cached_limits: &cached,
-        store: store.clone(),
-    };
-    let mut publishers = Vec::new();
-    let mut broken = Vec::new();
-    for p in publish::build(config, &ctx) {
-        match p {
-            Ok(p) => publishers.push(p),
-            Err(e) => broken.push(e),
-        }
-    }
-    let campaign = Campaign::new(config.clone(), store, publishers, catalog, clock);
-    Ok((Arc::new(campaign), broken))
-}
-
-fn limits_key(target: &str) -> String {
-    format!("limits:{target}")
-}
-
-/// The limits a target's server announced last time, if any.
-pub fn cached_limits(store: &Store, target: &str) -> Option<Limits> {
-    store
-        .meta(&limits_key(target))
-        .ok()
-        .flatten()
-        .and_then(|j| serde_json::from_str(&j).ok())
-}
-
-/// How long asking a server for its limits may take before the cached or
-/// default limits are used instead.
-const LIMITS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Asks every target's server for its current limits, caches them in the
-/// state store, and returns them by target. A server that does not answer
-/// keeps its cached (or default) limits, with a note.
-pub async fn refresh_limits(campaign: &Campaign) -> (HashMap<String, Limits>, Vec<String>) {
-    let mut limits = HashMap::new();
-    let mut notes = Vec::new();
-    for target in campaign.targets() {
-        let Some(p) = campaign.publisher(&target.name) else {
-            continue;
-        };
-        let fresh = tokio::time::timeout(LIMITS_TIMEOUT, p.refresh_limits()).await;
-        let l = match fresh {
-            Ok(Ok(l)) => {
-                if let Ok(json) = serde_json::to_string(&l) {
-                    let _ = campaign.store().set_meta(&limits_key(&target.name), &json);
-                }
-                l
-            }
-            Ok(Err(e)) => {
-                notes.push(format!(
-                    "target {}: cannot read the server's limits ({e}); using the last known ones",
-                    target.name
-                ));
-                p.limits()
-            }
-            Err(_) => {
-                notes.push(format!(
-                    "target {}: the server did not answer in time; using the last known limits",
-                    target.name
-                ));
-                p.limits()
-            }
-        };
-        limits.insert(target.name.clone(), l);
-    }
-    (limits, notes)
+) -> Result<Arc<Campaign>, CliError> {
+    let targets = open_targets(config, dry_run, clock)?;
+    Ok(Arc::new(Campaign::over(targets, catalog, clock)))
 }
 
 /// Limits without network access: cached from the server, or the defaults.
 pub fn offline_limits_by_target(config: &Config) -> HashMap<String, Limits> {
-    let db = config.data_dir.join("state.db");
+    let db = config.data_dir.join(crate::store::FILE_NAME);
     let store = if db.exists() {
         Store::open(&config.data_dir).ok()
     } else {
@@ -201,17 +140,10 @@ pub fn offline_limits_by_target(config: &Config) -> HashMap<String, Limits> {
             let l = store
                 .as_ref()
                 .and_then(|s| cached_limits(s, &t.name))
-                .unwrap_or_else(|| crate::checks::offline_limits(t.kind));
+                .unwrap_or_else(|| t.network().offline_limits());
             (t.name.clone(), l)
         })
         .collect()
-}
-
-/// Prints the catalog's problems to stderr.
-pub fn report_problems(catalog: &Catalog) {
-    for p in &catalog.problems {
-        eprintln!("{p}");
-    }
 }
 
 pub use crate::schedule::{local_and_utc, local_time};

@@ -84,12 +84,12 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
         }
     };
 
-    let (campaign, broken) = build_campaign(config, catalog, args.dry_run, Clock::System)?;
+    let campaign = build_campaign(config, catalog, args.dry_run, Clock::System)?;
     let cancel = CancellationToken::new();
     let deadline = Utc::now().max(slot.at) + grace(config);
     let mut failed = false;
     for target in &targets {
-        if let Some(b) = broken.iter().find(|b| b.target == target.name) {
+        if let Some(b) = campaign.registry().why_broken(&target.name) {
             println!("{}: not posted: {}", target.name, b.message);
             failed = true;
             continue;

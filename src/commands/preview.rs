@@ -10,7 +10,6 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 
 use super::{CliError, exit, load_catalog, local_time, offline_limits_by_target};
-use crate::checks::offline_limits;
 use crate::config::{Config, TargetConfig};
 use crate::model::{Lang, Message};
 use crate::plan::{self, Event};
@@ -61,7 +60,7 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
             let limits = known
                 .get(&target.name)
                 .copied()
-                .unwrap_or_else(|| offline_limits(target.kind));
+                .unwrap_or_else(|| target.network().offline_limits());
             let rendered = render(m, lang, &config.hashtags).expect("language present");
             let ms = measure(&rendered, &limits);
             let overs = overruns(&ms, &limits);

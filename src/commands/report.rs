@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use chrono::{NaiveDate, Utc};
 
-use super::{CliError, build_campaign, exit, load_catalog};
+use super::{CliError, exit, open_targets};
 use crate::cli::ReportFormat;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -14,11 +14,11 @@ use crate::report::{self, By, Report};
 use crate::store::Store;
 
 pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError> {
-    let (campaign, broken) = build_campaign(config, load_catalog(config), false, Clock::System)?;
-    for b in &broken {
+    let targets = open_targets(config, false, Clock::System)?;
+    for b in targets.broken() {
         eprintln!("{b}");
     }
-    let summary = engagement::run(&campaign, Utc::now(), all)
+    let summary = engagement::run(&targets, Utc::now(), all)
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
     let log = config.data_dir.join(engagement::LOG_FILE);

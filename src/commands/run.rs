@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{CliError, build_campaign, data_dir, exit, load_catalog, refresh_limits};
+use super::{CliError, build_campaign, data_dir, exit, load_catalog};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::daemon::{self, RunOptions};
@@ -24,8 +24,8 @@ pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
             Severity::Warning => tracing::warn!(problem = %p, "post file warning"),
         }
     }
-    let (campaign, broken) = build_campaign(config, catalog, dry_run, Clock::System)?;
-    for b in &broken {
+    let campaign = build_campaign(config, catalog, dry_run, Clock::System)?;
+    for b in campaign.registry().broken() {
         tracing::error!(target_name = b.target, "{b}; the others run");
     }
     if campaign.targets().next().is_none() {
@@ -34,7 +34,7 @@ pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
                 .into(),
         ));
     }
-    let (limits, notes) = refresh_limits(&campaign).await;
+    let (limits, notes) = campaign.registry().refresh_limits().await;
     for n in notes {
         tracing::warn!("{n}");
     }

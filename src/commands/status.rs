@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 
-use super::{CliError, build_campaign, exit, local_time};
+use super::{CliError, exit, local_time, open_targets};
 use crate::clock::Clock;
-use crate::config::{Config, TargetDetail};
+use crate::config::Config;
 use crate::daemon::DaemonStatus;
 use crate::store::Store;
 
@@ -55,10 +55,7 @@ pub fn health(
         why.push(missing);
     }
     for t in &config.targets {
-        if let Some(reason) = store
-            .meta(&format!("paused:{}", t.name))?
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(reason) = crate::targets::paused(store, &t.name)? {
             why.push(format!("target {} is paused: {reason}", t.name));
         }
     }
@@ -146,21 +143,15 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
         None => println!("next slot:  none (check schedule.slots)"),
     }
     println!("\ntargets:");
-    let (campaign, broken) = build_campaign(
-        config,
-        crate::posts::Catalog::default(),
-        false,
-        Clock::System,
-    )?;
+    let targets = open_targets(config, false, Clock::System)?;
     for t in &config.targets {
-        let creds = match (&t.detail, campaign.publisher(&t.name)) {
-            (TargetDetail::Outbox { .. }, _) => "no credentials needed".to_string(),
-            (_, None) => broken
-                .iter()
-                .find(|b| b.target == t.name)
+        let creds = match targets.publisher(&t.name) {
+            _ if t.network().secrets(t).is_empty() => "no credentials needed".to_string(),
+            None => targets
+                .why_broken(&t.name)
                 .map(|b| format!("NOT STARTED: {}", b.message))
                 .unwrap_or_default(),
-            (_, Some(p)) => {
+            Some(p) => {
                 match tokio::time::timeout(crate::publish::http::REQUEST_TIMEOUT, p.verify()).await
                 {
                     Ok(Ok(who)) => format!("credentials work ({who})"),
@@ -169,9 +160,8 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
                 }
             }
         };
-        let paused = store
-            .meta(&format!("paused:{}", t.name))?
-            .filter(|s| !s.is_empty())
+        let paused = targets
+            .paused(&t.name)?
             .map(|r| format!("; PAUSED: {r}"))
             .unwrap_or_default();
         let langs: Vec<&str> = t.languages.iter().map(|l| l.as_str()).collect();

@@ -2,14 +2,10 @@
 
 use std::process::ExitCode;
 
-use super::{
-    CliError, build_campaign, exit, load_catalog, offline_limits_by_target, refresh_limits,
-};
-use crate::checks::{check_targets, check_text_languages, offline_limits};
-
+use super::{CliError, exit, load_catalog, offline_limits_by_target, open_targets};
+use crate::checks::{check_targets, check_text_languages};
 use crate::clock::Clock;
-use crate::config::{Config, TargetDetail};
-use crate::posts::Catalog;
+use crate::config::Config;
 use crate::posts::Severity;
 
 /// Targets whose secret cannot be read here: `run` would not start them,
@@ -17,17 +13,14 @@ use crate::posts::Severity;
 fn check_credentials(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
     for t in &config.targets {
-        let source = match &t.detail {
-            TargetDetail::Outbox { .. } => continue,
-            TargetDetail::Fediverse { token, .. } => token,
-            TargetDetail::Bluesky { password, .. } => password,
-        };
-        if let Err(e) = source.resolve() {
-            let b = crate::publish::BuildError {
-                target: t.name.clone(),
-                message: e.to_string(),
-            };
-            out.push(format!("error: {b}"));
+        for source in t.network().secrets(t) {
+            if let Err(e) = source.resolve() {
+                let b = crate::publish::BuildError {
+                    target: t.name.clone(),
+                    message: e.to_string(),
+                };
+                out.push(format!("error: {b}"));
+            }
         }
     }
     out
@@ -42,10 +35,10 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
         && config
             .targets
             .iter()
-            .any(|t| matches!(t.kind, crate::config::TargetKind::Fediverse(_)))
+            .any(|t| t.network().asks_server_for_limits())
     {
-        let (campaign, _) = build_campaign(config, Catalog::default(), false, Clock::System)?;
-        let (fresh, notes) = refresh_limits(&campaign).await;
+        let targets = open_targets(config, false, Clock::System)?;
+        let (fresh, notes) = targets.refresh_limits().await;
         for n in notes {
             println!("note: {n}");
         }
@@ -55,7 +48,7 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
         limits
             .get(&t.name)
             .copied()
-            .unwrap_or_else(|| offline_limits(t.kind))
+            .unwrap_or_else(|| t.network().offline_limits())
     };
     // The two checks are independent and each takes a while on thousands
     // of posts: the language check runs on a second core.

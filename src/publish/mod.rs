@@ -1,16 +1,16 @@
-//! Publishing: one narrow trait, one file per network.
+//! Publishing: one narrow trait, one home per network.
 //!
-//! A network's wire types never leave its file. The daemon sees only
+//! A network's wire types never leave its home. The daemon sees only
 //! [`Publisher`], [`Outgoing`] and [`PublishError`], so it is tested with a
-//! fake publisher and each network file against a server.
+//! fake publisher and each network against a server. What else the bot
+//! asks of a network (settings, limits, media rules, login) goes through
+//! the registry in [`network`].
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::config::{Config, TargetConfig, TargetDetail, TargetKind};
 use crate::model::{Check, Lang, Published, Slot};
 use crate::posts::MAX_MEDIA_BYTES;
 use crate::posts::files::{self, ImageInfo};
@@ -20,6 +20,7 @@ pub mod bluesky;
 pub mod http;
 pub mod mastodon;
 pub mod matching;
+pub mod network;
 pub mod outbox;
 
 /// One post on its way to one target.
@@ -123,7 +124,8 @@ impl PublishError {
 pub trait Publisher: Send + Sync {
     /// The target's name in the config.
     fn name(&self) -> &str;
-    fn kind(&self) -> TargetKind;
+    /// The target's `kind`, as configured (`mastodon`, `bluesky`…).
+    fn kind(&self) -> &'static str;
     /// How the network counts length, and its limits.
     fn limits(&self) -> Limits;
     /// Posts once. Sending the same `intent_key` again must not make a
@@ -173,76 +175,4 @@ pub trait Publisher: Send + Sync {
 pub struct BuildError {
     pub target: String,
     pub message: String,
-}
-
-/// What building the publishers needs besides the config.
-pub struct BuildContext<'a> {
-    pub data_dir: &'a std::path::Path,
-    /// Every target becomes an outbox of the same name and languages.
-    pub dry_run: bool,
-    /// Limits learnt from the servers earlier (cached in the state store).
-    pub cached_limits: &'a dyn Fn(&str) -> Option<Limits>,
-    /// Where sessions are kept between runs (Bluesky).
-    pub store: Arc<crate::store::Store>,
-}
-
-/// Builds the publisher of each configured target. A target whose secret
-/// cannot be read fails alone.
-pub fn build(
-    config: &Config,
-    ctx: &BuildContext<'_>,
-) -> Vec<Result<Arc<dyn Publisher>, BuildError>> {
-    config.targets.iter().map(|t| build_one(t, ctx)).collect()
-}
-
-fn build_one(t: &TargetConfig, ctx: &BuildContext<'_>) -> Result<Arc<dyn Publisher>, BuildError> {
-    let err = |message: String| BuildError {
-        target: t.name.clone(),
-        message,
-    };
-    if ctx.dry_run {
-        return Ok(Arc::new(outbox::Outbox::new(
-            &t.name,
-            ctx.data_dir.join(outbox::FILE_NAME),
-        )));
-    }
-    match (&t.kind, &t.detail) {
-        (TargetKind::Outbox, TargetDetail::Outbox { path }) => Ok(Arc::new(outbox::Outbox::new(
-            &t.name,
-            path.clone()
-                .unwrap_or_else(|| ctx.data_dir.join(outbox::FILE_NAME)),
-        ))),
-        (
-            TargetKind::Fediverse(flavour),
-            TargetDetail::Fediverse {
-                base_url,
-                token,
-                visibility,
-            },
-        ) => {
-            let token = token.resolve().map_err(|e| err(e.to_string()))?;
-            let limits = (ctx.cached_limits)(&t.name).unwrap_or(Limits::mastodon(500, 23));
-            let m = mastodon::Mastodon::new(&t.name, *flavour, base_url, token, visibility, limits)
-                .map_err(err)?;
-            Ok(Arc::new(m))
-        }
-        (
-            TargetKind::Bluesky,
-            TargetDetail::Bluesky {
-                service,
-                identifier,
-                password,
-            },
-        ) => {
-            let password = password.resolve().map_err(|e| err(e.to_string()))?;
-            Ok(Arc::new(bluesky::Bluesky::new(
-                &t.name,
-                service,
-                identifier,
-                password,
-                ctx.store.clone(),
-            )))
-        }
-        (kind, _) => Err(err(format!("the settings do not match the kind {kind}"))),
-    }
 }

@@ -6,18 +6,85 @@
 
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 
+use super::network::{self, BuildContext, Network, NetworkSettings};
 use super::{Lookup, Outgoing, PublishError, Publisher};
-use crate::config::TargetKind;
+use crate::config::{ConfigError, SecretSource, TargetConfig};
 use crate::model::Published;
 use crate::render::Limits;
 
 /// The file name under `data/` when the target does not set `path`.
 pub const FILE_NAME: &str = "outbox.jsonl";
+
+// ---------------------------------------------------------------- home
+
+/// `kind = "outbox"`: `path` (default `data/outbox.jsonl`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The JSON Lines file; `None` means `data_dir/outbox.jsonl`.
+    pub path: Option<PathBuf>,
+}
+
+/// The outbox in the registry of networks.
+pub struct Home;
+
+#[async_trait]
+impl Network for Home {
+    fn name(&self) -> &'static str {
+        "outbox"
+    }
+    fn kinds(&self) -> &'static [&'static str] {
+        &["outbox"]
+    }
+    fn keys(&self) -> &'static [&'static str] {
+        &["path"]
+    }
+    fn settings(
+        &self,
+        target: &str,
+        _kind: &str,
+        keys: toml::Table,
+    ) -> Result<NetworkSettings, ConfigError> {
+        Ok(NetworkSettings::Outbox(network::parse_keys(target, keys)?))
+    }
+    fn offline_limits(&self) -> Limits {
+        Limits::NONE
+    }
+    fn collects_engagement(&self) -> bool {
+        false
+    }
+    fn media_rules(&self) -> network::MediaRules {
+        network::MediaRules {
+            max_images: usize::MAX,
+            max_bytes: crate::posts::MAX_MEDIA_BYTES,
+        }
+    }
+    fn secrets<'t>(&self, _target: &'t TargetConfig) -> Vec<&'t SecretSource> {
+        Vec::new()
+    }
+    fn writes_to(&self, target: &TargetConfig, data_dir: &Path) -> Option<PathBuf> {
+        let NetworkSettings::Outbox(s) = &target.settings else {
+            return None;
+        };
+        Some(s.path.clone().unwrap_or_else(|| data_dir.join(FILE_NAME)))
+    }
+    fn build(
+        &self,
+        target: &TargetConfig,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Arc<dyn Publisher>, String> {
+        let path = self
+            .writes_to(target, ctx.data_dir)
+            .expect("an outbox target has outbox settings");
+        Ok(Arc::new(Outbox::new(&target.name, path, ctx.clock)))
+    }
+}
 
 /// One line of the outbox file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,15 +112,17 @@ pub struct OutboxMedia {
 pub struct Outbox {
     name: String,
     path: PathBuf,
+    clock: crate::clock::Clock,
     /// Appends from concurrent slots go one at a time.
     lock: tokio::sync::Mutex<()>,
 }
 
 impl Outbox {
-    pub fn new(name: &str, path: PathBuf) -> Self {
+    pub fn new(name: &str, path: PathBuf, clock: crate::clock::Clock) -> Self {
         Outbox {
             name: name.to_string(),
             path,
+            clock,
             lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -133,8 +202,8 @@ impl Publisher for Outbox {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> TargetKind {
-        TargetKind::Outbox
+    fn kind(&self) -> &'static str {
+        "outbox"
     }
     fn limits(&self) -> Limits {
         Limits::NONE
@@ -145,6 +214,7 @@ impl Publisher for Outbox {
         let path = self.path.clone();
         let post = post.clone();
         let target = self.name.clone();
+        let now = self.clock.now();
         tokio::task::spawn_blocking(move || {
             if let Some(p) =
                 find(&path, &post.intent_key, &target).map_err(|e| io_error(&path, e))?
@@ -152,7 +222,7 @@ impl Publisher for Outbox {
                 return Ok(p);
             }
             let line = OutboxLine {
-                posted_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+                posted_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
                 slot: post.slot.key.clone(),
                 target: target.clone(),
                 message_id: post.message_id.clone(),
@@ -200,7 +270,7 @@ mod tests {
     fn post(key: &str) -> Outgoing {
         Outgoing {
             intent_key: key.into(),
-            slot: Slot::cron(Utc::now()),
+            slot: Slot::cron(chrono::Utc::now()),
             target: "outbox".into(),
             message_id: "m".into(),
             lang: Lang::new("ar").unwrap(),
@@ -215,7 +285,7 @@ mod tests {
     async fn same_key_writes_once_and_a_torn_line_is_survived() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outbox.jsonl");
-        let ob = Outbox::new("outbox", path.clone());
+        let ob = Outbox::new("outbox", path.clone(), crate::clock::Clock::System);
         assert_eq!(
             ob.find_published(&post("k1")).await.unwrap(),
             Lookup::NotPosted

@@ -28,29 +28,24 @@ use sha2::{Digest, Sha256};
 
 use super::http::{self, classify, readable_body, transport};
 use super::{Lookup, Outgoing, PublishError, Publisher};
-use crate::config::{Secret, TargetKind};
+use crate::clock::Clock;
+use crate::config::Secret;
+
+pub mod home;
+
 use crate::model::{Check, Counts, Published};
 use crate::render::{Limits, find_hashtags, find_urls};
 use crate::store::Store;
+pub use home::{Home, Settings};
 
 /// Bluesky refuses images over this size.
 pub const MAX_IMAGE_BYTES: u64 = 1_000_000;
-const MAX_IMAGES: usize = 4;
+pub const MAX_IMAGES: usize = 4;
 /// Posts one `app.bsky.feed.getPosts` call takes.
 const GET_POSTS_BATCH: usize = 25;
 /// Hashtags longer than this (in characters) are not made into facets.
 const MAX_TAG_CHARS: usize = 64;
 const POST: &str = "app.bsky.feed.post";
-
-/// Like/repost/reply/quote counts of one post, from `getPosts`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostCounts {
-    pub uri: String,
-    pub likes: u64,
-    pub reposts: u64,
-    pub replies: u64,
-    pub quotes: u64,
-}
 
 // ---------------------------------------------------------------- wire types
 
@@ -114,6 +109,7 @@ pub struct Bluesky {
     /// The session, shared by concurrent posts; a `tokio` mutex because it is
     /// held across the refresh request, so two posts never refresh at once.
     session: tokio::sync::Mutex<Option<Session>>,
+    clock: Clock,
 }
 
 impl Bluesky {
@@ -133,7 +129,14 @@ impl Bluesky {
             store,
             window: http::RateWindow::default(),
             session: tokio::sync::Mutex::new(None),
+            clock: Clock::System,
         }
+    }
+
+    /// Takes time from `clock` (the daemon's; tests pause it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn xrpc(&self, method: &str) -> String {
@@ -141,7 +144,7 @@ impl Bluesky {
     }
 
     fn session_key(&self) -> String {
-        format!("session:{}", self.name)
+        crate::store::keys::session(&self.name)
     }
 
     fn save_session(&self, s: &Session) {
@@ -175,7 +178,7 @@ impl Bluesky {
         let name = serde_json::from_str::<XrpcError>(&body)
             .ok()
             .and_then(|e| e.error);
-        let mut err = classify(status, &headers, &body, Utc::now());
+        let mut err = classify(status, &headers, &body, self.clock.now());
         // The PDS answers 400 for expired or bad tokens (not 401).
         if status == StatusCode::BAD_REQUEST
             && matches!(name.as_deref(), Some("ExpiredToken" | "InvalidToken"))
@@ -361,7 +364,7 @@ impl Bluesky {
 
     /// Like, repost, reply and quote counts of up to 25 posts per call
     /// (through the PDS, which forwards to the AppView).
-    pub async fn counts(&self, uris: &[String]) -> Result<Vec<PostCounts>, PublishError> {
+    pub async fn counts(&self, uris: &[String]) -> Result<Vec<(String, Counts)>, PublishError> {
         let mut out = Vec::new();
         for chunk in uris.chunks(GET_POSTS_BATCH) {
             let (_, body) = self
@@ -371,12 +374,14 @@ impl Bluesky {
                 })
                 .await?;
             let posts: GetPostsOut = parse(&body, "getPosts")?;
-            out.extend(posts.posts.into_iter().map(|p| PostCounts {
-                uri: p.uri,
-                likes: p.like_count.unwrap_or(0),
-                reposts: p.repost_count.unwrap_or(0),
-                replies: p.reply_count.unwrap_or(0),
-                quotes: p.quote_count.unwrap_or(0),
+            out.extend(posts.posts.into_iter().map(|p| {
+                let counts = Counts {
+                    likes: p.like_count.unwrap_or(0),
+                    reposts: p.repost_count.unwrap_or(0),
+                    replies: p.reply_count.unwrap_or(0),
+                    quotes: Some(p.quote_count.unwrap_or(0)),
+                };
+                (p.uri, counts)
             }));
         }
         Ok(out)
@@ -444,8 +449,8 @@ impl Publisher for Bluesky {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> TargetKind {
-        TargetKind::Bluesky
+    fn kind(&self) -> &'static str {
+        "bluesky"
     }
     fn limits(&self) -> Limits {
         Limits::BLUESKY
@@ -459,7 +464,7 @@ impl Publisher for Bluesky {
         }
         // The slot's time when the post goes out on time, so that a resend
         // carries the same record; the real time for a late or early post.
-        let now = Utc::now();
+        let now = self.clock.now();
         let created = if post.slot.at <= now && now - post.slot.at < chrono::Duration::hours(1) {
             post.slot.at
         } else {
@@ -547,13 +552,8 @@ impl Publisher for Bluesky {
         let found = self.counts(remote_ids).await?;
         let mut out = Vec::with_capacity(remote_ids.len());
         for id in remote_ids {
-            let check = match found.iter().find(|c| &c.uri == id) {
-                Some(c) => Check::Counts(Counts {
-                    likes: c.likes,
-                    reposts: c.reposts,
-                    replies: c.replies,
-                    quotes: Some(c.quotes),
-                }),
+            let check = match found.iter().find(|(uri, _)| uri == id) {
+                Some((_, c)) => Check::Counts(*c),
                 None => match id.rsplit('/').next() {
                     Some(rkey) if id.starts_with("at://") => match self.get_record(rkey).await {
                         Ok(Some(_)) => Check::NotYet,

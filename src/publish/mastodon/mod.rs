@@ -20,16 +20,21 @@ use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use megalodon::Megalodon;
 use serde::Deserialize;
 
 use super::http::{self, classify, readable_body, transport};
 use super::matching::{self, Match};
 use super::{Lookup, Outgoing, PublishError, Publisher};
-use crate::config::{FediverseFlavour, Secret, TargetKind};
+use crate::clock::Clock;
+use crate::config::Secret;
+
+pub mod home;
+mod login;
+
 use crate::model::{Check, Counts, Published};
 use crate::render::Limits;
+pub use home::{FediverseFlavour, Home, Settings};
 
 /// How far the server's clock may be behind ours when matching a status
 /// with the intent it came from.
@@ -79,6 +84,7 @@ pub struct Mastodon {
     polling: MediaPolling,
     /// How long one request may take, megalodon's included.
     timeout: Duration,
+    clock: Clock,
 }
 
 type MegalodonResult<T> = Result<megalodon::response::Response<T>, megalodon::error::Error>;
@@ -197,7 +203,14 @@ impl Mastodon {
             window: http::RateWindow::default(),
             polling: MediaPolling::default(),
             timeout: http::REQUEST_TIMEOUT,
+            clock: Clock::System,
         })
+    }
+
+    /// Takes time from `clock` (the daemon's; tests pause it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Changes the request timeout (tests shorten it).
@@ -281,7 +294,7 @@ impl Mastodon {
         if status.is_success() {
             Ok((status, body))
         } else {
-            Err(self.explain(classify(status, &headers, &body, Utc::now())))
+            Err(self.explain(classify(status, &headers, &body, self.clock.now())))
         }
     }
 
@@ -339,16 +352,18 @@ impl Mastodon {
                     Some(status) if status == reqwest::StatusCode::PARTIAL_CONTENT => {
                         PublishError::Transient(format!("{what}: still being processed"))
                     }
-                    Some(status) => match classify(status, &headers, &own.message, Utc::now()) {
-                        PublishError::Permanent(m) => {
-                            PublishError::Permanent(format!("{what}: {m}"))
+                    Some(status) => {
+                        match classify(status, &headers, &own.message, self.clock.now()) {
+                            PublishError::Permanent(m) => {
+                                PublishError::Permanent(format!("{what}: {m}"))
+                            }
+                            PublishError::Transient(m) => {
+                                PublishError::Transient(format!("{what}: {m}"))
+                            }
+                            PublishError::Auth(m) => PublishError::Auth(format!("{what}: {m}")),
+                            other => other,
                         }
-                        PublishError::Transient(m) => {
-                            PublishError::Transient(format!("{what}: {m}"))
-                        }
-                        PublishError::Auth(m) => PublishError::Auth(format!("{what}: {m}")),
-                        other => other,
-                    },
+                    }
                     None => {
                         PublishError::Transient(format!("{what}: {}", readable_body(&own.message)))
                     }
@@ -581,8 +596,14 @@ impl Publisher for Mastodon {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> TargetKind {
-        TargetKind::Fediverse(self.flavour)
+    fn kind(&self) -> &'static str {
+        match self.flavour {
+            FediverseFlavour::Mastodon => "mastodon",
+            FediverseFlavour::Pleroma => "pleroma",
+            FediverseFlavour::Gotosocial => "gotosocial",
+            FediverseFlavour::Friendica => "friendica",
+            FediverseFlavour::Firefish => "firefish",
+        }
     }
     fn limits(&self) -> Limits {
         *self.limits.read().unwrap_or_else(|p| p.into_inner())

@@ -1,0 +1,163 @@
+//! Mastodon and the servers that speak its API in the registry of
+//! networks: the `[targets.NAME]` keys, their checks, limits and building.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::Mastodon;
+use crate::config::{ConfigError, SecretSource, TargetConfig, check_url, key_error, secret_source};
+use crate::publish::Publisher;
+use crate::publish::network::{
+    self, BuildContext, LoginError, LoginRequest, Network, NetworkSettings,
+};
+use crate::render::Limits;
+
+/// Which fediverse server software a `mastodon`-like target runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FediverseFlavour {
+    Mastodon,
+    Pleroma,
+    Gotosocial,
+    Friendica,
+    Firefish,
+}
+
+impl FediverseFlavour {
+    const ALL: [(&'static str, FediverseFlavour); 5] = [
+        ("mastodon", FediverseFlavour::Mastodon),
+        ("pleroma", FediverseFlavour::Pleroma),
+        ("gotosocial", FediverseFlavour::Gotosocial),
+        ("friendica", FediverseFlavour::Friendica),
+        ("firefish", FediverseFlavour::Firefish),
+    ];
+
+    fn of(kind: &str) -> Option<FediverseFlavour> {
+        Self::ALL.iter().find(|(k, _)| *k == kind).map(|(_, f)| *f)
+    }
+}
+
+/// `kind = "mastodon"` (or another flavour): `base_url`, the token by
+/// `token_env` or `token_file`, `visibility`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub flavour: FediverseFlavour,
+    pub base_url: String,
+    pub token: SecretSource,
+    pub visibility: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    base_url: Option<String>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    visibility: Option<String>,
+}
+
+const VISIBILITIES: &[&str] = &["public", "unlisted", "private", "direct"];
+
+/// Mastodon's default length limit, until the server says its own.
+pub const DEFAULT_LIMITS: Limits = Limits {
+    max_characters: Some(500),
+    url_weight: 23,
+    max_graphemes: None,
+    max_bytes: None,
+};
+
+/// The fediverse in the registry of networks.
+pub struct Home;
+
+#[async_trait]
+impl Network for Home {
+    fn name(&self) -> &'static str {
+        "Mastodon"
+    }
+    fn kinds(&self) -> &'static [&'static str] {
+        &["mastodon", "pleroma", "gotosocial", "friendica", "firefish"]
+    }
+    fn keys(&self) -> &'static [&'static str] {
+        &["base_url", "token_env", "token_file", "visibility"]
+    }
+    fn settings(
+        &self,
+        target: &str,
+        kind: &str,
+        keys: toml::Table,
+    ) -> Result<NetworkSettings, ConfigError> {
+        let key = |k: &str| format!("targets.{target}.{k}");
+        let raw: Raw = network::parse_keys(target, keys)?;
+        let base_url = raw.base_url.ok_or_else(|| {
+            key_error(
+                key("base_url"),
+                "missing: the server's address, e.g. https://mastodon.social",
+            )
+        })?;
+        check_url(&key("base_url"), &base_url)?;
+        let visibility = raw.visibility.unwrap_or_else(|| "public".into());
+        if !VISIBILITIES.contains(&visibility.as_str()) {
+            return Err(key_error(
+                key("visibility"),
+                format!("{visibility:?} is not one of {}", VISIBILITIES.join(", ")),
+            ));
+        }
+        Ok(NetworkSettings::Fediverse(Settings {
+            flavour: FediverseFlavour::of(kind).expect("one of this network's kinds"),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
+            visibility,
+        }))
+    }
+    fn offline_limits(&self) -> Limits {
+        DEFAULT_LIMITS
+    }
+    fn unconfigured_name(&self) -> String {
+        "Mastodon (500 characters unless the server allows more)".into()
+    }
+    fn asks_server_for_limits(&self) -> bool {
+        true
+    }
+    fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
+        match &target.settings {
+            NetworkSettings::Fediverse(s) => vec![&s.token],
+            _ => Vec::new(),
+        }
+    }
+    fn build(
+        &self,
+        target: &TargetConfig,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Arc<dyn Publisher>, String> {
+        let NetworkSettings::Fediverse(s) = &target.settings else {
+            return Err("the settings are not Mastodon's".into());
+        };
+        let token = s.token.resolve().map_err(|e| e.to_string())?;
+        let limits = (ctx.cached_limits)(&target.name).unwrap_or(DEFAULT_LIMITS);
+        let m = Mastodon::new(
+            &target.name,
+            s.flavour,
+            &s.base_url,
+            token,
+            &s.visibility,
+            limits,
+        )?
+        .with_clock(ctx.clock);
+        Ok(Arc::new(m))
+    }
+    async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
+        let Some(instance) = request.instance else {
+            return Err(LoginError::Usage(
+                "login mastodon needs --instance URL, the server to log in to (e.g. https://mastodon.social)"
+                    .into(),
+            ));
+        };
+        let token_file = request
+            .token_file
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("data/secrets/mastodon_token"));
+        super::login::login(instance, &token_file, request.input).await
+    }
+}
