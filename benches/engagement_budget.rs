@@ -105,10 +105,13 @@ async fn main() {
             let plan = Planned {
                 slot,
                 target: target.into(),
-                message_id: format!("m{}", i % 10),
-                lang: Lang::new("en").unwrap(),
-                text: String::new(),
-                spoiler: None,
+                post: campaign_bot::model::Post {
+                    message_id: format!("m{}", i % 10),
+                    lang: Lang::new("en").unwrap(),
+                    text: String::new(),
+                    spoiler: None,
+                    media: vec![],
+                },
             };
             let Begin::New(intent) = store.begin(&plan, None, at).unwrap() else {
                 unreachable!()

@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::{Config, TargetConfig};
 use crate::lease::{Owner, RENEW_EVERY};
-use crate::model::{Lang, Message, Published, Slot};
+use crate::model::{Lang, Message, Post, PostMedia, Published, Slot};
+use crate::plan::{self, Decision, Event};
 use crate::posts::Catalog;
 use crate::publish::{Lookup, Outgoing, OutgoingMedia, PublishError, Publisher};
 use crate::render::render;
@@ -56,6 +57,17 @@ pub enum Outcome {
     Skipped(String),
     /// Shutdown came first; the intent stays pending for the next start.
     Interrupted,
+}
+
+/// What planning an event on a target came to.
+#[derive(Debug)]
+pub enum Planning {
+    /// Recorded now, or found recorded before.
+    Recorded(Box<Begin>),
+    /// A rotation slot left to this timed post.
+    Taken(String),
+    /// Nothing to post (no message in the target's languages).
+    Nothing,
 }
 
 /// Longest wait between two attempts of one post.
@@ -160,6 +172,39 @@ impl Campaign {
 
     // ------------------------------------------------------------ planning
 
+    /// Decides what `event` does on `target` (see [`plan::decide`], as
+    /// `preview` does) and records it, with the rotation position after it,
+    /// in one store transaction.
+    pub fn plan_event(&self, event: &Event, target: &TargetConfig) -> Result<Planning, StoreError> {
+        let slot = event
+            .slot_on(target)
+            .expect("the event concerns the target");
+        let catalog = self.catalog();
+        let mut decided = None;
+        let begin = self
+            .store()
+            .plan(&slot, &target.name, self.clock.now(), |mut state| {
+                let decision = plan::decide(self.config(), &catalog, target, event, &mut state);
+                let planned = match &decision {
+                    Decision::Post {
+                        message_id, lang, ..
+                    } => catalog.get(message_id).map(|message| {
+                        // A timed post goes out beside the rotation.
+                        let rotation = matches!(event, Event::Cron(_)).then_some(state);
+                        (self.planned(&slot, target, message, lang), rotation)
+                    }),
+                    _ => None,
+                };
+                decided = Some(decision);
+                planned
+            })?;
+        Ok(match (begin, decided) {
+            (Some(b), _) => Planning::Recorded(Box::new(b)),
+            (None, Some(Decision::Taken { by })) => Planning::Taken(by),
+            _ => Planning::Nothing,
+        })
+    }
+
     /// Picks, renders and records what `target` posts at `slot`, advancing
     /// its rotation, in one store transaction (two processes never pick from
     /// the same position). `Ok(None)`: nothing has a language of this
@@ -200,32 +245,28 @@ impl Campaign {
             })
     }
 
-    /// Records a chosen message for `slot` (`post-now ID`, timed queue posts).
-    /// `counts_in_rotation`: the post counts as the target's latest post.
+    /// Records a chosen message for `slot` (`post-now ID`): it counts in the
+    /// rotation as the target's latest post.
     pub fn plan_message(
         &self,
         slot: &Slot,
         target: &TargetConfig,
         message: &Message,
         lang: &Lang,
-        counts_in_rotation: bool,
     ) -> Result<Begin, StoreError> {
         let catalog = self.catalog();
         let planned = self.planned(slot, target, message, lang);
         self.store()
             .plan(slot, &target.name, self.clock.now(), |mut state| {
-                let rotation = counts_in_rotation.then(|| {
-                    rotation::record_manual(
-                        &mut state,
-                        &target.languages,
-                        message,
-                        lang,
-                        message.kind == crate::model::MessageKind::Queue,
-                        &catalog,
-                    );
-                    state
-                });
-                Some((planned, rotation))
+                rotation::record_manual(
+                    &mut state,
+                    &target.languages,
+                    message,
+                    lang,
+                    message.kind == crate::model::MessageKind::Queue,
+                    &catalog,
+                );
+                Some((planned, Some(state)))
             })
             .map(|b| b.expect("a chosen message is always planned"))
     }
@@ -239,52 +280,54 @@ impl Campaign {
     ) -> Planned {
         let rendered =
             render(message, lang, &self.config().hashtags).expect("the chosen language exists");
+        // The images are fixed now, with the text: a post file edited later
+        // does not change what this slot sends.
+        let media = message
+            .media
+            .iter()
+            .filter_map(|md| {
+                Some(PostMedia {
+                    path: md.path_for(lang)?.to_path_buf(),
+                    alt: md.alt.get(lang).cloned().unwrap_or_default(),
+                })
+            })
+            .collect();
         Planned {
             slot: slot.clone(),
             target: target.name.clone(),
-            message_id: message.id.clone(),
-            lang: lang.clone(),
-            text: rendered.text,
-            spoiler: rendered.spoiler,
+            post: Post {
+                message_id: message.id.clone(),
+                lang: lang.clone(),
+                text: rendered.text,
+                spoiler: rendered.spoiler,
+                media,
+            },
         }
     }
 
-    /// The post an intent sends: its recorded text, and the message's media
-    /// as the catalog has them now.
-    fn outgoing(&self, intent: &Intent) -> Outgoing {
-        let lang = intent
-            .lang
-            .clone()
-            .unwrap_or_else(|| Lang::new("en").expect("en is a language"));
-        let catalog = self.catalog();
-        let media = intent
-            .message_id
-            .as_deref()
-            .and_then(|id| catalog.get(id))
-            .map(|m| {
-                m.media
-                    .iter()
-                    .filter_map(|md| {
-                        Some(OutgoingMedia {
-                            posts_dir: self.config().posts_dir.clone(),
-                            shown: md.path_for(&lang)?.to_path_buf(),
-                            alt: md.alt.get(&lang).cloned().unwrap_or_default(),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Outgoing {
+    /// What an intent sends: its post as recorded. `None` for a record with
+    /// no post (a skipped slot).
+    fn outgoing(&self, intent: &Intent) -> Option<Outgoing> {
+        let post = intent.post()?;
+        Some(Outgoing {
             intent_key: intent.key.clone(),
             slot: intent.slot.clone(),
             target: intent.target.clone(),
-            message_id: intent.message_id.clone().unwrap_or_default(),
-            lang,
-            text: intent.text.clone().unwrap_or_default(),
-            spoiler: intent.spoiler.clone(),
-            media,
+            message_id: post.message_id,
+            lang: post.lang,
+            text: post.text,
+            spoiler: post.spoiler,
+            media: post
+                .media
+                .into_iter()
+                .map(|m| OutgoingMedia {
+                    posts_dir: self.config().posts_dir.clone(),
+                    shown: m.path,
+                    alt: m.alt,
+                })
+                .collect(),
             not_before: intent.created_at,
-        }
+        })
     }
 
     // ------------------------------------------------------------ delivering
@@ -336,7 +379,9 @@ impl Campaign {
                 }
             }
         }
-        let post = self.outgoing(&intent);
+        let Some(post) = self.outgoing(&intent) else {
+            return self.give_up(&intent, "its record holds no post to send".into());
+        };
         let outcome = tokio::select! {
             out = self.send_claimed(&intent, &post, publisher.as_ref(), deadline, cancel, !fresh) => out,
             lost = self.keep_claim(&intent) => lost,
@@ -488,7 +533,9 @@ impl Campaign {
                     }
                     return self.give_up(intent, format!("authentication failed: {msg}"));
                 }
-                Err(PublishError::Permanent(msg)) => return self.give_up(intent, msg),
+                Err(PublishError::Permanent { message, .. }) => {
+                    return self.give_up(intent, message);
+                }
                 Err(err) => {
                     // A transient failure may have reached the network (a
                     // timeout, a 5xx after the write): look before sending

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::campaign::{Campaign, grace};
+use crate::campaign::{Campaign, Planning, grace};
 use crate::config::TargetConfig;
 use crate::engagement;
 use crate::model::Slot;
@@ -536,10 +536,6 @@ async fn dispatch(
                 )
             } else if matches!(event, Event::Cron(t) if Some(t) != latest_cron) {
                 Some("superseded by a later slot (missed slots are not burst out)".to_string())
-            } else if let Event::Cron(t) = event
-                && let Some(m) = plan::taken_by(campaign.config(), &campaign.catalog(), &target, t)
-            {
-                Some(format!("taken by the timed post {}", m.id))
             } else {
                 paused(campaign, &target.name).map(|reason| format!("target paused: {reason}"))
             };
@@ -626,22 +622,25 @@ async fn start(
     let slot = event
         .slot_on(target)
         .expect("the event concerns the target");
-    let begin = {
+    let planning = {
         let c = campaign.clone();
-        let (s, t) = (slot.clone(), target.clone());
-        let event = event.clone();
-        tokio::task::spawn_blocking(move || match event {
-            Event::Cron(_) => c.plan_rotation(&s, &t, None),
-            Event::Timed {
-                message_id, lang, ..
-            } => match c.catalog().get(&message_id).cloned() {
-                Some(message) => c.plan_message(&s, &t, &message, &lang, false).map(Some),
-                None => Ok(None),
-            },
-        })
-        .await
-        .expect("planning does not panic")
+        let (e, t) = (event.clone(), target.clone());
+        tokio::task::spawn_blocking(move || c.plan_event(&e, &t))
+            .await
+            .expect("planning does not panic")
     }?;
+    let begin = match planning {
+        Planning::Recorded(b) => Some(*b),
+        Planning::Taken(by) => {
+            campaign.skip(
+                &slot,
+                &target.name,
+                &format!("taken by the timed post {by}"),
+            );
+            return Ok(());
+        }
+        Planning::Nothing => None,
+    };
     let grace = grace(campaign.config());
     let (campaign, cancel, name) = (campaign.clone(), shutdown.clone(), target.name.clone());
     tracker.spawn(async move {

@@ -338,6 +338,7 @@ mod tests {
             gone: false,
             claim_owner: None,
             claim_until: None,
+            media: vec![],
         }
     }
 

@@ -233,6 +233,27 @@ impl Slot {
     }
 }
 
+/// What a slot posts on a target, fixed when its intent is recorded: the
+/// exact text, and the images with their alt text in the post's language.
+/// A retry or a restart sends exactly this, whatever the files in `posts/`
+/// say by then (an image's path and alt are recorded; its file is read when
+/// sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Post {
+    pub message_id: String,
+    pub lang: Lang,
+    pub text: String,
+    pub spoiler: Option<String>,
+    pub media: Vec<PostMedia>,
+}
+
+/// An image of a [`Post`]: its path relative to `posts/`, its alt text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostMedia {
+    pub path: PathBuf,
+    pub alt: String,
+}
+
 /// What a network answered for a published post.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Published {

@@ -3,11 +3,14 @@
 //! and catalog in, events out; the daemon and `preview` both ask here, so
 //! what `preview` shows is what the daemon does.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, TargetConfig};
 use crate::model::{Lang, Message, Slot};
 use crate::posts::Catalog;
+use crate::rotation::{self, RotationState};
 
 /// One thing the scheduler wakes for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,4 +127,106 @@ pub fn dst_note(config: &Config, catalog: &Catalog, event: &Event) -> Option<Str
             .and_then(|m| m.at)
             .and_then(|at| at.dst_note(schedule.timezone())),
     }
+}
+
+/// What an event does on a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// It posts this message in this language.
+    Post {
+        message_id: String,
+        lang: Lang,
+        /// An untimed queue post, or a timed one at its own time.
+        from_queue: bool,
+    },
+    /// A rotation slot left to a timed post (see [`taken_by`]).
+    Taken { by: String },
+    /// Nothing has a language of this target.
+    Nothing,
+    /// The event is not for this target (a timed post in a language it
+    /// does not post in).
+    NotHere,
+}
+
+/// Decides what `event` does on `target`, with the target's rotation where
+/// `state` has it, and moves `state` on as posting it will. The daemon
+/// (inside the store transaction that records the slot) and `preview` (on
+/// a copy) both decide here.
+pub fn decide(
+    config: &Config,
+    catalog: &Catalog,
+    target: &TargetConfig,
+    event: &Event,
+    state: &mut RotationState,
+) -> Decision {
+    match event {
+        Event::Cron(t) => {
+            if let Some(m) = taken_by(config, catalog, target, *t) {
+                return Decision::Taken { by: m.id.clone() };
+            }
+            match rotation::next(state, &target.languages, catalog) {
+                Some(choice) => {
+                    rotation::advance(state, &target.languages, &choice, catalog);
+                    Decision::Post {
+                        message_id: choice.message_id,
+                        lang: choice.lang,
+                        from_queue: choice.from_queue,
+                    }
+                }
+                None => Decision::Nothing,
+            }
+        }
+        Event::Timed {
+            message_id, lang, ..
+        } => {
+            if !target.languages.contains(lang) {
+                Decision::NotHere
+            } else if catalog.get(message_id).is_some() {
+                // A timed post goes out beside the rotation: its state
+                // does not move.
+                Decision::Post {
+                    message_id: message_id.clone(),
+                    lang: lang.clone(),
+                    from_queue: true,
+                }
+            } else {
+                Decision::Nothing
+            }
+        }
+    }
+}
+
+/// One planned (event, target), for `preview`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upcoming {
+    pub event: Event,
+    pub target: String,
+    pub decision: Decision,
+}
+
+/// What every target does at every event in `(from, to]`, with the
+/// rotations starting where `states` has them (a target missing there
+/// starts afresh). `states` ends where the period leaves them.
+pub fn upcoming(
+    config: &Config,
+    catalog: &Catalog,
+    states: &mut BTreeMap<String, RotationState>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<Upcoming> {
+    let mut out = Vec::new();
+    for event in events_between(config, catalog, from, to) {
+        for target in &config.targets {
+            let state = states.entry(target.name.clone()).or_default();
+            let decision = decide(config, catalog, target, &event, state);
+            if decision != Decision::NotHere {
+                out.push(Upcoming {
+                    event: event.clone(),
+                    target: target.name.clone(),
+                    decision,
+                });
+            }
+        }
+    }
+    out
 }

@@ -26,7 +26,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::lease::{LEASE, Owner};
 
-use crate::model::{Counts, Lang, Published, Slot};
+use crate::model::{Counts, Lang, Post, PostMedia, Published, Slot};
 use crate::rotation::RotationState;
 
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +135,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE intents ADD COLUMN claim_owner TEXT;
     ALTER TABLE intents ADD COLUMN claim_until TEXT;
     CREATE INDEX intents_remote ON intents (target, remote_id);",
+    // 4: the images a post carries, recorded with it (JSON: path, alt)
+    "ALTER TABLE intents ADD COLUMN media TEXT;",
 ];
 
 /// The store's files are the bot's alone (they hold session tokens): a new
@@ -256,6 +258,21 @@ pub struct Intent {
     /// The process sending it, while one is (see [`crate::lease`]).
     pub claim_owner: Option<String>,
     pub claim_until: Option<DateTime<Utc>>,
+    /// The images it carries, as recorded.
+    pub media: Vec<PostMedia>,
+}
+
+impl Intent {
+    /// What it posts, if it posts anything (a skipped slot does not).
+    pub fn post(&self) -> Option<Post> {
+        Some(Post {
+            message_id: self.message_id.clone()?,
+            lang: self.lang.clone()?,
+            text: self.text.clone()?,
+            spoiler: self.spoiler.clone(),
+            media: self.media.clone(),
+        })
+    }
 }
 
 /// What a slot will post on a target, before it is recorded.
@@ -263,10 +280,7 @@ pub struct Intent {
 pub struct Planned {
     pub slot: Slot,
     pub target: String,
-    pub message_id: String,
-    pub lang: Lang,
-    pub text: String,
-    pub spoiler: Option<String>,
+    pub post: Post,
 }
 
 /// The answer of [`Store::begin`].
@@ -305,7 +319,7 @@ pub struct Store {
     conn: Mutex<Connection>,
 }
 
-const INTENT_COLUMNS: &str = "key, slot, slot_at, target, message_id, lang, text, spoiler, state, remote_id, url, error, attempts, created_at, updated_at, published_at, next_check, gone, claim_owner, claim_until";
+const INTENT_COLUMNS: &str = "key, slot, slot_at, target, message_id, lang, text, spoiler, state, remote_id, url, error, attempts, created_at, updated_at, published_at, next_check, gone, claim_owner, claim_until, media";
 
 /// The answer of [`Store::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -496,21 +510,25 @@ impl Store {
         debug_assert_eq!(plan.slot.intent_key(&plan.target), key);
         let ts = now.to_rfc3339();
         let until = (now + lease()).to_rfc3339();
+        let post = &plan.post;
+        let media = (!post.media.is_empty())
+            .then(|| serde_json::to_string(&post.media).expect("media serialise"));
         tx.execute(
-            "INSERT INTO intents (key, slot, slot_at, target, message_id, lang, text, spoiler, state, attempts, created_at, updated_at, claim_owner, claim_until)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9, ?10, ?11)",
+            "INSERT INTO intents (key, slot, slot_at, target, message_id, lang, text, spoiler, state, attempts, created_at, updated_at, claim_owner, claim_until, media)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9, ?10, ?11, ?12)",
             params![
                 key,
                 plan.slot.key,
                 plan.slot.at.to_rfc3339(),
                 plan.target,
-                plan.message_id,
-                plan.lang.as_str(),
-                plan.text,
-                plan.spoiler,
+                post.message_id,
+                post.lang.as_str(),
+                post.text,
+                post.spoiler,
                 ts,
                 Owner::current().encode(),
-                until
+                until,
+                media
             ],
         )
         .map_err(|e| self.err(e))?;
@@ -968,6 +986,10 @@ fn row_to_intent(r: &rusqlite::Row<'_>) -> rusqlite::Result<Intent> {
         gone: r.get::<_, i64>(17)? != 0,
         claim_owner: r.get(18)?,
         claim_until: r.get::<_, Option<String>>(19)?.map(|t| parse_time(&t)),
+        media: r
+            .get::<_, Option<String>>(20)?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -980,10 +1002,13 @@ mod tests {
         Planned {
             slot: slot.clone(),
             target: target.into(),
-            message_id: "m".into(),
-            lang: Lang::new("fr").unwrap(),
-            text: "Bonjour #WeTogether".into(),
-            spoiler: None,
+            post: Post {
+                message_id: "m".into(),
+                lang: Lang::new("fr").unwrap(),
+                text: "Bonjour #WeTogether".into(),
+                spoiler: None,
+                media: vec![],
+            },
         }
     }
 

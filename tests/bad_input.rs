@@ -18,25 +18,13 @@ fn corpus() -> PathBuf {
 }
 
 fn bot(dir: &Path) -> Command {
-    let mut cmd = common::bot_command();
-    cmd.current_dir(dir);
-    cmd
+    common::bot(dir)
 }
 
 /// A small real PNG for posts that attach `media/card.png`.
 const PNG: &[u8] = include_bytes!("../posts/media/campaign-card-en.png");
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
+use common::copy_dir;
 
 /// Makes the links a case lists in `links.txt` (`LINK -> TARGET`, TARGET
 /// under `OUTSIDE/`, a folder beside posts/ with a password file and a

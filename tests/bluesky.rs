@@ -241,7 +241,7 @@ async fn the_same_slot_twice_writes_one_record_and_too_long_is_refused() {
 
     let long = outgoing(&fresh_slot("long"), "fr", &"é".repeat(301));
     match sky.publish(&long).await {
-        Err(PublishError::Permanent(m)) => {
+        Err(PublishError::Permanent { message: m, .. }) => {
             assert!(m.contains("InvalidRequest") || m.contains("400"), "{m}")
         }
         other => panic!("{other:?}"),

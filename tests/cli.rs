@@ -22,23 +22,10 @@ fn workdir() -> tempfile::TempDir {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
+use common::copy_dir;
 
 fn bot(dir: &Path) -> Command {
-    let mut std_cmd = common::bot_command();
-    std_cmd.current_dir(dir);
-    Command::from_std(std_cmd)
+    Command::from_std(common::bot(dir))
 }
 
 fn outbox(dir: &Path) -> Vec<OutboxLine> {

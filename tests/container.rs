@@ -22,13 +22,7 @@ use common::*;
 /// already run as a non-root user.
 const NOBODY: u32 = 65534;
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe extern "C" {
-        fn geteuid() -> u32;
-    }
-    unsafe { geteuid() == 0 }
-}
+use common::is_root;
 
 fn chown(path: &Path, uid: u32) {
     let status = Command::new("chown")

@@ -682,3 +682,104 @@ async fn a_timed_post_takes_the_rotation_slot_it_lands_on() {
         Some("taken by the timed post day")
     );
 }
+
+// Issue 16: a post's media were looked up again in the live catalog at
+// send time, while its text was frozen in the store. Both are fixed when
+// the intent is recorded now: the recorded image wins.
+#[tokio::test(start_paused = true)]
+async fn a_post_sends_the_images_recorded_with_it_not_the_files_edited_since() {
+    let w = world(&[]);
+    std::fs::create_dir_all(w.dir.path().join("posts/media")).unwrap();
+    let png = include_bytes!("../posts/media/campaign-card-en.png");
+    for name in ["first.png", "second.png"] {
+        std::fs::write(w.dir.path().join("posts/media").join(name), png).unwrap();
+    }
+    let with_image = |image: &str| {
+        format!(
+            "[text]\nen = \"alpha en\"\nfr = \"alpha fr\"\nar = \"alpha ar\"\n[[media]]\npath = \"media/{image}\"\nalt = {{ en = \"the {image}\", fr = \"x\", ar = \"x\" }}\n"
+        )
+    };
+    let file = w.dir.path().join("posts/rotation/alpha.toml");
+    std::fs::write(&file, with_image("first.png")).unwrap();
+    let net = Arc::new(Network::default());
+    let c = campaign(&w, &[("outbox", &net)], monday());
+    let slot = Slot::cron(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
+    let target = w.config.target("outbox").unwrap().clone();
+    let campaign_bot::store::Begin::New(intent) =
+        c.plan_rotation(&slot, &target, None).unwrap().unwrap()
+    else {
+        panic!("new intent")
+    };
+    // The post file is edited before the post goes out.
+    std::fs::write(&file, with_image("second.png")).unwrap();
+    c.set_catalog(posts::load(&w.config.posts_dir, &w.config.all_languages()));
+    let outcome = c
+        .deliver(
+            intent,
+            slot.at + chrono::Duration::minutes(15),
+            &CancellationToken::new(),
+            true,
+        )
+        .await;
+    assert!(
+        matches!(outcome, campaign_bot::campaign::Outcome::Published(_)),
+        "{outcome:?}"
+    );
+    let sent = net.posts.lock().unwrap()[0].media.clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].shown, std::path::Path::new("media/first.png"));
+    assert_eq!(sent[0].alt, "the first.png");
+}
+
+// Issue 16: preview re-implemented the daemon's event list and rotation
+// step, so it could drift from what the daemon posts. Both decide through
+// `plan` now: a week of the daemon posts exactly what the preview of that
+// week said at its start.
+#[tokio::test(start_paused = true)]
+async fn a_week_of_the_daemon_posts_what_the_preview_said() {
+    let w = world(&[]);
+    std::fs::write(
+        w.dir.path().join("posts/queue/2026-12-02-day.toml"),
+        "at = 2026-12-02T09:00:00\n[text]\nen = \"day en\"\nar = \"day ar\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        w.dir.path().join("posts/queue/news.toml"),
+        "[text]\nfr = \"news fr\"\n",
+    )
+    .unwrap();
+    let net = Arc::new(Network::default());
+    let start = monday();
+    let c = campaign(&w, &[("outbox", &net)], start);
+    let week = chrono::Duration::days(7);
+    let said: Vec<String> = campaign_bot::plan::upcoming(
+        &w.config,
+        &c.catalog(),
+        &mut Default::default(),
+        start,
+        start + week,
+    )
+    .into_iter()
+    .filter_map(|u| match u.decision {
+        campaign_bot::plan::Decision::Post {
+            message_id, lang, ..
+        } => Some(format!(
+            "{} {message_id} {lang}",
+            u.event
+                .slot_on(w.config.target(&u.target).unwrap())
+                .unwrap()
+                .key
+        )),
+        _ => None,
+    })
+    .collect();
+    run_for(c, &w.config.data_dir, week.to_std().unwrap()).await;
+    let mut posted = summary(&net);
+    let mut said = said;
+    posted.sort();
+    said.sort();
+    assert_eq!(posted, said);
+    // Ten slots, one taken by the timed post, which goes out in 2 languages.
+    assert_eq!(posted.len(), 10 - 1 + 2);
+    assert!(posted.iter().any(|p| p.ends_with("news fr")));
+}

@@ -76,10 +76,13 @@ async fn deliver_through(faults: &[Fault]) -> (Outcome, FaultServer, IntentState
     let plan = Planned {
         slot: slot.clone(),
         target: "masto".into(),
-        message_id: "access-to-rights".into(),
-        lang: Lang::new("fr").unwrap(),
-        text: "Des droits pour toutes et tous.\n\n#WeTogether #Cities4Migration".into(),
-        spoiler: None,
+        post: campaign_bot::model::Post {
+            message_id: "access-to-rights".into(),
+            lang: Lang::new("fr").unwrap(),
+            text: "Des droits pour toutes et tous.\n\n#WeTogether #Cities4Migration".into(),
+            spoiler: None,
+            media: vec![],
+        },
     };
     let Begin::New(intent) = store.begin(&plan, None, Utc::now()).unwrap() else {
         panic!()

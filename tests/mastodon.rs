@@ -225,7 +225,11 @@ async fn errors_are_sorted_by_what_to_do() {
         .await;
     let m = masto(&server, "public");
     match m.publish(&post("too-long", "de")).await {
-        Err(PublishError::Permanent(msg)) => assert!(
+        Err(PublishError::Permanent {
+            status: Some(422),
+            message: msg,
+            ..
+        }) => assert!(
             msg.starts_with("422 ") && msg.contains("500 Zeichen"),
             "{msg}"
         ),
@@ -434,10 +438,13 @@ async fn deliver_one(server: &MockServer) -> (Outcome, Vec<wiremock::Request>) {
     let plan = Planned {
         slot: slot.clone(),
         target: "masto".into(),
-        message_id: "m".into(),
-        lang: Lang::new("fr").unwrap(),
-        text: "Bonjour #WeTogether".into(),
-        spoiler: None,
+        post: campaign_bot::model::Post {
+            message_id: "m".into(),
+            lang: Lang::new("fr").unwrap(),
+            text: "Bonjour #WeTogether".into(),
+            spoiler: None,
+            media: vec![],
+        },
     };
     let Begin::New(intent) = store.begin(&plan, None, Utc::now()).unwrap() else {
         panic!()

@@ -11,13 +11,7 @@ use std::process::Command;
 
 const NOBODY: u32 = 65534;
 
-fn is_root() -> bool {
-    unsafe extern "C" {
-        fn geteuid() -> u32;
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { geteuid() == 0 }
-}
+use common::is_root;
 
 fn workdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -36,9 +30,7 @@ fn workdir() -> tempfile::TempDir {
 }
 
 fn bot(dir: &Path) -> Command {
-    let mut cmd = common::bot_command();
-    cmd.current_dir(dir);
-    cmd
+    common::bot(dir)
 }
 
 /// Posts three slots, so the store has something to lose.

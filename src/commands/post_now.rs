@@ -118,9 +118,7 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
                         }
                     },
                 };
-                campaign
-                    .plan_message(&slot, target, m, &lang, true)
-                    .map(Some)
+                campaign.plan_message(&slot, target, m, &lang).map(Some)
             }
             None => {
                 if let Some(l) = &lang

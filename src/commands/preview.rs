@@ -12,9 +12,10 @@ use chrono::{DateTime, Utc};
 use super::{CliError, exit, load_catalog, local_time, offline_limits_by_target};
 use crate::config::{Config, TargetConfig};
 use crate::model::{Lang, Message};
-use crate::plan::{self, Event};
+
+use crate::plan::{self, Decision, Event};
 use crate::render::{describe_length, measure, overruns, render};
-use crate::rotation::{self, RotationState};
+use crate::rotation::RotationState;
 use crate::schedule::parse_time;
 use crate::store::Store;
 
@@ -96,57 +97,45 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
         };
 
     // From now on, so the rotation is where it will be; shown from `from`.
-    for event in plan::events_between(config, &catalog, now, horizon) {
-        let t = event.at();
-        let shown = t > from;
-        if shown && let Some(note) = plan::dst_note(config, &catalog, &event) {
-            println!("{}  note: {note}", local_time(t, tz));
+    // The same decisions as the daemon's (see `plan::decide`).
+    let mut noted = None;
+    for u in plan::upcoming(config, &catalog, &mut states, now, horizon) {
+        let t = u.event.at();
+        if t <= from {
+            continue;
         }
-        for target in &config.targets {
-            match &event {
-                Event::Cron(_) => {
-                    if let Some(m) = plan::taken_by(config, &catalog, target, t) {
-                        if shown {
-                            println!(
-                                "{}  {}  rotation — taken by {}\n",
-                                local_time(t, tz),
-                                target.name,
-                                m.id
-                            );
-                        }
-                        continue;
-                    }
-                    let state = states.entry(target.name.clone()).or_default();
-                    match rotation::next(state, &target.languages, &catalog) {
-                        Some(choice) => {
-                            let m = catalog
-                                .get(&choice.message_id)
-                                .expect("picked from the catalog");
-                            if shown {
-                                let what = if choice.from_queue { " (queue)" } else { "" };
-                                show(t, target, m, &choice.lang, what);
-                            }
-                            rotation::advance(state, &target.languages, &choice, &catalog);
-                        }
-                        None if shown => println!(
-                            "{}  {}  nothing to post in its languages\n",
-                            local_time(t, tz),
-                            target.name
-                        ),
-                        None => {}
-                    }
-                }
-                Event::Timed {
-                    message_id, lang, ..
-                } => {
-                    if shown
-                        && event.slot_on(target).is_some()
-                        && let Some(m) = catalog.get(message_id)
-                    {
-                        show(t, target, m, lang, " (queue, at its own time)");
-                    }
-                }
+        if noted != Some(t) {
+            noted = Some(t);
+            if let Some(note) = plan::dst_note(config, &catalog, &u.event) {
+                println!("{}  note: {note}", local_time(t, tz));
             }
+        }
+        let target = config.target(&u.target).expect("a configured target");
+        match &u.decision {
+            Decision::Post {
+                message_id,
+                lang,
+                from_queue,
+            } => {
+                let m = catalog.get(message_id).expect("decided from the catalog");
+                let what = match (&u.event, from_queue) {
+                    (Event::Timed { .. }, _) => " (queue, at its own time)",
+                    (_, true) => " (queue)",
+                    _ => "",
+                };
+                show(t, target, m, lang, what);
+            }
+            Decision::Taken { by } => println!(
+                "{}  {}  rotation — taken by {by}\n",
+                local_time(t, tz),
+                target.name
+            ),
+            Decision::Nothing => println!(
+                "{}  {}  nothing to post in its languages\n",
+                local_time(t, tz),
+                target.name
+            ),
+            Decision::NotHere => {}
         }
     }
     Ok(ExitCode::from(if over_limit {

@@ -485,12 +485,13 @@ fn explain_toml_error(message: &str) -> String {
                 .unwrap_or_default()
         );
     }
-    if m.contains("invalid basic string") || m.contains("invalid multiline basic string") {
-        return "a quoted text is not closed; end it with \" on the same line, or use \"\"\" … \"\"\" for text on several lines".into();
-    }
+    // (Multi-line first: its message contains the single-line one's.)
     if m.contains("invalid multiline basic string") || m.contains("invalid multi-line basic string")
     {
         return "a text in \"\"\" is not closed; end it with \"\"\"".into();
+    }
+    if m.contains("invalid basic string") {
+        return "a quoted text is not closed; end it with \" on the same line, or use \"\"\" … \"\"\" for text on several lines".into();
     }
     if m.starts_with("unclosed table") {
         return "a [table] header is not closed; end it with ]".into();

@@ -120,7 +120,11 @@ pub fn classify(
         },
         401 | 403 => PublishError::Auth(message),
         408 | 425 | 500..=599 => PublishError::Transient(message),
-        _ => PublishError::Permanent(message),
+        code => PublishError::Permanent {
+            status: Some(code),
+            code: None,
+            message,
+        },
     }
 }
 
@@ -168,11 +172,11 @@ pub fn retry_at(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>
             return Some(t.with_timezone(&Utc));
         }
     }
-    reset_time(headers)
+    reset_time(headers, now)
 }
 
 /// The end of the current rate-limit window, from either header style.
-pub fn reset_time(headers: &HeaderMap) -> Option<DateTime<Utc>> {
+pub fn reset_time(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     for name in ["x-ratelimit-reset", "ratelimit-reset"] {
         let Some(v) = headers
             .get(name)
@@ -189,7 +193,7 @@ pub fn reset_time(headers: &HeaderMap) -> Option<DateTime<Utc>> {
             if secs > 1_000_000_000 {
                 return DateTime::from_timestamp(secs, 0);
             }
-            return Some(Utc::now() + chrono::Duration::seconds(secs));
+            return Some(now + chrono::Duration::seconds(secs));
         }
     }
     None
@@ -202,21 +206,21 @@ pub struct RateWindow(Mutex<Option<(u64, DateTime<Utc>)>>);
 
 impl RateWindow {
     /// Remembers the window a response's headers announce, if they do.
-    pub fn observe(&self, headers: &HeaderMap) {
-        if let (Some(rem), Some(reset)) = (remaining(headers), reset_time(headers)) {
+    pub fn observe(&self, headers: &HeaderMap, now: DateTime<Utc>) {
+        if let (Some(rem), Some(reset)) = (remaining(headers), reset_time(headers, now)) {
             *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((rem, reset));
         }
     }
 
     /// Requests left and when the window resets, while it has not.
-    pub fn current(&self) -> Option<(u64, DateTime<Utc>)> {
+    pub fn current(&self, now: DateTime<Utc>) -> Option<(u64, DateTime<Utc>)> {
         let window = *self.0.lock().unwrap_or_else(|p| p.into_inner());
-        window.filter(|(_, reset)| *reset > Utc::now())
+        window.filter(|(_, reset)| *reset > now)
     }
 
     /// Requests left in the current window, if one is known.
-    pub fn remaining(&self) -> Option<u64> {
-        self.current().map(|(rem, _)| rem)
+    pub fn remaining(&self, now: DateTime<Utc>) -> Option<u64> {
+        self.current(now).map(|(rem, _)| rem)
     }
 }
 
@@ -325,19 +329,23 @@ mod tests {
     #[test]
     fn a_rate_window_is_remembered_until_it_resets() {
         let w = RateWindow::default();
-        assert_eq!(w.remaining(), None);
-        w.observe(&headers(&[("ratelimit-remaining", "7")]));
-        assert_eq!(w.remaining(), None, "no reset time: nothing to go by");
-        w.observe(&headers(&[
-            ("ratelimit-remaining", "7"),
-            ("ratelimit-reset", "300"),
-        ]));
-        assert_eq!(w.remaining(), Some(7));
-        w.observe(&headers(&[
-            ("x-ratelimit-remaining", "0"),
-            ("x-ratelimit-reset", "2001-01-01T00:00:00Z"),
-        ]));
-        assert_eq!(w.current(), None, "a window that has reset says nothing");
+        let now = Utc::now();
+        assert_eq!(w.remaining(now), None);
+        w.observe(&headers(&[("ratelimit-remaining", "7")]), now);
+        assert_eq!(w.remaining(now), None, "no reset time: nothing to go by");
+        w.observe(
+            &headers(&[("ratelimit-remaining", "7"), ("ratelimit-reset", "300")]),
+            now,
+        );
+        assert_eq!(w.remaining(now), Some(7));
+        w.observe(
+            &headers(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "2001-01-01T00:00:00Z"),
+            ]),
+            now,
+        );
+        assert_eq!(w.current(now), None, "a window that has reset says nothing");
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -379,9 +387,11 @@ mod tests {
                 r#"{"error":"Validation failed: Text character limit of 500 exceeded"}"#,
                 now
             ),
-            PublishError::Permanent(
-                "422 Validation failed: Text character limit of 500 exceeded".into()
-            )
+            PublishError::Permanent {
+                status: Some(422),
+                code: None,
+                message: "422 Validation failed: Text character limit of 500 exceeded".into()
+            }
         );
     }
 

@@ -59,12 +59,12 @@ impl OutgoingMedia {
         let shown = self.shown.display().to_string();
         tokio::task::spawn_blocking(move || {
             let root = files::root(&dir).map_err(|e| {
-                PublishError::Permanent(format!("image posts/{shown}: the posts folder {e}"))
+                PublishError::permanent(format!("image posts/{shown}: the posts folder {e}"))
             })?;
             let bytes = files::read_inside(&root, &rel, MAX_MEDIA_BYTES)
-                .map_err(|e| PublishError::Permanent(format!("image posts/{shown} {e}")))?;
+                .map_err(|e| PublishError::permanent(format!("image posts/{shown} {e}")))?;
             let info = files::sniff_image(&bytes).map_err(|what| {
-                PublishError::Permanent(format!("image posts/{shown} is {what}"))
+                PublishError::permanent(format!("image posts/{shown} is {what}"))
             })?;
             Ok((bytes, info))
         })
@@ -86,9 +86,19 @@ pub enum PublishError {
     /// Worth retrying with backoff: 5xx, timeouts, connection resets.
     #[error("temporary failure: {0}")]
     Transient(String),
-    /// Retrying cannot help (the server refused the post itself).
-    #[error("refused: {0}")]
-    Permanent(String),
+    /// Retrying cannot help (the server refused the request itself). With
+    /// the HTTP status and the network's own error name when there were
+    /// some, so no caller needs to read the message.
+    #[error("refused: {message}")]
+    Permanent {
+        status: Option<u16>,
+        code: Option<String>,
+        message: String,
+    },
+    /// Not ready yet (an image the server is still processing): ask again
+    /// shortly.
+    #[error("not ready: {0}")]
+    NotReady(String),
     /// Credentials are missing, wrong or revoked: the target pauses.
     #[error("authentication failed: {0}")]
     Auth(String),
@@ -115,7 +125,51 @@ pub enum Lookup {
 
 impl PublishError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::Transient(_))
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Transient(_) | Self::NotReady(_)
+        )
+    }
+
+    /// A refusal with no HTTP status (a file that cannot be read, say).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self::Permanent {
+            status: None,
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status of a refusal, if the server gave one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Permanent { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// The thing asked for does not exist (404) or no longer does (410).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.status(), Some(404 | 410))
+    }
+
+    /// The same error, its message prefixed with what was being done.
+    pub fn during(self, what: &str) -> Self {
+        match self {
+            Self::Permanent {
+                status,
+                code,
+                message,
+            } => Self::Permanent {
+                status,
+                code,
+                message: format!("{what}: {message}"),
+            },
+            Self::Transient(m) => Self::Transient(format!("{what}: {m}")),
+            Self::NotReady(m) => Self::NotReady(format!("{what}: {m}")),
+            Self::Auth(m) => Self::Auth(format!("{what}: {m}")),
+            other => other,
+        }
     }
 }
 

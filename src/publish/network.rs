@@ -198,9 +198,7 @@ pub fn save_secret(path: &Path, value: &str) -> Result<(), String> {
 
 /// Checks each target's credentials and prints what it finds: the login of
 /// networks whose credentials are made elsewhere (an app password).
-pub async fn check_credentials(
-    targets: Vec<BuiltTarget<'_>>,
-) -> Result<(), LoginError> {
+pub async fn check_credentials(targets: Vec<BuiltTarget<'_>>) -> Result<(), LoginError> {
     let mut failed = false;
     for (t, built) in targets {
         let publisher = match built {

@@ -191,7 +191,7 @@ fn io_error(path: &Path, e: std::io::Error) -> PublishError {
     let message = format!("cannot write {}: {e}", path.display());
     match e.kind() {
         std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-            PublishError::Permanent(message)
+            PublishError::permanent(message)
         }
         _ => PublishError::Transient(message),
     }

@@ -21,6 +21,33 @@ pub fn bot_command() -> std::process::Command {
     cmd
 }
 
+/// The binary, run in `dir`.
+pub fn bot(dir: &Path) -> std::process::Command {
+    let mut cmd = bot_command();
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// Copies the folder `from` to `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Whether the tests run as root (CI does): some use a real tmpfs then.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// Copies the shipped `posts/` into the folder `into` (as `into/posts`).
 pub fn copy_posts(into: &Path) {
     let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");

@@ -170,7 +170,7 @@ impl Bluesky {
             .map_err(|e| (None, transport(&e)))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        self.window.observe(&headers);
+        self.window.observe(&headers, self.clock.now());
         let body = resp.text().await.map_err(|e| (None, transport(&e)))?;
         if status.is_success() {
             return Ok(body);
@@ -184,6 +184,10 @@ impl Bluesky {
             && matches!(name.as_deref(), Some("ExpiredToken" | "InvalidToken"))
         {
             err = PublishError::Auth(format!("{} {}", status.as_u16(), readable_body(&body)));
+        }
+        // The XRPC error's name travels with a refusal (`InvalidSwap`…).
+        if let PublishError::Permanent { code, .. } = &mut err {
+            *code = name.clone();
         }
         Err((name, err))
     }
@@ -300,7 +304,7 @@ impl Bluesky {
     async fn upload(&self, media: &super::OutgoingMedia) -> Result<Value, PublishError> {
         let (bytes, info) = media.read().await?;
         if bytes.len() as u64 > MAX_IMAGE_BYTES {
-            return Err(PublishError::Permanent(format!(
+            return Err(PublishError::permanent(format!(
                 "image {} is {} bytes; Bluesky takes at most {MAX_IMAGE_BYTES}",
                 media.shown.display(),
                 bytes.len()
@@ -507,11 +511,11 @@ impl Publisher for Bluesky {
             // Another record already holds this slot's key: the slot was
             // filled, by an earlier attempt (the same text, another time
             // stamp) or, with the state store lost, by another message.
-            Err(PublishError::Permanent(m)) if m.contains("InvalidSwap") || m.contains("swap") => {
+            Err(e @ PublishError::Permanent { .. }) if matches!(&e, PublishError::Permanent { code: Some(c), .. } if c == "InvalidSwap") => {
                 match self.get_record(&rkey).await? {
                     Some((existing, text)) if text == post.text => Ok(existing),
                     Some((existing, text)) => Err(PublishError::Conflict { existing, text }),
-                    None => Err(PublishError::Permanent(m)),
+                    None => Err(e),
                 }
             }
             Err(e) => Err(e),
@@ -538,7 +542,7 @@ impl Publisher for Bluesky {
     }
 
     fn remaining_calls(&self) -> Option<u64> {
-        self.window.remaining()
+        self.window.remaining(self.clock.now())
     }
 
     /// `app.bsky.feed.getPosts`, 25 posts a call. A post missing from the

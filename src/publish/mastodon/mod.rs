@@ -249,7 +249,7 @@ impl Mastodon {
             Some(concat!("campaign-bot/", env!("CARGO_PKG_VERSION")).to_string()),
         )
         .map_err(|e| {
-            PublishError::Permanent(format!(
+            PublishError::permanent(format!(
                 "cannot set up the client for {}: {e}",
                 self.base_url
             ))
@@ -260,7 +260,7 @@ impl Mastodon {
     /// Slows down before the limit: when few requests are left in the
     /// current window, answer "rate limited until the reset" without sending.
     fn check_window(&self) -> Result<(), PublishError> {
-        if let Some((rem, reset)) = self.window.current()
+        if let Some((rem, reset)) = self.window.current(self.clock.now())
             && rem < LOW_REMAINING
         {
             return Err(PublishError::RateLimited {
@@ -289,7 +289,7 @@ impl Mastodon {
             .map_err(|e| transport(&e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        self.window.observe(&headers);
+        self.window.observe(&headers, self.clock.now());
         let body = resp.text().await.map_err(|e| transport(&e))?;
         if status.is_success() {
             Ok((status, body))
@@ -332,7 +332,7 @@ impl Mastodon {
         match result {
             Err(_) => Err(PublishError::Transient(format!("{what}: timed out"))),
             Ok(Ok(resp)) => {
-                self.window.observe(&resp.header);
+                self.window.observe(&resp.header, self.clock.now());
                 Ok(resp.json)
             }
             Ok(Err(e)) => Err(self.explain(self.megalodon_error(what, e))),
@@ -344,25 +344,16 @@ impl Mastodon {
         match e {
             E::OwnError(own) => {
                 let headers = own.header.clone().unwrap_or_default();
-                self.window.observe(&headers);
+                self.window.observe(&headers, self.clock.now());
                 match own
                     .status
                     .and_then(|s| reqwest::StatusCode::from_u16(s).ok())
                 {
                     Some(status) if status == reqwest::StatusCode::PARTIAL_CONTENT => {
-                        PublishError::Transient(format!("{what}: still being processed"))
+                        PublishError::NotReady(format!("{what}: still being processed"))
                     }
                     Some(status) => {
-                        match classify(status, &headers, &own.message, self.clock.now()) {
-                            PublishError::Permanent(m) => {
-                                PublishError::Permanent(format!("{what}: {m}"))
-                            }
-                            PublishError::Transient(m) => {
-                                PublishError::Transient(format!("{what}: {m}"))
-                            }
-                            PublishError::Auth(m) => PublishError::Auth(format!("{what}: {m}")),
-                            other => other,
-                        }
+                        classify(status, &headers, &own.message, self.clock.now()).during(what)
                     }
                     None => {
                         PublishError::Transient(format!("{what}: {}", readable_body(&own.message)))
@@ -403,7 +394,7 @@ impl Mastodon {
             .await
         {
             // Older servers have only v1.
-            Err(PublishError::Permanent(m)) if m.starts_with("404") => {
+            Err(e) if e.status() == Some(404) => {
                 self.send(false, |c| {
                     c.post(self.url("/api/v1/media")).multipart(form())
                 })
@@ -426,7 +417,7 @@ impl Mastodon {
             {
                 Ok(att) if !att.url.is_empty() => return Ok(id),
                 Ok(_) => {}
-                Err(PublishError::Transient(m)) if m.contains("still being processed") => {}
+                Err(PublishError::NotReady(_)) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -455,7 +446,7 @@ impl Mastodon {
                     inst.configuration.statuses.characters_reserved_per_url,
                 )
             }
-            Err(PublishError::Permanent(m)) if m.starts_with("404") || m.starts_with("410") => {
+            Err(e) if e.is_not_found() => {
                 // Not megalodon's get_instance: its v1 entity refuses a real
                 // Mastodon 4 answer (`contact_account: null`), and Pleroma
                 // puts the limit in `max_toot_chars`. Read only what we need.
@@ -490,9 +481,7 @@ impl Mastodon {
             Ok((_, body)) => Ok(Check::Counts(
                 parse::<StatusCountsWire>(&body, "status")?.counts(),
             )),
-            Err(PublishError::Permanent(m)) if m.starts_with("404") || m.starts_with("410") => {
-                Ok(Check::Gone)
-            }
+            Err(e) if e.is_not_found() => Ok(Check::Gone),
             Err(e) => Err(e),
         }
     }
@@ -509,13 +498,8 @@ impl Mastodon {
             .await
         {
             Ok((_, body)) => Ok(Some(parse(&body, "statuses")?)),
-            Err(PublishError::Permanent(m))
-                if ["404", "405", "400", "422"]
-                    .iter()
-                    .any(|c| m.starts_with(c)) =>
-            {
-                Ok(None)
-            }
+            // Servers before Mastodon 4.3 do not know the call.
+            Err(e) if matches!(e.status(), Some(400 | 404 | 405 | 422)) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -661,7 +645,7 @@ impl Publisher for Mastodon {
     }
 
     fn remaining_calls(&self) -> Option<u64> {
-        self.window.remaining()
+        self.window.remaining(self.clock.now())
     }
 
     /// Batches of [`BATCH`] with `GET /api/v1/statuses?id[]=…` where the
