@@ -124,6 +124,7 @@ async fn main() {
                         url: None,
                     },
                     at,
+                    engagement::first_window(at, &config.checkpoints),
                 )
                 .unwrap();
         }

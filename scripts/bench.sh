@@ -2,11 +2,18 @@
 # The benchmarks of the performance goals, in one run: builds in release
 # mode, measures, and prints a table (paste it into BENCHMARKS.md).
 #   idle      RSS and CPU time of `run` over 60 s, and its wake-ups
-#   scale     `validate` over 10,000 post files x 3 languages x 2 targets
-#   post      one `post-now` against `toot post`, to a local Mastodon-like server
+#   scale     `validate --offline` over 1,000 / 10,000 / 50,000 post files
+#             of real length x 3 languages x 2 targets (scripts/gen-posts.py)
+#   memory    idle RSS with 10 and 10,000 posts, and on a 100,000-post store
+#   slots     latency and CPU per slot for 1 / 10 / 100 / 500 outbox targets,
+#             on an empty and a 100,000-post store (scripts/slot-bench.py)
+#   post      one `post-now` against `toot post`, to the project's mock of
+#             Mastodon (scripts/mastodon-mock.py; no Mastodon-API server
+#             can be installed here), peak RSS by /usr/bin/time
 #   budget    engagement API calls for 1,000 posts over 30 simulated days
 #   size      the release binary
-# Usage: scripts/bench.sh [--quick]   (--quick: 10 s idle, 3 runs each)
+# Usage: scripts/bench.sh [--quick]   (--quick: 10 s idle, 3 runs, 5 slots;
+# the full run takes about 25 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -66,40 +73,52 @@ EOF
 )
 
 # ---- validate at scale ------------------------------------------------------
-echo "scale: generating 10,000 post files …" >&2
-mkdir -p "$WORK/scale/posts/rotation" "$WORK/scale/posts/queue"
-python3 - "$WORK/scale/posts/rotation" <<'EOF'
-import sys, pathlib
-d = pathlib.Path(sys.argv[1])
-for i in range(10000):
-    (d / f"m{i:05}.toml").write_text(
-        f'commitment = {i % 6 + 1}\ntags = ["HumanRights"]\n[text]\n'
-        f'en = "Cities are committed to ensuring access to rights for all, message {i}."\n'
-        f'fr = "Les villes s\'engagent à garantir l\'accès aux droits pour toutes et tous, message {i}."\n'
-        f'ar = "تلتزم المدن بضمان وصول الجميع إلى حقوقهم، الرسالة {i}."\n'
-    )
-EOF
-# Two targets with limits to measure against: Mastodon (offline: its
-# default 500 characters) and Bluesky; the default outbox is switched off.
+# Post files of real length (the shipped texts, en/fr/ar, each file its
+# own id), validated offline for a Mastodon and a Bluesky target (the
+# default outbox switched off).
 scale_env=(CAMPAIGN_BOT__TARGETS__OUTBOX__KIND=outbox CAMPAIGN_BOT__TARGETS__OUTBOX__ENABLED=false
   CAMPAIGN_BOT__TARGETS__MASTO__KIND=mastodon CAMPAIGN_BOT__TARGETS__MASTO__BASE_URL=https://mastodon.example
   CAMPAIGN_BOT__TARGETS__MASTO__TOKEN_ENV=MASTO_PW MASTO_PW=x
   CAMPAIGN_BOT__TARGETS__SKY__KIND=bluesky CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER=bench.test
   CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV=SKY_PW SKY_PW=x)
-SCALE=$(cd "$WORK/scale" && python3 - "$BIN" "$RUNS" "${scale_env[@]}" <<'EOF'
+declare -A SCALE
+for n in 1000 10000 50000; do
+  echo "scale: validate --offline, $n files of real length …" >&2
+  python3 scripts/gen-posts.py "$WORK/scale$n/posts" "$n" >/dev/null
+  SCALE[$n]=$(cd "$WORK/scale$n" && python3 - "$BIN" "$RUNS" "$n" "${scale_env[@]}" <<'PY'
 import os, subprocess, sys, time, statistics
-binary, runs, env = sys.argv[1], int(sys.argv[2]), dict(os.environ)
-for kv in sys.argv[3:]:
+binary, runs, n, env = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), dict(os.environ)
+for kv in sys.argv[4:]:
     k, v = kv.split("=", 1); env[k] = v
 times = []
-for _ in range(runs):
+for _ in range(max(3, runs * 10000 // max(n, 10000))):
     t = time.perf_counter()
     out = subprocess.run([binary, "validate", "--offline"], env=env, capture_output=True, text=True)
     times.append(time.perf_counter() - t)
-    assert "10000 rotation messages" in out.stdout and "2 targets (masto, sky)" in out.stdout, out.stdout[-500:]
-print(f"{statistics.median(times):.3f}")
-EOF
+    assert f"{n} rotation messages" in out.stdout and "2 targets (masto, sky)" in out.stdout, out.stdout[-500:]
+print(f"{statistics.median(times):.3f} [{min(times):.3f}–{max(times):.3f}]")
+PY
 )
+done
+
+# ---- memory: idle with many posts, and with a year of history -------------
+echo "memory: idle daemon with 10 and 10,000 posts, and on a 100,000-post store …" >&2
+IDLE_10=$(python3 scripts/slot-bench.py --idle "$BIN" 10)
+IDLE_10K=$(python3 scripts/slot-bench.py --idle "$BIN" 10 --posts "$WORK/scale10000/posts")
+IDLE_STORE=$(python3 scripts/slot-bench.py --idle "$BIN" 10 --prefill 100000)
+
+# ---- slots: latency and CPU per slot as targets and history grow -----------
+# N outbox targets, a slot every 2 s (4 s for 500), for SLOTS slots, on an
+# empty store and on one holding 100,000 published posts.
+SLOTS=30; [ "$QUICK" = "--quick" ] && SLOTS=5
+SLOT_ROWS=""
+for n in 1 10 100 500; do
+  for prefill in 0 100000; do
+    echo "slots: $n targets, store of $prefill posts, $SLOTS slots …" >&2
+    every=2; [ "$n" -ge 500 ] && every=4
+    SLOT_ROWS+=$(python3 scripts/slot-bench.py "$BIN" "$n" "$SLOTS" --prefill "$prefill" --every "$every" --json)$'\n'
+  done
+done
 
 # ---- one post: campaign-bot post-now against toot post ---------------------
 echo "post: campaign-bot post-now against toot post, ${RUNS} runs each …" >&2
@@ -125,13 +144,22 @@ TEXT=$(python3 -c 'import sys, tomllib; p = tomllib.load(open(sys.argv[1], "rb")
 read -r BOT_T BOT_M TOOT_T TOOT_M < <(cd "$WORK/post" && env "${post_env[@]}" python3 - "$BIN" "$RUNS" "$TEXT" <<'EOF'
 import os, statistics, subprocess, sys, time
 binary, runs, text = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+# Peak RSS by /usr/bin/time (its child is the measured program itself):
+# wait4 from this Python process would report at least Python's own size,
+# as the child is a fork of it until exec.
 def measure(argv):
     t = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
+    r, w = os.pipe()
+    p = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", f"/dev/fd/{w}", *argv], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, pass_fds=(w,))
+    os.close(w)
+    err = p.stderr.read()
+    p.wait()
     elapsed = time.perf_counter() - t
-    assert status == 0, (argv, p.stderr.read())
-    return elapsed, usage.ru_maxrss  # KiB
+    peak = int(os.read(r, 64).decode().split()[-1])
+    os.close(r)
+    assert p.returncode == 0, (argv, err)
+    return elapsed, peak  # KiB
 bot, toot = [], []
 for i in range(runs):
     bot.append(measure([binary, "post-now", "access-to-rights", "--target", "masto", "--lang", "en",
@@ -154,9 +182,34 @@ printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..32
 printf '| %-44s | %-30s | %-26s |\n' "idle: RSS after ${IDLE_SECS} s (peak)" "$((RSS / 1024)).$(( (RSS % 1024) * 10 / 1024 )) MB ($((HWM / 1024)).$(( (HWM % 1024) * 10 / 1024 )) MB)" "<= 12 MB"
 printf '| %-44s | %-30s | %-26s |\n' "idle: CPU time, first 2 s / whole run" "${START_CPU} ms / ${TOTAL_CPU} ms" "-"
 printf '| %-44s | %-30s | %-26s |\n' "idle: context switches after start-up" "$IDLE_WAKEUPS (in the last $WINDOW s)" "no wake-ups between events"
-printf '| %-44s | %-30s | %-26s |\n' "validate: 10,000 files x 3 langs x 2 targets" "${SCALE} s (median of $RUNS)" "<= 0.5 s"
-printf '| %-44s | %-30s | %-26s |\n' "post: campaign-bot post-now, wall / RSS" "$(awk -v t="$BOT_T" -v m="$BOT_M" 'BEGIN {printf "%.1f ms / %.1f MB", t * 1000, m / 1024}')" "-"
-printf '| %-44s | %-30s | %-26s |\n' "post: toot post, wall / RSS" "$(awk -v t="$TOOT_T" -v m="$TOOT_M" 'BEGIN {printf "%.1f ms / %.1f MB", t * 1000, m / 1024}')" "-"
+for n in 1000 10000 50000; do
+  goal="-"; [ "$n" = 10000 ] && goal="<= 0.3 s"; [ "$n" = 50000 ] && goal="linear (5x the 10,000)"
+  printf '| %-44s | %-30s | %-26s |\n' "validate --offline: $n files of real length" "${SCALE[$n]} s" "$goal"
+done
+mib() { python3 -c 'import json, sys; r = json.loads(sys.argv[1]); print(f"{r[\"rss_mib\"]} MiB, {r[\"threads\"]} threads")' "$1"; }
+printf '| %-44s | %-30s | %-26s |\n' "idle: RSS, shipped posts (10)" "$(mib "$IDLE_10")" "<= 12 MiB"
+printf '| %-44s | %-30s | %-26s |\n' "idle: RSS, 10,000 posts of real length" "$(mib "$IDLE_10K")" "<= 20 MiB"
+printf '| %-44s | %-30s | %-26s |\n' "idle: RSS, shipped posts, 100,000-post store" "$(mib "$IDLE_STORE")" "= shipped posts"
+printf '| %-44s | %-30s | %-26s |\n' "post: campaign-bot post-now, wall / peak RSS" "$(awk -v t="$BOT_T" -v m="$BOT_M" 'BEGIN {printf "%.1f ms / %.1f MB", t * 1000, m / 1024}')" "-"
+printf '| %-44s | %-30s | %-26s |\n' "post: toot post, wall / peak RSS" "$(awk -v t="$TOOT_T" -v m="$TOOT_M" 'BEGIN {printf "%.1f ms / %.1f MB", t * 1000, m / 1024}')" "-"
 printf '| %-44s | %-30s | %-26s |\n' "post: toot ÷ campaign-bot, wall / memory" "$(awk -v a="$TOOT_T" -v b="$BOT_T" 'BEGIN {printf "%.1fx", (b > 0 ? a / b : 0)}') / $(awk -v a="$TOOT_M" -v b="$BOT_M" 'BEGIN {printf "%.1fx", a / b}')" ">= 10x / >= 5x"
 printf '| %-44s | %-30s | %-26s |\n' "engagement calls, 1,000 posts, 30 days" "$(echo "$BUDGET" | sed 's/.*: //; s/ (.*//')" "<= 400 per network"
 printf '| %-44s | %-30s | %-26s |\n' "release binary size" "$(awk -v s="$SIZE" 'BEGIN {printf "%.1f MB", s/1048576}')" "-"
+
+# Slot latency (slot instant -> last target's post recorded) and the
+# daemon's CPU per slot, over the run's slots.
+printf '\n%s\n' "slots: outbox targets, ${SLOTS} slots each (latency = slot instant -> the last target's post recorded)"
+python3 - "$SLOT_ROWS" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in sys.argv[1].splitlines() if l.strip()]
+print("| targets | store | latency median [min–max] | first 5 / last 5 | CPU per slot median | posted | RSS | threads |")
+print("|---|---|---|---|---|---|---|---|")
+for r in rows:
+    lat = [x for x in r["latency_s"] if x is not None]
+    missed = len(r["latency_s"]) - len(lat)
+    mean = lambda xs: f"{sum(xs) / len(xs):.3f}" if xs else "-"
+    posted = "all" if min(r["posted"]) == r["targets"] else f"min {min(r['posted'])} of {r['targets']}"
+    print(f"| {r['targets']} | {r['prefill']:,} posts | {statistics.median(lat):.3f} s [{min(lat):.3f}–{max(lat):.3f}]"
+          f"{f', {missed} missed' if missed else ''} | {mean(lat[:5])} / {mean(lat[-5:])} s"
+          f" | {statistics.median(r['cpu_s']):.3f} s | {posted} | {r['rss_mib']} MiB | {r['threads']} |")
+PY

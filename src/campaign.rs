@@ -99,6 +99,9 @@ pub struct Campaign {
     /// lets a post being sent finish; the daemon cancels this one when its
     /// shutdown allowance runs out.
     hard_stop: CancellationToken,
+    /// Turns to send: at most `schedule.parallel_posts` posts go out at
+    /// once, the others wait (first come, first served).
+    sending: tokio::sync::Semaphore,
 }
 
 impl Campaign {
@@ -119,7 +122,9 @@ impl Campaign {
 
     /// The engine over built targets.
     pub fn over(targets: Arc<Targets>, catalog: Catalog, clock: Clock) -> Self {
+        let parallel = targets.config().parallel_posts;
         Campaign {
+            sending: tokio::sync::Semaphore::new(parallel),
             targets,
             catalog: RwLock::new(Arc::new(catalog)),
             clock,
@@ -297,7 +302,7 @@ impl Campaign {
             target: target.name.clone(),
             post: Post {
                 message_id: message.id.clone(),
-                lang: lang.clone(),
+                lang: *lang,
                 text: rendered.text,
                 spoiler: rendered.spoiler,
                 media,
@@ -382,8 +387,20 @@ impl Campaign {
         let Some(post) = self.outgoing(&intent) else {
             return self.give_up(&intent, "its record holds no post to send".into());
         };
+        let send = async {
+            // Its turn first (the claim is kept while it waits).
+            let turn = tokio::select! {
+                turn = self.sending.acquire() => turn.ok(),
+                _ = cancel.cancelled() => None,
+            };
+            let Some(_turn) = turn else {
+                return Outcome::Interrupted;
+            };
+            self.send_claimed(&intent, &post, publisher.as_ref(), deadline, cancel, !fresh)
+                .await
+        };
         let outcome = tokio::select! {
-            out = self.send_claimed(&intent, &post, publisher.as_ref(), deadline, cancel, !fresh) => out,
+            out = send => out,
             lost = self.keep_claim(&intent) => lost,
         };
         if matches!(outcome, Outcome::Interrupted) {
@@ -579,6 +596,14 @@ impl Campaign {
         }
     }
 
+    /// The first engagement check of a post published now on `target`, if
+    /// its network collects engagement.
+    fn first_check(&self, target: &str, now: DateTime<Utc>) -> Option<crate::store::CheckWindow> {
+        self.publisher(target)
+            .filter(|p| p.collects_engagement())
+            .and_then(|_| crate::engagement::first_window(now, &self.config().checkpoints))
+    }
+
     /// The slot of another intent that recorded `found` as its post, if one did.
     fn recorded_elsewhere(&self, intent: &Intent, found: &Published) -> Option<String> {
         match self
@@ -614,10 +639,13 @@ impl Campaign {
     }
 
     fn published(&self, intent: &Intent, post: &Outgoing, published: Published) -> Outcome {
-        if let Err(e) = self
-            .store()
-            .complete(&intent.key, &published, self.clock.now())
-        {
+        let now = self.clock.now();
+        if let Err(e) = self.store().complete(
+            &intent.key,
+            &published,
+            now,
+            self.first_check(&intent.target, now),
+        ) {
             // The post is out but not recorded: the intent stays pending and
             // is found published when it is looked at again.
             tracing::error!(error = %e, key = intent.key, "posted, but could not record it");
@@ -646,7 +674,7 @@ impl Campaign {
             m.langs().find_map(|l| {
                 render(m, l, &self.config().hashtags)
                     .filter(|r| r.text == text)
-                    .map(|_| (m.id.clone(), l.clone()))
+                    .map(|_| (m.id.clone(), *l))
             })
         });
         let (message_id, lang) = match found {
@@ -657,7 +685,14 @@ impl Campaign {
         if let Err(e) = self
             .store()
             .correct_content(&intent.key, message_id.as_deref(), lang.as_ref(), text)
-            .and_then(|_| self.store().complete(&intent.key, &existing, now))
+            .and_then(|_| {
+                self.store().complete(
+                    &intent.key,
+                    &existing,
+                    now,
+                    self.first_check(&intent.target, now),
+                )
+            })
         {
             tracing::error!(error = %e, key = intent.key, "could not record what the slot holds");
         }

@@ -96,6 +96,7 @@ struct RawSchedule {
     slots: Vec<String>,
     grace: String,
     timed_post_window: String,
+    parallel_posts: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,6 +133,8 @@ pub struct Config {
     /// A rotation slot this close to a timed queue post, on a target that
     /// posts it, is left to the queue post (see [`crate::plan::taken_by`]).
     pub timed_post_window: Duration,
+    /// How many posts are sent at once, at most (all targets together).
+    pub parallel_posts: usize,
     pub checkpoints: Vec<Duration>,
     /// The share of a network's remaining rate limit engagement checks may use.
     pub rate_share: f64,
@@ -450,6 +453,17 @@ impl Config {
             "schedule.timed_post_window",
             &raw.schedule.timed_post_window,
         )?;
+        let parallel_posts = match raw.schedule.parallel_posts {
+            n @ 1..=1024 => n as usize,
+            n => {
+                return Err(key_error(
+                    "schedule.parallel_posts",
+                    format!(
+                        "{n} posts at a time is not possible: give a number from 1 to 1024, e.g. 16"
+                    ),
+                ));
+            }
+        };
         let schedule = Schedule::new(tz, &raw.schedule.slots, grace)
             .map_err(|e| key_error("schedule.slots", e.to_string()))?;
 
@@ -508,6 +522,7 @@ impl Config {
             hashtags,
             schedule,
             timed_post_window,
+            parallel_posts,
             checkpoints,
             rate_share,
             targets,
@@ -525,7 +540,7 @@ impl Config {
         for t in &self.targets {
             for l in &t.languages {
                 if !langs.contains(l) {
-                    langs.push(l.clone());
+                    langs.push(*l);
                 }
             }
         }

@@ -359,7 +359,7 @@ async fn catch_up(
             let event = Event::Timed {
                 slot: Slot::timed(at, &m.id, lang),
                 message_id: m.id.clone(),
-                lang: lang.clone(),
+                lang: *lang,
             };
             for target in &targets {
                 let Some(slot) = event.slot_on(target) else {
@@ -431,6 +431,10 @@ async fn check_engagement(campaign: Arc<Campaign>, shutdown: CancellationToken) 
     let clock = campaign.clock();
     let mut not_before = clock.now();
     let mut held_since: Option<DateTime<Utc>> = None;
+    // Posts of a store from before the check index get their windows.
+    if let Err(e) = engagement::schedule_old_checks(campaign.registry()) {
+        tracing::error!(error = %e, "engagement: cannot schedule the checks of older posts");
+    }
     loop {
         let next = match engagement::next_run(campaign.registry()) {
             Ok(n) => n.map(|t| t.max(not_before)),
@@ -670,11 +674,13 @@ pub fn reload(campaign: &Campaign) {
             "posts folder unreadable; the bot keeps posting what it read last"
         );
         fresh.messages = previous.messages.clone();
-        fresh.problems.extend(previous.problems.iter().cloned());
+        fresh.told_as_well(&previous);
     }
-    let fresh = fresh.keep_last_good(&previous);
-    for p in &fresh.problems {
-        if !previous.problems.contains(p) {
+    let mut fresh = fresh.keep_last_good(&previous);
+    // Only what is new is logged; the daemon keeps no problem, only that
+    // it was told.
+    for p in fresh.take_problems() {
+        if !previous.told(&p) {
             match p.severity {
                 Severity::Error => tracing::error!(problem = %p, "post file problem"),
                 Severity::Warning => tracing::warn!(problem = %p, "post file warning"),

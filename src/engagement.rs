@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Check, Counts};
 use crate::publish::PublishError;
-use crate::store::{Intent, StoreError};
+use crate::store::{CheckWindow, Intent, StoreError};
 use crate::targets::Targets;
 
 /// The log's file name under `data/`.
@@ -96,18 +96,49 @@ fn next_checkpoint(post: &Intent, checkpoints: &[Duration], now: DateTime<Utc>) 
         .max(post.next_check + 1)
 }
 
-/// Followed posts of targets that collect engagement.
-fn followed(campaign: &Targets) -> Result<Vec<Intent>, StoreError> {
-    Ok(campaign
-        .store()
-        .followed()?
-        .into_iter()
-        .filter(|p| {
-            campaign
-                .publisher(&p.target)
-                .is_some_and(|p| p.collects_engagement())
-        })
-        .collect())
+/// The window of `post`'s next check (at checkpoint `next_check`, from
+/// its publication), or `None` when it has had its last.
+pub fn window(
+    published: DateTime<Utc>,
+    next_check: usize,
+    checkpoints: &[Duration],
+) -> Option<CheckWindow> {
+    let age = *checkpoints.get(next_check)?;
+    let due = published + chrono::Duration::from_std(age).ok()?;
+    Some(CheckWindow {
+        from: due - slack(age),
+        by: due + lateness(checkpoints, next_check),
+    })
+}
+
+/// Whether the network of the configured target `target` keeps engagement
+/// counts (whether or not the target could be started).
+pub fn collects(config: &crate::config::Config, target: &str) -> bool {
+    config
+        .targets
+        .iter()
+        .find(|t| t.name == target)
+        .is_some_and(|t| t.network().collects_engagement())
+}
+
+/// The first check's window of a post published at `published` on a
+/// target whose network collects engagement.
+pub fn first_window(published: DateTime<Utc>, checkpoints: &[Duration]) -> Option<CheckWindow> {
+    window(published, 0, checkpoints)
+}
+
+/// Gives posts published before the check index existed their windows
+/// (once per store; see [`crate::store::Store::schedule_old_checks`]).
+pub fn schedule_old_checks(targets: &Targets) -> Result<(), StoreError> {
+    let config = targets.config();
+    let checkpoints = &config.checkpoints;
+    targets.store().schedule_old_checks(|p| {
+        let collects = collects(config, &p.target);
+        let published = p.published_at.unwrap_or(p.updated_at);
+        collects
+            .then(|| window(published, p.next_check, checkpoints))
+            .flatten()
+    })
 }
 
 /// How late the check at `checkpoints[i]` may be made so that it shares a
@@ -129,11 +160,20 @@ fn lateness(checkpoints: &[Duration], i: usize) -> chrono::Duration {
 /// the latest moment the most pressing check may wait. Every check whose
 /// window has opened by then goes with it.
 pub fn next_run(campaign: &Targets) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let checkpoints = &campaign.config().checkpoints;
-    Ok(followed(campaign)?
-        .iter()
-        .filter_map(|p| Some(due_at(p, checkpoints)? + lateness(checkpoints, p.next_check)))
-        .min())
+    campaign.store().next_check_by(&collecting(campaign))
+}
+
+/// The running targets whose network keeps engagement counts.
+fn collecting(campaign: &Targets) -> Vec<&str> {
+    campaign
+        .running()
+        .filter(|t| {
+            campaign
+                .publisher(&t.name)
+                .is_some_and(|p| p.collects_engagement())
+        })
+        .map(|t| t.name.as_str())
+        .collect()
 }
 
 /// Checks the posts due at `now` (or, with `all`, every followed post), and
@@ -146,8 +186,24 @@ pub async fn run(
     let config = campaign.config();
     let checkpoints = &config.checkpoints;
     let mut summary = Summary::default();
+    // Only what is due, from the index (all of it with `all`).
+    let candidates = if all {
+        campaign.store().followed()?
+    } else {
+        campaign.store().due_checks(now, &collecting(campaign))?
+    };
+    // Targets whose network keeps no counts are named once, not looked at.
+    summary.nothing_to_collect = campaign
+        .running()
+        .filter(|t| {
+            campaign
+                .publisher(&t.name)
+                .is_some_and(|p| !p.collects_engagement())
+        })
+        .map(|t| t.name.clone())
+        .collect();
     let mut by_target: BTreeMap<String, Vec<Intent>> = BTreeMap::new();
-    for post in campaign.store().followed()? {
+    for post in candidates {
         by_target.entry(post.target.clone()).or_default().push(post);
     }
     let log_path = campaign.config().data_dir.join(LOG_FILE);
@@ -156,7 +212,6 @@ pub async fn run(
             continue;
         };
         if !publisher.collects_engagement() {
-            summary.nothing_to_collect.push(target);
             continue;
         }
         let due: Vec<Intent> = posts
@@ -195,11 +250,14 @@ pub async fn run(
                     let Some(id) = &post.remote_id else { continue };
                     match results.iter().find(|(r, _)| r == id).map(|(_, c)| c) {
                         Some(Check::Counts(counts)) => {
+                            let next = next_checkpoint(post, checkpoints, now);
+                            let published = post.published_at.unwrap_or(post.updated_at);
                             campaign.store().record_check(
                                 &post.key,
                                 now,
                                 counts,
-                                next_checkpoint(post, checkpoints, now),
+                                next,
+                                window(published, next, checkpoints),
                             )?;
                             lines.push(log_line(post, publisher.kind(), now, counts));
                             summary.checked += 1;

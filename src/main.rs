@@ -39,16 +39,24 @@ fn init_logging(to_stdout: bool) {
     }
 }
 
+/// Threads for blocking calls (the state store, files) in the daemon.
+const MAX_BLOCKING_THREADS: usize = 16;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let daemon = matches!(cli.command, Command::Run { .. });
     init_logging(daemon);
     // The daemon gets a second worker, so that a slow disk under a state
     // store call never holds up a timeout or a signal; a one-shot command
-    // runs on one thread (less memory, quicker start).
+    // runs on one thread (less memory, quicker start). Store and file calls
+    // run on a bounded pool of blocking threads (the store serialises them
+    // anyway): hundreds of targets posting at once wait their turn there
+    // rather than each getting a thread (`schedule.parallel_posts` bounds
+    // the posts in flight).
     let runtime = if daemon {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            .max_blocking_threads(MAX_BLOCKING_THREADS)
             .enable_all()
             .build()
     } else {

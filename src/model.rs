@@ -10,10 +10,17 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// An ISO 639-1 language code, lower case (`en`, `fr`, `ar`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// An ISO 639-1 language code, lower case (`en`, `fr`, `ar`): two ASCII
+/// letters, held inline (a campaign holds one per text, tens of thousands).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Lang(String);
+pub struct Lang([u8; 2]);
+
+impl fmt::Debug for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Lang({:?})", self.as_str())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0:?} is not an ISO 639-1 language code; use two letters such as en, fr or ar")]
@@ -22,19 +29,22 @@ pub struct BadLang(pub String);
 impl Lang {
     pub fn new(code: &str) -> Result<Self, BadLang> {
         let lower = code.to_ascii_lowercase();
-        if lower.len() == 2 && isolang::Language::from_639_1(&lower).is_some() {
-            Ok(Lang(lower))
+        if let [a, b] = *lower.as_bytes()
+            && isolang::Language::from_639_1(&lower).is_some()
+        {
+            Ok(Lang([a, b]))
         } else {
             Err(BadLang(code.to_string()))
         }
     }
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Two ASCII letters, checked by `new`.
+        std::str::from_utf8(&self.0).unwrap_or("??")
     }
     /// True for scripts written right to left.
     pub fn is_rtl(&self) -> bool {
         matches!(
-            self.0.as_str(),
+            self.as_str(),
             "ar" | "he" | "fa" | "ur" | "ps" | "yi" | "dv" | "ku" | "sd" | "ug"
         )
     }
@@ -49,13 +59,129 @@ impl TryFrom<String> for Lang {
 
 impl From<Lang> for String {
     fn from(l: Lang) -> String {
-        l.0
+        l.as_str().to_string()
     }
 }
 
 impl fmt::Display for Lang {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+/// A value per language: a few entries, kept sorted in one small vector (a
+/// `BTreeMap` node is ten times the size, and a campaign holds tens of
+/// thousands of these).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LangMap<V>(Vec<(Lang, V)>);
+
+impl<V> Default for LangMap<V> {
+    fn default() -> Self {
+        LangMap(Vec::new())
+    }
+}
+
+impl<V> LangMap<V> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    fn position(&self, lang: &Lang) -> Result<usize, usize> {
+        self.0.binary_search_by(|(l, _)| l.cmp(lang))
+    }
+    /// Sets `lang`'s value, returning the one it replaces.
+    pub fn insert(&mut self, lang: Lang, value: V) -> Option<V> {
+        match self.position(&lang) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (lang, value));
+                None
+            }
+        }
+    }
+    pub fn get(&self, lang: &Lang) -> Option<&V> {
+        self.position(lang).ok().map(|i| &self.0[i].1)
+    }
+    pub fn contains_key(&self, lang: &Lang) -> bool {
+        self.position(lang).is_ok()
+    }
+    /// In language-code order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Lang, &V)> + ExactSizeIterator {
+        self.0.iter().map(|(l, v)| (l, v))
+    }
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Lang> + ExactSizeIterator {
+        self.0.iter().map(|(l, _)| l)
+    }
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator {
+        self.0.iter().map(|(_, v)| v)
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Gives back spare room once the map is built.
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
+}
+
+impl<V> std::ops::Index<&Lang> for LangMap<V> {
+    type Output = V;
+    /// Like a map's: panics when `lang` has no value.
+    fn index(&self, lang: &Lang) -> &V {
+        match self.get(lang) {
+            Some(v) => v,
+            None => panic!("no {lang} value"),
+        }
+    }
+}
+
+impl<V> FromIterator<(Lang, V)> for LangMap<V> {
+    fn from_iter<I: IntoIterator<Item = (Lang, V)>>(iter: I) -> Self {
+        let mut map = LangMap::new();
+        for (l, v) in iter {
+            map.insert(l, v);
+        }
+        map.shrink_to_fit();
+        map
+    }
+}
+
+impl<V, const N: usize> From<[(Lang, V); N]> for LangMap<V> {
+    fn from(entries: [(Lang, V); N]) -> Self {
+        entries.into_iter().collect()
+    }
+}
+
+impl<'a, V> IntoIterator for &'a LangMap<V> {
+    type Item = (&'a Lang, &'a V);
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, (Lang, V)>, fn(&'a (Lang, V)) -> (&'a Lang, &'a V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(l, v)| (l, v))
+    }
+}
+
+impl<V> IntoIterator for LangMap<V> {
+    type Item = (Lang, V);
+    type IntoIter = std::vec::IntoIter<(Lang, V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<V: Serialize> Serialize for LangMap<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for LangMap<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(BTreeMap::<Lang, V>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
     }
 }
 
@@ -128,7 +254,7 @@ impl At {
 pub struct Media {
     /// The image, relative to `posts/` (checked to stay inside it).
     pub path: MediaPath,
-    pub alt: BTreeMap<Lang, String>,
+    pub alt: LangMap<String>,
 }
 
 /// One image for every language, or one per language (a card in each
@@ -136,7 +262,7 @@ pub struct Media {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MediaPath {
     All(PathBuf),
-    PerLang(BTreeMap<Lang, PathBuf>),
+    PerLang(LangMap<PathBuf>),
 }
 
 impl Media {
@@ -180,10 +306,10 @@ pub struct Message {
     pub draft: bool,
     pub tags: Vec<String>,
     pub at: Option<At>,
-    pub spoiler: BTreeMap<Lang, String>,
-    pub text: BTreeMap<Lang, String>,
+    pub spoiler: LangMap<String>,
+    pub text: LangMap<String>,
     /// The line of each language's text in the file, for messages about it.
-    pub text_lines: BTreeMap<Lang, usize>,
+    pub text_lines: LangMap<usize>,
     pub media: Vec<Media>,
 }
 

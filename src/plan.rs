@@ -88,7 +88,7 @@ pub fn events_between(
                 events.push(Event::Timed {
                     slot: Slot::timed(at, &m.id, lang),
                     message_id: m.id.clone(),
-                    lang: lang.clone(),
+                    lang: *lang,
                 });
             }
         }
@@ -186,7 +186,7 @@ pub fn decide(
                 // does not move.
                 Decision::Post {
                     message_id: message_id.clone(),
-                    lang: lang.clone(),
+                    lang: *lang,
                     from_queue: true,
                 }
             } else {

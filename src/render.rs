@@ -176,18 +176,49 @@ pub struct Measure {
 
 /// Measures `r` with the URL weight of `limits`.
 pub fn measure(r: &Rendered, limits: &Limits) -> Measure {
-    let graphemes = r.text.graphemes(true).count();
-    let mut characters = graphemes;
-    for u in find_urls(&r.text) {
-        characters = characters - r.text[u].graphemes(true).count() + limits.url_weight;
+    Lengths::of(r).measure(limits)
+}
+
+/// What a rendered post's measures are made of, whatever the network:
+/// counted once, then weighed for each target's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lengths {
+    graphemes: usize,
+    bytes: usize,
+    /// Graphemes inside links, and how many links.
+    url_graphemes: usize,
+    urls: usize,
+    spoiler_graphemes: usize,
+}
+
+impl Lengths {
+    pub fn of(r: &Rendered) -> Lengths {
+        let (mut url_graphemes, mut urls) = (0, 0);
+        for u in find_urls(&r.text) {
+            url_graphemes += r.text[u].graphemes(true).count();
+            urls += 1;
+        }
+        Lengths {
+            graphemes: r.text.graphemes(true).count(),
+            bytes: r.text.len(),
+            url_graphemes,
+            urls,
+            spoiler_graphemes: r
+                .spoiler
+                .as_deref()
+                .map_or(0, |s| s.graphemes(true).count()),
+        }
     }
-    if let Some(s) = &r.spoiler {
-        characters += s.graphemes(true).count();
-    }
-    Measure {
-        graphemes,
-        bytes: r.text.len(),
-        characters,
+
+    /// The measures against `limits` (links weigh its URL weight).
+    pub fn measure(&self, limits: &Limits) -> Measure {
+        Measure {
+            graphemes: self.graphemes,
+            bytes: self.bytes,
+            characters: self.graphemes - self.url_graphemes
+                + self.urls * limits.url_weight
+                + self.spoiler_graphemes,
+        }
     }
 }
 
@@ -246,8 +277,8 @@ pub fn describe_length(m: &Measure, limits: &Limits) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LangMap;
     use crate::model::MessageKind;
-    use std::collections::BTreeMap;
 
     fn msg(lang: &str, text: &str, tags: &[&str]) -> Message {
         Message {
@@ -258,9 +289,9 @@ mod tests {
             draft: false,
             tags: tags.iter().map(|s| s.to_string()).collect(),
             at: None,
-            spoiler: BTreeMap::new(),
-            text: BTreeMap::from([(Lang::new(lang).unwrap(), text.to_string())]),
-            text_lines: BTreeMap::new(),
+            spoiler: LangMap::new(),
+            text: LangMap::from([(Lang::new(lang).unwrap(), text.to_string())]),
+            text_lines: LangMap::new(),
             media: vec![],
         }
     }

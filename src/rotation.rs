@@ -57,6 +57,14 @@ pub struct Choice {
 /// Nodes the look-ahead may visit before it settles for the greedy choice.
 const LOOKAHEAD_BUDGET: usize = 20_000;
 
+/// The look-ahead searches only when this few pairs are left in the cycle.
+/// A corner (a language whose only message left is the one just posted)
+/// can only come at a cycle's end; with more pairs left, the greedy order
+/// (hardest first) keeps every way open, and the search, exact on a short
+/// remainder, takes over as the end nears. Searching a long remainder
+/// cost minutes per slot with thousands of messages.
+const LOOKAHEAD_PAIRS: usize = 60;
+
 /// The choice for the next slot, or `None` if no message has any of the
 /// target's languages.
 pub fn next(state: &RotationState, languages: &[Lang], catalog: &Catalog) -> Option<Choice> {
@@ -96,14 +104,14 @@ fn choose_at(
     {
         return Some(Choice {
             message_id: q.id.clone(),
-            lang: lang.clone(),
+            lang: *lang,
             from_queue: true,
             lang_index,
         });
     }
     pick_rotation(state, languages, lang_index, catalog).map(|id| Choice {
         message_id: id,
-        lang: lang.clone(),
+        lang: *lang,
         from_queue: false,
         lang_index,
     })
@@ -152,14 +160,14 @@ fn record(state: &mut RotationState, id: &str, lang: &Lang, from_queue: bool, ca
                 .counts
                 .entry(m.id.clone())
                 .or_default()
-                .entry(lang.clone())
+                .entry(*lang)
                 .or_insert(base);
         }
         *state
             .counts
             .entry(id.to_string())
             .or_default()
-            .entry(lang.clone())
+            .entry(*lang)
             .or_insert(base) += 1;
     }
     state.last_message = Some(id.to_string());
@@ -241,6 +249,8 @@ struct Lookahead<'a> {
     lang_index: usize,
     /// For each language index, the messages still due in this cycle.
     remaining: Vec<Vec<String>>,
+    /// In how many languages each message is still due.
+    pairs_left: std::collections::HashMap<String, usize>,
 }
 
 impl<'a> Lookahead<'a> {
@@ -266,29 +276,30 @@ impl<'a> Lookahead<'a> {
                     .map(|(_, id)| id)
                     .collect()
             })
-            .collect();
+            .collect::<Vec<Vec<String>>>();
+        let mut pairs_left = std::collections::HashMap::new();
+        for id in remaining.iter().flatten() {
+            *pairs_left.entry(id.clone()).or_insert(0) += 1;
+        }
         Lookahead {
             languages,
             lang_index,
             remaining,
+            pairs_left,
         }
     }
 
     /// Messages with more pairs left first: they are the hardest to place.
     fn order<'s>(&self, ids: &[&'s str]) -> Vec<&'s str> {
         let mut v: Vec<&str> = ids.to_vec();
-        v.sort_by_key(|id| {
-            std::cmp::Reverse(
-                self.remaining
-                    .iter()
-                    .filter(|r| r.iter().any(|x| x == id))
-                    .count(),
-            )
-        });
+        v.sort_by_key(|id| std::cmp::Reverse(self.pairs_left.get(*id).copied().unwrap_or(0)));
         v
     }
 
     fn completes(&self, first: &str) -> bool {
+        if self.remaining.iter().map(Vec::len).sum::<usize>() > LOOKAHEAD_PAIRS {
+            return true;
+        }
         let mut remaining = self.remaining.clone();
         remaining[self.lang_index].retain(|id| id != first);
         let mut budget = LOOKAHEAD_BUDGET;
@@ -345,7 +356,7 @@ fn dfs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::MessageKind;
+    use crate::model::{LangMap, MessageKind};
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
@@ -373,12 +384,9 @@ mod tests {
             draft: false,
             tags: vec![],
             at: None,
-            spoiler: BTreeMap::new(),
-            text: langs
-                .iter()
-                .map(|l| (l.clone(), format!("{id} in {l}")))
-                .collect(),
-            text_lines: BTreeMap::new(),
+            spoiler: LangMap::new(),
+            text: langs.iter().map(|l| (*l, format!("{id} in {l}"))).collect(),
+            text_lines: LangMap::new(),
             media: vec![],
         }
     }
@@ -445,9 +453,24 @@ mod tests {
         assert_eq!(ls, ["en", "fr", "en", "fr"]);
     }
 
+    /// Issue 17: with thousands of messages, each slot's look-ahead
+    /// searched the whole cycle (minutes per slot, the daemon stuck at
+    /// start). Now it searches only a cycle's short end.
+    #[test]
+    fn thousands_of_messages_rotate_without_repeats() {
+        let cat = catalog(3000);
+        let mut s = RotationState::default();
+        let seq = run(&mut s, &langs(), &cat, 300);
+        let pairs: BTreeSet<_> = seq.iter().collect();
+        assert_eq!(pairs.len(), 300);
+        for w in seq.windows(2) {
+            assert_ne!(w[0].0, w[1].0);
+        }
+    }
+
     proptest! {
         #[test]
-        fn each_pair_once_per_cycle_and_no_repeats(n in 2usize..14, cycles in 1usize..4) {
+        fn each_pair_once_per_cycle_and_no_repeats(n in 2usize..25, cycles in 1usize..4) {
             let cat = catalog(n);
             let mut s = RotationState::default();
             let seq = run(&mut s, &langs(), &cat, 3 * n * cycles);
@@ -464,7 +487,7 @@ mod tests {
         fn uneven_languages_still_fair(mask in proptest::collection::vec(1u8..8, 2..10), slots in 10usize..80) {
             let all = langs();
             let messages: Vec<Message> = mask.iter().enumerate().map(|(i, bits)| {
-                let ls: Vec<Lang> = (0..3).filter(|b| bits & (1 << b) != 0).map(|b| all[b].clone()).collect();
+                let ls: Vec<Lang> = (0..3).filter(|b| bits & (1 << b) != 0).map(|b| all[b]).collect();
                 message(&format!("m{i}"), MessageKind::Rotation, &ls)
             }).collect();
             let cat = Catalog { messages, ..Default::default() };

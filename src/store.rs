@@ -18,8 +18,10 @@
 //! The connection sits behind a `std::sync::Mutex` because every call is
 //! short and never held across an `.await`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -137,7 +139,28 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX intents_remote ON intents (target, remote_id);",
     // 4: the images a post carries, recorded with it (JSON: path, alt)
     "ALTER TABLE intents ADD COLUMN media TEXT;",
+    // 5: when each post's next engagement check may be made, and by when
+    // (Unix seconds; NULL: none to make), so that what is due and when the
+    // next check comes are read from an index, not from every post ever
+    // published; and indexes for what is read at every slot or `status`
+    // (the posts still open, the latest posts and errors)
+    "ALTER TABLE intents ADD COLUMN check_from INTEGER;
+    ALTER TABLE intents ADD COLUMN check_by INTEGER;
+    CREATE INDEX intents_check_from ON intents (check_from) WHERE check_from IS NOT NULL;
+    CREATE INDEX intents_check_by ON intents (target, check_by) WHERE check_by IS NOT NULL;
+    CREATE INDEX intents_slot_at ON intents (slot_at);
+    CREATE INDEX intents_errors ON intents (updated_at)
+        WHERE error IS NOT NULL AND state != 'skipped';
+    INSERT INTO meta (key, value) SELECT 'checks_scheduled', '1'
+        WHERE NOT EXISTS (SELECT 1 FROM intents WHERE state = 'published');",
 ];
+
+/// When a post's next engagement check may be made, and by when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckWindow {
+    pub from: DateTime<Utc>,
+    pub by: DateTime<Utc>,
+}
 
 /// The store's files are the bot's alone (they hold session tokens): a new
 /// one is created 0600 before SQLite opens it (SQLite gives its `-wal` and
@@ -267,7 +290,7 @@ impl Intent {
     pub fn post(&self) -> Option<Post> {
         Some(Post {
             message_id: self.message_id.clone()?,
-            lang: self.lang.clone()?,
+            lang: self.lang?,
             text: self.text.clone()?,
             spoiler: self.spoiler.clone(),
             media: self.media.clone(),
@@ -300,6 +323,8 @@ pub const FILE_NAME: &str = "state.db";
 pub mod keys {
     /// The instant up to which scheduled slots have been handled.
     pub const SCHEDULE_CURSOR: &str = "schedule_cursor";
+    /// Set once the posts of an older store have their check windows.
+    pub const CHECKS_SCHEDULED: &str = "checks_scheduled";
     /// Why `target` is paused (an authentication failure); empty when not.
     pub fn paused(target: &str) -> String {
         format!("paused:{target}")
@@ -317,6 +342,8 @@ pub mod keys {
 pub struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// SQLite virtual-machine steps run so far (see [`Store::work_done`]).
+    work: Arc<AtomicU64>,
 }
 
 const INTENT_COLUMNS: &str = "key, slot, slot_at, target, message_id, lang, text, spoiler, state, remote_id, url, error, attempts, created_at, updated_at, published_at, next_check, gone, claim_owner, claim_until, media";
@@ -351,11 +378,14 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        let conn = Connection::open(&path).map_err(sql)?;
+        let mut conn = Connection::open(&path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        let work = Arc::new(AtomicU64::new(0));
+        count_work(&mut conn, work.clone()).map_err(sql)?;
         let store = Store {
             path: path.clone(),
             conn: Mutex::new(conn),
+            work,
         };
         // Turning a new database to WAL does not wait for another process
         // doing the same (SQLite answers "locked" at once): try again.
@@ -393,6 +423,14 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The work SQLite has done for this store so far, in virtual-machine
+    /// steps (every row read, compared or written takes some): what a
+    /// query costs, independent of the machine's speed. Tests use it to
+    /// show that a slot costs the same whatever the history.
+    pub fn work_done(&self) -> u64 {
+        self.work.load(Ordering::Relaxed)
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
@@ -633,19 +671,28 @@ impl Store {
         Ok(())
     }
 
-    /// Marks an intent published (and releases its claim).
+    /// Marks an intent published (and releases its claim), with the window
+    /// of its first engagement check (`None`: its network has none).
     pub fn complete(
         &self,
         key: &str,
         published: &Published,
         now: DateTime<Utc>,
+        first_check: Option<CheckWindow>,
     ) -> Result<(), StoreError> {
         self.conn()
             .execute(
                 "UPDATE intents SET state = 'published', remote_id = ?2, url = ?3, error = NULL,
                  attempts = attempts + 1, updated_at = ?4, published_at = ?4,
-                 claim_owner = NULL, claim_until = NULL WHERE key = ?1",
-                params![key, published.remote_id, published.url, now.to_rfc3339()],
+                 claim_owner = NULL, claim_until = NULL, check_from = ?5, check_by = ?6 WHERE key = ?1",
+                params![
+                    key,
+                    published.remote_id,
+                    published.url,
+                    now.to_rfc3339(),
+                    first_check.map(|w| w.from.timestamp()),
+                    first_check.map(|w| w.by.timestamp())
+                ],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -660,14 +707,23 @@ impl Store {
         remote_id: Option<&str>,
         url: Option<&str>,
         now: DateTime<Utc>,
+        first_check: Option<CheckWindow>,
     ) -> Result<(), StoreError> {
         self.conn()
             .execute(
                 "UPDATE intents SET state = 'published', remote_id = ?2, url = ?3,
                  error = 'published: a person checked the account (campaign-bot resolve)',
                  updated_at = ?4, published_at = COALESCE(published_at, updated_at),
-                 claim_owner = NULL, claim_until = NULL WHERE key = ?1",
-                params![key, remote_id, url, now.to_rfc3339()],
+                 claim_owner = NULL, claim_until = NULL,
+                 check_from = ?5, check_by = ?6 WHERE key = ?1",
+                params![
+                    key,
+                    remote_id,
+                    url,
+                    now.to_rfc3339(),
+                    first_check.map(|w| w.from.timestamp()),
+                    first_check.map(|w| w.by.timestamp())
+                ],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -755,8 +811,13 @@ impl Store {
 
     /// The intent whose key starts with `prefix`, if exactly one does.
     pub fn intent_by_prefix(&self, prefix: &str) -> Result<Vec<Intent>, StoreError> {
-        let pattern = format!("{}%", prefix.replace(['%', '_'], ""));
-        self.query_intents("WHERE key LIKE ?1 ORDER BY slot_at LIMIT 5", [pattern])
+        // A range on the primary key (LIKE would read every key).
+        let low = prefix.to_ascii_lowercase();
+        let high = format!("{low}\u{10FFFF}");
+        self.query_intents(
+            "WHERE key >= ?1 AND key < ?2 ORDER BY slot_at LIMIT 5",
+            [low, high],
+        )
     }
 
     pub fn intent(&self, key: &str) -> Result<Option<Intent>, StoreError> {
@@ -810,13 +871,15 @@ impl Store {
     }
 
     /// Records one engagement check of a post, and moves it to checkpoint
-    /// `next_check`. One transaction: the snapshot and the position agree.
+    /// `next_check`, whose window is `window` (`None`: the last check is
+    /// made). One transaction: the snapshot and the position agree.
     pub fn record_check(
         &self,
         key: &str,
         checked_at: DateTime<Utc>,
         counts: &Counts,
         next_check: usize,
+        window: Option<CheckWindow>,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = self.write_tx(&mut conn)?;
@@ -826,8 +889,13 @@ impl Store {
         )
         .map_err(|e| self.err(e))?;
         tx.execute(
-            "UPDATE intents SET next_check = ?2 WHERE key = ?1",
-            params![key, next_check as i64],
+            "UPDATE intents SET next_check = ?2, check_from = ?3, check_by = ?4 WHERE key = ?1",
+            params![
+                key,
+                next_check as i64,
+                window.map(|w| w.from.timestamp()),
+                window.map(|w| w.by.timestamp())
+            ],
         )
         .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
@@ -836,9 +904,78 @@ impl Store {
     /// Marks a post deleted on its network: it is no longer checked.
     pub fn mark_gone(&self, key: &str) -> Result<(), StoreError> {
         self.conn()
-            .execute("UPDATE intents SET gone = 1 WHERE key = ?1", [key])
+            .execute(
+                "UPDATE intents SET gone = 1, check_from = NULL, check_by = NULL WHERE key = ?1",
+                [key],
+            )
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// Posts of `targets` whose next check's window has opened by `now`, by
+    /// the check index: the cost grows with the checks due, not with history.
+    pub fn due_checks(
+        &self,
+        now: DateTime<Utc>,
+        targets: &[&str],
+    ) -> Result<Vec<Intent>, StoreError> {
+        let mut due = self.query_intents(
+            "WHERE check_from <= ?1 ORDER BY published_at, target",
+            [now.timestamp()],
+        )?;
+        due.retain(|p| targets.contains(&p.target.as_str()));
+        Ok(due)
+    }
+
+    /// The latest moment the most pressing check of `targets` may wait, by
+    /// the index (one lookup per target). Posts of targets no longer
+    /// running are not waited for.
+    pub fn next_check_by(&self, targets: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT MIN(check_by) FROM intents WHERE target = ?1 AND check_by IS NOT NULL",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut soonest: Option<i64> = None;
+        for t in targets {
+            let by: Option<i64> = stmt.query_row([t], |r| r.get(0)).map_err(|e| self.err(e))?;
+            soonest = match (soonest, by) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok(soonest.and_then(|s| DateTime::from_timestamp(s, 0)))
+    }
+
+    /// Gives every post published before the check index existed (a store
+    /// from an older version) its check window, once: `window` says it from
+    /// the post (`None`: none, e.g. an outbox's). Marked done in `meta`.
+    pub fn schedule_old_checks(
+        &self,
+        window: impl Fn(&Intent) -> Option<CheckWindow>,
+    ) -> Result<(), StoreError> {
+        if self.meta(keys::CHECKS_SCHEDULED)?.is_some() {
+            return Ok(());
+        }
+        let posts = self.followed()?;
+        let mut conn = self.conn();
+        let tx = self.write_tx(&mut conn)?;
+        for p in &posts {
+            if let Some(w) = window(p) {
+                tx.execute(
+                    "UPDATE intents SET check_from = ?2, check_by = ?3 WHERE key = ?1",
+                    params![p.key, w.from.timestamp(), w.by.timestamp()],
+                )
+                .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, '1') ON CONFLICT (key) DO NOTHING",
+            [keys::CHECKS_SCHEDULED],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
     }
 
     /// The latest snapshot of every published post that has one, with the post.
@@ -939,6 +1076,35 @@ fn put_rotation(conn: &Connection, target: &str, state: &RotationState) -> rusql
         params![target, json],
     )?;
     Ok(())
+}
+
+/// Adds the virtual-machine steps of every statement `conn` finishes to
+/// `work`. A statement's counter runs on across its runs (a cached one is
+/// run many times): after the first run, only the steps since its last
+/// run are added.
+fn count_work(conn: &mut Connection, work: Arc<AtomicU64>) -> rusqlite::Result<()> {
+    use rusqlite::StatementStatus::{Run, VmStep};
+    use rusqlite::trace::{TraceEvent, TraceEventCodes};
+    let mut last: HashMap<String, i64> = HashMap::new();
+    conn.trace_v2(
+        TraceEventCodes::SQLITE_TRACE_PROFILE,
+        Some(move |event: TraceEvent<'_>| {
+            if let TraceEvent::Profile(stmt, _) = event {
+                let steps = i64::from(stmt.get_status(VmStep));
+                let sql = stmt.sql().into_owned();
+                let before = if stmt.get_status(Run) > 1 {
+                    last.get(&sql).copied().unwrap_or(0)
+                } else {
+                    0
+                };
+                work.fetch_add((steps - before).max(0) as u64, Ordering::Relaxed);
+                if last.len() > 1000 {
+                    last.clear();
+                }
+                last.insert(sql, steps);
+            }
+        }),
+    )
 }
 
 fn get_intent(conn: &Connection, key: &str) -> rusqlite::Result<Option<Intent>> {
@@ -1048,6 +1214,7 @@ mod tests {
                     url: None,
                 },
                 now,
+                None,
             )
             .unwrap();
         assert_eq!(store.pending().unwrap().len(), 1);
@@ -1114,6 +1281,7 @@ mod tests {
                     url: None,
                 },
                 now,
+                None,
             )
             .unwrap();
         assert_eq!(
@@ -1166,6 +1334,106 @@ mod tests {
             "2026-12-18T08:00:05+00:00"
         );
         assert_eq!(followed[0].next_check, 0);
+
+        // Its engagement checks are scheduled once, from the post.
+        let published = followed[0].published_at.unwrap();
+        let window = |_: &Intent| {
+            Some(CheckWindow {
+                from: published + chrono::Duration::minutes(55),
+                by: published + chrono::Duration::minutes(70),
+            })
+        };
+        assert_eq!(store.next_check_by(&["masto"]).unwrap(), None);
+        store.schedule_old_checks(window).unwrap();
+        assert_eq!(
+            store.next_check_by(&["masto"]).unwrap(),
+            Some(published + chrono::Duration::minutes(70))
+        );
+        assert_eq!(store.next_check_by(&["other"]).unwrap(), None);
+        assert!(store.due_checks(published, &["masto"]).unwrap().is_empty());
+        let later = published + chrono::Duration::hours(1);
+        assert_eq!(store.due_checks(later, &["masto"]).unwrap().len(), 1);
+        assert!(store.due_checks(later, &["other"]).unwrap().is_empty());
+        // Checked for the last time: no longer scheduled, and not again.
+        store
+            .record_check(&followed[0].key, later, &Counts::default(), 1, None)
+            .unwrap();
+        store.schedule_old_checks(window).unwrap();
+        assert_eq!(store.next_check_by(&["masto"]).unwrap(), None);
+        assert!(store.due_checks(later, &["masto"]).unwrap().is_empty());
+    }
+
+    /// What the daemon reads at every slot and engagement run goes through
+    /// an index: its cost must not grow with the posts of past campaigns.
+    #[test]
+    fn what_is_read_often_is_read_through_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let conn = store.conn();
+        let plan = |sql: &str| -> String {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect::<Vec<_>>();
+            rows.join("; ")
+        };
+        for (sql, index) in [
+            (
+                format!("SELECT {INTENT_COLUMNS} FROM intents WHERE check_from <= 0"),
+                "intents_check_from",
+            ),
+            (
+                "SELECT MIN(check_by) FROM intents WHERE target = 'm' AND check_by IS NOT NULL"
+                    .to_string(),
+                "intents_check_by",
+            ),
+            (
+                format!("SELECT {INTENT_COLUMNS} FROM intents WHERE key = 'k'"),
+                "sqlite_autoindex_intents_1",
+            ),
+            (
+                "SELECT key FROM intents WHERE target = 'm' AND remote_id = 'r'".to_string(),
+                "intents_remote",
+            ),
+            (
+                format!(
+                    "SELECT {INTENT_COLUMNS} FROM intents WHERE state = 'pending' ORDER BY slot_at, target"
+                ),
+                "intents_state",
+            ),
+            (
+                format!(
+                    "SELECT {INTENT_COLUMNS} FROM intents WHERE state = 'uncertain' ORDER BY slot_at, target"
+                ),
+                "intents_state",
+            ),
+            (
+                format!(
+                    "SELECT {INTENT_COLUMNS} FROM intents WHERE error IS NOT NULL AND state != 'skipped' ORDER BY updated_at DESC LIMIT 5"
+                ),
+                "intents_errors",
+            ),
+            (
+                format!(
+                    "SELECT {INTENT_COLUMNS} FROM intents ORDER BY slot_at DESC, target LIMIT 8"
+                ),
+                "intents_slot_at",
+            ),
+            (
+                format!(
+                    "SELECT {INTENT_COLUMNS} FROM intents WHERE key >= 'ab' AND key < 'ab\u{10FFFF}' ORDER BY slot_at LIMIT 5"
+                ),
+                "sqlite_autoindex_intents_1",
+            ),
+        ] {
+            let how = plan(&sql);
+            assert!(
+                how.contains(index) && !how.split("; ").any(|step| step == "SCAN intents"),
+                "{sql}: {how}"
+            );
+        }
     }
 
     #[test]

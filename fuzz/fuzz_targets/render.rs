@@ -3,9 +3,7 @@
 //! boundaries of the text.
 #![no_main]
 
-use std::collections::BTreeMap;
-
-use campaign_bot::model::{Lang, Message, MessageKind};
+use campaign_bot::model::{Lang, LangMap, Message, MessageKind};
 use campaign_bot::publish::bluesky::facets;
 use campaign_bot::render::{Limits, measure, render};
 use libfuzzer_sys::fuzz_target;
@@ -30,9 +28,9 @@ fuzz_target!(|data: &[u8]| {
         draft: false,
         tags,
         at: None,
-        spoiler: BTreeMap::new(),
-        text: BTreeMap::from([(lang.clone(), text.to_string())]),
-        text_lines: BTreeMap::new(),
+        spoiler: LangMap::new(),
+        text: LangMap::from([(lang.clone(), text.to_string())]),
+        text_lines: LangMap::new(),
         media: vec![],
     };
     let campaign = vec!["WeTogether".to_string(), "Cities4Migration".to_string()];

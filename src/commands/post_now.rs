@@ -97,7 +97,7 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
         let begin = match &message {
             Some(m) => {
                 let lang = match &lang {
-                    Some(l) if m.has_lang(l) && target.languages.contains(l) => l.clone(),
+                    Some(l) if m.has_lang(l) && target.languages.contains(l) => *l,
                     Some(l) => {
                         println!(
                             "{}: not posted: {} has no {l} text, or the target does not post in {l}",
@@ -107,7 +107,7 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
                         continue;
                     }
                     None => match target.languages.iter().find(|l| m.has_lang(l)) {
-                        Some(l) => l.clone(),
+                        Some(l) => *l,
                         None => {
                             println!(
                                 "{}: not posted: {} has none of the target's languages",

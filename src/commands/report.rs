@@ -18,6 +18,7 @@ pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError
     for b in targets.broken() {
         eprintln!("{b}");
     }
+    engagement::schedule_old_checks(&targets).map_err(|e| CliError::Failed(e.to_string()))?;
     let summary = engagement::run(&targets, Utc::now(), all)
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;

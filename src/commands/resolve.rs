@@ -64,7 +64,12 @@ pub fn resolve(
     let now = Utc::now();
     match verdict {
         Verdict::Published => {
-            store.resolve_published(&intent.key, id, url, now)?;
+            // With its id, it is followed like any post the bot published.
+            let collects = crate::engagement::collects(config, &intent.target);
+            let first_check = (id.is_some() && collects)
+                .then(|| crate::engagement::first_window(now, &config.checkpoints))
+                .flatten();
+            store.resolve_published(&intent.key, id, url, now, first_check)?;
             println!("recorded as published: {what}");
             if id.is_none() {
                 println!(

@@ -17,8 +17,9 @@ pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
         LockError::Held { .. } => CliError::Usage(e.to_string()),
         LockError::Io { .. } => CliError::Failed(e.to_string()),
     })?;
-    let catalog = load_catalog(config);
-    for p in &catalog.problems {
+    let mut catalog = load_catalog(config);
+    // Told once here; the daemon keeps only that they were (see `reload`).
+    for p in &catalog.take_problems() {
         match p.severity {
             Severity::Error => tracing::error!(problem = %p, "post file left out"),
             Severity::Warning => tracing::warn!(problem = %p, "post file warning"),

@@ -51,19 +51,16 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
             .unwrap_or_else(|| t.network().offline_limits())
     };
     // The two checks are independent and each takes a while on thousands
-    // of posts: the language check runs on a second core.
-    let (on_targets, languages) = std::thread::scope(|s| {
-        let languages = s.spawn(|| check_text_languages(&catalog));
-        let on_targets = check_targets(config, &catalog, &limits_of);
-        (on_targets, languages.join())
-    });
+    // of posts: they run side by side, each over all cores.
+    let (on_targets, languages) = rayon::join(
+        || check_targets(config, &catalog, &limits_of),
+        || check_text_languages(&catalog),
+    );
     catalog.problems.extend(on_targets);
     catalog
         .problems
         .extend(crate::checks::check_unconfigured_networks(config, &catalog));
-    catalog
-        .problems
-        .extend(languages.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+    catalog.problems.extend(languages);
     catalog
         .problems
         .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));

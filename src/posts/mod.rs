@@ -5,14 +5,15 @@
 //! (which may be mounted read-only) and never looks at the clock. One bad file
 //! never stops the others: it is reported and left out.
 
-use std::collections::{BTreeMap, HashMap};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::model::{At, Lang, Media, MediaPath, Message, MessageKind};
+use crate::model::{At, Lang, LangMap, Media, MediaPath, Message, MessageKind};
 
 pub mod files;
 pub mod typography;
@@ -22,6 +23,9 @@ use files::FileError;
 /// Errors reported per file at most (then the file is fixed and read again).
 const MAX_ERRORS_PER_FILE: usize = 10;
 
+/// From this many files in a folder, they are read on every core.
+const PARALLEL_FROM: usize = 200;
+
 /// Post files larger than this are refused: a post is a few hundred bytes.
 pub const MAX_POST_FILE_BYTES: u64 = 256 * 1024;
 
@@ -30,14 +34,14 @@ pub const MAX_POST_FILE_BYTES: u64 = 256 * 1024;
 pub const MAX_MEDIA_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How serious a problem is: errors keep a file out, warnings do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Warning,
     Error,
 }
 
 /// Something wrong in a post file, where it is and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Problem {
     pub severity: Severity,
     /// The file as the user knows it: `posts/rotation/x.toml`.
@@ -77,6 +81,11 @@ pub struct Catalog {
     pub problems: Vec<Problem>,
     /// Why the posts folder itself could not be read, if it could not.
     pub folder_problem: Option<String>,
+    /// The problems already told (logged), by digest, once
+    /// [`Catalog::take_problems`] has taken them out: the daemon keeps
+    /// these rather than the problems themselves (ten thousand files with
+    /// a warning each would hold megabytes of messages for ever).
+    pub(crate) told: HashSet<u64>,
 }
 
 impl Catalog {
@@ -87,6 +96,20 @@ impl Catalog {
     }
     pub fn has_errors(&self) -> bool {
         self.errors().next().is_some()
+    }
+    /// Takes the problems out to be told, remembering that they were.
+    pub fn take_problems(&mut self) -> Vec<Problem> {
+        let problems = std::mem::take(&mut self.problems);
+        self.told.extend(problems.iter().map(digest));
+        problems
+    }
+    /// Whether `problem` was among those taken out before.
+    pub fn told(&self, problem: &Problem) -> bool {
+        self.told.contains(&digest(problem))
+    }
+    /// Counts `earlier`'s told problems as told here too.
+    pub fn told_as_well(&mut self, earlier: &Catalog) {
+        self.told.extend(earlier.told.iter().copied());
     }
     pub fn get(&self, id: &str) -> Option<&Message> {
         self.messages.iter().find(|m| m.id == id)
@@ -159,6 +182,13 @@ impl Catalog {
         self.problems
             .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     }
+}
+
+fn digest(problem: &Problem) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    problem.hash(&mut h);
+    h.finish()
 }
 
 fn display_path(rel: &Path) -> PathBuf {
@@ -256,19 +286,40 @@ pub fn load(posts_dir: &Path, languages: &[Lang]) -> Catalog {
             })
             .collect();
         files.sort();
-        for path in files {
+        // Files are read and parsed in parallel (thousands take a while on
+        // one core), and kept in name order.
+        // The folder is opened once (a folder that leads out of posts/ is
+        // not: each file is then refused on its own).
+        let folder = files::Folder::open(&root, Path::new(sub)).ok();
+        let load_one = |path: &PathBuf| {
             let rel = Path::new(sub).join(path.file_name().expect("a listed file has a name"));
             let mut file_problems = Vec::new();
-            let message = load_file(posts_dir, &root, &rel, kind, &mut file_problems);
+            let message = load_file(
+                posts_dir,
+                &root,
+                folder.as_ref(),
+                &rel,
+                kind,
+                &mut file_problems,
+            );
+            (message, file_problems)
+        };
+        // A few files are read on this thread: no pool of threads (and their
+        // memory) for the shipped ten.
+        let loaded: Vec<(Option<Message>, Vec<Problem>)> = if files.len() < PARALLEL_FROM {
+            files.iter().map(load_one).collect()
+        } else {
+            files.par_iter().map(load_one).collect()
+        };
+        for (message, file_problems) in loaded {
             catalog.problems.extend(file_problems);
-            if let Some(m) = message {
-                catalog.messages.push(m);
-            }
+            catalog.messages.extend(message);
         }
     }
     check_duplicates(&mut catalog);
     check_languages(&mut catalog, languages);
     catalog.sort();
+    catalog.messages.shrink_to_fit();
     catalog
 }
 
@@ -328,12 +379,17 @@ impl FileCtx<'_> {
 fn load_file(
     posts_dir: &Path,
     root: &Path,
+    folder: Option<&files::Folder<'_>>,
     rel: &Path,
     kind: MessageKind,
     problems: &mut Vec<Problem>,
 ) -> Option<Message> {
     let shown = display_path(rel);
-    let bytes = match files::read_inside(root, rel, MAX_POST_FILE_BYTES) {
+    let read = match (folder, rel.file_name()) {
+        (Some(folder), Some(name)) => folder.read(name, MAX_POST_FILE_BYTES),
+        _ => files::read_inside(root, rel, MAX_POST_FILE_BYTES),
+    };
+    let bytes = match read {
         Ok(b) => b,
         Err(FileError::TooBig { size, .. }) => {
             problems.push(whole_file(
@@ -634,8 +690,8 @@ fn build_message(
     };
 
     let text_span = raw.text.span();
-    let mut text = BTreeMap::new();
-    let mut text_lines = BTreeMap::new();
+    let mut text = LangMap::new();
+    let mut text_lines = LangMap::new();
     for (k, v) in raw.text.into_inner() {
         let Some(lang) = lang_key(&k, ctx) else {
             continue;
@@ -652,7 +708,7 @@ fn build_message(
         if lang.as_str() == "fr" {
             check_french(ctx, v.span());
         }
-        text_lines.insert(lang.clone(), line_col(ctx.text, k.span().start).0);
+        text_lines.insert(lang, line_col(ctx.text, k.span().start).0);
         text.insert(lang, value);
     }
     if text.is_empty() && ctx.error_count() == 0 {
@@ -662,13 +718,13 @@ fn build_message(
         );
     }
 
-    let mut spoiler = BTreeMap::new();
+    let mut spoiler = LangMap::new();
     if let Some(sp) = raw.spoiler {
         let span = sp.span();
         match sp.into_inner() {
             RawSpoiler::All(s) if !s.trim().is_empty() => {
                 for lang in text.keys() {
-                    spoiler.insert(lang.clone(), s.trim().to_string());
+                    spoiler.insert(*lang, s.trim().to_string());
                 }
             }
             RawSpoiler::All(_) => ctx.error_at(
@@ -706,7 +762,7 @@ fn build_message(
         let path = match m.path.into_inner() {
             RawMediaPath::One(p) => media_path(posts_dir, &p, path_span, ctx).map(MediaPath::All),
             RawMediaPath::PerLang(map) => {
-                let mut paths = BTreeMap::new();
+                let mut paths = LangMap::new();
                 let mut complete = true;
                 for (k, v) in map {
                     let Ok(lang) = Lang::new(&k) else {
@@ -741,9 +797,9 @@ fn build_message(
         };
         let image = Media {
             path,
-            alt: BTreeMap::new(),
+            alt: LangMap::new(),
         };
-        let mut alt = BTreeMap::new();
+        let mut alt = LangMap::new();
         match m.alt {
             None => ctx.error_at(
                 span.clone(),
@@ -776,6 +832,11 @@ fn build_message(
         media.push(Media { alt, ..image });
     }
 
+    // Built by inserts: give back the spare room (thousands are held).
+    for map in [&mut spoiler, &mut text] {
+        map.shrink_to_fit();
+    }
+    text_lines.shrink_to_fit();
     Some(Message {
         id,
         source: rel.to_path_buf(),
@@ -1318,6 +1379,23 @@ ar = "حقوق للجميع."
         assert_eq!(at.to_rfc3339(), "2026-12-18T08:00:00+00:00");
         assert!(c.get("2026-12-19-local").unwrap().draft);
         assert!(c.problems[0].message.contains("queue posts only"));
+    }
+
+    #[test]
+    fn problems_taken_out_are_remembered_as_told() {
+        let dir = dir_with(&[("rotation/a.toml", GOOD), ("rotation/b.toml", "[text\n")]);
+        let mut first = load(dir.path(), &langs());
+        let told = first.take_problems();
+        assert!(!told.is_empty());
+        assert!(first.problems.is_empty(), "the catalog keeps no problem");
+        let again = load(dir.path(), &langs());
+        assert!(again.problems.iter().all(|p| first.told(p)));
+        std::fs::write(dir.path().join("rotation/b.toml"), "[text]\nen = 1\n").unwrap();
+        let changed = load(dir.path(), &langs());
+        assert!(
+            changed.problems.iter().any(|p| !first.told(p)),
+            "a new problem is new"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::network::{self, BuildContext, Network, NetworkSettings};
@@ -149,14 +149,90 @@ pub fn read_lines(path: &Path) -> std::io::Result<Vec<OutboxLine>> {
     Ok(out)
 }
 
-fn find(path: &Path, key: &str, target: &str) -> std::io::Result<Option<Published>> {
-    Ok(read_lines(path)?
-        .into_iter()
-        .find(|l| l.key == key && l.target == target)
-        .map(|l| Published {
-            remote_id: format!("outbox:{}", l.key),
-            url: None,
-        }))
+/// The line of `key` on `target`, looked for among the lines written since
+/// `since` only: the file is read backwards, and a line older than that
+/// ends the search (a post cannot be there before its intent was recorded).
+/// The cost is the lines written since, not the file's whole history.
+fn find(
+    path: &Path,
+    key: &str,
+    target: &str,
+    since: DateTime<Utc>,
+) -> std::io::Result<Option<Published>> {
+    let since = since.timestamp() - 1; // posted_at has whole seconds
+    let needle = format!("\"key\":\"{key}\"");
+    let mut found = None;
+    for_lines_backwards(path, |line| {
+        if let Some(at) = posted_at(line)
+            && at < since
+        {
+            return false;
+        }
+        if line.contains(&needle)
+            && let Ok(l) = serde_json::from_str::<OutboxLine>(line)
+            && l.key == key
+            && l.target == target
+        {
+            found = Some(Published {
+                remote_id: format!("outbox:{}", l.key),
+                url: None,
+            });
+            return false;
+        }
+        true
+    })?;
+    Ok(found)
+}
+
+/// The Unix second of a line's `posted_at`, read without parsing the rest
+/// (it is the first field written).
+fn posted_at(line: &str) -> Option<i64> {
+    // As the bot writes it, or re-spaced by a person or a tool.
+    let rest = line.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest.strip_prefix("\"posted_at\"")?.trim_start();
+    let rest = rest.strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    let end = rest.find('"')?;
+    DateTime::parse_from_rfc3339(&rest[..end])
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+/// Calls `f` on each line of the file, last first, until it returns false.
+fn for_lines_backwards(path: &Path, mut f: impl FnMut(&str) -> bool) -> std::io::Result<()> {
+    const CHUNK: u64 = 64 * 1024;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut end = file.metadata()?.len();
+    // The start of a line cut by the chunk before: its end is in `carry`.
+    let mut carry: Vec<u8> = Vec::new();
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let mut chunk = vec![0u8; (end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&carry);
+        let mut pieces: Vec<&[u8]> = chunk.split(|b| *b == b'\n').collect();
+        // Unless the file starts here, the first piece may be only the end
+        // of a line: keep it for the next chunk.
+        let first = if start > 0 {
+            pieces.remove(0).to_vec()
+        } else {
+            Vec::new()
+        };
+        for line in pieces.into_iter().rev().filter(|l| !l.is_empty()) {
+            if let Ok(text) = std::str::from_utf8(line)
+                && !f(text)
+            {
+                return Ok(());
+            }
+        }
+        carry = first;
+        end = start;
+    }
+    Ok(())
 }
 
 fn append(path: &Path, line: &OutboxLine) -> std::io::Result<()> {
@@ -216,8 +292,8 @@ impl Publisher for Outbox {
         let target = self.name.clone();
         let now = self.clock.now();
         tokio::task::spawn_blocking(move || {
-            if let Some(p) =
-                find(&path, &post.intent_key, &target).map_err(|e| io_error(&path, e))?
+            if let Some(p) = find(&path, &post.intent_key, &target, post.not_before)
+                .map_err(|e| io_error(&path, e))?
             {
                 return Ok(p);
             }
@@ -253,8 +329,9 @@ impl Publisher for Outbox {
         let path = self.path.clone();
         let key = post.intent_key.clone();
         let target = self.name.clone();
+        let since = post.not_before;
         let found = tokio::task::spawn_blocking(move || {
-            find(&path, &key, &target).map_err(|e| io_error(&path, e))
+            find(&path, &key, &target, since).map_err(|e| io_error(&path, e))
         })
         .await
         .map_err(|e| PublishError::Transient(format!("outbox reader stopped: {e}")))??;
@@ -279,6 +356,59 @@ mod tests {
             media: vec![],
             not_before: chrono::Utc::now() - chrono::Duration::minutes(1),
         }
+    }
+
+    // Issue 17: every post read the whole outbox to look for its key.
+    #[test]
+    fn a_key_is_looked_for_only_among_lines_written_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.jsonl");
+        let t0 = chrono::Utc::now() - chrono::Duration::hours(2);
+        let mut text = String::new();
+        for i in 0..5000 {
+            let at = t0 + chrono::Duration::seconds(i);
+            let line = OutboxLine {
+                posted_at: at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                slot: "s".into(),
+                target: "outbox".into(),
+                message_id: "m".into(),
+                lang: "en".into(),
+                text: "x".repeat(300),
+                spoiler: None,
+                media: vec![],
+                key: format!("k{i}"),
+            };
+            text.push_str(&serde_json::to_string(&line).unwrap());
+            text.push('\n');
+        }
+        text.push_str("{\"posted_at\":\"20"); // a torn last line
+        std::fs::write(&path, text).unwrap();
+        let at = |i: i64| t0 + chrono::Duration::seconds(i);
+        assert!(find(&path, "k4990", "outbox", at(4980)).unwrap().is_some());
+        assert!(
+            find(&path, "k10", "outbox", at(0)).unwrap().is_some(),
+            "across chunks"
+        );
+        assert!(
+            find(&path, "k10", "outbox", at(4000)).unwrap().is_none(),
+            "older: not looked at"
+        );
+        assert!(
+            find(&path, "k4990", "other", at(4980)).unwrap().is_none(),
+            "another target's"
+        );
+        let mut seen = 0;
+        for_lines_backwards(&path, |_| {
+            seen += 1;
+            seen < 100
+        })
+        .unwrap();
+        assert_eq!(seen, 100, "stops when told");
+        // A line re-spaced by a tool still tells its time.
+        assert_eq!(
+            posted_at(r#" { "posted_at" : "2026-12-18T08:00:01Z", "slot": "s"}"#),
+            Some(1_797_580_801)
+        );
     }
 
     #[tokio::test]
