@@ -177,24 +177,24 @@ BUDGET=$(cargo bench --locked -q --bench engagement_budget 2>/dev/null | grep "e
 SIZE=$(stat -c %s "$BIN")
 
 printf '\n%s\n' "campaign-bot benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
-printf '| %-44s | %-30s | %-26s |\n' "measure" "result" "goal"
-printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..28})"
-printf '| %-44s | %-30s | %-26s |\n' "idle: RSS after ${IDLE_SECS} s (peak)" "$((RSS / 1024)).$(( (RSS % 1024) * 10 / 1024 )) MB ($((HWM / 1024)).$(( (HWM % 1024) * 10 / 1024 )) MB)" "<= 12 MB"
-printf '| %-44s | %-30s | %-26s |\n' "idle: CPU time, first 2 s / whole run" "${START_CPU} ms / ${TOTAL_CPU} ms" "-"
-printf '| %-44s | %-30s | %-26s |\n' "idle: context switches after start-up" "$IDLE_WAKEUPS (in the last $WINDOW s)" "no wake-ups between events"
+printf '| %-48s | %-30s | %-26s |\n' "measure" "result" "goal"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..50})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..28})"
+printf '| %-48s | %-30s | %-26s |\n' "idle: RSS after ${IDLE_SECS} s (peak)" "$((RSS / 1024)).$(( (RSS % 1024) * 10 / 1024 )) MB ($((HWM / 1024)).$(( (HWM % 1024) * 10 / 1024 )) MB)" "<= 12 MB"
+printf '| %-48s | %-30s | %-26s |\n' "idle: CPU time, first 2 s / whole run" "${START_CPU} ms / ${TOTAL_CPU} ms" "-"
+printf '| %-48s | %-30s | %-26s |\n' "idle: context switches after start-up" "$IDLE_WAKEUPS (in the last $WINDOW s)" "no wake-ups between events"
 for n in 1000 10000 50000; do
   goal="-"; [ "$n" = 10000 ] && goal="<= 0.3 s"; [ "$n" = 50000 ] && goal="linear (5x the 10,000)"
-  printf '| %-44s | %-30s | %-26s |\n' "validate --offline: $n files of real length" "${SCALE[$n]} s" "$goal"
+  printf '| %-48s | %-30s | %-26s |\n' "validate --offline: $n files of real length" "${SCALE[$n]} s" "$goal"
 done
-mib() { python3 -c 'import json, sys; r = json.loads(sys.argv[1]); print(f"{r[\"rss_mib\"]} MiB, {r[\"threads\"]} threads")' "$1"; }
-printf '| %-44s | %-30s | %-26s |\n' "idle: RSS, shipped posts (10)" "$(mib "$IDLE_10")" "<= 12 MiB"
-printf '| %-44s | %-30s | %-26s |\n' "idle: RSS, 10,000 posts of real length" "$(mib "$IDLE_10K")" "<= 20 MiB"
-printf '| %-44s | %-30s | %-26s |\n' "idle: RSS, shipped posts, 100,000-post store" "$(mib "$IDLE_STORE")" "= shipped posts"
-printf '| %-44s | %-30s | %-26s |\n' "post: campaign-bot post-now, wall / peak RSS" "$(awk -v t="$BOT_T" -v m="$BOT_M" 'BEGIN {printf "%.1f ms / %.1f MB", t * 1000, m / 1024}')" "-"
-printf '| %-44s | %-30s | %-26s |\n' "post: toot post, wall / peak RSS" "$(awk -v t="$TOOT_T" -v m="$TOOT_M" 'BEGIN {printf "%.1f ms / %.1f MB", t * 1000, m / 1024}')" "-"
-printf '| %-44s | %-30s | %-26s |\n' "post: toot ÷ campaign-bot, wall / memory" "$(awk -v a="$TOOT_T" -v b="$BOT_T" 'BEGIN {printf "%.1fx", (b > 0 ? a / b : 0)}') / $(awk -v a="$TOOT_M" -v b="$BOT_M" 'BEGIN {printf "%.1fx", a / b}')" ">= 10x / >= 5x"
-printf '| %-44s | %-30s | %-26s |\n' "engagement calls, 1,000 posts, 30 days" "$(echo "$BUDGET" | sed 's/.*: //; s/ (.*//')" "<= 400 per network"
-printf '| %-44s | %-30s | %-26s |\n' "release binary size" "$(awk -v s="$SIZE" 'BEGIN {printf "%.1f MB", s/1048576}')" "-"
+mib() { python3 -c 'import json, sys; r = json.loads(sys.argv[1]); print("%s MiB, %s threads" % (r["rss_mib"], r["threads"]))' "$1"; }
+printf '| %-48s | %-30s | %-26s |\n' "idle: RSS, shipped posts (10)" "$(mib "$IDLE_10")" "<= 12 MiB"
+printf '| %-48s | %-30s | %-26s |\n' "idle: RSS, 10,000 posts of real length" "$(mib "$IDLE_10K")" "<= 20 MiB"
+printf '| %-48s | %-30s | %-26s |\n' "idle: RSS, shipped posts, 100,000-post store" "$(mib "$IDLE_STORE")" "= shipped posts"
+printf '| %-48s | %-30s | %-26s |\n' "post: campaign-bot post-now, wall / peak RSS" "$(awk -v t="$BOT_T" -v m="$BOT_M" 'BEGIN {printf "%.1f ms / %.1f MB", t * 1000, m / 1024}')" "-"
+printf '| %-48s | %-30s | %-26s |\n' "post: toot post, wall / peak RSS" "$(awk -v t="$TOOT_T" -v m="$TOOT_M" 'BEGIN {printf "%.1f ms / %.1f MB", t * 1000, m / 1024}')" "-"
+printf '| %-48s | %-30s | %-26s |\n' "post: toot ÷ campaign-bot, wall / memory" "$(awk -v a="$TOOT_T" -v b="$BOT_T" 'BEGIN {printf "%.1fx", (b > 0 ? a / b : 0)}') / $(awk -v a="$TOOT_M" -v b="$BOT_M" 'BEGIN {printf "%.1fx", a / b}')" ">= 10x / >= 5x"
+printf '| %-48s | %-30s | %-26s |\n' "engagement calls, 1,000 posts, 30 days" "$(echo "$BUDGET" | sed 's/.*: //; s/ (.*//')" "<= 400 per network"
+printf '| %-48s | %-30s | %-26s |\n' "release binary size" "$(awk -v s="$SIZE" 'BEGIN {printf "%.1f MB", s/1048576}')" "-"
 
 # Slot latency (slot instant -> last target's post recorded) and the
 # daemon's CPU per slot, over the run's slots.
