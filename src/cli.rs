@@ -51,6 +51,15 @@ pub enum Command {
         /// then: the rotation is stepped through the slots before it.
         #[arg(long, value_name = "TIME")]
         from: Option<String>,
+        /// Write the coming posts as an iCalendar feed to FILE (`-` for
+        /// standard output), for a calendar app to import or subscribe to:
+        /// one event per post with its exact text, updated in place when
+        /// imported again. Covers --days days instead of --next slots.
+        #[arg(long, value_name = "FILE")]
+        ics: Option<std::path::PathBuf>,
+        /// With --ics: how many days ahead.
+        #[arg(long, default_value_t = 14, value_name = "N", requires = "ics", value_parser = clap::value_parser!(u16).range(1..=366))]
+        days: u16,
     },
     /// Post now, on every target or one. It fills a slot: the current
     /// minute, or the one given with --slot; running it twice for the same

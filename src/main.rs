@@ -103,9 +103,18 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Run { dry_run } => commands::run(&config, dry_run).await,
         Command::Validate { offline } => commands::validate(&config, offline).await,
-        Command::Preview { next, from } => {
-            commands::preview(&config, usize::from(next), from.as_deref())
-        }
+        Command::Preview {
+            next,
+            from,
+            ics: None,
+            ..
+        } => commands::preview(&config, usize::from(next), from.as_deref()),
+        Command::Preview {
+            from,
+            ics: Some(file),
+            days,
+            ..
+        } => commands::preview_ics(&config, &file, days.into(), from.as_deref()),
         Command::PostNow {
             id,
             lang,

@@ -26,7 +26,7 @@ mod validate;
 
 pub use login::{LoginArgs, login};
 pub use post_now::{PostNowArgs, post_now};
-pub use preview::preview;
+pub use preview::{preview, preview_ics};
 pub use report::{engagement, report};
 pub use resolve::resolve;
 pub use run::run;

@@ -5,6 +5,7 @@
 //! later day (`--from`) shows what will really go out then.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
@@ -19,6 +20,100 @@ use crate::rotation::RotationState;
 use crate::schedule::parse_time;
 use crate::store::Store;
 
+/// Where a preview starts: the rotations as they stand, the time they
+/// stand at, and the time shown from (`--from`, never before now).
+struct Start {
+    states: BTreeMap<String, RotationState>,
+    now: DateTime<Utc>,
+    from: DateTime<Utc>,
+}
+
+fn start(config: &Config, from: Option<&str>) -> Result<Start, CliError> {
+    // Read the rotation where it stands, without creating a store.
+    let db = config.data_dir.join(crate::store::FILE_NAME);
+    let (states, cursor): (BTreeMap<String, RotationState>, Option<DateTime<Utc>>) = if db.exists()
+    {
+        let store = Store::open(&config.data_dir)?;
+        let mut m = BTreeMap::new();
+        for t in &config.targets {
+            m.insert(t.name.clone(), store.rotation(&t.name)?);
+        }
+        (m, store.cursor()?)
+    } else {
+        (BTreeMap::new(), None)
+    };
+    let now = Utc::now().max(cursor.unwrap_or(DateTime::<Utc>::MIN_UTC));
+    let from = match from {
+        None => now,
+        Some(text) => parse_time(text, config.schedule.timezone())
+            .map_err(|e| CliError::Usage(format!("--from: {e}")))?
+            .max(now),
+    };
+    Ok(Start { states, now, from })
+}
+
+/// `preview --ics FILE [--days N] [--from TIME]`: the posts of the coming
+/// days as an iCalendar feed (see [`crate::calendar`]), written whole or
+/// not at all (a calendar server serving the file never reads half of it).
+pub fn preview_ics(
+    config: &Config,
+    file: &Path,
+    days: i64,
+    from: Option<&str>,
+) -> Result<ExitCode, CliError> {
+    let catalog = load_catalog(config);
+    let errors = catalog.errors().count();
+    if errors > 0 {
+        eprintln!(
+            "note: {errors} post file(s) have errors and are left out; run `campaign-bot validate` for details"
+        );
+    }
+    let Start {
+        mut states,
+        now,
+        from,
+    } = start(config, from)?;
+    let until = from + chrono::Duration::days(days);
+    let upcoming: Vec<_> = plan::upcoming(config, &catalog, &mut states, now, until)
+        .into_iter()
+        .filter(|u| u.event.at() > from)
+        .collect();
+    let posts = upcoming
+        .iter()
+        .filter(|u| matches!(u.decision, Decision::Post { .. }))
+        .count();
+    let feed = crate::calendar::feed(config, &catalog, &upcoming, Utc::now());
+    let tz = config.schedule.timezone();
+    let period = format!("{} to {}", local_time(from, tz), local_time(until, tz));
+    if file == Path::new("-") {
+        print!("{feed}");
+        eprintln!("{posts} posts, {period}");
+        return Ok(ExitCode::from(exit::OK));
+    }
+    write_whole(file, feed.as_bytes()).map_err(|e| {
+        CliError::Failed(format!(
+            "cannot write the calendar to {}: {e}",
+            file.display()
+        ))
+    })?;
+    println!("wrote {posts} posts, {period}, to {}", file.display());
+    Ok(ExitCode::from(exit::OK))
+}
+
+/// Writes `bytes` to a temporary file beside `file`, then renames it over.
+fn write_whole(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = file
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, file)
+}
+
 pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitCode, CliError> {
     let catalog = load_catalog(config);
     let errors = catalog.errors().count();
@@ -28,26 +123,11 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
         );
     }
     let tz = config.schedule.timezone();
-    // Read the rotation where it stands, without creating a store.
-    let db = config.data_dir.join(crate::store::FILE_NAME);
-    let (mut states, cursor): (BTreeMap<String, RotationState>, Option<DateTime<Utc>>) =
-        if db.exists() {
-            let store = Store::open(&config.data_dir)?;
-            let mut m = BTreeMap::new();
-            for t in &config.targets {
-                m.insert(t.name.clone(), store.rotation(&t.name)?);
-            }
-            (m, store.cursor()?)
-        } else {
-            (BTreeMap::new(), None)
-        };
-    let now = Utc::now().max(cursor.unwrap_or(DateTime::<Utc>::MIN_UTC));
-    let from = match from {
-        None => now,
-        Some(text) => parse_time(text, tz)
-            .map_err(|e| CliError::Usage(format!("--from: {e}")))?
-            .max(now),
-    };
+    let Start {
+        mut states,
+        now,
+        from,
+    } = start(config, from)?;
     let slots = config.schedule.upcoming(from, next);
     let Some(horizon) = slots.last().copied() else {
         println!("No slot is coming: check schedule.slots.");
