@@ -38,6 +38,8 @@ ENV LOG_FORMAT=json
 VOLUME ["/app/data"]
 USER 65532:65532
 STOPSIGNAL SIGTERM
+# The optional HTTP endpoint, when server.listen is set (compose.yaml).
+EXPOSE 9184
 HEALTHCHECK --interval=60s --timeout=10s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/campaign-bot", "status", "--health"]
 ENTRYPOINT ["/usr/local/bin/campaign-bot"]

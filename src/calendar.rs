@@ -15,6 +15,15 @@ use crate::plan::{Decision, Upcoming};
 use crate::posts::Catalog;
 use crate::render::render;
 
+/// Whether the events carry the posts' texts: `preview --ics` (run by
+/// someone who may read `posts/`) has them; the HTTP endpoint leaves them
+/// out, a post's text being private until it goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Texts {
+    Included,
+    Left,
+}
+
 /// How long a post's event lasts in the calendar: a mark, not a meeting.
 const EVENT_LENGTH: Duration = Duration::minutes(5);
 
@@ -26,6 +35,7 @@ pub fn feed(
     catalog: &Catalog,
     upcoming: &[Upcoming],
     stamp: DateTime<Utc>,
+    texts: Texts,
 ) -> String {
     let tz = config.schedule.timezone();
     let mut calendar = Calendar::new();
@@ -52,19 +62,28 @@ pub fn feed(
         let Some(rendered) = render(message, lang, &config.hashtags) else {
             continue;
         };
-        let mut description = rendered.text.clone();
-        if let Some(cw) = &rendered.spoiler {
-            description = format!("Content warning: {cw}\n\n{description}");
-        }
-        for media in &message.media {
-            if let Some(path) = media.path_for(lang) {
-                description.push_str(&format!(
-                    "\n\nImage: {} (alt: {})",
-                    path.display(),
-                    media.alt.get(lang).map(String::as_str).unwrap_or("")
-                ));
+        let description = match texts {
+            Texts::Included => {
+                let mut d = rendered.text.clone();
+                if let Some(cw) = &rendered.spoiler {
+                    d = format!("Content warning: {cw}\n\n{d}");
+                }
+                for media in &message.media {
+                    if let Some(path) = media.path_for(lang) {
+                        d.push_str(&format!(
+                            "\n\nImage: {} (alt: {})",
+                            path.display(),
+                            media.alt.get(lang).map(String::as_str).unwrap_or("")
+                        ));
+                    }
+                }
+                d
             }
-        }
+            Texts::Left => format!(
+                "{} in {lang} on {}; the text: campaign-bot preview --ics",
+                message.id, target.name
+            ),
+        };
         let at = slot.at;
         calendar.push(
             Event::new()

@@ -408,6 +408,13 @@ impl Campaign {
             // for the lease to run out.
             let _ = self.store().release(&intent.key);
         }
+        if let Some(label) = crate::metrics::outcome_label(&outcome) {
+            self.targets.metrics().post(
+                &intent.target,
+                intent.lang.as_ref().map_or("none", |l| l.as_str()),
+                label,
+            );
+        }
         outcome
     }
 
@@ -571,6 +578,7 @@ impl Campaign {
                         return self.give_up(intent, reason);
                     }
                     tracing::warn!(target_name = intent.target, slot = intent.slot.key, attempt = sends, error = %err, retry_in = %humantime::format_duration(wait), "post failed, will retry");
+                    self.targets.metrics().retry(&intent.target);
                     if let Err(e) =
                         self.store()
                             .attempt_failed(&intent.key, &err.to_string(), false, now)
@@ -760,6 +768,7 @@ impl Campaign {
                 tracing::error!(error = %e, slot = slot.key, "could not record a skipped slot")
             }
         }
+        self.targets.metrics().post(target, "none", "skipped");
         Outcome::Skipped(reason.to_string())
     }
 

@@ -80,7 +80,16 @@ struct RawSettings {
     schedule: RawSchedule,
     engagement: RawEngagement,
     #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
     targets: BTreeMap<String, RawTarget>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    #[serde(default)]
+    listen: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +147,8 @@ pub struct Config {
     pub checkpoints: Vec<Duration>,
     /// The share of a network's remaining rate limit engagement checks may use.
     pub rate_share: f64,
+    /// Where the daemon's HTTP endpoint listens (`[server] listen`), if on.
+    pub listen: Option<std::net::SocketAddr>,
     /// Enabled targets, in name order.
     pub targets: Vec<TargetConfig>,
 }
@@ -494,6 +505,16 @@ impl Config {
             ));
         }
 
+        let listen = match raw.server.listen.trim() {
+            "" => None,
+            text => Some(text.parse::<std::net::SocketAddr>().map_err(|_| {
+                key_error(
+                    "server.listen",
+                    format!("{text:?} is not an address and port: write e.g. \"127.0.0.1:9184\" (or \"\" for no endpoint)"),
+                )
+            })?),
+        };
+
         let mut targets = Vec::new();
         for (name, t) in raw.targets {
             if !name
@@ -525,6 +546,7 @@ impl Config {
             parallel_posts,
             checkpoints,
             rate_share,
+            listen,
             targets,
         })
     }

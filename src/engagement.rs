@@ -245,6 +245,9 @@ pub async fn run(
                 }
             }
             Ok(results) => {
+                campaign
+                    .metrics()
+                    .engagement(publisher.kind(), ids.len() as u64);
                 let mut lines = Vec::new();
                 for post in &batch {
                     let Some(id) = &post.remote_id else { continue };

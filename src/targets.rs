@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::{Config, TargetConfig};
+use crate::metrics::Metrics;
 use crate::publish::network::BuildContext;
 use crate::publish::{BuildError, Publisher, outbox};
 use crate::render::Limits;
@@ -22,6 +23,8 @@ pub struct Targets {
     store: Arc<Store>,
     publishers: BTreeMap<String, Arc<dyn Publisher>>,
     broken: Vec<BuildError>,
+    /// What posting and engagement did, for `/metrics`.
+    metrics: Metrics,
 }
 
 impl Targets {
@@ -69,6 +72,7 @@ impl Targets {
             store,
             publishers,
             broken,
+            metrics: Metrics::default(),
         }
     }
 
@@ -82,11 +86,15 @@ impl Targets {
                 .map(|p| (p.name().to_string(), p))
                 .collect(),
             broken: Vec::new(),
+            metrics: Metrics::default(),
         }
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
     pub fn store(&self) -> &Arc<Store> {
         &self.store

@@ -30,7 +30,7 @@ pub use preview::{preview, preview_ics};
 pub use report::{engagement, report};
 pub use resolve::resolve;
 pub use run::run;
-pub use status::status;
+pub use status::{health, status};
 pub use validate::validate;
 
 /// Exit codes, as documented in `--help` and README.

@@ -82,7 +82,13 @@ pub fn preview_ics(
         .iter()
         .filter(|u| matches!(u.decision, Decision::Post { .. }))
         .count();
-    let feed = crate::calendar::feed(config, &catalog, &upcoming, Utc::now());
+    let feed = crate::calendar::feed(
+        config,
+        &catalog,
+        &upcoming,
+        Utc::now(),
+        crate::calendar::Texts::Included,
+    );
     let tz = config.schedule.timezone();
     let period = format!("{} to {}", local_time(from, tz), local_time(until, tz));
     if file == Path::new("-") {

@@ -44,6 +44,15 @@ pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    if let Some(addr) = config.listen {
+        crate::server::start(addr, campaign.clone(), shutdown.clone())
+            .await
+            .map_err(|e| {
+                CliError::Usage(format!(
+                    "cannot listen on {addr} (server.listen): {e}; choose a free address or set server.listen = \"\""
+                ))
+            })?;
+    }
     let options = RunOptions {
         watch: true,
         dry_run,
