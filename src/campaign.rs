@@ -21,6 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use crate::alerts::Cause;
 use crate::clock::Clock;
 use crate::config::{Config, TargetConfig};
 use crate::lease::{Owner, RENEW_EVERY};
@@ -408,6 +409,7 @@ impl Campaign {
             // for the lease to run out.
             let _ = self.store().release(&intent.key);
         }
+        self.tell(&intent.target, &outcome);
         if let Some(label) = crate::metrics::outcome_label(&outcome) {
             self.targets.metrics().post(
                 &intent.target,
@@ -416,6 +418,26 @@ impl Campaign {
             );
         }
         outcome
+    }
+
+    /// Raises or clears the alerts an outcome on `target` concerns.
+    fn tell(&self, target: &str, outcome: &Outcome) {
+        let alerts = self.targets.alerts();
+        match outcome {
+            Outcome::Published(_) | Outcome::AlreadyThere { .. } => {
+                alerts.clear(Cause::PostFailed(target.to_string()));
+                alerts.clear(Cause::Paused(target.to_string()));
+            }
+            Outcome::Failed(why) => alerts.raise(
+                Cause::PostFailed(target.to_string()),
+                format!("a post on {target} failed for good: {why}"),
+            ),
+            Outcome::Uncertain(why) => alerts.raise(
+                Cause::PostFailed(target.to_string()),
+                format!("a post on {target} may or may not have gone out and needs a person (campaign-bot status): {why}"),
+            ),
+            _ => {}
+        }
     }
 
     /// Renews this process's claim while it sends; returns only if the claim
@@ -782,11 +804,20 @@ impl Campaign {
         deadline: DateTime<Utc>,
         cancel: &CancellationToken,
     ) -> Outcome {
+        if begin.is_ok() {
+            // The store records slots (again).
+            self.targets.alerts().clear(Cause::Store);
+        }
         match begin {
             Err(e) => {
                 tracing::error!(error = %e, target_name = target, slot = slot.key, "cannot record the slot; not posting it");
+                self.targets.alerts().raise(
+                    Cause::Store,
+                    format!("slots cannot be recorded in the state store, so they are not posted (is the disk full?): {e}"),
+                );
                 Outcome::Failed(e.to_string())
             }
+
             Ok(None) => {
                 let why = self
                     .catalog()

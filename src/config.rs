@@ -82,7 +82,39 @@ struct RawSettings {
     #[serde(default)]
     server: RawServer,
     #[serde(default)]
+    alerts: RawAlerts,
+    #[serde(default)]
     targets: BTreeMap<String, RawTarget>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    webhook_env: Option<String>,
+    webhook_file: Option<PathBuf>,
+    format: Option<String>,
+    matrix_token_env: Option<String>,
+    matrix_token_file: Option<PathBuf>,
+}
+
+/// Where alerts go (`[alerts]`): a webhook, in one of three formats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertsConfig {
+    /// The receiver's URL (it often holds a token: a secret).
+    pub webhook: SecretSource,
+    pub format: AlertFormat,
+    /// Matrix: the access token of the account that posts in the room.
+    pub matrix_token: Option<SecretSource>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertFormat {
+    /// `{"source", "status", "cause", "message", "at"}`
+    Json,
+    /// Slack-compatible incoming webhooks: `{"text"}`.
+    Slack,
+    /// A Matrix room's `send/m.room.message` endpoint.
+    Matrix,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +181,8 @@ pub struct Config {
     pub rate_share: f64,
     /// Where the daemon's HTTP endpoint listens (`[server] listen`), if on.
     pub listen: Option<std::net::SocketAddr>,
+    /// Where the daemon sends alerts, if anywhere.
+    pub alerts: Option<AlertsConfig>,
     /// Enabled targets, in name order.
     pub targets: Vec<TargetConfig>,
 }
@@ -330,6 +364,64 @@ pub fn secret_source(
             ),
         )),
     }
+}
+
+fn alerts_config(raw: RawAlerts) -> Result<Option<AlertsConfig>, ConfigError> {
+    let format = match raw.format.as_deref().map(str::trim) {
+        None | Some("") | Some("json") => AlertFormat::Json,
+        Some("slack") => AlertFormat::Slack,
+        Some("matrix") => AlertFormat::Matrix,
+        Some(other) => {
+            return Err(key_error(
+                "alerts.format",
+                format!("{other:?} is not a format: use json, slack or matrix"),
+            ));
+        }
+    };
+    let webhook = match (raw.webhook_env, raw.webhook_file) {
+        (None, None) => {
+            if raw.format.is_some()
+                || raw.matrix_token_env.is_some()
+                || raw.matrix_token_file.is_some()
+            {
+                return Err(key_error(
+                    "alerts.webhook_env",
+                    "missing: name the environment variable (webhook_env) or secret file (webhook_file) that holds the webhook URL, or remove [alerts]",
+                ));
+            }
+            return Ok(None);
+        }
+        (Some(_), Some(_)) => {
+            return Err(key_error(
+                "alerts.webhook_env",
+                "give either webhook_env or webhook_file, not both",
+            ));
+        }
+        (Some(e), None) => SecretSource::Env(e),
+        (None, Some(f)) => SecretSource::File(f),
+    };
+    let matrix_token = match (raw.matrix_token_env, raw.matrix_token_file) {
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(key_error(
+                "alerts.matrix_token_env",
+                "give either matrix_token_env or matrix_token_file, not both",
+            ));
+        }
+        (Some(e), None) => Some(SecretSource::Env(e)),
+        (None, Some(f)) => Some(SecretSource::File(f)),
+    };
+    if format == AlertFormat::Matrix && matrix_token.is_none() {
+        return Err(key_error(
+            "alerts.matrix_token_env",
+            "missing: Matrix needs the access token of the account that posts the alerts (matrix_token_env or matrix_token_file)",
+        ));
+    }
+    Ok(Some(AlertsConfig {
+        webhook,
+        format,
+        matrix_token,
+    }))
 }
 
 /// An http(s) URL, or an error naming `key`.
@@ -515,6 +607,8 @@ impl Config {
             })?),
         };
 
+        let alerts = alerts_config(raw.alerts)?;
+
         let mut targets = Vec::new();
         for (name, t) in raw.targets {
             if !name
@@ -547,6 +641,7 @@ impl Config {
             checkpoints,
             rate_share,
             listen,
+            alerts,
             targets,
         })
     }

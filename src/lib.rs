@@ -27,6 +27,7 @@
 //! Dependencies point one way: `commands → daemon → campaign → {posts,
 //! rotation, schedule, render, store, publish} → model`.
 
+pub mod alerts;
 pub mod calendar;
 pub mod campaign;
 pub mod checks;

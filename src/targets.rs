@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::alerts::{Alerts, Cause};
 use crate::clock::Clock;
 use crate::config::{Config, TargetConfig};
 use crate::metrics::Metrics;
@@ -25,6 +26,8 @@ pub struct Targets {
     broken: Vec<BuildError>,
     /// What posting and engagement did, for `/metrics`.
     metrics: Metrics,
+    /// Where the daemon tells people what went wrong (set by `run`).
+    alerts: std::sync::OnceLock<Alerts>,
 }
 
 impl Targets {
@@ -73,6 +76,7 @@ impl Targets {
             publishers,
             broken,
             metrics: Metrics::default(),
+            alerts: std::sync::OnceLock::new(),
         }
     }
 
@@ -87,6 +91,7 @@ impl Targets {
                 .collect(),
             broken: Vec::new(),
             metrics: Metrics::default(),
+            alerts: std::sync::OnceLock::new(),
         }
     }
 
@@ -95,6 +100,13 @@ impl Targets {
     }
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+    /// The alerts, once the daemon has started them; none before.
+    pub fn alerts(&self) -> &Alerts {
+        self.alerts.get().unwrap_or(&crate::alerts::OFF)
+    }
+    pub fn set_alerts(&self, alerts: Alerts) {
+        let _ = self.alerts.set(alerts);
     }
     pub fn store(&self) -> &Arc<Store> {
         &self.store
@@ -130,6 +142,10 @@ impl Targets {
             target_name = target,
             reason,
             "target paused until its credentials are fixed and the bot restarted"
+        );
+        self.alerts().raise(
+            Cause::Paused(target.to_string()),
+            format!("target {target} is paused: {reason}; fix its credentials and restart the bot"),
         );
         self.store.set_meta(&keys::paused(target), reason)
     }

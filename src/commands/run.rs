@@ -42,6 +42,12 @@ pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
     for (target, l) in limits {
         tracing::info!(target_name = target, limits = %l, "limits");
     }
+    if let Some(alerts) = &config.alerts {
+        let started = crate::alerts::Alerts::start(alerts)
+            .map_err(|e| CliError::Usage(format!("alerts: {e}")))?;
+        campaign.registry().set_alerts(started);
+        tracing::info!("alerts go to the configured webhook");
+    }
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     if let Some(addr) = config.listen {

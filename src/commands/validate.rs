@@ -23,6 +23,14 @@ fn check_credentials(config: &Config) -> Vec<String> {
             }
         }
     }
+    // `run` refuses to start when the alerts' secrets cannot be read.
+    if let Some(alerts) = &config.alerts {
+        for source in std::iter::once(&alerts.webhook).chain(alerts.matrix_token.as_ref()) {
+            if let Err(e) = source.resolve() {
+                out.push(format!("error: alerts: {e}"));
+            }
+        }
+    }
     out
 }
 
