@@ -170,6 +170,11 @@ pub enum Verdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
     Table,
+    /// One row per post, plain UTF-8 (for tools).
     Csv,
+    /// The same CSV starting with a UTF-8 byte order mark, which Excel
+    /// needs to read it as UTF-8 when the file is opened by double-click
+    /// (without it, Arabic and French accents show as mojibake).
+    ExcelCsv,
     Json,
 }

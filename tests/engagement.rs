@@ -197,6 +197,22 @@ async fn a_favourite_shows_in_the_log_and_the_reports() {
             && f.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c))),
         "Arabic intact"
     );
+    // For Excel: the same rows after a UTF-8 byte order mark; plain CSV
+    // has none.
+    assert!(!csv.starts_with('\u{FEFF}'));
+    let excel = bot(dir.path(), &server)
+        .args(["report", "--format", "excel-csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        &excel[..3],
+        b"\xEF\xBB\xBF",
+        "a UTF-8 byte order mark first"
+    );
+    assert_eq!(&excel[3..], csv.as_bytes(), "then the same CSV");
 
     let html_path = dir.path().join("report.html");
     bot(dir.path(), &server)

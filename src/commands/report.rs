@@ -83,6 +83,7 @@ pub fn report(
     match format {
         ReportFormat::Table => print!("{}", report::table(&report, by)),
         ReportFormat::Csv => print!("{}", report::csv(&report)),
+        ReportFormat::ExcelCsv => print!("\u{FEFF}{}", report::csv(&report)),
         ReportFormat::Json => println!("{}", report::json(&report)),
     }
     if let Some(path) = html {
