@@ -97,6 +97,11 @@ pub enum Command {
         /// Only posts from this day on (YYYY-MM-DD, the campaign's time zone).
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         since: Option<chrono::NaiveDate>,
+        /// Only posts up to this day, included (YYYY-MM-DD; default today).
+        /// With --since, the period is compared with the one of the same
+        /// length just before it.
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        until: Option<chrono::NaiveDate>,
         /// Only this grouping (table format).
         #[arg(long, value_enum)]
         by: Option<crate::report::By>,

@@ -144,10 +144,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Engagement { all } => commands::engagement(&config, all).await,
         Command::Report {
             since,
+            until,
             by,
             format,
             html,
-        } => commands::report(&config, since, by, format, html.as_deref()),
+        } => commands::report(&config, since, until, by, format, html.as_deref()),
         Command::Login { .. } => unreachable!("handled before the config is loaded"),
     }
 }

@@ -214,6 +214,15 @@ async fn a_favourite_shows_in_the_log_and_the_reports() {
     );
     assert_eq!(&excel[3..], csv.as_bytes(), "then the same CSV");
 
+    // By local hour, and a period compared with the one before it.
+    bot(dir.path(), &server)
+        .args(["report", "--by", "hour", "--since", "2020-01-01"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("By hour"))
+        .stdout(predicate::str::contains("This period, 2020-01-01 to "))
+        .stdout(predicate::str::contains("1 posts"));
+
     let html_path = dir.path().join("report.html");
     bot(dir.path(), &server)
         .args(["report", "--html"])

@@ -70,15 +70,18 @@ pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError
 pub fn report(
     config: &Config,
     since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
     by: Option<By>,
     format: ReportFormat,
     html: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
     let report = if config.data_dir.join("state.db").exists() {
         let store = Store::open(&config.data_dir)?;
-        Report::build(config, &store, since, Utc::now())?
+        Report::build(config, &store, since, until, Utc::now())?
     } else {
-        Report::from_posts(Vec::new(), since, Utc::now())
+        let now = Utc::now();
+        let today = now.with_timezone(&config.schedule.timezone()).date_naive();
+        Report::for_period(Vec::new(), since, until, today, now)
     };
     match format {
         ReportFormat::Table => print!("{}", report::table(&report, by)),

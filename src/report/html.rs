@@ -233,13 +233,21 @@ th:first-child, td:first-child {{ text-align: left; }}
 </head>
 <body>
 <h1>#WeTogether #Cities4Migration: what worked</h1>
-<p>Report generated {}{}. Counts are the latest check of each post.</p>
-{}
+<p>Report generated {}{}{}. Counts are the latest check of each post.</p>
+{}{}
 </body>
 </html>
 ",
         report.generated_at.format("%Y-%m-%d %H:%M UTC"),
         report.since.map(|d| format!(", posts since {d}")).unwrap_or_default(),
+        report.until.map(|d| format!(" until {d}")).unwrap_or_default(),
+        match (&report.period, &report.previous) {
+            (Some(now), Some(before)) => format!(
+                "<p class=\"compare\">{}</p>\n",
+                escape(&super::compare(now, before)).replace('\n', "<br>")
+            ),
+            _ => String::new(),
+        },
         body
     )
 }

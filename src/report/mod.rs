@@ -24,6 +24,10 @@ pub struct PostRow {
     pub posted_at: DateTime<Utc>,
     /// The local day it was posted (the campaign's time zone).
     pub day: NaiveDate,
+    /// The local hour it was posted (0-23).
+    pub hour: u32,
+    /// The local weekday it was posted (Mon..Sun).
+    pub weekday: String,
     pub url: Option<String>,
     pub remote_id: String,
     pub likes: u64,
@@ -47,6 +51,19 @@ pub struct Group {
     pub total: u64,
     /// Total engagement per post.
     pub average: f64,
+    /// The middle post's total engagement (less swayed by one viral post).
+    pub median: f64,
+}
+
+/// The engagement of a period: this one, or the one before it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Period {
+    pub since: NaiveDate,
+    pub until: NaiveDate,
+    pub posts: usize,
+    pub total: u64,
+    /// Total engagement per post (0 without posts).
+    pub average: f64,
 }
 
 /// The dimensions a report groups by.
@@ -57,16 +74,29 @@ pub enum By {
     Lang,
     Target,
     Day,
+    /// The local weekday (Mon..Sun), in the campaign's time zone.
+    Weekday,
+    /// The local hour of the day (00..23), in the campaign's time zone.
+    Hour,
 }
 
 impl By {
-    pub const ALL: [By; 4] = [By::Message, By::Lang, By::Target, By::Day];
+    pub const ALL: [By; 6] = [
+        By::Message,
+        By::Lang,
+        By::Target,
+        By::Day,
+        By::Weekday,
+        By::Hour,
+    ];
     pub fn label(self) -> &'static str {
         match self {
             By::Message => "message",
             By::Lang => "language",
             By::Target => "target",
             By::Day => "day",
+            By::Weekday => "weekday",
+            By::Hour => "hour",
         }
     }
 }
@@ -75,11 +105,18 @@ impl By {
 pub struct Report {
     pub generated_at: DateTime<Utc>,
     pub since: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+    /// This period and the one of the same length just before it, when
+    /// the report covers a period (`--since`).
+    pub period: Option<Period>,
+    pub previous: Option<Period>,
     pub posts: Vec<PostRow>,
     pub by_message: Vec<Group>,
     pub by_lang: Vec<Group>,
     pub by_target: Vec<Group>,
     pub by_day: Vec<Group>,
+    pub by_weekday: Vec<Group>,
+    pub by_hour: Vec<Group>,
     /// The posts with the most engagement, best first.
     pub top: Vec<PostRow>,
 }
@@ -88,12 +125,13 @@ pub struct Report {
 pub const TOP: usize = 5;
 
 impl Report {
-    /// Builds the report from the state store; `since` keeps posts from that
-    /// local day on.
+    /// Builds the report from the state store; `since` and `until` keep
+    /// the posts of those local days (both included).
     pub fn build(
         config: &Config,
         store: &Store,
         since: Option<NaiveDate>,
+        until: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<Report, StoreError> {
         let tz = config.schedule.timezone();
@@ -102,6 +140,7 @@ impl Report {
             .into_iter()
             .map(|(i, checked_at, c)| {
                 let posted_at = i.published_at.unwrap_or(i.updated_at);
+                let local = posted_at.with_timezone(&tz);
                 PostRow {
                     kind: config
                         .target(&i.target)
@@ -111,7 +150,9 @@ impl Report {
                     message_id: i.message_id.unwrap_or_default(),
                     lang: i.lang.map(|l| l.to_string()).unwrap_or_default(),
                     posted_at,
-                    day: posted_at.with_timezone(&tz).date_naive(),
+                    day: local.date_naive(),
+                    hour: chrono::Timelike::hour(&local),
+                    weekday: chrono::Datelike::weekday(&local).to_string(),
                     url: i.url,
                     remote_id: i.remote_id.unwrap_or_default(),
                     likes: c.likes,
@@ -123,9 +164,59 @@ impl Report {
                     text: i.text.unwrap_or_default(),
                 }
             })
-            .filter(|p| since.is_none_or(|d| p.day >= d))
             .collect();
-        Ok(Self::from_posts(posts, since, now))
+        let today = now.with_timezone(&tz).date_naive();
+        Ok(Self::for_period(posts, since, until, today, now))
+    }
+
+    /// The report of the posts in `[since, until]` (local days; `until`
+    /// defaults to `today`), with the period before it of the same length
+    /// when `since` is given.
+    pub fn for_period(
+        all: Vec<PostRow>,
+        since: Option<NaiveDate>,
+        until: Option<NaiveDate>,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Report {
+        let inside = |p: &PostRow, from: Option<NaiveDate>, to: Option<NaiveDate>| {
+            from.is_none_or(|d| p.day >= d) && to.is_none_or(|d| p.day <= d)
+        };
+        let (period, previous) = match since {
+            Some(from) => {
+                let to = until.unwrap_or(today).max(from);
+                let days = (to - from).num_days() + 1;
+                let before_to = from - chrono::Duration::days(1);
+                let before_from = from - chrono::Duration::days(days);
+                let totals = |a: NaiveDate, b: NaiveDate| {
+                    let ps: Vec<&PostRow> =
+                        all.iter().filter(|p| inside(p, Some(a), Some(b))).collect();
+                    let total: u64 = ps.iter().map(|p| p.total).sum();
+                    Period {
+                        since: a,
+                        until: b,
+                        posts: ps.len(),
+                        total,
+                        average: if ps.is_empty() {
+                            0.0
+                        } else {
+                            total as f64 / ps.len() as f64
+                        },
+                    }
+                };
+                (Some(totals(from, to)), Some(totals(before_from, before_to)))
+            }
+            None => (None, None),
+        };
+        let posts: Vec<PostRow> = all
+            .into_iter()
+            .filter(|p| inside(p, since, until))
+            .collect();
+        let mut report = Self::from_posts(posts, since, now);
+        report.until = until;
+        report.period = period;
+        report.previous = previous;
+        report
     }
 
     pub fn from_posts(posts: Vec<PostRow>, since: Option<NaiveDate>, now: DateTime<Utc>) -> Report {
@@ -136,10 +227,15 @@ impl Report {
         Report {
             generated_at: now,
             since,
+            until: None,
+            period: None,
+            previous: None,
             by_message: group(By::Message),
             by_lang: group(By::Lang),
             by_target: group(By::Target),
             by_day: group(By::Day),
+            by_weekday: group(By::Weekday),
+            by_hour: group(By::Hour),
             top,
             posts,
         }
@@ -151,28 +247,41 @@ impl Report {
             By::Lang => &self.by_lang,
             By::Target => &self.by_target,
             By::Day => &self.by_day,
+            By::Weekday => &self.by_weekday,
+            By::Hour => &self.by_hour,
         }
     }
 }
 
+/// The group a post falls in.
+fn key_of(p: &PostRow, by: By) -> String {
+    match by {
+        By::Message => p.message_id.clone(),
+        By::Lang => p.lang.clone(),
+        By::Target => p.target.clone(),
+        By::Day => p.day.to_string(),
+        By::Weekday => p.weekday.clone(),
+        By::Hour => format!("{:02}", p.hour),
+    }
+}
+
 fn group(posts: &[PostRow], by: By) -> Vec<Group> {
-    let mut map: BTreeMap<String, Group> = BTreeMap::new();
+    let mut map: BTreeMap<String, (Group, Vec<u64>)> = BTreeMap::new();
     for p in posts {
-        let key = match by {
-            By::Message => p.message_id.clone(),
-            By::Lang => p.lang.clone(),
-            By::Target => p.target.clone(),
-            By::Day => p.day.to_string(),
-        };
-        let g = map.entry(key.clone()).or_insert_with(|| Group {
-            key,
-            posts: 0,
-            likes: 0,
-            reposts: 0,
-            replies: 0,
-            quotes: 0,
-            total: 0,
-            average: 0.0,
+        let key = key_of(p, by);
+        let (g, totals) = map.entry(key.clone()).or_insert_with(|| {
+            let g = Group {
+                key,
+                posts: 0,
+                likes: 0,
+                reposts: 0,
+                replies: 0,
+                quotes: 0,
+                total: 0,
+                average: 0.0,
+                median: 0.0,
+            };
+            (g, Vec::new())
         });
         g.posts += 1;
         g.likes += p.likes;
@@ -180,16 +289,41 @@ fn group(posts: &[PostRow], by: By) -> Vec<Group> {
         g.replies += p.replies;
         g.quotes += p.quotes.unwrap_or(0);
         g.total += p.total;
+        totals.push(p.total);
     }
-    let mut groups: Vec<Group> = map.into_values().collect();
-    for g in &mut groups {
-        g.average = g.total as f64 / g.posts as f64;
-    }
-    // Days in order; the rest best first.
-    if by != By::Day {
-        groups.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.key.cmp(&b.key)));
+    let mut groups: Vec<Group> = map
+        .into_values()
+        .map(|(mut g, mut totals)| {
+            g.average = g.total as f64 / g.posts as f64;
+            g.median = median(&mut totals);
+            g
+        })
+        .collect();
+    match by {
+        // Days and hours in order, weekdays Monday first; the rest best first.
+        By::Day | By::Hour => {}
+        By::Weekday => groups.sort_by_key(|g| {
+            g.key
+                .parse::<chrono::Weekday>()
+                .map(|d| d.num_days_from_monday())
+                .unwrap_or(7)
+        }),
+        _ => groups.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.key.cmp(&b.key))),
     }
     groups
+}
+
+fn median(values: &mut [u64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_unstable();
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2] as f64
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) as f64 / 2.0
+    }
 }
 
 /// The terminal table: every dimension (or the one asked for), then the top posts.
@@ -203,6 +337,10 @@ pub fn table(report: &Report, only: Option<By>) -> String {
                 in a file on this machine, which nobody can like or repost.\n"
             .into();
     }
+    if let (Some(now), Some(before)) = (&report.period, &report.previous) {
+        out.push_str(&compare(now, before));
+        out.push('\n');
+    }
     let dims: Vec<By> = only.map(|b| vec![b]).unwrap_or_else(|| By::ALL.to_vec());
     for by in dims {
         let groups = report.groups(by);
@@ -215,7 +353,7 @@ pub fn table(report: &Report, only: Option<By>) -> String {
         let _ = writeln!(out, "By {}", by.label());
         let _ = writeln!(
             out,
-            "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8}",
+            "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8}  {:>6}",
             by.label(),
             "posts",
             "likes",
@@ -223,13 +361,22 @@ pub fn table(report: &Report, only: Option<By>) -> String {
             "replies",
             "quotes",
             "total",
-            "per post"
+            "per post",
+            "median"
         );
         for g in groups {
             let _ = writeln!(
                 out,
-                "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8.1}",
-                g.key, g.posts, g.likes, g.reposts, g.replies, g.quotes, g.total, g.average
+                "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8.1}  {:>6.1}",
+                g.key,
+                g.posts,
+                g.likes,
+                g.reposts,
+                g.replies,
+                g.quotes,
+                g.total,
+                g.average,
+                g.median
             );
         }
         out.push('\n');
@@ -255,6 +402,49 @@ pub fn table(report: &Report, only: Option<By>) -> String {
         );
     }
     out
+}
+
+/// This period against the one before, in words and numbers (not colour).
+pub fn compare(now: &Period, before: &Period) -> String {
+    let way = |d: f64| {
+        if d > 0.0 {
+            "up"
+        } else if d < 0.0 {
+            "down"
+        } else {
+            "the same"
+        }
+    };
+    let pct = |a: f64, b: f64| {
+        if b == 0.0 {
+            String::new()
+        } else {
+            format!(" ({:+.0} %)", (a - b) / b * 100.0)
+        }
+    };
+    let total_change = now.total as f64 - before.total as f64;
+    let avg_change = now.average - before.average;
+    format!(
+        "This period, {} to {}: {} posts, {} engagements, {:.1} per post\n\
+         The period before, {} to {}: {} posts, {} engagements, {:.1} per post\n\
+         Engagements {} by {}{}; per post {} by {:.1}{}\n",
+        now.since,
+        now.until,
+        now.posts,
+        now.total,
+        now.average,
+        before.since,
+        before.until,
+        before.posts,
+        before.total,
+        before.average,
+        way(total_change),
+        total_change.abs(),
+        pct(now.total as f64, before.total as f64),
+        way(avg_change),
+        avg_change.abs(),
+        pct(now.average, before.average),
+    )
 }
 
 /// One row per post, UTF-8 (Arabic intact), quoted where needed.
@@ -329,6 +519,8 @@ pub(crate) mod tests {
             lang: lang.into(),
             posted_at: at,
             day: at.date_naive(),
+            hour: chrono::Timelike::hour(&at),
+            weekday: chrono::Datelike::weekday(&at).to_string(),
             url: Some(format!("https://example.social/@bot/{m}-{lang}")),
             remote_id: format!("{m}-{lang}"),
             likes,
@@ -378,25 +570,35 @@ pub(crate) mod tests {
     fn table_snapshot() {
         expect_test::expect![[r#"
             By message
-              message              posts   likes  reposts  replies  quotes   total  per post
-              hubs-of-opportunity      1       9        4        1       0      14      14.0
-              access-to-rights         2       8        3        2       0      13       6.5
+              message              posts   likes  reposts  replies  quotes   total  per post  median
+              hubs-of-opportunity      1       9        4        1       0      14      14.0    14.0
+              access-to-rights         2       8        3        2       0      13       6.5     6.5
 
             By language
-              language  posts   likes  reposts  replies  quotes   total  per post
-              ar            1       9        4        1       0      14      14.0
-              en            1       5        2        1       0       8       8.0
-              fr            1       3        1        1       0       5       5.0
+              language  posts   likes  reposts  replies  quotes   total  per post  median
+              ar            1       9        4        1       0      14      14.0    14.0
+              en            1       5        2        1       0       8       8.0     8.0
+              fr            1       3        1        1       0       5       5.0     5.0
 
             By target
-              target  posts   likes  reposts  replies  quotes   total  per post
-              masto       2      14        6        2       0      22      11.0
-              sky         1       3        1        1       0       5       5.0
+              target  posts   likes  reposts  replies  quotes   total  per post  median
+              masto       2      14        6        2       0      22      11.0    11.0
+              sky         1       3        1        1       0       5       5.0     5.0
 
             By day
-              day         posts   likes  reposts  replies  quotes   total  per post
-              2026-12-17      2       8        3        2       0      13       6.5
-              2026-12-18      1       9        4        1       0      14      14.0
+              day         posts   likes  reposts  replies  quotes   total  per post  median
+              2026-12-17      2       8        3        2       0      13       6.5     6.5
+              2026-12-18      1       9        4        1       0      14      14.0    14.0
+
+            By weekday
+              weekday  posts   likes  reposts  replies  quotes   total  per post  median
+              Thu          2       8        3        2       0      13       6.5     6.5
+              Fri          1       9        4        1       0      14      14.0    14.0
+
+            By hour
+              hour  posts   likes  reposts  replies  quotes   total  per post  median
+              08        2      14        6        2       0      22      11.0    11.0
+              14        1       3        1        1       0       5       5.0     5.0
 
             Top posts
               1. hubs-of-opportunity [ar] on masto, 2026-12-18: 14 (♥ 9 ⟲ 4 ↩ 1 ❝ -)  https://example.social/@bot/hubs-of-opportunity-ar
@@ -420,9 +622,45 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_period_is_compared_with_the_one_of_the_same_length_before_it() {
+        let posts = sample().posts;
+        let row = |day: u32, total: u64| {
+            let mut p = posts[0].clone();
+            p.day = NaiveDate::from_ymd_opt(2026, 12, day).unwrap();
+            p.total = total;
+            p
+        };
+        // 1-3 December: totals 1, 2, 100; 4-6 December: 4 and 6.
+        let all = vec![row(1, 1), row(2, 2), row(3, 100), row(4, 4), row(6, 6)];
+        let d = |day| NaiveDate::from_ymd_opt(2026, 12, day);
+        let now = Utc::now();
+        let r = Report::for_period(all, d(4), d(6), d(20).unwrap(), now);
+        assert_eq!(r.posts.len(), 2, "only the period's posts");
+        let (this, before) = (r.period.clone().unwrap(), r.previous.clone().unwrap());
+        assert_eq!(
+            (this.since, this.until, this.posts, this.total),
+            (d(4).unwrap(), d(6).unwrap(), 2, 10)
+        );
+        assert_eq!(
+            (before.since, before.until, before.posts, before.total),
+            (d(1).unwrap(), d(3).unwrap(), 3, 103)
+        );
+        let said = compare(&this, &before);
+        assert!(said.contains("Engagements down by 93 (-90 %)"), "{said}");
+        assert!(said.contains("per post down by 29.3"), "{said}");
+        assert!(table(&r, None).starts_with("This period, 2026-12-04 to 2026-12-06: 2 posts"));
+        // The median is the middle post: one viral post does not move it.
+        let earlier = Report::for_period(r.posts.clone(), None, None, d(20).unwrap(), now);
+        assert!(earlier.period.is_none(), "no period without --since");
+        let mut three = vec![1, 100, 2];
+        assert_eq!(median(&mut three), 2.0);
+        assert_eq!(median(&mut [4, 6]), 5.0);
+    }
+
+    #[test]
     fn json_snapshot_of_the_groups() {
         let v: serde_json::Value = serde_json::from_str(&json(&sample())).unwrap();
-        expect_test::expect![[r#"[{"average":14.0,"key":"ar","likes":9,"posts":1,"quotes":0,"replies":1,"reposts":4,"total":14},{"average":8.0,"key":"en","likes":5,"posts":1,"quotes":0,"replies":1,"reposts":2,"total":8},{"average":5.0,"key":"fr","likes":3,"posts":1,"quotes":0,"replies":1,"reposts":1,"total":5}]"#]]
+        expect_test::expect![[r#"[{"average":14.0,"key":"ar","likes":9,"median":14.0,"posts":1,"quotes":0,"replies":1,"reposts":4,"total":14},{"average":8.0,"key":"en","likes":5,"median":8.0,"posts":1,"quotes":0,"replies":1,"reposts":2,"total":8},{"average":5.0,"key":"fr","likes":3,"median":5.0,"posts":1,"quotes":0,"replies":1,"reposts":1,"total":5}]"#]]
             .assert_eq(&v["by_lang"].to_string());
         assert_eq!(v["posts"].as_array().unwrap().len(), 3);
         assert_eq!(v["top"][0]["message_id"], "hubs-of-opportunity");
