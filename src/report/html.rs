@@ -32,7 +32,7 @@ fn bars(title: &str, groups: &[Group], colour: RGBColor) -> String {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let max = groups.iter().map(|g| g.total).max().unwrap_or(0).max(1);
-        let labels: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
+        let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
         let n = groups.len().max(1);
         let chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20))
@@ -78,7 +78,7 @@ fn over_time(groups: &[Group]) -> String {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 320)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let max = groups.iter().map(|g| g.total).max().unwrap_or(0).max(1);
-        let labels: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
+        let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
         let n = groups.len().max(1);
         let chart = ChartBuilder::on(&root)
             .caption("Engagement by day posted", ("sans-serif", 20))
@@ -114,22 +114,23 @@ fn over_time(groups: &[Group]) -> String {
 
 fn group_table(by: By, groups: &[Group]) -> String {
     let mut t = format!(
-        "<table><caption>By {}</caption><tr><th>{}</th><th>posts</th><th>likes</th><th>reposts</th><th>replies</th><th>quotes</th><th>total</th><th>per post</th></tr>",
+        "<table><caption>By {}</caption><tr><th>{}</th><th>posts</th><th>likes</th><th>reposts</th><th>replies</th><th>quotes</th><th>total</th><th>per post</th><th>median</th></tr>",
         by.label(),
         by.label()
     );
     for g in groups {
         let _ = write!(
             t,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
-            escape(&g.key),
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td></tr>",
+            escape(&g.label),
             g.posts,
             g.likes,
             g.reposts,
             g.replies,
             g.quotes,
             g.total,
-            g.average
+            g.average,
+            g.median
         );
     }
     t.push_str("</table>");

@@ -42,7 +42,12 @@ pub struct PostRow {
 /// Totals of a group of posts (one message, language, target or day).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Group {
+    /// What groups the posts: a message id, a language code, a target…
     pub key: String,
+    /// The key as people read it: a language's English name (`Arabic`),
+    /// other keys as they are. Not in the JSON (codes are for tools).
+    #[serde(skip)]
+    pub label: String,
     pub posts: usize,
     pub likes: u64,
     pub reposts: u64,
@@ -265,12 +270,23 @@ fn key_of(p: &PostRow, by: By) -> String {
     }
 }
 
+/// A group's key as people read it.
+fn label_of(by: By, key: &str) -> String {
+    match by {
+        By::Lang => isolang::Language::from_639_1(key)
+            .map(|l| l.to_name().to_string())
+            .unwrap_or_else(|| key.to_string()),
+        _ => key.to_string(),
+    }
+}
+
 fn group(posts: &[PostRow], by: By) -> Vec<Group> {
     let mut map: BTreeMap<String, (Group, Vec<u64>)> = BTreeMap::new();
     for p in posts {
         let key = key_of(p, by);
         let (g, totals) = map.entry(key.clone()).or_insert_with(|| {
             let g = Group {
+                label: label_of(by, &key),
                 key,
                 posts: 0,
                 likes: 0,
@@ -346,7 +362,7 @@ pub fn table(report: &Report, only: Option<By>) -> String {
         let groups = report.groups(by);
         let w = groups
             .iter()
-            .map(|g| g.key.chars().count())
+            .map(|g| g.label.chars().count())
             .max()
             .unwrap_or(0)
             .max(by.label().len());
@@ -368,7 +384,7 @@ pub fn table(report: &Report, only: Option<By>) -> String {
             let _ = writeln!(
                 out,
                 "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8.1}  {:>6.1}",
-                g.key,
+                g.label,
                 g.posts,
                 g.likes,
                 g.reposts,
@@ -576,9 +592,9 @@ pub(crate) mod tests {
 
             By language
               language  posts   likes  reposts  replies  quotes   total  per post  median
-              ar            1       9        4        1       0      14      14.0    14.0
-              en            1       5        2        1       0       8       8.0     8.0
-              fr            1       3        1        1       0       5       5.0     5.0
+              Arabic        1       9        4        1       0      14      14.0    14.0
+              English       1       5        2        1       0       8       8.0     8.0
+              French        1       3        1        1       0       5       5.0     5.0
 
             By target
               target  posts   likes  reposts  replies  quotes   total  per post  median
