@@ -111,6 +111,10 @@ pub enum Command {
         /// Also write a self-contained HTML page with charts to FILE.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// Also write an Excel workbook to FILE: a sheet of posts and one
+        /// per view, numbers as numbers, dates as dates.
+        #[arg(long, value_name = "FILE")]
+        xlsx: Option<PathBuf>,
     },
     /// Get or check credentials for a network: `login mastodon --instance
     /// URL` registers the bot and gets a token (OAuth); `login bluesky`

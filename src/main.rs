@@ -148,7 +148,16 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             by,
             format,
             html,
-        } => commands::report(&config, since, until, by, format, html.as_deref()),
+            xlsx,
+        } => commands::report(
+            &config,
+            since,
+            until,
+            by,
+            format,
+            html.as_deref(),
+            xlsx.as_deref(),
+        ),
         Command::Login { .. } => unreachable!("handled before the config is loaded"),
     }
 }

@@ -214,6 +214,63 @@ async fn a_favourite_shows_in_the_log_and_the_reports() {
     );
     assert_eq!(&excel[3..], csv.as_bytes(), "then the same CSV");
 
+    // The workbook: a sheet per view, numbers as numbers, dates as dates,
+    // Arabic intact (read back with calamine).
+    let book_path = dir.path().join("report.xlsx");
+    bot(dir.path(), &server)
+        .args(["report", "--since", "2020-01-01", "--xlsx"])
+        .arg(&book_path)
+        .assert()
+        .success();
+    {
+        use calamine::{Data, Reader, Xlsx, open_workbook};
+        let mut book: Xlsx<_> = open_workbook(&book_path).unwrap();
+        assert_eq!(
+            book.sheet_names(),
+            [
+                "Posts",
+                "By message",
+                "By language",
+                "By target",
+                "By day",
+                "By weekday",
+                "By hour",
+                "Periods"
+            ]
+        );
+        let posts = book.worksheet_range("Posts").unwrap();
+        assert_eq!(posts.height(), 2, "a header and one post");
+        let row: Vec<&Data> = posts.rows().nth(1).unwrap().iter().collect();
+        assert!(
+            matches!(row[0], Data::DateTime(_)),
+            "posted at is a date: {:?}",
+            row[0]
+        );
+        assert!(
+            matches!(row[1], Data::DateTime(_)),
+            "the day is a date: {:?}",
+            row[1]
+        );
+        assert!(
+            matches!(row[8], Data::Float(f) if *f >= 1.0),
+            "likes are a number: {:?}",
+            row[8]
+        );
+        match row[15] {
+            Data::String(t) => assert!(
+                t.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)),
+                "Arabic intact: {t}"
+            ),
+            other => panic!("the text: {other:?}"),
+        }
+        let langs = book.worksheet_range("By language").unwrap();
+        assert_eq!(
+            langs.get((1, 0)),
+            Some(&Data::String("Arabic".into())),
+            "languages by name"
+        );
+    }
+
     // By local hour, and a period compared with the one before it.
     bot(dir.path(), &server)
         .args(["report", "--by", "hour", "--since", "2020-01-01"])

@@ -74,6 +74,7 @@ pub fn report(
     by: Option<By>,
     format: ReportFormat,
     html: Option<&Path>,
+    xlsx: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
     let report = if config.data_dir.join("state.db").exists() {
         let store = Store::open(&config.data_dir)?;
@@ -91,6 +92,11 @@ pub fn report(
     }
     if let Some(path) = html {
         std::fs::write(path, report::html::render(&report))
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = xlsx {
+        report::xlsx::write(&report, path)
             .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
         eprintln!("wrote {}", path.display());
     }

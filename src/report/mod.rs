@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::store::{Store, StoreError};
 
 pub mod html;
+pub mod xlsx;
 
 /// One post, with its latest counts.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,0 +1,159 @@
+//! `report --xlsx FILE`: the report as an Excel workbook for the comms
+//! team: a sheet of posts and a sheet per view (message, language, target,
+//! day, weekday, hour, and the period against the one before it), with
+//! numbers as numbers, dates as dates (local days; times in UTC, as in the
+//! CSV) and Arabic intact.
+
+use std::path::Path;
+
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+
+use super::{By, Group, Report};
+
+/// Writes the workbook to `path`.
+pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let day = Format::new().set_num_format("yyyy-mm-dd");
+    let time = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    let one_decimal = Format::new().set_num_format("0.0");
+
+    let sheet = book.add_worksheet().set_name("Posts")?;
+    let head = [
+        "posted at (UTC)",
+        "day",
+        "weekday",
+        "hour",
+        "target",
+        "network",
+        "message",
+        "language",
+        "likes",
+        "reposts",
+        "replies",
+        "quotes",
+        "total",
+        "checked at (UTC)",
+        "link",
+        "text",
+    ];
+    header(sheet, &head, &bold)?;
+    for (i, p) in report.posts.iter().enumerate() {
+        let r = i as u32 + 1;
+        sheet.write_datetime_with_format(r, 0, p.posted_at.naive_utc(), &time)?;
+        sheet.write_datetime_with_format(r, 1, p.day, &day)?;
+        sheet.write_string(r, 2, &p.weekday)?;
+        sheet.write_number(r, 3, p.hour)?;
+        sheet.write_string(r, 4, &p.target)?;
+        sheet.write_string(r, 5, &p.kind)?;
+        sheet.write_string(r, 6, &p.message_id)?;
+        sheet.write_string(r, 7, &p.lang)?;
+        sheet.write_number(r, 8, p.likes as f64)?;
+        sheet.write_number(r, 9, p.reposts as f64)?;
+        sheet.write_number(r, 10, p.replies as f64)?;
+        if let Some(q) = p.quotes {
+            sheet.write_number(r, 11, q as f64)?;
+        }
+        sheet.write_number(r, 12, p.total as f64)?;
+        sheet.write_datetime_with_format(r, 13, p.checked_at.naive_utc(), &time)?;
+        if let Some(url) = &p.url {
+            sheet.write_string(r, 14, url)?;
+        }
+        sheet.write_string(r, 15, &p.text)?;
+    }
+    sheet.set_column_width(0, 17)?;
+    sheet.set_column_width(1, 11)?;
+    sheet.set_column_width(15, 80)?;
+    sheet.set_freeze_panes(1, 0)?;
+
+    for by in By::ALL {
+        let name = match by {
+            By::Message => "By message",
+            By::Lang => "By language",
+            By::Target => "By target",
+            By::Day => "By day",
+            By::Weekday => "By weekday",
+            By::Hour => "By hour",
+        };
+        let sheet = book.add_worksheet().set_name(name)?;
+        groups(sheet, by, report.groups(by), &bold, &day, &one_decimal)?;
+    }
+
+    if let (Some(now), Some(before)) = (&report.period, &report.previous) {
+        let sheet = book.add_worksheet().set_name("Periods")?;
+        header(
+            sheet,
+            &["period", "from", "to", "posts", "total", "per post"],
+            &bold,
+        )?;
+        for (r, (what, p)) in [
+            (1u32, ("this period", now)),
+            (2, ("the period before", before)),
+        ] {
+            sheet.write_string(r, 0, what)?;
+            sheet.write_datetime_with_format(r, 1, p.since, &day)?;
+            sheet.write_datetime_with_format(r, 2, p.until, &day)?;
+            sheet.write_number(r, 3, p.posts as f64)?;
+            sheet.write_number(r, 4, p.total as f64)?;
+            sheet.write_number_with_format(r, 5, p.average, &one_decimal)?;
+        }
+        sheet.set_column_width(0, 18)?;
+        sheet.set_column_width(1, 11)?;
+        sheet.set_column_width(2, 11)?;
+    }
+    book.save(path)
+}
+
+fn header(sheet: &mut Worksheet, names: &[&str], bold: &Format) -> Result<(), XlsxError> {
+    for (c, name) in names.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *name, bold)?;
+    }
+    Ok(())
+}
+
+fn groups(
+    sheet: &mut Worksheet,
+    by: By,
+    groups: &[Group],
+    bold: &Format,
+    day: &Format,
+    one_decimal: &Format,
+) -> Result<(), XlsxError> {
+    header(
+        sheet,
+        &[
+            by.label(),
+            "posts",
+            "likes",
+            "reposts",
+            "replies",
+            "quotes",
+            "total",
+            "per post",
+            "median",
+        ],
+        bold,
+    )?;
+    for (i, g) in groups.iter().enumerate() {
+        let r = i as u32 + 1;
+        match by {
+            By::Day => match g.key.parse::<chrono::NaiveDate>() {
+                Ok(d) => sheet.write_datetime_with_format(r, 0, d, day)?,
+                Err(_) => sheet.write_string(r, 0, &g.key)?,
+            },
+            By::Hour => sheet.write_number(r, 0, g.key.parse::<f64>().unwrap_or(0.0))?,
+            _ => sheet.write_string(r, 0, &g.label)?,
+        };
+        sheet.write_number(r, 1, g.posts as f64)?;
+        sheet.write_number(r, 2, g.likes as f64)?;
+        sheet.write_number(r, 3, g.reposts as f64)?;
+        sheet.write_number(r, 4, g.replies as f64)?;
+        sheet.write_number(r, 5, g.quotes as f64)?;
+        sheet.write_number(r, 6, g.total as f64)?;
+        sheet.write_number_with_format(r, 7, g.average, one_decimal)?;
+        sheet.write_number_with_format(r, 8, g.median, one_decimal)?;
+    }
+    sheet.set_column_width(0, 24)?;
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(())
+}
