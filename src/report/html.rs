@@ -206,6 +206,25 @@ pub fn render(report: &Report) -> String {
             );
         }
         body.push_str("</ol><h2>Tables</h2>");
+        let super::SideBySide { langs, rows } = super::side_by_side(report);
+        body.push_str("<table><caption>Each message in its languages (engagement per post)</caption><tr><th>message</th>");
+        for l in &langs {
+            let _ = write!(body, "<th>{}</th>", escape(&super::language_name(l)));
+        }
+        body.push_str("</tr>");
+        for (m, cells) in &rows {
+            let _ = write!(body, "<tr><td>{}</td>", escape(m));
+            for c in cells {
+                match c {
+                    Some(v) => {
+                        let _ = write!(body, "<td>{v:.1}</td>");
+                    }
+                    None => body.push_str("<td>–</td>"),
+                }
+            }
+            body.push_str("</tr>");
+        }
+        body.push_str("</table>");
         for by in By::ALL {
             body.push_str(&group_table(by, report.groups(by)));
         }

@@ -398,6 +398,37 @@ pub fn table(report: &Report, only: Option<By>) -> String {
         }
         out.push('\n');
     }
+    if only.is_none() {
+        let SideBySide { langs, rows } = side_by_side(report);
+        let names: Vec<String> = langs.iter().map(|l| language_name(l)).collect();
+        let w = rows
+            .iter()
+            .map(|(m, _)| m.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max("message".len());
+        let _ = writeln!(out, "Each message in its languages (engagement per post)");
+        let _ = write!(out, "  {:<w$}", "message");
+        for n in &names {
+            let _ = write!(out, "  {n:>9}");
+        }
+        out.push('\n');
+        for (m, cells) in &rows {
+            let _ = write!(out, "  {m:<w$}");
+            for c in cells {
+                match c {
+                    Some(v) => {
+                        let _ = write!(out, "  {v:>9.1}");
+                    }
+                    None => {
+                        let _ = write!(out, "  {:>9}", "-");
+                    }
+                }
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "Top posts");
     for (i, p) in report.top.iter().enumerate() {
         let _ = writeln!(
@@ -419,6 +450,55 @@ pub fn table(report: &Report, only: Option<By>) -> String {
         );
     }
     out
+}
+
+/// Each message across its languages (see [`side_by_side`]).
+pub struct SideBySide {
+    /// The languages posted, as codes, in order.
+    pub langs: Vec<String>,
+    /// Per message, the engagement per post in each language (`None` where
+    /// it was not posted in it).
+    pub rows: Vec<(String, Vec<Option<f64>>)>,
+}
+
+/// Each message across its languages: the comparison no other tool makes,
+/// the same words in three languages.
+pub fn side_by_side(report: &Report) -> SideBySide {
+    let mut sums: BTreeMap<&str, BTreeMap<&str, (u64, u64)>> = BTreeMap::new();
+    let mut langs: Vec<String> = Vec::new();
+    for p in &report.posts {
+        let e = sums
+            .entry(&p.message_id)
+            .or_default()
+            .entry(&p.lang)
+            .or_default();
+        e.0 += 1;
+        e.1 += p.total;
+        if !langs.contains(&p.lang) {
+            langs.push(p.lang.clone());
+        }
+    }
+    langs.sort();
+    let rows = sums
+        .into_iter()
+        .map(|(m, by_lang)| {
+            let cells = langs
+                .iter()
+                .map(|l| {
+                    by_lang
+                        .get(l.as_str())
+                        .map(|(n, total)| *total as f64 / *n as f64)
+                })
+                .collect();
+            (m.to_string(), cells)
+        })
+        .collect();
+    SideBySide { langs, rows }
+}
+
+/// A language code as people read it (`ar` → `Arabic`).
+pub fn language_name(code: &str) -> String {
+    label_of(By::Lang, code)
 }
 
 /// This period against the one before, in words and numbers (not colour).
@@ -616,6 +696,11 @@ pub(crate) mod tests {
               hour  posts   likes  reposts  replies  quotes   total  per post  median
               08        2      14        6        2       0      22      11.0    11.0
               14        1       3        1        1       0       5       5.0     5.0
+
+            Each message in its languages (engagement per post)
+              message                 Arabic    English     French
+              access-to-rights             -        8.0        5.0
+              hubs-of-opportunity       14.0          -          -
 
             Top posts
               1. hubs-of-opportunity [ar] on masto, 2026-12-18: 14 (♥ 9 ⟲ 4 ↩ 1 ❝ -)  https://example.social/@bot/hubs-of-opportunity-ar
