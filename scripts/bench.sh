@@ -10,6 +10,8 @@
 #   post      one `post-now` against `toot post`, to the project's mock of
 #             Mastodon (scripts/mastodon-mock.py; no Mastodon-API server
 #             can be installed here), peak RSS by /usr/bin/time
+#   report    `report` (table, CSV, HTML) on a year of checks for 100 targets
+#             (scripts/report-bench.py: 52,200 posts, 307,000 checks)
 #   budget    engagement API calls for 1,000 posts over 30 simulated days
 #   size      the release binary
 # Usage: scripts/bench.sh [--quick]   (--quick: 10 s idle, 3 runs, 5 slots;
@@ -170,6 +172,10 @@ print(f"{med(bot, 0):.4f} {med(bot, 1):.0f} {med(toot, 0):.4f} {med(toot, 1):.0f
 EOF
 )
 
+# ---- report on a year of checks ----------------------------------------------
+echo "report: a year of checks for 100 targets …" >&2
+REPORT=$(python3 scripts/report-bench.py "$BIN" 100 3)
+
 # ---- engagement budget ------------------------------------------------------
 echo "budget: 30 simulated days …" >&2
 BUDGET=$(cargo bench --locked -q --bench engagement_budget 2>/dev/null | grep "engagement calls")
@@ -194,6 +200,9 @@ printf '| %-48s | %-30s | %-26s |\n' "post: campaign-bot post-now, wall / peak R
 printf '| %-48s | %-30s | %-26s |\n' "post: toot post, wall / peak RSS" "$(awk -v t="$TOOT_T" -v m="$TOOT_M" 'BEGIN {printf "%.1f ms / %.1f MB", t * 1000, m / 1024}')" "-"
 printf '| %-48s | %-30s | %-26s |\n' "post: toot ÷ campaign-bot, wall / memory" "$(awk -v a="$TOOT_T" -v b="$BOT_T" 'BEGIN {printf "%.1fx", (b > 0 ? a / b : 0)}') / $(awk -v a="$TOOT_M" -v b="$BOT_M" 'BEGIN {printf "%.1fx", a / b}')" ">= 10x / >= 5x"
 printf '| %-48s | %-30s | %-26s |\n' "engagement calls, 1,000 posts, 30 days" "$(echo "$BUDGET" | sed 's/.*: //; s/ (.*//')" "<= 400 per network"
+rep() { python3 -c 'import json, sys; r = json.loads(sys.argv[1]); print(r[sys.argv[2]])' "$REPORT" "$1"; }
+printf '| %-48s | %-30s | %-26s |\n' "report, a year for 100 targets (52k posts): table" "$(rep table) s" "< 1 s"
+printf '| %-48s | %-30s | %-26s |\n' "report, the same: --format csv / --html" "$(rep csv) / $(rep html) s" "< 1 s"
 printf '| %-48s | %-30s | %-26s |\n' "release binary size" "$(awk -v s="$SIZE" 'BEGIN {printf "%.1f MB", s/1048576}')" "-"
 
 # Slot latency (slot instant -> last target's post recorded) and the
