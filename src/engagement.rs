@@ -72,6 +72,8 @@ pub struct Summary {
     pub failures: Vec<(String, String)>,
     /// Targets with nothing to collect (the outbox).
     pub nothing_to_collect: Vec<String>,
+    /// Targets whose follower count was taken (once a day).
+    pub followers: usize,
 }
 
 /// When `post` is due for its next check, if it has one left.
@@ -291,6 +293,7 @@ pub async fn run(
             }
         }
     }
+    snapshot_followers(campaign, now, &mut summary).await?;
     for t in &summary.nothing_to_collect {
         tracing::debug!(
             target_name = t,
@@ -324,10 +327,75 @@ fn log_line(post: &Intent, kind: &str, now: DateTime<Utc>, c: &Counts) -> LogLin
     }
 }
 
+fn last_byte(path: &Path) -> Option<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    f.seek(SeekFrom::End(-1)).ok()?;
+    let mut b = [0u8; 1];
+    f.read_exact(&mut b).ok()?;
+    Some(b[0])
+}
+
+/// A target's follower count on a day, as `followers.jsonl` holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowersLine {
+    pub checked_at: String,
+    /// The local day (the campaign's time zone).
+    pub day: String,
+    pub target: String,
+    pub kind: String,
+    pub followers: u64,
+}
+
+/// The file the daily follower counts are appended to, in `data/`.
+pub const FOLLOWERS_FILE: &str = "followers.jsonl";
+
+/// Takes each collecting target's follower count once a local day (the
+/// first engagement run of the day), within the rate budget: into the
+/// store (for the report) and `data/followers.jsonl` (for other tools).
+async fn snapshot_followers(
+    campaign: &Targets,
+    now: DateTime<Utc>,
+    summary: &mut Summary,
+) -> Result<(), EngagementError> {
+    let config = campaign.config();
+    let day = now.with_timezone(&config.schedule.timezone()).date_naive();
+    let mut lines = Vec::new();
+    for target in collecting(campaign) {
+        let Some(publisher) = campaign.publisher(target).cloned() else {
+            continue;
+        };
+        if campaign.store().followers_on(target, day)?.is_some()
+            || publisher.remaining_calls() == Some(0)
+        {
+            continue;
+        }
+        match publisher.followers().await {
+            Ok(Some(n)) => {
+                campaign.store().record_followers(target, day, now, n)?;
+                lines.push(FollowersLine {
+                    checked_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    day: day.to_string(),
+                    target: target.to_string(),
+                    kind: publisher.kind().to_string(),
+                    followers: n,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(target_name = target, error = %e, "cannot read the follower count; trying again at the next run");
+            }
+        }
+    }
+    append(&config.data_dir.join(FOLLOWERS_FILE), &lines)?;
+    summary.followers += lines.len();
+    Ok(())
+}
+
 /// Appends `lines` and syncs them to disk. The log is append-only: it is
 /// never rewritten or truncated. A line cut short by a crash is followed
 /// by a fresh line, so the rest stays readable.
-pub fn append(path: &Path, lines: &[LogLine]) -> Result<(), EngagementError> {
+pub fn append<T: Serialize>(path: &Path, lines: &[T]) -> Result<(), EngagementError> {
     if lines.is_empty() {
         return Ok(());
     }
@@ -338,10 +406,8 @@ pub fn append(path: &Path, lines: &[LogLine]) -> Result<(), EngagementError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
-    let ends_cleanly = match std::fs::read(path) {
-        Ok(bytes) => bytes.last().is_none_or(|b| *b == b'\n'),
-        Err(_) => true,
-    };
+    // Only the last byte is read: the log grows for years.
+    let ends_cleanly = last_byte(path).is_none_or(|b| b == b'\n');
     let mut text = String::new();
     if !ends_cleanly {
         text.push('\n');

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::lease::{LEASE, Owner};
@@ -153,6 +153,14 @@ const MIGRATIONS: &[&str] = &[
         WHERE error IS NOT NULL AND state != 'skipped';
     INSERT INTO meta (key, value) SELECT 'checks_scheduled', '1'
         WHERE NOT EXISTS (SELECT 1 FROM intents WHERE state = 'published');",
+    // 6: each target's follower count, once a local day
+    "CREATE TABLE followers (
+        target      TEXT NOT NULL,
+        day         TEXT NOT NULL,
+        checked_at  TEXT NOT NULL,
+        count       INTEGER NOT NULL,
+        PRIMARY KEY (target, day)
+    );",
 ];
 
 /// When a post's next engagement check may be made, and by when.
@@ -899,6 +907,75 @@ impl Store {
         )
         .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// `target`'s follower count on the local `day`, if taken.
+    pub fn followers_on(&self, target: &str, day: NaiveDate) -> Result<Option<u64>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT count FROM followers WHERE target = ?1 AND day = ?2",
+                rusqlite::params![target, day.to_string()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|c| c.map(|c| c.max(0) as u64))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records `target`'s follower count for `day` (the day's first count
+    /// stays).
+    pub fn record_followers(
+        &self,
+        target: &str,
+        day: NaiveDate,
+        at: DateTime<Utc>,
+        count: u64,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT OR IGNORE INTO followers (target, day, checked_at, count) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    target,
+                    day.to_string(),
+                    at.to_rfc3339(),
+                    i64::try_from(count).unwrap_or(i64::MAX)
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// `target`'s follower counts from `since` to `until` (local days,
+    /// both included, either open), oldest first.
+    pub fn followers(
+        &self,
+        target: &str,
+        since: Option<NaiveDate>,
+        until: Option<NaiveDate>,
+    ) -> Result<Vec<(NaiveDate, u64)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT day, count FROM followers WHERE target = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+            )
+            .map_err(|e| self.err(e))?;
+        let from = since.map(|d| d.to_string()).unwrap_or_default();
+        let to = until
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "9999-12-31".into());
+        let rows = stmt
+            .query_map(rusqlite::params![target, from, to], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (day, count) = row.map_err(|e| self.err(e))?;
+            if let Ok(d) = day.parse::<NaiveDate>() {
+                out.push((d, count.max(0) as u64));
+            }
+        }
+        Ok(out)
     }
 
     /// Marks a post deleted on its network: it is no longer checked.

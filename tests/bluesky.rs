@@ -707,3 +707,74 @@ async fn a_post_the_appview_has_not_indexed_is_checked_again_later() {
         .unwrap();
     assert_eq!(checks, [(lagging, Check::NotYet), (deleted, Check::Gone)]);
 }
+
+/// The fan follows the bot (a follow record in the fan's repository).
+async fn fan_follows_bot(n: &Net) {
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/xrpc/com.atproto.server.createSession", n.pds))
+        .json(&json!({"identifier": n.fan_handle, "password": n.fan_password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["accessJwt"].as_str().unwrap();
+    let did = session["did"].as_str().unwrap();
+    let collection = "app.bsky.graph.follow";
+    let r = http
+        .post(format!("{}/xrpc/com.atproto.repo.createRecord", n.pds))
+        .bearer_auth(token)
+        .json(&json!({
+            "repo": did,
+            "collection": collection,
+            "record": {"$type": collection, "subject": n.bot_did, "createdAt": Utc::now().to_rfc3339()},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn the_daily_follower_count_comes_from_the_profile() {
+    let n = net();
+    fan_follows_bot(&n).await;
+    // Each run below uses a fresh data folder: the count is taken once a
+    // day per store, and the AppView may take a moment to count the follow.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let dir = common::workdir_with_posts();
+        let out = bot_cmd(&n, dir.path())
+            .args(["engagement", "--all"])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{said}");
+        let line =
+            std::fs::read_to_string(dir.path().join("data/followers.jsonl")).unwrap_or_default();
+        let counts: Vec<Value> = line
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            counts.len(),
+            1,
+            "one count for the one Bluesky target: {said}"
+        );
+        assert_eq!(counts[0]["kind"], "bluesky");
+        if counts[0]["followers"].as_u64().unwrap() >= 1 {
+            assert!(
+                said.contains("took today's follower count of 1 target"),
+                "{said}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the follow never counted: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

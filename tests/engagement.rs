@@ -158,6 +158,16 @@ async fn a_favourite_shows_in_the_log_and_the_reports() {
         .respond_with(respond(200, &headers(FAV, 1), json!([body(FAV, 1)])))
         .mount(&server)
         .await;
+    // The account, for the daily follower count (recorded: 0 followers).
+    serve(
+        &server,
+        "GET /api/v1/accounts/verify_credentials",
+        recorded("test_account.json", 0),
+    )
+    .await;
+    let followers_count = body("test_account.json", 0)["followers_count"]
+        .as_u64()
+        .unwrap();
     let dir = workdir_with_posts();
     bot(dir.path(), &server)
         .args(["post-now", "--lang", "ar"])
@@ -173,6 +183,36 @@ async fn a_favourite_shows_in_the_log_and_the_reports() {
         .assert()
         .success()
         .stdout(predicate::str::contains("checked 1 posts"));
+    // The follower count, once a local day: in the store and in
+    // followers.jsonl.
+    let followers_log = || {
+        std::fs::read_to_string(dir.path().join("data/followers.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let lines = followers_log();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["target"], "masto");
+    assert_eq!(lines[0]["kind"], "mastodon");
+    assert_eq!(lines[0]["followers"], followers_count);
+    bot(dir.path(), &server)
+        .arg("engagement")
+        .assert()
+        .success();
+    assert_eq!(followers_log().len(), 1, "once a day");
+    bot(dir.path(), &server)
+        .arg("report")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Audience (followers, daily counts)",
+        ))
+        .stdout(predicate::str::contains(format!(
+            "masto: {followers_count} on "
+        )));
+
     let log = read_log(&dir.path().join("data/engagement.jsonl")).unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].remote_id, id);

@@ -52,6 +52,16 @@ pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError
     } else {
         println!("nothing appended to {}", log.display());
     }
+    if summary.followers > 0 {
+        println!(
+            "took today's follower count of {} target(s): appended to {}",
+            summary.followers,
+            config
+                .data_dir
+                .join(crate::engagement::FOLLOWERS_FILE)
+                .display()
+        );
+    }
     for t in &summary.nothing_to_collect {
         println!(
             "{t}: nothing to collect: an outbox's posts are lines in a file on this machine, which nobody can like or repost; configure a Mastodon or Bluesky target to collect engagement"

@@ -211,6 +211,10 @@ pub trait Publisher: Send + Sync {
     fn remaining_calls(&self) -> Option<u64> {
         None
     }
+    /// The account's follower count now, where the network gives one.
+    async fn followers(&self) -> Result<Option<u64>, PublishError> {
+        Ok(None)
+    }
     /// The counts of the posts with these remote ids, each answered with
     /// its counts or as gone. It may answer fewer (the rest are retried).
     async fn engagement(

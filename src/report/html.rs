@@ -206,6 +206,22 @@ pub fn render(report: &Report) -> String {
             );
         }
         body.push_str("</ol><h2>Tables</h2>");
+        if !report.audience.is_empty() {
+            body.push_str("<table><caption>Audience (followers, daily counts)</caption><tr><th>target</th><th>first</th><th>last</th><th>change</th></tr>");
+            for a in &report.audience {
+                let _ = write!(
+                    body,
+                    "<tr><td>{}</td><td>{} ({})</td><td>{} ({})</td><td>{:+}</td></tr>",
+                    escape(&a.target),
+                    a.first,
+                    a.first_day,
+                    a.last,
+                    a.last_day,
+                    a.change
+                );
+            }
+            body.push_str("</table>");
+        }
         let super::SideBySide { langs, rows } = super::side_by_side(report);
         body.push_str("<table><caption>Each message in its languages (engagement per post)</caption><tr><th>message</th>");
         for l in &langs {

@@ -61,6 +61,18 @@ pub struct Group {
     pub median: f64,
 }
 
+/// How a target's audience grew over the report's period: its first and
+/// last daily follower counts in it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Audience {
+    pub target: String,
+    pub first_day: NaiveDate,
+    pub first: u64,
+    pub last_day: NaiveDate,
+    pub last: u64,
+    pub change: i64,
+}
+
 /// The engagement of a period: this one, or the one before it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Period {
@@ -116,6 +128,8 @@ pub struct Report {
     /// the report covers a period (`--since`).
     pub period: Option<Period>,
     pub previous: Option<Period>,
+    /// Follower counts per target over the period (daily snapshots).
+    pub audience: Vec<Audience>,
     pub posts: Vec<PostRow>,
     pub by_message: Vec<Group>,
     pub by_lang: Vec<Group>,
@@ -172,7 +186,21 @@ impl Report {
             })
             .collect();
         let today = now.with_timezone(&tz).date_naive();
-        Ok(Self::for_period(posts, since, until, today, now))
+        let mut report = Self::for_period(posts, since, until, today, now);
+        for t in &config.targets {
+            let counts = store.followers(&t.name, since, until)?;
+            if let (Some(first), Some(last)) = (counts.first(), counts.last()) {
+                report.audience.push(Audience {
+                    target: t.name.clone(),
+                    first_day: first.0,
+                    first: first.1,
+                    last_day: last.0,
+                    last: last.1,
+                    change: last.1 as i64 - first.1 as i64,
+                });
+            }
+        }
+        Ok(report)
     }
 
     /// The report of the posts in `[since, until]` (local days; `until`
@@ -236,6 +264,7 @@ impl Report {
             until: None,
             period: None,
             previous: None,
+            audience: Vec::new(),
             by_message: group(By::Message),
             by_lang: group(By::Lang),
             by_target: group(By::Target),
@@ -356,6 +385,17 @@ pub fn table(report: &Report, only: Option<By>) -> String {
     }
     if let (Some(now), Some(before)) = (&report.period, &report.previous) {
         out.push_str(&compare(now, before));
+        out.push('\n');
+    }
+    if !report.audience.is_empty() {
+        out.push_str("Audience (followers, daily counts)\n");
+        for a in &report.audience {
+            let _ = writeln!(
+                out,
+                "  {}: {} on {} → {} on {} ({:+})",
+                a.target, a.first, a.first_day, a.last, a.last_day, a.change
+            );
+        }
         out.push('\n');
     }
     let dims: Vec<By> = only.map(|b| vec![b]).unwrap_or_else(|| By::ALL.to_vec());

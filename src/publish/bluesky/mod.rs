@@ -3,7 +3,7 @@
 //! Why not bsky-sdk: its record helper cannot set the record key, which
 //! exactly-once depends on, and its errors drop the rate-limit headers. The
 //! handful of calls below (createSession, refreshSession, getSession,
-//! uploadBlob, putRecord, getRecord, getPosts) are typed here; their wire
+//! uploadBlob, putRecord, getRecord, getPosts, getProfile) are typed here; their wire
 //! types never leave this file.
 //!
 //! - **Session**: created once with the app password, kept in the state
@@ -583,6 +583,22 @@ impl Publisher for Bluesky {
             })
             .await?;
         Ok(format!("@{} ({})", session.handle, session.did))
+    }
+
+    async fn followers(&self) -> Result<Option<u64>, PublishError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Profile {
+            followers_count: Option<u64>,
+        }
+        let (_, body) = self
+            .authed(true, |c, session| {
+                c.get(self.xrpc("app.bsky.actor.getProfile"))
+                    .query(&[("actor", session.did.as_str())])
+            })
+            .await?;
+        let profile: Profile = parse(&body, "getProfile")?;
+        Ok(Some(profile.followers_count.unwrap_or(0)))
     }
 }
 

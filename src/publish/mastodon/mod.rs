@@ -697,6 +697,14 @@ impl Publisher for Mastodon {
     async fn refresh_limits(&self) -> Result<Limits, PublishError> {
         self.fetch_limits().await
     }
+
+    async fn followers(&self) -> Result<Option<u64>, PublishError> {
+        let api = self.api()?;
+        let me = self
+            .call("verify credentials", || api.verify_account_credentials())
+            .await?;
+        Ok(Some(u64::try_from(me.followers_count).unwrap_or(0)))
+    }
 }
 
 #[cfg(test)]
