@@ -54,7 +54,7 @@ enum Change {
     Clear(Cause),
 }
 
-/// The daemon's alerts: [`Alerts::off`] when none are configured.
+/// The daemon's alerts: [`OFF`] when none are configured.
 #[derive(Clone)]
 pub struct Alerts {
     queue: Option<mpsc::UnboundedSender<Change>>,
@@ -73,10 +73,6 @@ pub struct Message {
 pub static OFF: Alerts = Alerts { queue: None };
 
 impl Alerts {
-    pub fn off() -> Alerts {
-        Alerts { queue: None }
-    }
-
     /// Reads the secrets now (an error names the variable or file) and
     /// starts the sending task on the current runtime.
     pub fn start(config: &AlertsConfig) -> Result<Alerts, ConfigError> {

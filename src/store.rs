@@ -386,10 +386,9 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        let mut conn = Connection::open(&path).map_err(sql)?;
+        let conn = Connection::open(&path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
         let work = Arc::new(AtomicU64::new(0));
-        count_work(&mut conn, work.clone()).map_err(sql)?;
         let store = Store {
             path: path.clone(),
             conn: Mutex::new(conn),
@@ -433,10 +432,20 @@ impl Store {
         &self.path
     }
 
-    /// The work SQLite has done for this store so far, in virtual-machine
-    /// steps (every row read, compared or written takes some): what a
-    /// query costs, independent of the machine's speed. Tests use it to
-    /// show that a slot costs the same whatever the history.
+    /// Starts counting the work SQLite does for this store (see
+    /// [`Store::work_done`]). Off by default: counting costs a callback on
+    /// every statement, which only a measurement needs.
+    pub fn count_work(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        // Statements prepared before would count their earlier runs too.
+        conn.flush_prepared_statement_cache();
+        count_work(&mut conn, self.work.clone()).map_err(|e| self.err(e))
+    }
+
+    /// The work SQLite has done for this store since [`Store::count_work`],
+    /// in virtual-machine steps (every row read, compared or written takes
+    /// some): what a query costs, independent of the machine's speed. Tests
+    /// use it to show that a slot costs the same whatever the history.
     pub fn work_done(&self) -> u64 {
         self.work.load(Ordering::Relaxed)
     }

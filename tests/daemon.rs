@@ -811,6 +811,7 @@ async fn a_week_costs_the_store_the_same_whatever_the_history() {
             ..Default::default()
         });
         let c = campaign(&w, &[("outbox", &outbox), ("net", &net)], monday());
+        c.store().count_work().unwrap();
         let before = c.store().work_done();
         run_for(c.clone(), &w.config.data_dir, WEEK).await;
         let checks = net.engagement_calls.lock().unwrap().len();
@@ -823,6 +824,11 @@ async fn a_week_costs_the_store_the_same_whatever_the_history() {
     assert_eq!(posted_full.len(), 10);
     assert_eq!(checks_full, checks_empty);
     assert!(checks_full > 0);
+    // The store's work was counted (else the comparison below says nothing)…
+    assert!(
+        empty > 1_000,
+        "a week took only {empty} steps: is counting on?"
+    );
     // …for the same work, within what a deeper index costs (a few steps
     // more per look-up), not 20,000 rows read per slot.
     assert!(
