@@ -338,7 +338,9 @@ async fn counts_follow_a_fans_like_and_repost() {
 }
 
 /// The fan account likes and reposts a post.
-async fn fan_engages(n: &Net, uri: &str, cid: &str) {
+/// The fan writes `subject` into a record of `collection` in its own
+/// repository (a like, a repost, a follow).
+async fn fan_writes(n: &Net, collection: &str, subject: Value) {
     let http = reqwest::Client::new();
     let session: Value = http
         .post(format!("{}/xrpc/com.atproto.server.createSession", n.pds))
@@ -349,25 +351,27 @@ async fn fan_engages(n: &Net, uri: &str, cid: &str) {
         .json()
         .await
         .unwrap();
-    let token = session["accessJwt"].as_str().unwrap();
-    let did = session["did"].as_str().unwrap();
+    let r = http
+        .post(format!("{}/xrpc/com.atproto.repo.createRecord", n.pds))
+        .bearer_auth(session["accessJwt"].as_str().unwrap())
+        .json(&json!({
+            "repo": session["did"],
+            "collection": collection,
+            "record": {"$type": collection, "subject": subject, "createdAt": Utc::now().to_rfc3339()},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "{collection}: {}",
+        r.text().await.unwrap()
+    );
+}
+
+async fn fan_engages(n: &Net, uri: &str, cid: &str) {
     for collection in ["app.bsky.feed.like", "app.bsky.feed.repost"] {
-        let r = http
-            .post(format!("{}/xrpc/com.atproto.repo.createRecord", n.pds))
-            .bearer_auth(token)
-            .json(&json!({
-                "repo": did,
-                "collection": collection,
-                "record": {"$type": collection, "subject": {"uri": uri, "cid": cid}, "createdAt": Utc::now().to_rfc3339()},
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            r.status().is_success(),
-            "{collection}: {}",
-            r.text().await.unwrap()
-        );
+        fan_writes(n, collection, json!({"uri": uri, "cid": cid})).await;
     }
 }
 
@@ -708,39 +712,10 @@ async fn a_post_the_appview_has_not_indexed_is_checked_again_later() {
     assert_eq!(checks, [(lagging, Check::NotYet), (deleted, Check::Gone)]);
 }
 
-/// The fan follows the bot (a follow record in the fan's repository).
-async fn fan_follows_bot(n: &Net) {
-    let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{}/xrpc/com.atproto.server.createSession", n.pds))
-        .json(&json!({"identifier": n.fan_handle, "password": n.fan_password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["accessJwt"].as_str().unwrap();
-    let did = session["did"].as_str().unwrap();
-    let collection = "app.bsky.graph.follow";
-    let r = http
-        .post(format!("{}/xrpc/com.atproto.repo.createRecord", n.pds))
-        .bearer_auth(token)
-        .json(&json!({
-            "repo": did,
-            "collection": collection,
-            "record": {"$type": collection, "subject": n.bot_did, "createdAt": Utc::now().to_rfc3339()},
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-}
-
 #[tokio::test]
 async fn the_daily_follower_count_comes_from_the_profile() {
     let n = net();
-    fan_follows_bot(&n).await;
+    fan_writes(&n, "app.bsky.graph.follow", json!(n.bot_did)).await;
     // Each run below uses a fresh data folder: the count is taken once a
     // day per store, and the AppView may take a moment to count the follow.
     let deadline = Instant::now() + Duration::from_secs(30);

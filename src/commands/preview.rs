@@ -15,10 +15,23 @@ use crate::config::{Config, TargetConfig};
 use crate::model::{Lang, Message};
 
 use crate::plan::{self, Decision, Event};
+use crate::posts::Catalog;
 use crate::render::{describe_length, measure, overruns, render};
 use crate::rotation::RotationState;
 use crate::schedule::parse_time;
 use crate::store::Store;
+
+/// The posts, with a note on standard error of the files left out.
+fn catalog_noting_errors(config: &Config) -> Catalog {
+    let catalog = load_catalog(config);
+    let errors = catalog.errors().count();
+    if errors > 0 {
+        eprintln!(
+            "note: {errors} post file(s) have errors and are left out; run `campaign-bot validate` for details"
+        );
+    }
+    catalog
+}
 
 /// Where a preview starts: the rotations as they stand, the time they
 /// stand at, and the time shown from (`--from`, never before now).
@@ -61,13 +74,7 @@ pub fn preview_ics(
     days: i64,
     from: Option<&str>,
 ) -> Result<ExitCode, CliError> {
-    let catalog = load_catalog(config);
-    let errors = catalog.errors().count();
-    if errors > 0 {
-        eprintln!(
-            "note: {errors} post file(s) have errors and are left out; run `campaign-bot validate` for details"
-        );
-    }
+    let catalog = catalog_noting_errors(config);
     let Start {
         mut states,
         now,
@@ -121,13 +128,7 @@ fn write_whole(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitCode, CliError> {
-    let catalog = load_catalog(config);
-    let errors = catalog.errors().count();
-    if errors > 0 {
-        eprintln!(
-            "note: {errors} post file(s) have errors and are left out; run `campaign-bot validate` for details"
-        );
-    }
+    let catalog = catalog_noting_errors(config);
     let tz = config.schedule.timezone();
     let Start {
         mut states,
