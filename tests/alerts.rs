@@ -40,24 +40,30 @@ async fn received(server: &MockServer, n: usize) -> Vec<Request> {
     }
 }
 
+/// A local receiver answering every POST with `answer`.
+async fn receiver(answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Alerts to `url`, with the usual timings.
+fn started(dir: &tempfile::TempDir, url: &str, format: AlertFormat) -> Alerts {
+    Alerts::start(&config(dir, url, format)).unwrap()
+}
+
 fn json(r: &Request) -> Value {
     serde_json::from_slice(&r.body).unwrap()
 }
 
 #[tokio::test]
 async fn one_message_per_cause_until_it_clears_then_one_resolved() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+    let server = receiver(ResponseTemplate::new(204)).await;
     let dir = tempfile::tempdir().unwrap();
-    let alerts = Alerts::start(&config(
-        &dir,
-        &format!("{}/hook", server.uri()),
-        AlertFormat::Json,
-    ))
-    .unwrap();
+    let alerts = started(&dir, &format!("{}/hook", server.uri()), AlertFormat::Json);
     alerts.raise(
         Cause::PostFailed("masto".into()),
         "a post on masto failed for good: 422",
@@ -84,18 +90,13 @@ async fn one_message_per_cause_until_it_clears_then_one_resolved() {
 
 #[tokio::test]
 async fn slack_gets_its_text_and_matrix_its_room_message_retried_under_one_transaction() {
-    let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
+    let slack = receiver(ResponseTemplate::new(200).set_body_string("ok")).await;
     let dir = tempfile::tempdir().unwrap();
-    let alerts = Alerts::start(&config(
+    let alerts = started(
         &dir,
         &format!("{}/services/T0/B0/XYZ", slack.uri()),
         AlertFormat::Slack,
-    ))
-    .unwrap();
+    );
     alerts.raise(Cause::Store, "slots cannot be recorded in the state store");
     let got = received(&slack, 1).await;
     assert_eq!(
@@ -197,18 +198,9 @@ async fn a_receiver_that_hangs_delays_nothing_but_the_alerts_behind_it() {
 
 #[tokio::test]
 async fn no_more_than_the_hourly_limit_goes_out() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
+    let server = receiver(ResponseTemplate::new(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let alerts = Alerts::start(&config(
-        &dir,
-        &format!("{}/hook", server.uri()),
-        AlertFormat::Json,
-    ))
-    .unwrap();
+    let alerts = started(&dir, &format!("{}/hook", server.uri()), AlertFormat::Json);
     for i in 0..MAX_PER_HOUR + 5 {
         alerts.raise(Cause::PostFailed(format!("t{i}")), format!("failure {i}"));
     }
@@ -248,11 +240,7 @@ async fn the_daemon_alerts_on_a_refused_post_and_resolves_when_one_goes_out() {
         common::recorded("test_status_post_none_public.json", 0),
     )
     .await;
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&receiver)
-        .await;
+    let receiver = receiver(ResponseTemplate::new(200)).await;
     let dir = common::workdir_with_posts();
     let hook = format!("{}/hook/secret-path", receiver.uri());
     let mut child = common::bot(dir.path())
