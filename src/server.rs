@@ -197,10 +197,7 @@ async fn calendar(State(campaign): State<Arc<Campaign>>) -> Response {
     let feed = tokio::task::spawn_blocking(move || {
         let config = c.config();
         let catalog = c.catalog();
-        let mut states = std::collections::BTreeMap::new();
-        for t in &config.targets {
-            states.insert(t.name.clone(), c.store().rotation(&t.name)?);
-        }
+        let mut states = c.store().rotations(config)?;
         let now = chrono::Utc::now();
         // 14 days, or fewer on a schedule so fast that they would hold
         // more than CALENDAR_SLOTS slots (each request costs its plan).

@@ -522,6 +522,18 @@ impl Store {
         get_rotation(&self.conn(), target).map_err(|e| self.corrupt_or(e, target))
     }
 
+    /// Where each of `config`'s targets stands in its rotation, by name.
+    pub fn rotations(
+        &self,
+        config: &crate::config::Config,
+    ) -> Result<std::collections::BTreeMap<String, RotationState>, StoreError> {
+        config
+            .targets
+            .iter()
+            .map(|t| Ok((t.name.clone(), self.rotation(&t.name)?)))
+            .collect()
+    }
+
     // ------------------------------------------------------------ intents
 
     /// Records the intent to post `plan`, and the rotation position after it,

@@ -47,11 +47,7 @@ fn start(config: &Config, from: Option<&str>) -> Result<Start, CliError> {
     let (states, cursor): (BTreeMap<String, RotationState>, Option<DateTime<Utc>>) = if db.exists()
     {
         let store = Store::open(&config.data_dir)?;
-        let mut m = BTreeMap::new();
-        for t in &config.targets {
-            m.insert(t.name.clone(), store.rotation(&t.name)?);
-        }
-        (m, store.cursor()?)
+        (store.rotations(config)?, store.cursor()?)
     } else {
         (BTreeMap::new(), None)
     };
