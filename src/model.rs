@@ -396,6 +396,9 @@ pub struct Counts {
     pub replies: u64,
     /// `None` where the network does not count quotes.
     pub quotes: Option<u64>,
+    /// How many times the post was seen (impressions or views), where the
+    /// network tells; `None` where it does not (Mastodon, Bluesky).
+    pub views: Option<u64>,
 }
 
 impl Counts {

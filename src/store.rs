@@ -161,6 +161,8 @@ const MIGRATIONS: &[&str] = &[
         count       INTEGER NOT NULL,
         PRIMARY KEY (target, day)
     );",
+    // 7: impressions or views, where a network counts them (NULL: not told)
+    "ALTER TABLE engagement ADD COLUMN views INTEGER;",
 ];
 
 /// When a post's next engagement check may be made, and by when.
@@ -913,8 +915,8 @@ impl Store {
         let mut conn = self.conn();
         let tx = self.write_tx(&mut conn)?;
         tx.execute(
-            "INSERT INTO engagement (intent_key, checked_at, likes, reposts, replies, quotes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![key, checked_at.to_rfc3339(), counts.likes as i64, counts.reposts as i64, counts.replies as i64, counts.quotes.map(|q| q as i64)],
+            "INSERT INTO engagement (intent_key, checked_at, likes, reposts, replies, quotes, views) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![key, checked_at.to_rfc3339(), counts.likes as i64, counts.reposts as i64, counts.replies as i64, counts.quotes.map(|q| q as i64), counts.views.map(|v| v as i64)],
         )
         .map_err(|e| self.err(e))?;
         tx.execute(
@@ -1086,7 +1088,7 @@ impl Store {
             .join(", ");
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT {cols}, e.checked_at, e.likes, e.reposts, e.replies, e.quotes
+                "SELECT {cols}, e.checked_at, e.likes, e.reposts, e.replies, e.quotes, e.views
                  FROM intents i JOIN engagement e ON e.intent_key = i.key
                  WHERE e.id = (SELECT id FROM engagement WHERE intent_key = i.key ORDER BY checked_at DESC, id DESC LIMIT 1)
                  ORDER BY i.published_at, i.target"
@@ -1102,6 +1104,7 @@ impl Store {
                     reposts: r.get::<_, i64>(n + 2)? as u64,
                     replies: r.get::<_, i64>(n + 3)? as u64,
                     quotes: r.get::<_, Option<i64>>(n + 4)?.map(|q| q as u64),
+                    views: r.get::<_, Option<i64>>(n + 5)?.map(|v| v as u64),
                 };
                 Ok((intent, parse_time(&checked), counts))
             })

@@ -96,6 +96,7 @@ impl Publisher for Fake {
                         reposts: 0,
                         replies: 0,
                         quotes: Some(0),
+                        views: None,
                     }),
                 )
             })

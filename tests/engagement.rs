@@ -68,7 +68,8 @@ async fn counts_come_in_batches_and_missing_posts_are_asked_alone() {
             likes: 1,
             reposts: 0,
             replies: 0,
-            quotes: Some(0)
+            quotes: Some(0),
+            views: None,
         })
     )));
     assert!(got.contains(&(
@@ -77,7 +78,8 @@ async fn counts_come_in_batches_and_missing_posts_are_asked_alone() {
             likes: 0,
             reposts: 1,
             replies: 0,
-            quotes: Some(0)
+            quotes: Some(0),
+            views: None,
         })
     )));
     assert!(got.contains(&("0".into(), Check::Gone)));
@@ -120,7 +122,8 @@ async fn servers_without_the_batch_call_are_asked_one_by_one_and_remembered() {
                     likes: 0,
                     reposts: 0,
                     replies: 1,
-                    quotes: Some(0)
+                    quotes: Some(0),
+                    views: None,
                 })
             )]
         );
@@ -275,6 +278,7 @@ async fn a_favourite_shows_in_the_log_and_the_reports() {
                 "By day",
                 "By weekday",
                 "By hour",
+                "Audience",
                 "Periods"
             ]
         );
@@ -296,7 +300,17 @@ async fn a_favourite_shows_in_the_log_and_the_reports() {
             "likes are a number: {:?}",
             row[8]
         );
-        match row[15] {
+        assert_eq!(
+            row[13],
+            &Data::Empty,
+            "Mastodon gives no views: left empty, not 0"
+        );
+        assert_eq!(
+            row[15],
+            &Data::Float(followers_count as f64),
+            "the followers when it was posted"
+        );
+        match row[19] {
             Data::String(t) => assert!(
                 t.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)),
                 "Arabic intact: {t}"

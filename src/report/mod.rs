@@ -36,8 +36,40 @@ pub struct PostRow {
     pub replies: u64,
     pub quotes: Option<u64>,
     pub total: u64,
+    /// Impressions or views, where the network gives them.
+    pub views: Option<u64>,
+    /// Engagement per view, in per cent (`None`, shown `n/a`, without views).
+    pub rate: Option<f64>,
+    /// The target's followers when the post went out: the daily count of
+    /// its day, else the latest before it, else the first after it.
+    pub followers: Option<u64>,
+    /// Engagement per 1,000 followers at posting time.
+    pub per_1k_followers: Option<f64>,
     pub checked_at: DateTime<Utc>,
     pub text: String,
+}
+
+impl PostRow {
+    /// Sets the counts that derive from views and followers.
+    fn derive(&mut self) {
+        self.rate = self
+            .views
+            .filter(|v| *v > 0)
+            .map(|v| self.total as f64 / v as f64 * 100.0);
+        self.per_1k_followers = self
+            .followers
+            .filter(|f| *f > 0)
+            .map(|f| self.total as f64 / f as f64 * 1000.0);
+    }
+}
+
+/// The count of `series` (a target's daily follower counts, oldest first)
+/// on `day`, else the latest before it, else the first after it.
+fn followers_on(series: &[(NaiveDate, u64)], day: NaiveDate) -> Option<u64> {
+    match series.partition_point(|(d, _)| *d <= day) {
+        0 => series.first().map(|(_, c)| *c),
+        i => Some(series[i - 1].1),
+    }
 }
 
 /// Totals of a group of posts (one message, language, target or day).
@@ -59,6 +91,12 @@ pub struct Group {
     pub average: f64,
     /// The middle post's total engagement (less swayed by one viral post).
     pub median: f64,
+    /// Engagement per view in per cent, over the posts whose network gives
+    /// views (`None`, shown `n/a`, where none does).
+    pub rate: Option<f64>,
+    /// Engagement per 1,000 followers at posting time, averaged over the
+    /// posts whose follower count is known.
+    pub per_1k_followers: Option<f64>,
 }
 
 /// How a target's audience grew over the report's period: its first and
@@ -155,13 +193,20 @@ impl Report {
         now: DateTime<Utc>,
     ) -> Result<Report, StoreError> {
         let tz = config.schedule.timezone();
+        let mut series: BTreeMap<String, Vec<(NaiveDate, u64)>> = BTreeMap::new();
+        for t in &config.targets {
+            series.insert(t.name.clone(), store.followers(&t.name, None, None)?);
+        }
         let posts: Vec<PostRow> = store
             .latest_snapshots()?
             .into_iter()
             .map(|(i, checked_at, c)| {
                 let posted_at = i.published_at.unwrap_or(i.updated_at);
                 let local = posted_at.with_timezone(&tz);
-                PostRow {
+                let followers = series
+                    .get(&i.target)
+                    .and_then(|s| followers_on(s, local.date_naive()));
+                let mut row = PostRow {
                     kind: config
                         .target(&i.target)
                         .map(|t| t.kind.to_string())
@@ -180,15 +225,25 @@ impl Report {
                     replies: c.replies,
                     quotes: c.quotes,
                     total: c.total(),
+                    views: c.views,
+                    rate: None,
+                    followers,
+                    per_1k_followers: None,
                     checked_at,
                     text: i.text.unwrap_or_default(),
-                }
+                };
+                row.derive();
+                row
             })
             .collect();
         let today = now.with_timezone(&tz).date_naive();
         let mut report = Self::for_period(posts, since, until, today, now);
         for t in &config.targets {
-            let counts = store.followers(&t.name, since, until)?;
+            let all = &series[&t.name];
+            let counts: Vec<&(NaiveDate, u64)> = all
+                .iter()
+                .filter(|(d, _)| since.is_none_or(|s| *d >= s) && until.is_none_or(|u| *d <= u))
+                .collect();
             if let (Some(first), Some(last)) = (counts.first(), counts.last()) {
                 report.audience.push(Audience {
                     target: t.name.clone(),
@@ -311,10 +366,18 @@ fn label_of(by: By, key: &str) -> String {
 }
 
 fn group(posts: &[PostRow], by: By) -> Vec<Group> {
-    let mut map: BTreeMap<String, (Group, Vec<u64>)> = BTreeMap::new();
+    /// What a group gathers besides its sums.
+    #[derive(Default)]
+    struct Acc {
+        totals: Vec<u64>,
+        viewed_total: u64,
+        views: u64,
+        per_1k: Vec<f64>,
+    }
+    let mut map: BTreeMap<String, (Group, Acc)> = BTreeMap::new();
     for p in posts {
         let key = key_of(p, by);
-        let (g, totals) = map.entry(key.clone()).or_insert_with(|| {
+        let (g, acc) = map.entry(key.clone()).or_insert_with(|| {
             let g = Group {
                 label: label_of(by, &key),
                 key,
@@ -326,8 +389,10 @@ fn group(posts: &[PostRow], by: By) -> Vec<Group> {
                 total: 0,
                 average: 0.0,
                 median: 0.0,
+                rate: None,
+                per_1k_followers: None,
             };
-            (g, Vec::new())
+            (g, Acc::default())
         });
         g.posts += 1;
         g.likes += p.likes;
@@ -335,18 +400,26 @@ fn group(posts: &[PostRow], by: By) -> Vec<Group> {
         g.replies += p.replies;
         g.quotes += p.quotes.unwrap_or(0);
         g.total += p.total;
-        totals.push(p.total);
+        acc.totals.push(p.total);
+        if let Some(v) = p.views {
+            acc.views += v;
+            acc.viewed_total += p.total;
+        }
+        acc.per_1k.extend(p.per_1k_followers);
     }
     let mut groups: Vec<Group> = map
         .into_values()
-        .map(|(mut g, mut totals)| {
+        .map(|(mut g, mut acc)| {
             g.average = g.total as f64 / g.posts as f64;
-            g.median = median(&mut totals);
+            g.median = median(&mut acc.totals);
+            g.rate = (acc.views > 0).then(|| acc.viewed_total as f64 / acc.views as f64 * 100.0);
+            g.per_1k_followers = (!acc.per_1k.is_empty())
+                .then(|| acc.per_1k.iter().sum::<f64>() / acc.per_1k.len() as f64);
             g
         })
         .collect();
     match by {
-        // Days and hours in order, weekdays Monday first; the rest best first.
+        // Days and hours in order, weekdays Monday first; the rest best first,
         By::Day | By::Hour => {}
         By::Weekday => groups.sort_by_key(|g| {
             g.key
@@ -354,7 +427,12 @@ fn group(posts: &[PostRow], by: By) -> Vec<Group> {
                 .map(|d| d.num_days_from_monday())
                 .unwrap_or(7)
         }),
-        _ => groups.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.key.cmp(&b.key))),
+        // Per post, so that what was posted most does not look best for it.
+        _ => groups.sort_by(|a, b| {
+            b.average
+                .total_cmp(&a.average)
+                .then_with(|| a.key.cmp(&b.key))
+        }),
     }
     groups
 }
@@ -410,7 +488,7 @@ pub fn table(report: &Report, only: Option<By>) -> String {
         let _ = writeln!(out, "By {}", by.label());
         let _ = writeln!(
             out,
-            "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8}  {:>6}",
+            "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8}  {:>6}  {:>10}  {:>8}",
             by.label(),
             "posts",
             "likes",
@@ -419,12 +497,14 @@ pub fn table(report: &Report, only: Option<By>) -> String {
             "quotes",
             "total",
             "per post",
-            "median"
+            "median",
+            "per 1k fol",
+            "per view"
         );
         for g in groups {
             let _ = writeln!(
                 out,
-                "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8.1}  {:>6.1}",
+                "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8.1}  {:>6.1}  {:>10}  {:>8}",
                 g.label,
                 g.posts,
                 g.likes,
@@ -433,11 +513,19 @@ pub fn table(report: &Report, only: Option<By>) -> String {
                 g.quotes,
                 g.total,
                 g.average,
-                g.median
+                g.median,
+                or_na(g.per_1k_followers, ""),
+                or_na(g.rate, " %")
             );
         }
         out.push('\n');
     }
+    out.push_str(
+        "per post: likes + reposts + replies + quotes, per post\n\
+         per 1k fol: the same per 1,000 followers the target had when it posted\n\
+         per view: the same per impression, where the network counts them\n\
+         n/a: not known (never shown as 0)\n\n",
+    );
     if only.is_none() {
         let SideBySide { langs, rows } = side_by_side(report);
         let names: Vec<String> = langs.iter().map(|l| language_name(l)).collect();
@@ -490,6 +578,13 @@ pub fn table(report: &Report, only: Option<By>) -> String {
         );
     }
     out
+}
+
+/// A count that may not exist, with one decimal, or `n/a` (never 0 for
+/// "not told").
+pub fn or_na(v: Option<f64>, unit: &str) -> String {
+    v.map(|v| format!("{v:.1}{unit}"))
+        .unwrap_or_else(|| "n/a".into())
 }
 
 /// Each message across its languages (see [`side_by_side`]).
@@ -556,7 +651,13 @@ pub fn compare(now: &Period, before: &Period) -> String {
         if b == 0.0 {
             String::new()
         } else {
-            format!(" ({:+.0} %)", (a - b) / b * 100.0)
+            // Whole per cents, but a small change is not shown as "+0 %".
+            let p = (a - b) / b * 100.0;
+            if p.abs() >= 10.0 {
+                format!(" ({p:+.0} %)")
+            } else {
+                format!(" ({p:+.1} %)")
+            }
         }
     };
     let total_change = now.total as f64 - before.total as f64;
@@ -599,6 +700,10 @@ pub fn csv(report: &Report) -> String {
         "replies",
         "quotes",
         "total",
+        "views",
+        "rate_percent",
+        "followers",
+        "per_1k_followers",
         "checked_at",
         "url",
         "remote_id",
@@ -618,6 +723,12 @@ pub fn csv(report: &Report) -> String {
             p.replies.to_string(),
             p.quotes.map(|q| q.to_string()).unwrap_or_default(),
             p.total.to_string(),
+            p.views.map(|v| v.to_string()).unwrap_or_default(),
+            p.rate.map(|r| format!("{r:.2}")).unwrap_or_default(),
+            p.followers.map(|f| f.to_string()).unwrap_or_default(),
+            p.per_1k_followers
+                .map(|r| format!("{r:.2}"))
+                .unwrap_or_default(),
             p.checked_at.to_rfc3339(),
             p.url.clone().unwrap_or_default(),
             p.remote_id.clone(),
@@ -665,6 +776,10 @@ pub(crate) mod tests {
             replies: 1,
             quotes: if target == "sky" { Some(0) } else { None },
             total: likes + reposts + 1,
+            views: None,
+            rate: None,
+            followers: None,
+            per_1k_followers: None,
             checked_at: at + chrono::Duration::hours(24),
             text: text.into(),
         };
@@ -707,35 +822,40 @@ pub(crate) mod tests {
     fn table_snapshot() {
         expect_test::expect![[r#"
             By message
-              message              posts   likes  reposts  replies  quotes   total  per post  median
-              hubs-of-opportunity      1       9        4        1       0      14      14.0    14.0
-              access-to-rights         2       8        3        2       0      13       6.5     6.5
+              message              posts   likes  reposts  replies  quotes   total  per post  median  per 1k fol  per view
+              hubs-of-opportunity      1       9        4        1       0      14      14.0    14.0         n/a       n/a
+              access-to-rights         2       8        3        2       0      13       6.5     6.5         n/a       n/a
 
             By language
-              language  posts   likes  reposts  replies  quotes   total  per post  median
-              Arabic        1       9        4        1       0      14      14.0    14.0
-              English       1       5        2        1       0       8       8.0     8.0
-              French        1       3        1        1       0       5       5.0     5.0
+              language  posts   likes  reposts  replies  quotes   total  per post  median  per 1k fol  per view
+              Arabic        1       9        4        1       0      14      14.0    14.0         n/a       n/a
+              English       1       5        2        1       0       8       8.0     8.0         n/a       n/a
+              French        1       3        1        1       0       5       5.0     5.0         n/a       n/a
 
             By target
-              target  posts   likes  reposts  replies  quotes   total  per post  median
-              masto       2      14        6        2       0      22      11.0    11.0
-              sky         1       3        1        1       0       5       5.0     5.0
+              target  posts   likes  reposts  replies  quotes   total  per post  median  per 1k fol  per view
+              masto       2      14        6        2       0      22      11.0    11.0         n/a       n/a
+              sky         1       3        1        1       0       5       5.0     5.0         n/a       n/a
 
             By day
-              day         posts   likes  reposts  replies  quotes   total  per post  median
-              2026-12-17      2       8        3        2       0      13       6.5     6.5
-              2026-12-18      1       9        4        1       0      14      14.0    14.0
+              day         posts   likes  reposts  replies  quotes   total  per post  median  per 1k fol  per view
+              2026-12-17      2       8        3        2       0      13       6.5     6.5         n/a       n/a
+              2026-12-18      1       9        4        1       0      14      14.0    14.0         n/a       n/a
 
             By weekday
-              weekday  posts   likes  reposts  replies  quotes   total  per post  median
-              Thu          2       8        3        2       0      13       6.5     6.5
-              Fri          1       9        4        1       0      14      14.0    14.0
+              weekday  posts   likes  reposts  replies  quotes   total  per post  median  per 1k fol  per view
+              Thu          2       8        3        2       0      13       6.5     6.5         n/a       n/a
+              Fri          1       9        4        1       0      14      14.0    14.0         n/a       n/a
 
             By hour
-              hour  posts   likes  reposts  replies  quotes   total  per post  median
-              08        2      14        6        2       0      22      11.0    11.0
-              14        1       3        1        1       0       5       5.0     5.0
+              hour  posts   likes  reposts  replies  quotes   total  per post  median  per 1k fol  per view
+              08        2      14        6        2       0      22      11.0    11.0         n/a       n/a
+              14        1       3        1        1       0       5       5.0     5.0         n/a       n/a
+
+            per post: likes + reposts + replies + quotes, per post
+            per 1k fol: the same per 1,000 followers the target had when it posted
+            per view: the same per impression, where the network counts them
+            n/a: not known (never shown as 0)
 
             Each message in its languages (engagement per post)
               message                 Arabic    English     French
@@ -753,12 +873,12 @@ pub(crate) mod tests {
     #[test]
     fn csv_snapshot_keeps_arabic_and_quotes_newlines() {
         expect_test::expect![[r#"
-            posted_at,day,target,kind,message_id,lang,likes,reposts,replies,quotes,total,checked_at,url,remote_id,text
-            2026-12-17T08:00:00+00:00,2026-12-17,masto,mastodon,access-to-rights,en,5,2,1,,8,2026-12-18T08:00:00+00:00,https://example.social/@bot/access-to-rights-en,access-to-rights-en,"Rights for all, ""everyone"".
+            posted_at,day,target,kind,message_id,lang,likes,reposts,replies,quotes,total,views,rate_percent,followers,per_1k_followers,checked_at,url,remote_id,text
+            2026-12-17T08:00:00+00:00,2026-12-17,masto,mastodon,access-to-rights,en,5,2,1,,8,,,,,2026-12-18T08:00:00+00:00,https://example.social/@bot/access-to-rights-en,access-to-rights-en,"Rights for all, ""everyone"".
 
             #WeTogether"
-            2026-12-17T14:00:00+00:00,2026-12-17,sky,bluesky,access-to-rights,fr,3,1,1,0,5,2026-12-18T14:00:00+00:00,https://example.social/@bot/access-to-rights-fr,access-to-rights-fr,Des droits pour tous #WeTogether
-            2026-12-18T08:00:00+00:00,2026-12-18,masto,mastodon,hubs-of-opportunity,ar,9,4,1,,14,2026-12-19T08:00:00+00:00,https://example.social/@bot/hubs-of-opportunity-ar,hubs-of-opportunity-ar,المدن مراكز للفرص #WeTogether
+            2026-12-17T14:00:00+00:00,2026-12-17,sky,bluesky,access-to-rights,fr,3,1,1,0,5,,,,,2026-12-18T14:00:00+00:00,https://example.social/@bot/access-to-rights-fr,access-to-rights-fr,Des droits pour tous #WeTogether
+            2026-12-18T08:00:00+00:00,2026-12-18,masto,mastodon,hubs-of-opportunity,ar,9,4,1,,14,,,,,2026-12-19T08:00:00+00:00,https://example.social/@bot/hubs-of-opportunity-ar,hubs-of-opportunity-ar,المدن مراكز للفرص #WeTogether
         "#]]
         .assert_eq(&csv(&sample()));
     }
@@ -802,7 +922,7 @@ pub(crate) mod tests {
     #[test]
     fn json_snapshot_of_the_groups() {
         let v: serde_json::Value = serde_json::from_str(&json(&sample())).unwrap();
-        expect_test::expect![[r#"[{"average":14.0,"key":"ar","likes":9,"median":14.0,"posts":1,"quotes":0,"replies":1,"reposts":4,"total":14},{"average":8.0,"key":"en","likes":5,"median":8.0,"posts":1,"quotes":0,"replies":1,"reposts":2,"total":8},{"average":5.0,"key":"fr","likes":3,"median":5.0,"posts":1,"quotes":0,"replies":1,"reposts":1,"total":5}]"#]]
+        expect_test::expect![[r#"[{"average":14.0,"key":"ar","likes":9,"median":14.0,"per_1k_followers":null,"posts":1,"quotes":0,"rate":null,"replies":1,"reposts":4,"total":14},{"average":8.0,"key":"en","likes":5,"median":8.0,"per_1k_followers":null,"posts":1,"quotes":0,"rate":null,"replies":1,"reposts":2,"total":8},{"average":5.0,"key":"fr","likes":3,"median":5.0,"per_1k_followers":null,"posts":1,"quotes":0,"rate":null,"replies":1,"reposts":1,"total":5}]"#]]
             .assert_eq(&v["by_lang"].to_string());
         assert_eq!(v["posts"].as_array().unwrap().len(), 3);
         assert_eq!(v["top"][0]["message_id"], "hubs-of-opportunity");

@@ -17,6 +17,7 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
     let day = Format::new().set_num_format("yyyy-mm-dd");
     let time = Format::new().set_num_format("yyyy-mm-dd hh:mm");
     let one_decimal = Format::new().set_num_format("0.0");
+    let two_decimals = Format::new().set_num_format("0.00");
 
     let sheet = book.add_worksheet().set_name("Posts")?;
     let head = [
@@ -33,6 +34,10 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
         "replies",
         "quotes",
         "total",
+        "views",
+        "rate (%)",
+        "followers",
+        "per 1k followers",
         "checked at (UTC)",
         "link",
         "text",
@@ -55,15 +60,29 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
             sheet.write_number(r, 11, q as f64)?;
         }
         sheet.write_number(r, 12, p.total as f64)?;
-        sheet.write_datetime_with_format(r, 13, p.checked_at.naive_utc(), &time)?;
-        if let Some(url) = &p.url {
-            sheet.write_string(r, 14, url)?;
+        // Left empty where the network does not tell: never 0.
+        if let Some(v) = p.views {
+            sheet.write_number(r, 13, v as f64)?;
         }
-        sheet.write_string(r, 15, &p.text)?;
+        if let Some(v) = p.rate {
+            sheet.write_number_with_format(r, 14, v, &two_decimals)?;
+        }
+        if let Some(v) = p.followers {
+            sheet.write_number(r, 15, v as f64)?;
+        }
+        if let Some(v) = p.per_1k_followers {
+            sheet.write_number_with_format(r, 16, v, &two_decimals)?;
+        }
+        sheet.write_datetime_with_format(r, 17, p.checked_at.naive_utc(), &time)?;
+        if let Some(url) = &p.url {
+            sheet.write_string(r, 18, url)?;
+        }
+        sheet.write_string(r, 19, &p.text)?;
     }
     sheet.set_column_width(0, 17)?;
     sheet.set_column_width(1, 11)?;
-    sheet.set_column_width(15, 80)?;
+    sheet.set_column_width(17, 17)?;
+    sheet.set_column_width(19, 80)?;
     sheet.set_freeze_panes(1, 0)?;
 
     for by in By::ALL {
@@ -77,6 +96,34 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
         };
         let sheet = book.add_worksheet().set_name(name)?;
         groups(sheet, by, report.groups(by), &bold, &day, &one_decimal)?;
+    }
+
+    if !report.audience.is_empty() {
+        let sheet = book.add_worksheet().set_name("Audience")?;
+        header(
+            sheet,
+            &[
+                "target",
+                "first day",
+                "followers",
+                "last day",
+                "followers",
+                "change",
+            ],
+            &bold,
+        )?;
+        for (i, a) in report.audience.iter().enumerate() {
+            let r = i as u32 + 1;
+            sheet.write_string(r, 0, &a.target)?;
+            sheet.write_datetime_with_format(r, 1, a.first_day, &day)?;
+            sheet.write_number(r, 2, a.first as f64)?;
+            sheet.write_datetime_with_format(r, 3, a.last_day, &day)?;
+            sheet.write_number(r, 4, a.last as f64)?;
+            sheet.write_number(r, 5, a.change as f64)?;
+        }
+        sheet.set_column_width(0, 18)?;
+        sheet.set_column_width(1, 11)?;
+        sheet.set_column_width(3, 11)?;
     }
 
     if let (Some(now), Some(before)) = (&report.period, &report.previous) {
@@ -131,6 +178,8 @@ fn groups(
             "total",
             "per post",
             "median",
+            "per 1k followers",
+            "rate (%)",
         ],
         bold,
     )?;
@@ -152,6 +201,12 @@ fn groups(
         sheet.write_number(r, 6, g.total as f64)?;
         sheet.write_number_with_format(r, 7, g.average, one_decimal)?;
         sheet.write_number_with_format(r, 8, g.median, one_decimal)?;
+        if let Some(v) = g.per_1k_followers {
+            sheet.write_number_with_format(r, 9, v, one_decimal)?;
+        }
+        if let Some(v) = g.rate {
+            sheet.write_number_with_format(r, 10, v, one_decimal)?;
+        }
     }
     sheet.set_column_width(0, 24)?;
     sheet.set_freeze_panes(1, 0)?;

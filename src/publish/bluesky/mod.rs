@@ -384,6 +384,7 @@ impl Bluesky {
                     reposts: p.repost_count.unwrap_or(0),
                     replies: p.reply_count.unwrap_or(0),
                     quotes: Some(p.quote_count.unwrap_or(0)),
+                    views: None,
                 };
                 (p.uri, counts)
             }));

@@ -138,6 +138,7 @@ impl StatusCountsWire {
             reposts: self.reblogs_count.unwrap_or(0),
             replies: self.replies_count.unwrap_or(0),
             quotes: self.quotes_count,
+            views: None,
         }
     }
 }
