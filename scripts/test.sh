@@ -5,7 +5,8 @@
 # Python's icalendar (from PyPI, for the calendar test), Debian's chromium
 # and chromium-driver (for the report's browser test),
 # a real local Bluesky network (../shared/peers/bsky: Node 22, PostgreSQL
-# and Redis of its own, about 4 minutes the first time, 20 s after), and
+# and Redis of its own, about 4 minutes the first time, 20 s after), the
+# Telegram Bot API emulator (../shared/peers/telegram, from npm, seconds), and
 # cargo-fuzz (from crates.io) with the nightly toolchain for the fuzzing
 # run, the longest stage the first time (about 6 minutes to build).
 # Each stage says when it starts and how long it took.
@@ -51,6 +52,19 @@ if ! bash "$SHARED/peers/bsky/start-local-bsky.sh" "$BSKY_DIR" >/dev/null 2>"$BS
 fi
 trap 'bash "$BSKY_DIR/stop.sh" >/dev/null 2>&1 || true' EXIT
 export BSKY_ENV_FILE="$BSKY_DIR/env"
+
+# The local Telegram Bot API emulator (telegram-test-api, from npm) on
+# loopback, for tests/telegram.rs.
+stage "local Telegram Bot API emulator"
+TELEGRAM_DIR=${TELEGRAM_DIR:-/var/tmp/campaign-bot/telegram}
+mkdir -p "$TELEGRAM_DIR"
+if ! bash "$SHARED/peers/telegram/start-telegram-test-api.sh" "$TELEGRAM_DIR" >/dev/null 2>"$TELEGRAM_DIR/start.log"; then
+  echo "the Telegram Bot API emulator did not start; tests/telegram.rs needs it:" >&2
+  tail -n 30 "$TELEGRAM_DIR/start.log" >&2
+  exit 1
+fi
+trap 'bash "$BSKY_DIR/stop.sh" >/dev/null 2>&1 || true; bash "$TELEGRAM_DIR/stop.sh" >/dev/null 2>&1 || true' EXIT
+export TELEGRAM_ENV_FILE="$TELEGRAM_DIR/env"
 
 # Python's icalendar imports the calendar feed in tests/calendar.rs, to show
 # that tools other than ours read it.

@@ -125,8 +125,27 @@ pub fn check_targets(
             }
             let lengths = LengthsByLang::new(m, &config.hashtags);
             for (target, limits) in &limited {
+                let caption = target.network().caption_limit().filter(|_| !m.media.is_empty());
                 for lang in target.languages.iter().filter(|l| m.has_lang(l)) {
-                    for over in overruns(&lengths.of(lang).measure(limits), limits) {
+                    let measure = lengths.of(lang).measure(limits);
+                    if let Some(caption) = caption
+                        && measure.utf16 > caption
+                    {
+                        problems.push(Problem {
+                            severity: Severity::Warning,
+                            file: file.clone(),
+                            line: m.text_lines.get(lang).copied().unwrap_or(0),
+                            column: 1,
+                            message: format!(
+                                "the {lang} text is {} UTF-16 code units, longer than a {} image caption ({caption}): target {} sends it without its image; shorten it by {} to keep the image",
+                                measure.utf16,
+                                target.network().name(),
+                                target.name,
+                                measure.utf16 - caption
+                            ),
+                        });
+                    }
+                    for over in overruns(&measure, limits) {
                         problems.push(Problem {
                             severity: Severity::Error,
                             file: file.clone(),

@@ -118,7 +118,8 @@ pub enum Command {
     },
     /// Get or check credentials for a network: `login mastodon --instance
     /// URL` registers the bot and gets a token (OAuth); `login bluesky`
-    /// checks the app password of the Bluesky targets.
+    /// checks the app password of the Bluesky targets, `login telegram`
+    /// the bot token of the Telegram targets.
     Login {
         /// The network (its kind: mastodon, bluesky…).
         network: String,

@@ -118,12 +118,19 @@ pub struct Limits {
     pub max_graphemes: Option<usize>,
     /// Bluesky: UTF-8 bytes of the text.
     pub max_bytes: Option<usize>,
+    /// Telegram: UTF-16 code units of the text (an emoji outside the
+    /// Basic Multilingual Plane counts 2).
+    #[serde(default)]
+    pub max_utf16: Option<usize>,
 }
 
 impl Limits {
     /// Whether any length is limited at all.
     pub fn limits_anything(&self) -> bool {
-        self.max_characters.is_some() || self.max_graphemes.is_some() || self.max_bytes.is_some()
+        self.max_characters.is_some()
+            || self.max_graphemes.is_some()
+            || self.max_bytes.is_some()
+            || self.max_utf16.is_some()
     }
 
     /// No limit (the outbox).
@@ -132,6 +139,7 @@ impl Limits {
         url_weight: 23,
         max_graphemes: None,
         max_bytes: None,
+        max_utf16: None,
     };
     /// Bluesky's fixed limits (app.bsky.feed.post lexicon).
     pub const BLUESKY: Limits = Limits {
@@ -139,6 +147,15 @@ impl Limits {
         url_weight: 23,
         max_graphemes: Some(300),
         max_bytes: Some(3000),
+        max_utf16: None,
+    };
+    /// Telegram's for a message's text (Bot API `sendMessage`).
+    pub const TELEGRAM: Limits = Limits {
+        max_characters: None,
+        url_weight: 23,
+        max_graphemes: None,
+        max_bytes: None,
+        max_utf16: Some(4096),
     };
     /// Mastodon's, from the instance (default 500 characters, URLs as 23).
     pub fn mastodon(max_characters: usize, url_weight: usize) -> Limits {
@@ -147,6 +164,7 @@ impl Limits {
             url_weight,
             max_graphemes: None,
             max_bytes: None,
+            max_utf16: None,
         }
     }
 }
@@ -155,6 +173,9 @@ impl fmt::Display for Limits {
     /// For people: `500 characters (links count 23)`, `300 graphemes and
     /// 3000 bytes`, `no limit`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(u) = self.max_utf16 {
+            return write!(f, "{u} UTF-16 code units");
+        }
         match (self.max_characters, self.max_graphemes, self.max_bytes) {
             (Some(c), _, _) => write!(f, "{c} characters (links count {})", self.url_weight),
             (None, Some(g), Some(b)) => write!(f, "{g} graphemes and {b} bytes"),
@@ -172,6 +193,8 @@ pub struct Measure {
     pub bytes: usize,
     /// Mastodon's count (spoiler included, links as the URL weight).
     pub characters: usize,
+    /// Telegram's count: UTF-16 code units.
+    pub utf16: usize,
 }
 
 /// Measures `r` with the URL weight of `limits`.
@@ -189,6 +212,7 @@ pub struct Lengths {
     url_graphemes: usize,
     urls: usize,
     spoiler_graphemes: usize,
+    utf16: usize,
 }
 
 impl Lengths {
@@ -201,6 +225,7 @@ impl Lengths {
         Lengths {
             graphemes: r.text.graphemes(true).count(),
             bytes: r.text.len(),
+            utf16: r.text.encode_utf16().count(),
             url_graphemes,
             urls,
             spoiler_graphemes: r
@@ -218,6 +243,7 @@ impl Lengths {
             characters: self.graphemes - self.url_graphemes
                 + self.urls * limits.url_weight
                 + self.spoiler_graphemes,
+            utf16: self.utf16,
         }
     }
 }
@@ -260,12 +286,15 @@ pub fn overruns(m: &Measure, limits: &Limits) -> Vec<Overrun> {
     check("characters", m.characters, limits.max_characters);
     check("graphemes", m.graphemes, limits.max_graphemes);
     check("bytes", m.bytes, limits.max_bytes);
+    check("UTF-16 code units", m.utf16, limits.max_utf16);
     out
 }
 
 /// A short description of the length against the limit, for `preview`.
 pub fn describe_length(m: &Measure, limits: &Limits) -> String {
-    if let Some(max) = limits.max_characters {
+    if let Some(max) = limits.max_utf16 {
+        format!("{}/{} UTF-16 code units", m.utf16, max)
+    } else if let Some(max) = limits.max_characters {
         format!("{}/{} characters", m.characters, max)
     } else if let (Some(g), Some(b)) = (limits.max_graphemes, limits.max_bytes) {
         format!("{}/{} graphemes, {}/{} bytes", m.graphemes, g, m.bytes, b)

@@ -17,6 +17,8 @@ use common::*;
 
 const TOKEN: &str = "SENTINEL-MASTODON-TOKEN-9c41e7";
 const PASSWORD: &str = "SENTINEL-BLUESKY-PASSWORD-3f08aa";
+/// A Telegram bot token is part of every Bot API address.
+const TELEGRAM: &str = "987654:SENTINEL-TELEGRAM-TOKEN-51ab";
 const DID: &str = "did:plc:sentinelbot00000000000000";
 
 async fn mastodon() -> MockServer {
@@ -90,10 +92,28 @@ async fn bluesky() -> MockServer {
     server
 }
 
+/// A Bot API server: posts to the channel and says who the bot is.
+async fn telegram() -> MockServer {
+    let server = MockServer::start().await;
+    for (p, file) in [
+        ("sendMessage", "doc_send_message_channel.json"),
+        ("sendPhoto", "doc_send_photo_channel.json"),
+        ("getMe", "doc_get_me.json"),
+    ] {
+        let ex = common::exchange_of("telegram", file, 0);
+        Mock::given(path(format!("/bot{TELEGRAM}/{p}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(ex["response"]["body"].clone()))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
 fn bot(
     dir: &Path,
     masto: &MockServer,
     sky: &MockServer,
+    tg: &MockServer,
     secret_file: &Path,
     json_logs: bool,
 ) -> Command {
@@ -108,6 +128,11 @@ fn bot(
         .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", "bot.test")
         .env("CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV", "SKY_PASSWORD")
         .env("SKY_PASSWORD", PASSWORD)
+        .env("CAMPAIGN_BOT__TARGETS__TG__KIND", "telegram")
+        .env("CAMPAIGN_BOT__TARGETS__TG__CHANNEL", "@campaign")
+        .env("CAMPAIGN_BOT__TARGETS__TG__API_URL", tg.uri())
+        .env("CAMPAIGN_BOT__TARGETS__TG__TOKEN_ENV", "TG_TOKEN")
+        .env("TG_TOKEN", TELEGRAM)
         .env("CAMPAIGN_BOT__TARGETS__OUTBOX__KIND", "outbox");
     if json_logs {
         cmd.env("LOG_FORMAT", "json");
@@ -138,12 +163,17 @@ fn assert_clean(what: &str, bytes: &[u8]) {
         !text.contains(PASSWORD),
         "the Bluesky password appears in {what}"
     );
+    assert!(
+        !text.contains(TELEGRAM) && !text.contains("SENTINEL-TELEGRAM"),
+        "the Telegram token appears in {what}"
+    );
 }
 
 #[tokio::test]
 async fn sentinel_secrets_appear_nowhere() {
     let masto = mastodon().await;
     let sky = bluesky().await;
+    let tg = telegram().await;
     let dir = workdir_with_posts();
     let secret_file = dir.path().join("mastodon_token");
     std::fs::write(&secret_file, TOKEN).unwrap();
@@ -176,10 +206,11 @@ async fn sentinel_secrets_appear_nowhere() {
         vec!["report", "--format", "json"],
         vec!["report", "--html", "report.html"],
         vec!["login", "bluesky"],
+        vec!["login", "telegram"],
     ];
     for json_logs in [false, true] {
         for args in &commands {
-            let out = bot(dir.path(), &masto, &sky, &secret_file, json_logs)
+            let out = bot(dir.path(), &masto, &sky, &tg, &secret_file, json_logs)
                 .args(args)
                 .output()
                 .unwrap();
@@ -187,7 +218,7 @@ async fn sentinel_secrets_appear_nowhere() {
             assert_clean(&format!("the logs of {args:?}"), &out.stderr);
         }
         // The daemon, for a few seconds.
-        let child = bot(dir.path(), &masto, &sky, &secret_file, json_logs)
+        let child = bot(dir.path(), &masto, &sky, &tg, &secret_file, json_logs)
             .arg("run")
             .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "* * * * * *")
             .stdout(Stdio::piped())
@@ -207,6 +238,14 @@ async fn sentinel_secrets_appear_nowhere() {
         assert_clean("the daemon's logs", &out.stdout);
         assert_clean("the daemon's errors", &out.stderr);
     }
+    assert!(
+        tg.received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.url.path().ends_with("/sendMessage")),
+        "the Telegram target posted"
+    );
     // Everything the bot wrote.
     let written = files_under(&dir.path().join("data"));
     assert!(written.iter().any(|p| p.ends_with("state.db")));

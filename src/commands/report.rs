@@ -63,8 +63,12 @@ pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError
         );
     }
     for t in &summary.nothing_to_collect {
+        let why = config
+            .target(t)
+            .and_then(|t| t.network().no_engagement_reason())
+            .unwrap_or("its network gives no counts");
         println!(
-            "{t}: nothing to collect: an outbox's posts are lines in a file on this machine, which nobody can like or repost; configure a Mastodon or Bluesky target to collect engagement"
+            "{t}: nothing to collect: {why}; configure a Mastodon or Bluesky target to collect engagement"
         );
     }
     for (t, why) in &summary.failures {

@@ -22,6 +22,7 @@ pub mod mastodon;
 pub mod matching;
 pub mod network;
 pub mod outbox;
+pub mod telegram;
 
 /// One post on its way to one target.
 #[derive(Debug, Clone)]
@@ -95,6 +96,10 @@ pub enum PublishError {
         code: Option<String>,
         message: String,
     },
+    /// Nothing reached the network (no connection could be made): try
+    /// again later, with no need to look whether it went out.
+    #[error("not sent: {0}")]
+    Unsent(String),
     /// Not ready yet (an image the server is still processing): ask again
     /// shortly.
     #[error("not ready: {0}")]
@@ -127,7 +132,7 @@ impl PublishError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::RateLimited { .. } | Self::Transient(_) | Self::NotReady(_)
+            Self::RateLimited { .. } | Self::Transient(_) | Self::Unsent(_) | Self::NotReady(_)
         )
     }
 
@@ -167,6 +172,7 @@ impl PublishError {
             },
             Self::Transient(m) => Self::Transient(format!("{what}: {m}")),
             Self::NotReady(m) => Self::NotReady(format!("{what}: {m}")),
+            Self::Unsent(m) => Self::Unsent(format!("{what}: {m}")),
             Self::Auth(m) => Self::Auth(format!("{what}: {m}")),
             other => other,
         }

@@ -13,14 +13,19 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
-use super::{Publisher, bluesky, mastodon, outbox};
+use super::{Publisher, bluesky, mastodon, outbox, telegram};
 use crate::clock::Clock;
 use crate::config::{ConfigError, SecretSource, TargetConfig};
 use crate::render::Limits;
 use crate::store::Store;
 
 /// Every network the bot posts to, one line each.
-pub static NETWORKS: &[&dyn Network] = &[&outbox::Home, &mastodon::Home, &bluesky::Home];
+pub static NETWORKS: &[&dyn Network] = &[
+    &outbox::Home,
+    &mastodon::Home,
+    &bluesky::Home,
+    &telegram::Home,
+];
 
 /// The network a `kind` names, if any.
 pub fn by_kind(kind: &str) -> Option<&'static dyn Network> {
@@ -41,6 +46,7 @@ pub enum NetworkSettings {
     Outbox(outbox::Settings),
     Fediverse(mastodon::Settings),
     Bluesky(bluesky::Settings),
+    Telegram(telegram::Settings),
 }
 
 /// How many images a post may carry on a network, and how big each.
@@ -110,9 +116,18 @@ pub trait Network: Send + Sync {
             max_bytes: crate::posts::MAX_MEDIA_BYTES,
         }
     }
+    /// The most a text may be, in UTF-16 code units, to go with an image
+    /// (Telegram's photo caption); `None`: the same as without one.
+    fn caption_limit(&self) -> Option<usize> {
+        None
+    }
     /// Whether it collects engagement counts at all.
     fn collects_engagement(&self) -> bool {
         true
+    }
+    /// Why it has no counts to collect, for `report` (where it has none).
+    fn no_engagement_reason(&self) -> Option<&'static str> {
+        None
     }
     /// The secrets a target needs (resolved when it is built; `validate`
     /// checks they can be read).

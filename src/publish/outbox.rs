@@ -59,6 +59,11 @@ impl Network for Home {
     fn collects_engagement(&self) -> bool {
         false
     }
+    fn no_engagement_reason(&self) -> Option<&'static str> {
+        Some(
+            "an outbox's posts are lines in a file on this machine, which nobody can like or repost",
+        )
+    }
     fn media_rules(&self) -> network::MediaRules {
         network::MediaRules {
             max_images: usize::MAX,

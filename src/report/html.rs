@@ -421,6 +421,14 @@ pub fn render(report: &Report) -> String {
                 escape(&super::compare(now, before)).replace('\n', "<br>")
             );
         }
+        for n in &report.not_counted {
+            let _ = write!(
+                body,
+                "<p class=\"note\">Not counted: {}: {}.</p>",
+                escape(&n.target),
+                escape(&n.why)
+            );
+        }
         if !report.audience.is_empty() {
             body.push_str("<table><caption>Audience (followers, daily counts)</caption><thead><tr><th scope=\"col\">target</th><th scope=\"col\">first</th><th scope=\"col\">last</th><th scope=\"col\">change</th></tr></thead><tbody>");
             for a in &report.audience {

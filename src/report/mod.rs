@@ -111,6 +111,13 @@ pub struct Audience {
     pub change: i64,
 }
 
+/// A target whose network gives no engagement counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotCounted {
+    pub target: String,
+    pub why: String,
+}
+
 /// The engagement of a period: this one, or the one before it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Period {
@@ -168,6 +175,9 @@ pub struct Report {
     pub previous: Option<Period>,
     /// Follower counts per target over the period (daily snapshots).
     pub audience: Vec<Audience>,
+    /// Targets with nothing to count, and why (no numbers are invented
+    /// for them).
+    pub not_counted: Vec<NotCounted>,
     pub posts: Vec<PostRow>,
     pub by_message: Vec<Group>,
     pub by_lang: Vec<Group>,
@@ -239,6 +249,12 @@ impl Report {
         let today = now.with_timezone(&tz).date_naive();
         let mut report = Self::for_period(posts, since, until, today, now);
         for t in &config.targets {
+            if let Some(why) = t.network().no_engagement_reason() {
+                report.not_counted.push(NotCounted {
+                    target: t.name.clone(),
+                    why: why.to_string(),
+                });
+            }
             let all = &series[&t.name];
             let counts: Vec<&(NaiveDate, u64)> = all
                 .iter()
@@ -320,6 +336,7 @@ impl Report {
             period: None,
             previous: None,
             audience: Vec::new(),
+            not_counted: Vec::new(),
             by_message: group(By::Message),
             by_lang: group(By::Lang),
             by_target: group(By::Target),
@@ -454,15 +471,24 @@ fn median(values: &mut [u64]) -> f64 {
 pub fn table(report: &Report, only: Option<By>) -> String {
     let mut out = String::new();
     if report.posts.is_empty() {
-        return "No engagement recorded yet. The report reads the state store \
+        let mut out: String = "No engagement recorded yet. The report reads the state store \
                 (data/state.db), where the daemon records how each post on Mastodon or \
                 Bluesky does, from 1 h after it goes out (`campaign-bot engagement --all` \
-                checks at once). An outbox target has nothing to show: its posts are lines \
-                in a file on this machine, which nobody can like or repost.\n"
+                checks at once).\n"
             .into();
+        for n in &report.not_counted {
+            let _ = writeln!(out, "Not counted: {}: {}", n.target, n.why);
+        }
+        return out;
     }
     if let (Some(now), Some(before)) = (&report.period, &report.previous) {
         out.push_str(&compare(now, before));
+        out.push('\n');
+    }
+    for n in &report.not_counted {
+        let _ = writeln!(out, "Not counted: {}: {}", n.target, n.why);
+    }
+    if !report.not_counted.is_empty() {
         out.push('\n');
     }
     if !report.audience.is_empty() {

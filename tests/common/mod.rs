@@ -94,9 +94,15 @@ pub fn shared_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
 }
 
-/// Exchange `index` of a recorded fixture file.
+/// Exchange `index` of a recorded fixture file of Mastodon.
 pub fn exchange(file: &str, index: usize) -> Value {
-    let path = shared_dir().join("fixtures/mastodon").join(file);
+    exchange_of("mastodon", file, index)
+}
+
+/// Exchange `index` of a fixture file of `network`
+/// (`../shared/fixtures/NETWORK/FILE`).
+pub fn exchange_of(network: &str, file: &str, index: usize) -> Value {
+    let path = shared_dir().join("fixtures").join(network).join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let all: Value = serde_json::from_str(&text).unwrap();
     all[index].clone()

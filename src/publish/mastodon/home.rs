@@ -66,6 +66,7 @@ pub const DEFAULT_LIMITS: Limits = Limits {
     url_weight: 23,
     max_graphemes: None,
     max_bytes: None,
+    max_utf16: None,
 };
 
 /// The fediverse in the registry of networks.
