@@ -29,7 +29,7 @@ use crate::model::{Lang, Message, Post, PostMedia, Published, Slot};
 use crate::plan::{self, Decision, Event};
 use crate::posts::Catalog;
 use crate::publish::{Lookup, Outgoing, OutgoingMedia, PublishError, Publisher};
-use crate::render::render;
+use crate::render::{render, render_for, render_short};
 use crate::rotation;
 use crate::store::{Begin, Claim, Intent, IntentState, Planned, Store, StoreError};
 use crate::targets::Targets;
@@ -284,8 +284,14 @@ impl Campaign {
         message: &Message,
         lang: &Lang,
     ) -> Planned {
-        let rendered =
-            render(message, lang, &self.config().hashtags).expect("the chosen language exists");
+        // The full text, or the short one where the full one is over the
+        // target's limits.
+        let limits = self
+            .publisher(&target.name)
+            .map(|p| p.limits())
+            .unwrap_or_else(|| target.network().offline_limits());
+        let (rendered, _) = render_for(message, lang, &self.config().hashtags, &limits)
+            .expect("the chosen language exists");
         // The images are fixed now, with the text: a post file edited later
         // does not change what this slot sends.
         let media = message
@@ -702,9 +708,12 @@ impl Campaign {
         let catalog = self.catalog();
         let found = catalog.messages.iter().find_map(|m| {
             m.langs().find_map(|l| {
-                render(m, l, &self.config().hashtags)
-                    .filter(|r| r.text == text)
-                    .map(|_| (m.id.clone(), *l))
+                let hashtags = &self.config().hashtags;
+                [render(m, l, hashtags), render_short(m, l, hashtags)]
+                    .into_iter()
+                    .flatten()
+                    .any(|r| r.text == text)
+                    .then(|| (m.id.clone(), *l))
             })
         });
         let (message_id, lang) = match found {

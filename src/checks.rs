@@ -10,7 +10,7 @@ use crate::config::{Config, TargetConfig};
 use crate::model::{Lang, Message, MessageKind};
 use crate::posts::{Catalog, Problem, Severity};
 use crate::publish::network::{self, Network};
-use crate::render::{Lengths, Limits, overruns, render};
+use crate::render::{Lengths, Limits, overruns, render, render_short};
 use rayon::prelude::*;
 
 /// Images a network would refuse, by its media rules: too large (not
@@ -127,7 +127,16 @@ pub fn check_targets(
             for (target, limits) in &limited {
                 let caption = target.network().caption_limit().filter(|_| !m.media.is_empty());
                 for lang in target.languages.iter().filter(|l| m.has_lang(l)) {
-                    let measure = lengths.of(lang).measure(limits);
+                    let full = lengths.of(lang).measure(limits);
+                    // Over the limits, a target gets the short text if there is one.
+                    let short = (!overruns(&full, limits).is_empty())
+                        .then(|| lengths.short(lang))
+                        .flatten()
+                        .map(|l| l.measure(limits));
+                    let (measure, which) = match short {
+                        Some(s) => (s, "short "),
+                        None => (full, ""),
+                    };
                     if let Some(caption) = caption
                         && measure.utf16 > caption
                     {
@@ -137,7 +146,7 @@ pub fn check_targets(
                             line: m.text_lines.get(lang).copied().unwrap_or(0),
                             column: 1,
                             message: format!(
-                                "the {lang} text is {} UTF-16 code units, longer than a {} image caption ({caption}): target {} sends it without its image; shorten it by {} to keep the image",
+                                "the {which}{lang} text is {} UTF-16 code units, longer than a {} image caption ({caption}): target {} sends it without its image; shorten it by {} to keep the image",
                                 measure.utf16,
                                 target.network().name(),
                                 target.name,
@@ -151,10 +160,17 @@ pub fn check_targets(
                             file: file.clone(),
                             line: m.text_lines.get(lang).copied().unwrap_or(0),
                             column: 1,
-                            message: format!(
-                                "the {lang} text is too long for target {} ({}): {over}, hashtags included; shorten it",
-                                target.name, target.kind
-                            ),
+                            message: if which.is_empty() {
+                                format!(
+                                    "the {lang} text is too long for target {} ({}): {over}, hashtags included; shorten it, or add a shorter {lang} text under [short] for such targets",
+                                    target.name, target.kind
+                                )
+                            } else {
+                                format!(
+                                    "the short {lang} text is too long for target {} ({}) too: {over}, hashtags included; shorten it",
+                                    target.name, target.kind
+                                )
+                            },
                         });
                     }
                 }
@@ -181,6 +197,11 @@ impl<'m> LengthsByLang<'m> {
             hashtags,
             counted: Default::default(),
         }
+    }
+
+    /// The lengths of the short text in `lang`, if the post has one.
+    fn short(&self, lang: &'m Lang) -> Option<Lengths> {
+        render_short(self.message, lang, self.hashtags).map(|r| Lengths::of(&r))
     }
 
     /// The lengths of the text in `lang` (which the post has).
@@ -263,6 +284,12 @@ pub fn check_unconfigured_networks(config: &Config, catalog: &Catalog) -> Vec<Pr
             for (net, limits) in &unconfigured {
                 let network = net.unconfigured_name();
                 for lang in m.langs() {
+                    let fits_short = lengths
+                        .short(lang)
+                        .is_some_and(|l| overruns(&l.measure(limits), limits).is_empty());
+                    if fits_short {
+                        continue;
+                    }
                     for over in overruns(&lengths.of(lang).measure(limits), limits) {
                         problems.push(Problem {
                             severity: Severity::Warning,

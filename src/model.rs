@@ -308,6 +308,9 @@ pub struct Message {
     pub at: Option<At>,
     pub spoiler: LangMap<String>,
     pub text: LangMap<String>,
+    /// Shorter texts (`[short]`), used on targets whose limit the full text
+    /// in that language exceeds.
+    pub short: LangMap<String>,
     /// The line of each language's text in the file, for messages about it.
     pub text_lines: LangMap<usize>,
     pub media: Vec<Media>,

@@ -80,7 +80,51 @@ pub struct Rendered {
 /// LEFT-TO-RIGHT MARK in a language written right to left. `None` if the
 /// message has no text in that language.
 pub fn render(message: &Message, lang: &Lang, campaign_hashtags: &[String]) -> Option<Rendered> {
-    let body = message.text.get(lang)?;
+    render_body(message, message.text.get(lang)?, lang, campaign_hashtags)
+}
+
+/// Renders the `[short]` text of `message` in `lang`, if it has one.
+pub fn render_short(
+    message: &Message,
+    lang: &Lang,
+    campaign_hashtags: &[String],
+) -> Option<Rendered> {
+    render_body(message, message.short.get(lang)?, lang, campaign_hashtags)
+}
+
+/// Which of a message's texts a target gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    Full,
+    /// The `[short]` text: the full one is over the target's limits.
+    Short,
+}
+
+/// Renders `message` in `lang` for a target with `limits`: the full text,
+/// or the `[short]` one where the full text goes over a limit and a short
+/// one exists (which may itself be over: `validate` says so).
+pub fn render_for(
+    message: &Message,
+    lang: &Lang,
+    campaign_hashtags: &[String],
+    limits: &Limits,
+) -> Option<(Rendered, Variant)> {
+    let full = render(message, lang, campaign_hashtags)?;
+    if limits.limits_anything()
+        && message.short.contains_key(lang)
+        && !overruns(&measure(&full, limits), limits).is_empty()
+    {
+        return render_short(message, lang, campaign_hashtags).map(|r| (r, Variant::Short));
+    }
+    Some((full, Variant::Full))
+}
+
+fn render_body(
+    message: &Message,
+    body: &String,
+    lang: &Lang,
+    campaign_hashtags: &[String],
+) -> Option<Rendered> {
     let mut present: HashSet<String> = find_hashtags(body)
         .into_iter()
         .map(|r| body[r.start + 1..r.end].to_lowercase())
@@ -320,6 +364,7 @@ mod tests {
             at: None,
             spoiler: LangMap::new(),
             text: LangMap::from([(Lang::new(lang).unwrap(), text.to_string())]),
+            short: LangMap::new(),
             text_lines: LangMap::new(),
             media: vec![],
         }
@@ -441,5 +486,23 @@ mod tests {
             over[0].to_string(),
             "3025 bytes over the limit of 3000 (25 too many)"
         );
+    }
+
+    #[test]
+    fn a_target_gets_the_short_text_only_where_the_full_one_is_over() {
+        let mut m = msg("en", &"Cities welcome everyone. ".repeat(20), &[]);
+        let en = Lang::new("en").unwrap();
+        m.short.insert(en, "Cities welcome everyone.".into());
+        let (r, v) = render_for(&m, &en, &campaign(), &Limits::BLUESKY).unwrap();
+        assert_eq!(v, Variant::Short);
+        assert!(
+            r.text
+                .starts_with("Cities welcome everyone.\n\n#WeTogether")
+        );
+        let (r, v) = render_for(&m, &en, &campaign(), &Limits::TELEGRAM).unwrap();
+        assert_eq!(v, Variant::Full, "it fits Telegram's 4096");
+        assert!(r.text.len() > 400);
+        let (_, v) = render_for(&m, &en, &campaign(), &Limits::NONE).unwrap();
+        assert_eq!(v, Variant::Full, "no limit, no cut");
     }
 }

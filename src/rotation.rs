@@ -386,6 +386,7 @@ mod tests {
             at: None,
             spoiler: LangMap::new(),
             text: langs.iter().map(|l| (*l, format!("{id} in {l}"))).collect(),
+            short: LangMap::new(),
             text_lines: LangMap::new(),
             media: vec![],
         }

@@ -290,6 +290,46 @@ fn validate_names_a_text_too_long_for_telegram_and_a_caption_that_loses_its_imag
         ));
 }
 
+#[tokio::test]
+async fn a_text_over_the_limit_goes_out_as_its_short_variant() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "sendMessage",
+        fixture("doc_send_message_channel.json", 0),
+    )
+    .await;
+    let dir = workdir_with_posts();
+    for f in std::fs::read_dir(dir.path().join("posts/rotation")).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    let long = "Cities welcome everyone, whatever their status. ".repeat(100);
+    std::fs::write(
+        dir.path().join("posts/rotation/01-long.toml"),
+        format!("[text]\nen = \"\"\"{long}\"\"\"\n\n[short]\nen = \"Cities welcome everyone.\"\n"),
+    )
+    .unwrap();
+    bot(dir.path(), "https://api.telegram.org")
+        .args(["validate", "--offline"])
+        .assert()
+        .success();
+    bot(dir.path(), &server.uri())
+        .args(["preview", "--next", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("the short text"));
+    bot(dir.path(), &server.uri())
+        .args(["post-now", "--target", "tg", "--lang", "en"])
+        .assert()
+        .success();
+    let requests = sent(&server, "sendMessage").await;
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(
+        body["text"],
+        "Cities welcome everyone.\n\n#WeTogether #Cities4Migration"
+    );
+}
+
 /// The local emulator's address and token (`scripts/test.sh` starts it).
 fn emulator() -> (String, String) {
     let file = std::env::var("TELEGRAM_ENV_FILE").unwrap_or_else(|_| {

@@ -1,11 +1,12 @@
-//! Any text and tags: rendering never panics, lengths are consistent, and
+//! Any text and tags: rendering never panics, lengths are consistent
+//! (Bluesky's graphemes and bytes, Telegram's UTF-16 code units), and
 //! every Bluesky facet covers exactly a hashtag or link on character
 //! boundaries of the text.
 #![no_main]
 
 use campaign_bot::model::{Lang, LangMap, Message, MessageKind};
 use campaign_bot::publish::bluesky::facets;
-use campaign_bot::render::{Limits, measure, render};
+use campaign_bot::render::{Limits, measure, overruns, render};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
         at: None,
         spoiler: LangMap::new(),
         text: LangMap::from([(lang.clone(), text.to_string())]),
+        short: LangMap::new(),
         text_lines: LangMap::new(),
         media: vec![],
     };
@@ -42,6 +44,11 @@ fuzz_target!(|data: &[u8]| {
     let m = measure(&r, &Limits::BLUESKY);
     assert!(m.graphemes <= m.bytes);
     assert_eq!(m.bytes, r.text.len());
+    // Telegram's rule: UTF-16 code units, between graphemes and bytes.
+    let t = measure(&r, &Limits::TELEGRAM);
+    assert_eq!(t.utf16, r.text.encode_utf16().count());
+    assert!(m.graphemes <= t.utf16 && t.utf16 <= m.bytes);
+    assert_eq!(overruns(&t, &Limits::TELEGRAM).is_empty(), t.utf16 <= 4096);
     for f in facets(&r.text) {
         let (a, b) = (f["index"]["byteStart"].as_u64().unwrap() as usize, f["index"]["byteEnd"].as_u64().unwrap() as usize);
         assert!(a < b && b <= r.text.len());

@@ -16,7 +16,7 @@ use crate::model::{Lang, Message};
 
 use crate::plan::{self, Decision, Event};
 use crate::posts::Catalog;
-use crate::render::{describe_length, measure, overruns, render};
+use crate::render::{Variant, describe_length, measure, overruns, render_for};
 use crate::rotation::RotationState;
 use crate::schedule::parse_time;
 use crate::store::Store;
@@ -145,7 +145,8 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
                 .get(&target.name)
                 .copied()
                 .unwrap_or_else(|| target.network().offline_limits());
-            let rendered = render(m, lang, &config.hashtags).expect("language present");
+            let (rendered, variant) =
+                render_for(m, lang, &config.hashtags, &limits).expect("language present");
             let ms = measure(&rendered, &limits);
             let overs = overruns(&ms, &limits);
             over_limit |= !overs.is_empty();
@@ -158,6 +159,9 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
                 what,
                 describe_length(&ms, &limits)
             );
+            if variant == Variant::Short {
+                println!("    the short text: the full one is over this target's limit");
+            }
             for o in overs {
                 println!("    TOO LONG: {o}");
             }

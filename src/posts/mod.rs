@@ -207,6 +207,9 @@ struct RawPost {
     at: Option<Spanned<toml::value::Datetime>>,
     spoiler: Option<Spanned<RawSpoiler>>,
     text: Spanned<BTreeMap<Spanned<String>, Spanned<String>>>,
+    /// Shorter texts, per language, for targets whose limit the full text
+    /// exceeds.
+    short: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
     #[serde(default)]
     media: Vec<Spanned<RawMedia>>,
 }
@@ -718,6 +721,36 @@ fn build_message(
         );
     }
 
+    let mut short = LangMap::new();
+    for (k, v) in raw.short.map(|s| s.into_inner()).unwrap_or_default() {
+        let Some(lang) = lang_key(&k, ctx) else {
+            continue;
+        };
+        let value = v.get_ref().trim().to_string();
+        if !text.contains_key(&lang) {
+            ctx.error_at(
+                k.span(),
+                format!("[short] has a {lang} text but [text] does not; add the full {lang} text or remove this line"),
+            );
+        } else if value.is_empty() {
+            ctx.error_at(
+                v.span(),
+                format!("the short {lang} text is empty; write it or remove the line"),
+            );
+        } else if value.chars().count() >= text[&lang].chars().count() {
+            ctx.error_at(
+                v.span(),
+                format!("the short {lang} text is not shorter than the full one; shorten it or remove the line"),
+            );
+        } else {
+            check_bidi(ctx, v.span(), &value, &format!("the short {lang} text"));
+            if lang.as_str() == "fr" {
+                check_french(ctx, v.span());
+            }
+            short.insert(lang, value);
+        }
+    }
+
     let mut spoiler = LangMap::new();
     if let Some(sp) = raw.spoiler {
         let span = sp.span();
@@ -833,7 +866,7 @@ fn build_message(
     }
 
     // Built by inserts: give back the spare room (thousands are held).
-    for map in [&mut spoiler, &mut text] {
+    for map in [&mut spoiler, &mut text, &mut short] {
         map.shrink_to_fit();
     }
     text_lines.shrink_to_fit();
@@ -847,6 +880,7 @@ fn build_message(
         at,
         spoiler,
         text,
+        short,
         text_lines,
         media,
     })
@@ -1135,9 +1169,9 @@ ar = "حقوق للجميع."
                 "rotation/a.toml",
                 "titel = \"x\"\n[text]\nen = \"x\"\nfr = \"x\"\nar = \"x\"\n",
             )],
-            expect![[
-                r#"posts/rotation/a.toml:1:1: error: unknown key `titel`; check its spelling. Allowed keys: `id`, `commitment`, `status`, `tags`, `at`, `spoiler`, `text`, `media`"#
-            ]],
+            expect![
+                "posts/rotation/a.toml:1:1: error: unknown key `titel`; check its spelling. Allowed keys: `id`, `commitment`, `status`, `tags`, `at`, `spoiler`, `text`, `short`, `media`"
+            ],
         );
     }
 
@@ -1150,7 +1184,7 @@ ar = "حقوق للجميع."
                 "titel = \"x\"\ncommitment = \"one\"\n[text]\nen = \" \"\nfr = \"y\"\nxx = \"z\"\n",
             )],
             expect![[r#"
-                posts/rotation/a.toml:1:1: error: unknown key `titel`; check its spelling. Allowed keys: `id`, `commitment`, `status`, `tags`, `at`, `spoiler`, `text`, `media`
+                posts/rotation/a.toml:1:1: error: unknown key `titel`; check its spelling. Allowed keys: `id`, `commitment`, `status`, `tags`, `at`, `spoiler`, `text`, `short`, `media`
                 posts/rotation/a.toml:2:14: error: wrong kind of value: string "one", expected a whole number, e.g. 1
                 posts/rotation/a.toml:4:6: error: the en text is empty; write the post or remove the line
                 posts/rotation/a.toml:6:1: error: "xx" is not an ISO 639-1 language code; use two letters such as en, fr or ar"#]],
