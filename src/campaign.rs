@@ -579,6 +579,18 @@ impl Campaign {
                 Err(PublishError::Conflict { existing, text }) => {
                     return self.already_there(intent, existing, &text);
                 }
+                Err(PublishError::Duplicate(msg)) => {
+                    // A resend of a post that did go out is refused this
+                    // way too: it counts as posted only if it is found.
+                    let found = tokio::select! {
+                        r = publisher.find_published(post) => r,
+                        _ = cancel.cancelled() => return Outcome::Interrupted,
+                    };
+                    if let Ok(Lookup::Posted(p)) = found {
+                        return self.published(intent, post, p);
+                    }
+                    return self.refused_duplicate(intent, msg);
+                }
                 Err(PublishError::Auth(msg)) => {
                     if let Err(e) = self.targets.pause(&intent.target, &msg) {
                         tracing::error!(error = %e, "could not record the pause");
@@ -766,6 +778,31 @@ impl Campaign {
             tracing::error!(error = %e, "could not record it");
         }
         Outcome::Uncertain(why)
+    }
+
+    /// The network refused the text as a repeat of a recent post: the slot
+    /// is skipped, and the target neither paused nor counted as failing.
+    fn refused_duplicate(&self, intent: &Intent, message: String) -> Outcome {
+        let reason = format!(
+            "refused as a duplicate of a recent post ({message}); the rotation repeats it too soon for this network (see `validate`)"
+        );
+        tracing::warn!(
+            target_name = intent.target,
+            slot = intent.slot.key,
+            message_id = intent.message_id.as_deref().unwrap_or(""),
+            reason,
+            "post refused as a duplicate"
+        );
+        if let Err(e) =
+            self.store()
+                .settle(&intent.key, IntentState::Skipped, &reason, self.clock.now())
+        {
+            tracing::error!(error = %e, "could not record it");
+        }
+        self.targets
+            .metrics()
+            .post(&intent.target, "none", "skipped");
+        Outcome::Skipped(reason)
     }
 
     fn give_up(&self, intent: &Intent, reason: String) -> Outcome {

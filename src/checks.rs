@@ -10,7 +10,7 @@ use crate::config::{Config, TargetConfig};
 use crate::model::{Lang, Message, MessageKind};
 use crate::posts::{Catalog, Problem, Severity};
 use crate::publish::network::{self, Network};
-use crate::render::{Lengths, Limits, overruns, render, render_short};
+use crate::render::{Lengths, Limits, Measure, measure, overruns, render, render_short};
 use rayon::prelude::*;
 
 /// Images a network would refuse, by its media rules: too large (not
@@ -127,12 +127,11 @@ pub fn check_targets(
             for (target, limits) in &limited {
                 let caption = target.network().caption_limit().filter(|_| !m.media.is_empty());
                 for lang in target.languages.iter().filter(|l| m.has_lang(l)) {
-                    let full = lengths.of(lang).measure(limits);
+                    let full = lengths.measure(lang, limits);
                     // Over the limits, a target gets the short text if there is one.
                     let short = (!overruns(&full, limits).is_empty())
-                        .then(|| lengths.short(lang))
-                        .flatten()
-                        .map(|l| l.measure(limits));
+                        .then(|| lengths.short(lang, limits))
+                        .flatten();
                     let (measure, which) = match short {
                         Some(s) => (s, "short "),
                         None => (full, ""),
@@ -183,6 +182,112 @@ pub fn check_targets(
         .collect()
 }
 
+/// How soon a target's rotation posts each (message, language) again, in
+/// days: the languages take turns, one a slot, and each language's
+/// messages take turns within it. `None` when nothing can be posted or no
+/// slot comes.
+pub fn repeat_days(config: &Config, catalog: &Catalog, target: &TargetConfig) -> Option<f64> {
+    let now = Utc::now();
+    let days = 28;
+    let slots = config
+        .schedule
+        .between(now, now + chrono::Duration::days(days))
+        .len();
+    if slots == 0 || target.languages.is_empty() {
+        return None;
+    }
+    let per_lang = target
+        .languages
+        .iter()
+        .map(|l| {
+            catalog
+                .rotation()
+                .filter(|m| !m.draft && m.has_lang(l))
+                .count()
+        })
+        .filter(|n| *n > 0)
+        .min()?;
+    let cycle_slots = per_lang * target.languages.len();
+    Some(cycle_slots as f64 * days as f64 / slots as f64)
+}
+
+/// Targets on a network that refuses repeated texts whose rotation repeats
+/// one sooner than `schedule.repeat_window`, and what posts with links cost
+/// where a network charges for them.
+pub fn check_repeats_and_costs(config: &Config, catalog: &Catalog) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let window_days = config.repeat_window.as_secs_f64() / 86_400.0;
+    for t in &config.targets {
+        let network = t.network();
+        if network.refuses_repeats()
+            && let Some(days) = repeat_days(config, catalog, t)
+            && days < window_days
+        {
+            out.push(Problem {
+                severity: Severity::Warning,
+                file: Path::new("posts/rotation").to_path_buf(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "target {} ({}) posts each message in each language again after {days:.0} days, sooner than schedule.repeat_window ({}): {} may refuse a repeat as a duplicate, and that slot is then skipped; add messages, fewer slots or languages, or set repeat_window",
+                    t.name,
+                    t.kind,
+                    humantime::format_duration(config.repeat_window),
+                    network.name()
+                ),
+            });
+        }
+        if let Some(note) = network.link_cost_note() {
+            for m in catalog.messages.iter().filter(|m| !m.draft) {
+                let langs: Vec<String> = t
+                    .languages
+                    .iter()
+                    .filter(|l| {
+                        m.text
+                            .get(l)
+                            .is_some_and(|text| !crate::render::find_urls(text).is_empty())
+                    })
+                    .map(|l| l.to_string())
+                    .collect();
+                if !langs.is_empty() {
+                    out.push(Problem {
+                        severity: Severity::Warning,
+                        file: Path::new("posts").join(&m.source),
+                        line: 0,
+                        column: 0,
+                        message: format!(
+                            "the {} text has a link, and target {} posts it: {note}",
+                            langs.join(", "),
+                            t.name
+                        ),
+                    });
+                }
+            }
+        }
+        if !network.sends_images() {
+            for m in catalog
+                .messages
+                .iter()
+                .filter(|m| !m.draft && !m.media.is_empty())
+            {
+                out.push(Problem {
+                    severity: Severity::Warning,
+                    file: Path::new("posts").join(&m.source),
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "target {} ({}) posts the text only: images are not sent to {} yet",
+                        t.name,
+                        t.kind,
+                        network.name()
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// A post's texts, each rendered and counted once, on first use.
 struct LengthsByLang<'m> {
     message: &'m Message,
@@ -199,9 +304,21 @@ impl<'m> LengthsByLang<'m> {
         }
     }
 
-    /// The lengths of the short text in `lang`, if the post has one.
-    fn short(&self, lang: &'m Lang) -> Option<Lengths> {
-        render_short(self.message, lang, self.hashtags).map(|r| Lengths::of(&r))
+    /// The measures of the short text in `lang`, if the post has one.
+    fn short(&self, lang: &'m Lang, limits: &Limits) -> Option<Measure> {
+        render_short(self.message, lang, self.hashtags).map(|r| measure(&r, limits))
+    }
+
+    /// The measures of the text in `lang` against `limits`; the text is
+    /// rendered again only where X's weighted count needs it.
+    fn measure(&self, lang: &'m Lang, limits: &Limits) -> Measure {
+        let lengths = self.of(lang);
+        if lengths.needs_text(limits) {
+            let rendered = render(self.message, lang, self.hashtags).expect("language present");
+            lengths.measure_text(&rendered.text, limits)
+        } else {
+            lengths.measure(limits)
+        }
     }
 
     /// The lengths of the text in `lang` (which the post has).
@@ -285,19 +402,19 @@ pub fn check_unconfigured_networks(config: &Config, catalog: &Catalog) -> Vec<Pr
                 let network = net.unconfigured_name();
                 for lang in m.langs() {
                     let fits_short = lengths
-                        .short(lang)
-                        .is_some_and(|l| overruns(&l.measure(limits), limits).is_empty());
+                        .short(lang, limits)
+                        .is_some_and(|m| overruns(&m, limits).is_empty());
                     if fits_short {
                         continue;
                     }
-                    for over in overruns(&lengths.of(lang).measure(limits), limits) {
+                    for over in overruns(&lengths.measure(lang, limits), limits) {
                         problems.push(Problem {
                             severity: Severity::Warning,
                             file: file.clone(),
                             line: m.text_lines.get(lang).copied().unwrap_or(0),
                             column: 1,
                             message: format!(
-                                "the {lang} text would be too long for {network}, where no target is configured yet: {over}, hashtags included; shorten it before the campaign posts there"
+                                "the {lang} text would be too long for {network}, where no target is configured yet: {over}, hashtags included; shorten it, or add a shorter {lang} text under [short], before the campaign posts there"
                             ),
                         });
                     }

@@ -138,6 +138,7 @@ struct RawSchedule {
     grace: String,
     timed_post_window: String,
     parallel_posts: i64,
+    repeat_window: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +175,10 @@ pub struct Config {
     /// A rotation slot this close to a timed queue post, on a target that
     /// posts it, is left to the queue post (see [`crate::plan::taken_by`]).
     pub timed_post_window: Duration,
+    /// How long a network that refuses repeated texts (X) may remember
+    /// one: `validate` and `preview` warn when a target's rotation repeats
+    /// a text sooner.
+    pub repeat_window: Duration,
     /// How many posts are sent at once, at most (all targets together).
     pub parallel_posts: usize,
     pub checkpoints: Vec<Duration>,
@@ -556,6 +561,7 @@ impl Config {
             "schedule.timed_post_window",
             &raw.schedule.timed_post_window,
         )?;
+        let repeat_window = parse_duration("schedule.repeat_window", &raw.schedule.repeat_window)?;
         let parallel_posts = match raw.schedule.parallel_posts {
             n @ 1..=1024 => n as usize,
             n => {
@@ -637,6 +643,7 @@ impl Config {
             hashtags,
             schedule,
             timed_post_window,
+            repeat_window,
             parallel_posts,
             checkpoints,
             rate_share,

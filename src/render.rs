@@ -166,6 +166,10 @@ pub struct Limits {
     /// Basic Multilingual Plane counts 2).
     #[serde(default)]
     pub max_utf16: Option<usize>,
+    /// X: twitter-text's weighted length (v3: most scripts, Arabic
+    /// included, count 1; CJK and emoji 2; each link 23).
+    #[serde(default)]
+    pub max_weighted: Option<usize>,
 }
 
 impl Limits {
@@ -175,6 +179,7 @@ impl Limits {
             || self.max_graphemes.is_some()
             || self.max_bytes.is_some()
             || self.max_utf16.is_some()
+            || self.max_weighted.is_some()
     }
 
     /// No limit (the outbox).
@@ -184,6 +189,7 @@ impl Limits {
         max_graphemes: None,
         max_bytes: None,
         max_utf16: None,
+        max_weighted: None,
     };
     /// Bluesky's fixed limits (app.bsky.feed.post lexicon).
     pub const BLUESKY: Limits = Limits {
@@ -192,6 +198,7 @@ impl Limits {
         max_graphemes: Some(300),
         max_bytes: Some(3000),
         max_utf16: None,
+        max_weighted: None,
     };
     /// Telegram's for a message's text (Bot API `sendMessage`).
     pub const TELEGRAM: Limits = Limits {
@@ -200,6 +207,16 @@ impl Limits {
         max_graphemes: None,
         max_bytes: None,
         max_utf16: Some(4096),
+        max_weighted: None,
+    };
+    /// X's (API v2 `POST /2/tweets`, twitter-text v3).
+    pub const X: Limits = Limits {
+        max_characters: None,
+        url_weight: 23,
+        max_graphemes: None,
+        max_bytes: None,
+        max_utf16: None,
+        max_weighted: Some(280),
     };
     /// Mastodon's, from the instance (default 500 characters, URLs as 23).
     pub fn mastodon(max_characters: usize, url_weight: usize) -> Limits {
@@ -209,6 +226,7 @@ impl Limits {
             max_graphemes: None,
             max_bytes: None,
             max_utf16: None,
+            max_weighted: None,
         }
     }
 }
@@ -217,6 +235,9 @@ impl fmt::Display for Limits {
     /// For people: `500 characters (links count 23)`, `300 graphemes and
     /// 3000 bytes`, `no limit`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(w) = self.max_weighted {
+            return write!(f, "{w} weighted characters (links count 23)");
+        }
         if let Some(u) = self.max_utf16 {
             return write!(f, "{u} UTF-16 code units");
         }
@@ -239,11 +260,50 @@ pub struct Measure {
     pub characters: usize,
     /// Telegram's count: UTF-16 code units.
     pub utf16: usize,
+    /// X's weighted count (0 where no limit asked for it).
+    pub weighted: usize,
 }
 
 /// Measures `r` with the URL weight of `limits`.
 pub fn measure(r: &Rendered, limits: &Limits) -> Measure {
-    Lengths::of(r).measure(limits)
+    Lengths::of(r).measure_text(&r.text, limits)
+}
+
+/// The weight-1 ranges of twitter-text v3 (code points): most scripts,
+/// Latin, French accents and Arabic included, and some punctuation.
+const WEIGHT_ONE: [(u32, u32); 4] = [(0, 4351), (8192, 8205), (8208, 8223), (8242, 8247)];
+
+/// X's weighted length of a text without links, where each character's
+/// weight is certain: 1 in the weight-1 ranges, 2 for the marks and spaces
+/// our texts carry outside them (a left-to-right mark before an Arabic
+/// post's hashtags, the narrow no-break space of French typography) and
+/// for CJK, on a normalised (NFC) text. `None` where twitter-text must
+/// count (emoji, which weigh 2 as a whole sequence, and anything else).
+fn plain_weighted(text: &str) -> Option<usize> {
+    if unicode_normalization::is_nfc_quick(text.chars()) != unicode_normalization::IsNormalized::Yes
+    {
+        return None;
+    }
+    let mut weight = 0;
+    for c in text.chars() {
+        let code = c as u32;
+        weight += match code {
+            // © and ® may be read as emoji.
+            0xA9 | 0xAE => return None,
+            _ if WEIGHT_ONE.iter().any(|(a, b)| (*a..=*b).contains(&code)) => 1,
+            0x200E | 0x200F | 0x202F | 0x2066..=0x2069 => 2,
+            0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF => 2,
+            _ => return None,
+        };
+    }
+    Some(weight)
+}
+
+/// X's weighted length of `text` (twitter-text v3, links as 23).
+pub fn weighted_length(text: &str) -> usize {
+    twitter_text::parse(text, twitter_text_config::config_v3(), true)
+        .weighted_length
+        .max(0) as usize
 }
 
 /// What a rendered post's measures are made of, whatever the network:
@@ -257,6 +317,9 @@ pub struct Lengths {
     urls: usize,
     spoiler_graphemes: usize,
     utf16: usize,
+    /// X's weighted length where each character's weight is certain (no
+    /// link, no emoji); `None`: twitter-text must parse the text.
+    weighted_plain: Option<usize>,
 }
 
 impl Lengths {
@@ -266,10 +329,12 @@ impl Lengths {
             url_graphemes += r.text[u].graphemes(true).count();
             urls += 1;
         }
+        let urls_found = urls;
         Lengths {
             graphemes: r.text.graphemes(true).count(),
             bytes: r.text.len(),
             utf16: r.text.encode_utf16().count(),
+            weighted_plain: (urls_found == 0).then(|| plain_weighted(&r.text)).flatten(),
             url_graphemes,
             urls,
             spoiler_graphemes: r
@@ -280,8 +345,15 @@ impl Lengths {
     }
 
     /// The measures against `limits` (links weigh its URL weight).
+    /// X's weighted length is counted only when `limits` has one; see
+    /// [`Lengths::measure_text`] for a text that needs twitter-text.
     pub fn measure(&self, limits: &Limits) -> Measure {
         Measure {
+            weighted: if limits.max_weighted.is_some() {
+                self.weighted_plain.unwrap_or(usize::MAX)
+            } else {
+                0
+            },
             graphemes: self.graphemes,
             bytes: self.bytes,
             characters: self.graphemes - self.url_graphemes
@@ -289,6 +361,24 @@ impl Lengths {
                 + self.spoiler_graphemes,
             utf16: self.utf16,
         }
+    }
+}
+
+impl Lengths {
+    /// Whether measuring against `limits` needs the text itself (X's
+    /// weighted length of a text twitter-text must parse).
+    pub fn needs_text(&self, limits: &Limits) -> bool {
+        limits.max_weighted.is_some() && self.weighted_plain.is_none()
+    }
+
+    /// As [`Lengths::measure`], with `text` (the rendered text these
+    /// lengths are of) counted by twitter-text where X's limit needs it.
+    pub fn measure_text(&self, text: &str, limits: &Limits) -> Measure {
+        let mut m = self.measure(limits);
+        if self.needs_text(limits) {
+            m.weighted = weighted_length(text);
+        }
+        m
     }
 }
 
@@ -331,12 +421,15 @@ pub fn overruns(m: &Measure, limits: &Limits) -> Vec<Overrun> {
     check("graphemes", m.graphemes, limits.max_graphemes);
     check("bytes", m.bytes, limits.max_bytes);
     check("UTF-16 code units", m.utf16, limits.max_utf16);
+    check("weighted characters", m.weighted, limits.max_weighted);
     out
 }
 
 /// A short description of the length against the limit, for `preview`.
 pub fn describe_length(m: &Measure, limits: &Limits) -> String {
-    if let Some(max) = limits.max_utf16 {
+    if let Some(max) = limits.max_weighted {
+        format!("{}/{} weighted characters", m.weighted, max)
+    } else if let Some(max) = limits.max_utf16 {
         format!("{}/{} UTF-16 code units", m.utf16, max)
     } else if let Some(max) = limits.max_characters {
         format!("{}/{} characters", m.characters, max)
@@ -504,5 +597,31 @@ mod tests {
         assert!(r.text.len() > 400);
         let (_, v) = render_for(&m, &en, &campaign(), &Limits::NONE).unwrap();
         assert_eq!(v, Variant::Full, "no limit, no cut");
+    }
+
+    #[test]
+    fn x_weighted_length_without_the_parser_agrees_with_twitter_text() {
+        let lrm = '\u{200E}';
+        for text in [
+            "Cities welcome everyone.\n\n#WeTogether #Cities4Migration".to_string(),
+            "Les villes accueillent tout le monde\u{202F}!\n\n#WeTogether".to_string(),
+            format!("المدن مراكز للفرص\n\n{lrm}#WeTogether #Cities4Migration"),
+            "城市欢迎所有人 #WeTogether".to_string(),
+            "Déjà vu, à Genève — « citoyens ».".to_string(),
+        ] {
+            assert_eq!(
+                plain_weighted(&text),
+                Some(weighted_length(&text)),
+                "{text:?}"
+            );
+        }
+        // Emoji and links go to twitter-text.
+        assert_eq!(plain_weighted("We 🤝 cities"), None);
+        assert_eq!(weighted_length("We 🤝 cities"), 12);
+        let r = Rendered {
+            text: "Read https://example.org/a/very/long/path/indeed".into(),
+            spoiler: None,
+        };
+        assert_eq!(measure(&r, &Limits::X).weighted, 5 + 23);
     }
 }

@@ -1,12 +1,13 @@
 //! Any text and tags: rendering never panics, lengths are consistent
-//! (Bluesky's graphemes and bytes, Telegram's UTF-16 code units), and
+//! (Bluesky's graphemes and bytes, Telegram's UTF-16 code units, X's
+//! weighted count against twitter-text), and
 //! every Bluesky facet covers exactly a hashtag or link on character
 //! boundaries of the text.
 #![no_main]
 
 use campaign_bot::model::{Lang, LangMap, Message, MessageKind};
 use campaign_bot::publish::bluesky::facets;
-use campaign_bot::render::{Limits, measure, overruns, render};
+use campaign_bot::render::{Limits, measure, overruns, render, weighted_length};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -49,6 +50,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(t.utf16, r.text.encode_utf16().count());
     assert!(m.graphemes <= t.utf16 && t.utf16 <= m.bytes);
     assert_eq!(overruns(&t, &Limits::TELEGRAM).is_empty(), t.utf16 <= 4096);
+    // X's rule: the quick count, where it applies, is twitter-text's.
+    let x = measure(&r, &Limits::X);
+    assert_eq!(x.weighted, weighted_length(&r.text));
+    assert_eq!(overruns(&x, &Limits::X).is_empty(), x.weighted <= 280);
     for f in facets(&r.text) {
         let (a, b) = (f["index"]["byteStart"].as_u64().unwrap() as usize, f["index"]["byteEnd"].as_u64().unwrap() as usize);
         assert!(a < b && b <= r.text.len());

@@ -137,6 +137,29 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
         return Ok(ExitCode::from(exit::OK));
     };
 
+    // Networks that refuse a repeated text: how soon each target repeats.
+    for t in config
+        .targets
+        .iter()
+        .filter(|t| t.network().refuses_repeats())
+    {
+        if let Some(days) = crate::checks::repeat_days(config, &catalog, t) {
+            let window = config.repeat_window.as_secs_f64() / 86_400.0;
+            println!(
+                "{}: each message comes back in each language after {days:.0} days{}",
+                t.name,
+                if days < window {
+                    format!(
+                        " — sooner than schedule.repeat_window ({}): {} may refuse repeats as duplicates",
+                        humantime::format_duration(config.repeat_window),
+                        t.network().name()
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
     let mut over_limit = false;
     let known = offline_limits_by_target(config);
     let mut show =

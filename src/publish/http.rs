@@ -155,8 +155,8 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// When a rate limit lifts: `Retry-After` (seconds or an HTTP date), else
-/// `X-RateLimit-Reset` (Mastodon: an ISO 8601 time) or `RateLimit-Reset`
-/// (Bluesky: Unix seconds).
+/// `X-RateLimit-Reset` (Mastodon: an ISO 8601 time), `RateLimit-Reset`
+/// (Bluesky: Unix seconds) or `x-rate-limit-reset` (X: Unix seconds).
 pub fn retry_at(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let get = |name: &str| {
         headers
@@ -177,7 +177,7 @@ pub fn retry_at(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>
 
 /// The end of the current rate-limit window, from either header style.
 pub fn reset_time(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    for name in ["x-ratelimit-reset", "ratelimit-reset"] {
+    for name in ["x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset"] {
         let Some(v) = headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -226,14 +226,18 @@ impl RateWindow {
 
 /// Requests left in the current window, from either header style.
 pub fn remaining(headers: &HeaderMap) -> Option<u64> {
-    ["x-ratelimit-remaining", "ratelimit-remaining"]
-        .iter()
-        .find_map(|n| {
-            headers
-                .get(*n)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse().ok())
-        })
+    [
+        "x-ratelimit-remaining",
+        "ratelimit-remaining",
+        "x-rate-limit-remaining",
+    ]
+    .iter()
+    .find_map(|n| {
+        headers
+            .get(*n)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+    })
 }
 
 /// What the server said, on one line: the `error` (or `message`) of a JSON

@@ -23,6 +23,7 @@ pub mod matching;
 pub mod network;
 pub mod outbox;
 pub mod telegram;
+pub mod x;
 
 /// One post on its way to one target.
 #[derive(Debug, Clone)]
@@ -107,6 +108,10 @@ pub enum PublishError {
     /// Credentials are missing, wrong or revoked: the target pauses.
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// The network refused the text as one the account posted recently (X,
+    /// LinkedIn): not retried, never a pause or a failure.
+    #[error("refused as a duplicate: {0}")]
+    Duplicate(String),
     /// The slot's key already holds another post on the network (the slot
     /// was filled before, with other content): nothing was sent.
     #[error("the slot already holds another post ({})", existing.remote_id)]

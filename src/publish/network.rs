@@ -13,7 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
-use super::{Publisher, bluesky, mastodon, outbox, telegram};
+use super::{Publisher, bluesky, mastodon, outbox, telegram, x};
 use crate::clock::Clock;
 use crate::config::{ConfigError, SecretSource, TargetConfig};
 use crate::render::Limits;
@@ -25,6 +25,7 @@ pub static NETWORKS: &[&dyn Network] = &[
     &mastodon::Home,
     &bluesky::Home,
     &telegram::Home,
+    &x::Home,
 ];
 
 /// The network a `kind` names, if any.
@@ -47,6 +48,7 @@ pub enum NetworkSettings {
     Fediverse(mastodon::Settings),
     Bluesky(bluesky::Settings),
     Telegram(telegram::Settings),
+    X(x::Settings),
 }
 
 /// How many images a post may carry on a network, and how big each.
@@ -124,6 +126,19 @@ pub trait Network: Send + Sync {
     /// Whether it collects engagement counts at all.
     fn collects_engagement(&self) -> bool {
         true
+    }
+    /// Whether posts go out with their images (`validate` warns where not).
+    fn sends_images(&self) -> bool {
+        true
+    }
+    /// Whether it refuses a text the account posted recently (X,
+    /// LinkedIn): `validate` warns when the rotation repeats one too soon.
+    fn refuses_repeats(&self) -> bool {
+        false
+    }
+    /// What a post with a link costs on it, where that is worth saying.
+    fn link_cost_note(&self) -> Option<&'static str> {
+        None
     }
     /// Why it has no counts to collect, for `report` (where it has none).
     fn no_engagement_reason(&self) -> Option<&'static str> {

@@ -67,6 +67,7 @@ pub const DEFAULT_LIMITS: Limits = Limits {
     max_graphemes: None,
     max_bytes: None,
     max_utf16: None,
+    max_weighted: None,
 };
 
 /// The fediverse in the registry of networks.

@@ -1,0 +1,113 @@
+//! X in the registry of networks: the `[targets.NAME]` keys, their checks,
+//! limits, media rules and building.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::X;
+use crate::config::{ConfigError, SecretSource, TargetConfig, check_url, secret_source};
+use crate::publish::Publisher;
+use crate::publish::network::{
+    self, BuildContext, LoginError, LoginRequest, MediaRules, Network, NetworkSettings,
+};
+use crate::render::Limits;
+
+/// `kind = "x"`: the user's OAuth 2.0 access token by `token_env` or
+/// `token_file` (scopes tweet.read, tweet.write, users.read), and `api_url`
+/// (`https://api.x.com`; a test server's).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub api_url: String,
+    pub token: SecretSource,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    api_url: Option<String>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+}
+
+/// X in the registry of networks.
+pub struct Home;
+
+#[async_trait]
+impl Network for Home {
+    fn name(&self) -> &'static str {
+        "X"
+    }
+    fn kinds(&self) -> &'static [&'static str] {
+        &["x"]
+    }
+    fn keys(&self) -> &'static [&'static str] {
+        &["api_url", "token_env", "token_file"]
+    }
+    fn settings(
+        &self,
+        target: &str,
+        _kind: &str,
+        keys: toml::Table,
+    ) -> Result<NetworkSettings, ConfigError> {
+        let raw: Raw = network::parse_keys(target, keys)?;
+        let api_url = raw.api_url.unwrap_or_else(|| "https://api.x.com".into());
+        check_url(&format!("targets.{target}.api_url"), &api_url)?;
+        Ok(NetworkSettings::X(Settings {
+            api_url: api_url.trim_end_matches('/').to_string(),
+            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
+        }))
+    }
+    fn offline_limits(&self) -> Limits {
+        Limits::X
+    }
+    fn media_rules(&self) -> MediaRules {
+        // Images are not sent to X yet: no post is refused for them, and
+        // `validate` warns that they are left out.
+        MediaRules {
+            max_images: usize::MAX,
+            max_bytes: u64::MAX,
+        }
+    }
+    fn sends_images(&self) -> bool {
+        false
+    }
+    fn refuses_repeats(&self) -> bool {
+        true
+    }
+    fn link_cost_note(&self) -> Option<&'static str> {
+        Some(
+            "X charges per post, about $0.015 a post but $0.20 for a post with a link (X's pricing page); remove the link to post for less",
+        )
+    }
+    fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
+        match &target.settings {
+            NetworkSettings::X(s) => vec![&s.token],
+            _ => Vec::new(),
+        }
+    }
+    fn build(
+        &self,
+        target: &TargetConfig,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Arc<dyn Publisher>, String> {
+        let NetworkSettings::X(s) = &target.settings else {
+            return Err("the settings are not X's".into());
+        };
+        let token = s.token.resolve().map_err(|e| e.to_string())?;
+        Ok(Arc::new(
+            X::new(&target.name, &s.api_url, token).with_clock(ctx.clock),
+        ))
+    }
+    /// Checks the access token of each X target (`GET /2/users/me`).
+    async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
+        if request.targets.is_empty() {
+            return Err(LoginError::Usage(
+                "no X target is configured; add one to config/local.toml (or --config FILE), e.g.\n\n[targets.x]\nkind = \"x\"\ntoken_file = \"/run/secrets/x_token\"   # a user's OAuth 2.0 access token (scopes tweet.read tweet.write users.read)\nlanguages = [\"en\", \"fr\", \"ar\"]\n\nthen run `campaign-bot login x` again".into(),
+            ));
+        }
+        network::check_credentials(request.targets).await
+    }
+}

@@ -1,0 +1,330 @@
+//! X (Twitter), through API v2 with a user's OAuth 2.0 access token:
+//! `POST /2/tweets` to post, the user's recent tweets to look for one
+//! whose fate is unknown, `GET /2/tweets?ids=` (100 a call) with
+//! `public_metrics` for engagement, impressions included.
+//!
+//! Exactly once without a key: X has none. A post whose outcome is unknown
+//! is looked for among the account's tweets since the intent was recorded
+//! (the same words, links aside: X rewrites them to t.co) before anything
+//! is sent again. X refuses a text the account posted recently (403
+//! "duplicate content"): that refusal is looked into too (a resend of a
+//! post that did go out gets it) and otherwise skips the slot, without
+//! pausing the target or counting as a failure.
+//!
+//! Lengths are twitter-text v3's weighted count: 280, most scripts
+//! (Arabic included) 1 a character, CJK and emoji 2, each link 23.
+//! Images are not sent yet: X posts carry the text only (`validate` warns).
+
+use std::sync::OnceLock;
+
+use async_trait::async_trait;
+use chrono::SecondsFormat;
+use serde::Deserialize;
+
+use super::http::{self, Http, RateWindow};
+use super::matching::words;
+use super::{Lookup, Outgoing, PublishError, Publisher};
+use crate::clock::Clock;
+use crate::config::Secret;
+use crate::model::{Check, Counts, Published};
+use crate::render::Limits;
+
+pub mod home;
+pub use home::{Home, Settings};
+
+/// How many posts one `GET /2/tweets?ids=` covers.
+pub const LOOKUP_BATCH: usize = 100;
+
+pub struct X {
+    name: String,
+    api_url: String,
+    token: Secret,
+    http: Http,
+    window: RateWindow,
+    /// The account's id, asked once.
+    me: OnceLock<User>,
+    clock: Clock,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct User {
+    id: String,
+    username: Option<String>,
+    public_metrics: Option<UserMetrics>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct UserMetrics {
+    followers_count: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Data<T> {
+    data: Option<T>,
+    #[serde(default)]
+    errors: Vec<ApiError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiError {
+    resource_id: Option<String>,
+    title: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Tweet {
+    id: String,
+    text: Option<String>,
+    public_metrics: Option<Metrics>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Metrics {
+    like_count: Option<u64>,
+    retweet_count: Option<u64>,
+    reply_count: Option<u64>,
+    quote_count: Option<u64>,
+    impression_count: Option<u64>,
+}
+
+/// X's problem body (`detail`, `title`) or its v1.1-style `errors`.
+#[derive(Debug, Default, Deserialize)]
+struct Problem {
+    detail: Option<String>,
+}
+
+impl X {
+    pub fn new(name: &str, api_url: &str, token: Secret) -> Self {
+        X {
+            name: name.to_string(),
+            api_url: api_url.trim_end_matches('/').to_string(),
+            token,
+            http: Http::new(http::REQUEST_TIMEOUT),
+            window: RateWindow::default(),
+            me: OnceLock::new(),
+            clock: Clock::System,
+        }
+    }
+
+    /// Takes time from `clock` (the daemon's; tests pause it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api_url)
+    }
+
+    /// Sends a request with the token and reads the answer as `T`.
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        what: &str,
+        idempotent: bool,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<T, PublishError> {
+        let answer = self
+            .http
+            .send(idempotent, |c| build(c).bearer_auth(self.token.expose()))
+            .await
+            .map_err(|e| http::transport(&e).during(what))?;
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        self.window.observe(&headers, self.clock.now());
+        let body = answer
+            .text()
+            .await
+            .map_err(|e| http::transport(&e).during(what))?;
+        if status.is_success() {
+            return serde_json::from_str(&body).map_err(|e| {
+                PublishError::Transient(format!("{what}: an answer that cannot be read: {e}"))
+            });
+        }
+        let problem: Problem = serde_json::from_str(&body).unwrap_or_default();
+        let detail = problem.detail.clone().unwrap_or_default();
+        if status.as_u16() == 403 && detail.to_lowercase().contains("duplicate content") {
+            return Err(PublishError::Duplicate(detail));
+        }
+        Err(match http::classify(status, &headers, &body, self.clock.now()) {
+            PublishError::Auth(m) if status.as_u16() == 401 => PublishError::Auth(format!(
+                "{m}: the access token is wrong or expired; get a new one (OAuth 2.0 with the tweet.write scope)"
+            )),
+            PublishError::Auth(m) => PublishError::Auth(format!(
+                "{m}: the app or token may not post (check the app's permissions and the token's scopes: tweet.read tweet.write users.read)"
+            )),
+            other => other,
+        }
+        .during(what))
+    }
+
+    /// The account the token opens (asked once).
+    async fn me(&self) -> Result<&User, PublishError> {
+        if let Some(me) = self.me.get() {
+            return Ok(me);
+        }
+        let answer: Data<User> = self
+            .call("who the token is", true, |c| {
+                c.get(self.url("/2/users/me"))
+                    .query(&[("user.fields", "public_metrics")])
+            })
+            .await?;
+        let user = answer
+            .data
+            .ok_or_else(|| PublishError::Transient("no account in the answer".into()))?;
+        Ok(self.me.get_or_init(|| user))
+    }
+
+    fn link(&self, id: &str) -> String {
+        match self.me.get().and_then(|u| u.username.clone()) {
+            Some(u) => format!("https://x.com/{u}/status/{id}"),
+            None => format!("https://x.com/i/web/status/{id}"),
+        }
+    }
+}
+
+/// A text's words with its links left out (X shows them as t.co links).
+fn words_without_links(text: &str) -> String {
+    let kept: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| !w.starts_with("http://") && !w.starts_with("https://"))
+        .collect();
+    words(&kept.join(" "))
+}
+
+#[async_trait]
+impl Publisher for X {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        "x"
+    }
+    fn limits(&self) -> Limits {
+        Limits::X
+    }
+
+    async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
+        // Known first, so the link names the account.
+        let _ = self.me().await;
+        let answer: Data<Tweet> = self
+            .call("posting", false, |c| {
+                c.post(self.url("/2/tweets"))
+                    .json(&serde_json::json!({ "text": post.text }))
+            })
+            .await?;
+        let tweet = answer
+            .data
+            .ok_or_else(|| PublishError::Transient("posted, but the answer has no tweet".into()))?;
+        Ok(Published {
+            url: Some(self.link(&tweet.id)),
+            remote_id: tweet.id,
+        })
+    }
+
+    /// Looks among the account's tweets since the intent was recorded.
+    async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
+        let me = self.me().await?.id.clone();
+        let since = (post.not_before - chrono::Duration::seconds(5))
+            .to_rfc3339_opts(SecondsFormat::Secs, true);
+        let answer: Data<Vec<Tweet>> = self
+            .call("looking for the post", true, |c| {
+                c.get(self.url(&format!("/2/users/{me}/tweets")))
+                    .query(&[("max_results", "100"), ("start_time", since.as_str())])
+            })
+            .await?;
+        let ours = words_without_links(&post.text);
+        for t in answer.data.unwrap_or_default() {
+            if words_without_links(t.text.as_deref().unwrap_or_default()) == ours {
+                return Ok(Lookup::Posted(Published {
+                    url: Some(self.link(&t.id)),
+                    remote_id: t.id,
+                }));
+            }
+        }
+        Ok(Lookup::NotPosted)
+    }
+
+    async fn verify(&self) -> Result<String, PublishError> {
+        let me = self.me().await?;
+        Ok(match &me.username {
+            Some(u) => format!("@{u}"),
+            None => format!("account {}", me.id),
+        })
+    }
+
+    fn collects_engagement(&self) -> bool {
+        true
+    }
+    fn engagement_batch(&self) -> usize {
+        LOOKUP_BATCH
+    }
+    fn remaining_calls(&self) -> Option<u64> {
+        self.window.remaining(self.clock.now())
+    }
+
+    async fn followers(&self) -> Result<Option<u64>, PublishError> {
+        Ok(self
+            .me()
+            .await?
+            .public_metrics
+            .as_ref()
+            .and_then(|m| m.followers_count))
+    }
+
+    async fn engagement(
+        &self,
+        remote_ids: &[String],
+    ) -> Result<Vec<(String, Check)>, PublishError> {
+        let mut out = Vec::new();
+        for chunk in remote_ids.chunks(LOOKUP_BATCH) {
+            let ids = chunk.join(",");
+            let answer: Data<Vec<Tweet>> = self
+                .call("engagement", true, |c| {
+                    c.get(self.url("/2/tweets"))
+                        .query(&[("ids", ids.as_str()), ("tweet.fields", "public_metrics")])
+                })
+                .await?;
+            for t in answer.data.unwrap_or_default() {
+                let m = t.public_metrics.unwrap_or(Metrics {
+                    like_count: None,
+                    retweet_count: None,
+                    reply_count: None,
+                    quote_count: None,
+                    impression_count: None,
+                });
+                out.push((
+                    t.id,
+                    Check::Counts(Counts {
+                        likes: m.like_count.unwrap_or(0),
+                        reposts: m.retweet_count.unwrap_or(0),
+                        replies: m.reply_count.unwrap_or(0),
+                        quotes: m.quote_count,
+                        views: m.impression_count,
+                    }),
+                ));
+            }
+            // A deleted tweet comes back as an error naming it.
+            for e in answer.errors {
+                if let Some(id) = e.resource_id
+                    && e.title.as_deref() == Some("Not Found Error")
+                {
+                    out.push((id, Check::Gone));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_left_out_when_comparing() {
+        assert_eq!(
+            words_without_links("Cities welcome all https://example.org/x\n\n#WeTogether"),
+            words_without_links("Cities welcome all https://t.co/AbC123\n\n#WeTogether")
+        );
+    }
+}

@@ -1,0 +1,300 @@
+//! X: the binary against wiremock servers answering with the responses in
+//! `../shared/fixtures/x/` (recorded by tweepy's test suite, plus the
+//! documented `public_metrics` answer and a logged duplicate-content 403).
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use common::*;
+
+const TOKEN: &str = "sentinel-x-access-token-88f2";
+/// The account of the recorded `GET /2/users/me`.
+const ME: &str = "1072250532645998596";
+
+fn fixture(file: &str, index: usize) -> Value {
+    exchange_of("x", file, index)
+}
+
+fn recorded_x(file: &str, index: usize) -> ResponseTemplate {
+    let ex = fixture(file, index);
+    respond(
+        ex["response"]["status"].as_u64().unwrap() as u16,
+        &ex["response"]["headers"],
+        ex["response"]["body"].clone(),
+    )
+}
+
+/// The recorded user timeline, its tweets' texts replaced by `texts`.
+fn timeline(texts: &[&str]) -> ResponseTemplate {
+    let ex = fixture("test_client_get_users_tweets.json", 0);
+    let mut body = ex["response"]["body"].clone();
+    let data = body["data"].as_array_mut().unwrap();
+    for (tweet, text) in data.iter_mut().zip(texts) {
+        tweet["text"] = json!(text);
+    }
+    data.truncate(texts.len().max(1));
+    if texts.is_empty() {
+        body = json!({"meta": {"result_count": 0}});
+    }
+    respond(200, &ex["response"]["headers"], body)
+}
+
+fn bot(dir: &Path, server: &MockServer) -> Command {
+    let mut cmd = common::bot_command();
+    cmd.current_dir(dir)
+        .env("CAMPAIGN_BOT__TARGETS__XT__KIND", "x")
+        .env("CAMPAIGN_BOT__TARGETS__XT__API_URL", server.uri())
+        .env("CAMPAIGN_BOT__TARGETS__XT__TOKEN_ENV", "X_TOKEN")
+        .env("X_TOKEN", TOKEN);
+    Command::from_std(cmd)
+}
+
+async fn tweets_posted(server: &MockServer) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path() == "/2/tweets")
+        .collect()
+}
+
+async fn mount_me(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .respond_with(recorded_x("test_client_get_me.json", 0))
+        .mount(server)
+        .await;
+}
+
+const SLOT: [&str; 7] = [
+    "post-now",
+    "--target",
+    "xt",
+    "--lang",
+    "ar",
+    "--slot",
+    "2026-12-18T09:00:00+01:00",
+];
+
+#[tokio::test]
+async fn a_slot_is_posted_once_and_its_counts_and_impressions_are_logged() {
+    let server = MockServer::start().await;
+    mount_me(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(recorded_x("test_client_create_and_delete_tweet.json", 0))
+        .mount(&server)
+        .await;
+    let id =
+        fixture("test_client_create_and_delete_tweet.json", 0)["response"]["body"]["data"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    // The documented public_metrics answer, for the tweet just posted.
+    let metrics = fixture("doc_get_tweet_public_metrics.json", 1);
+    let mut body = metrics["response"]["body"].clone();
+    body["data"][0]["id"] = json!(id);
+    Mock::given(method("GET"))
+        .and(path("/2/tweets"))
+        .and(query_param("ids", id.as_str()))
+        .and(query_param("tweet.fields", "public_metrics"))
+        .respond_with(respond(200, &metrics["response"]["headers"], body))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    bot(dir.path(), &server)
+        .args(SLOT)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "https://x.com/TweepyDev/status/{id}"
+        )))
+        .stdout(predicate::str::contains(TOKEN).not());
+    bot(dir.path(), &server)
+        .args(SLOT)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already filled"));
+    let sent = tweets_posted(&server).await;
+    assert_eq!(sent.len(), 1, "once");
+    assert_eq!(
+        sent[0].headers["authorization"].to_str().unwrap(),
+        format!("Bearer {TOKEN}")
+    );
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains("#WeTogether")
+            && text.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c))
+    );
+
+    bot(dir.path(), &server)
+        .args(["engagement", "--all"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("checked 1 posts"));
+    let log = std::fs::read_to_string(dir.path().join("data/engagement.jsonl")).unwrap();
+    let line: Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (
+            &line["likes"],
+            &line["reposts"],
+            &line["replies"],
+            &line["quotes"],
+            &line["views"]
+        ),
+        (&json!(100), &json!(10), &json!(5), &json!(2), &json!(1500))
+    );
+    // Engagement per view where X gives views: 117 of 1,500.
+    bot(dir.path(), &server)
+        .args(["report", "--by", "target"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("7.8 %"));
+}
+
+#[tokio::test]
+async fn a_duplicate_refusal_skips_the_slot_without_pausing_the_target() {
+    let server = MockServer::start().await;
+    mount_me(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(recorded_x("log_create_tweet_duplicate.json", 0))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(recorded_x("test_client_create_and_delete_tweet.json", 0))
+        .mount(&server)
+        .await;
+    // The account's recent tweets do not hold it (it was posted weeks ago).
+    Mock::given(method("GET"))
+        .and(path(format!("/2/users/{ME}/tweets")))
+        .respond_with(timeline(&["something else entirely"]))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    bot(dir.path(), &server)
+        .args(SLOT)
+        .assert()
+        .stdout(predicate::str::contains("refused as a duplicate"));
+    // Not paused, not failing: the next slot goes out.
+    bot(dir.path(), &server)
+        .args([
+            "post-now",
+            "--target",
+            "xt",
+            "--lang",
+            "en",
+            "--slot",
+            "2026-12-18T15:30:00+01:00",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("posted"));
+    assert_eq!(tweets_posted(&server).await.len(), 2);
+    bot(dir.path(), &server)
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("paused").not());
+}
+
+/// A `POST /2/tweets` that goes through but whose answer is lost (503),
+/// and a timeline that shows what it received, its links as t.co.
+#[derive(Clone, Default)]
+struct LostAnswer(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl wiremock::Respond for LostAnswer {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        if request.method.as_str() == "POST" {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            *self.0.lock().unwrap() = body["text"].as_str().map(String::from);
+            return respond(503, &json!({}), json!({"title": "Service Unavailable"}));
+        }
+        match self.0.lock().unwrap().clone() {
+            Some(text) => timeline(&[&text.replace("https://", "https://t.co/")]),
+            None => timeline(&[]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_is_found_among_the_accounts_tweets_not_sent_again() {
+    let server = MockServer::start().await;
+    mount_me(&server).await;
+    let lost = LostAnswer::default();
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(lost.clone())
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/2/users/{ME}/tweets")))
+        .respond_with(lost.clone())
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    bot(dir.path(), &server)
+        .args(SLOT)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("posted"));
+    assert_eq!(
+        tweets_posted(&server).await.len(),
+        1,
+        "found among the account's tweets, not sent a second time"
+    );
+    let looked = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path().ends_with("/tweets") && r.method.as_str() == "GET")
+        .expect("the account's tweets were read");
+    assert!(looked.url.query().unwrap().contains("start_time="));
+}
+
+#[test]
+fn validate_counts_x_weighted_length_and_warns_of_repeats_and_link_costs() {
+    let dir = workdir_with_posts();
+    // 150 CJK characters weigh 300, and the hashtag line 31 more.
+    std::fs::write(
+        dir.path().join("posts/rotation/98-cjk.toml"),
+        format!("[text]\nen = \"{}\"\n", "城".repeat(150)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("posts/rotation/97-link.toml"),
+        "[text]\nen = \"Read the statement: https://example.org/statement\"\n",
+    )
+    .unwrap();
+    let server_less = "https://api.x.com";
+    let mut cmd = common::bot_command();
+    cmd.current_dir(dir.path())
+        .env("CAMPAIGN_BOT__TARGETS__XT__KIND", "x")
+        .env("CAMPAIGN_BOT__TARGETS__XT__API_URL", server_less)
+        .env("CAMPAIGN_BOT__TARGETS__XT__TOKEN_ENV", "X_TOKEN")
+        .env("X_TOKEN", TOKEN);
+    Command::from_std(cmd)
+        .args(["validate", "--offline"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "98-cjk.toml:2:1: error: the en text is too long for target xt (x): 331 weighted characters over the limit of 280",
+        ))
+        .stdout(predicate::str::contains("sooner than schedule.repeat_window (30days)"))
+        .stdout(predicate::str::contains("$0.20 for a post with a link"))
+        .stdout(predicate::str::contains(
+            "posts the text only: images are not sent to X yet",
+        ));
+}
