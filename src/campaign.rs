@@ -579,17 +579,29 @@ impl Campaign {
                 Err(PublishError::Conflict { existing, text }) => {
                     return self.already_there(intent, existing, &text);
                 }
-                Err(PublishError::Duplicate(msg)) => {
+                Err(PublishError::Duplicate { message, existing }) => {
                     // A resend of a post that did go out is refused this
-                    // way too: it counts as posted only if it is found.
-                    let found = tokio::select! {
-                        r = publisher.find_published(post) => r,
-                        _ = cancel.cancelled() => return Outcome::Interrupted,
+                    // way too: it counts as posted only if it is found (or
+                    // named by the network) and is no other slot's post.
+                    let found = match existing {
+                        Some(p) => Some(p),
+                        None => {
+                            let looked = tokio::select! {
+                                r = publisher.find_published(post) => r,
+                                _ = cancel.cancelled() => return Outcome::Interrupted,
+                            };
+                            match looked {
+                                Ok(Lookup::Posted(p)) => Some(p),
+                                _ => None,
+                            }
+                        }
                     };
-                    if let Ok(Lookup::Posted(p)) = found {
+                    if let Some(p) = found
+                        && self.recorded_elsewhere(intent, &p).is_none()
+                    {
                         return self.published(intent, post, p);
                     }
-                    return self.refused_duplicate(intent, msg);
+                    return self.refused_duplicate(intent, message);
                 }
                 Err(PublishError::Auth(msg)) => {
                     if let Err(e) = self.targets.pause(&intent.target, &msg) {

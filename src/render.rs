@@ -209,6 +209,16 @@ impl Limits {
         max_utf16: Some(4096),
         max_weighted: None,
     };
+    /// LinkedIn's `commentary` (3,000 characters, counted here as UTF-16
+    /// code units, the conservative reading).
+    pub const LINKEDIN: Limits = Limits {
+        max_characters: None,
+        url_weight: 23,
+        max_graphemes: None,
+        max_bytes: None,
+        max_utf16: Some(3000),
+        max_weighted: None,
+    };
     /// X's (API v2 `POST /2/tweets`, twitter-text v3).
     pub const X: Limits = Limits {
         max_characters: None,

@@ -18,6 +18,7 @@ use crate::render::Limits;
 
 pub mod bluesky;
 pub mod http;
+pub mod linkedin;
 pub mod mastodon;
 pub mod matching;
 pub mod network;
@@ -109,9 +110,13 @@ pub enum PublishError {
     #[error("authentication failed: {0}")]
     Auth(String),
     /// The network refused the text as one the account posted recently (X,
-    /// LinkedIn): not retried, never a pause or a failure.
-    #[error("refused as a duplicate: {0}")]
-    Duplicate(String),
+    /// LinkedIn): not retried, never a pause or a failure. `existing`: the
+    /// post it duplicates, where the network names it (LinkedIn).
+    #[error("refused as a duplicate: {message}")]
+    Duplicate {
+        message: String,
+        existing: Option<Published>,
+    },
     /// The slot's key already holds another post on the network (the slot
     /// was filled before, with other content): nothing was sent.
     #[error("the slot already holds another post ({})", existing.remote_id)]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
-use super::{Publisher, bluesky, mastodon, outbox, telegram, x};
+use super::{Publisher, bluesky, linkedin, mastodon, outbox, telegram, x};
 use crate::clock::Clock;
 use crate::config::{ConfigError, SecretSource, TargetConfig};
 use crate::render::Limits;
@@ -26,6 +26,7 @@ pub static NETWORKS: &[&dyn Network] = &[
     &bluesky::Home,
     &telegram::Home,
     &x::Home,
+    &linkedin::Home,
 ];
 
 /// The network a `kind` names, if any.
@@ -49,6 +50,7 @@ pub enum NetworkSettings {
     Bluesky(bluesky::Settings),
     Telegram(telegram::Settings),
     X(x::Settings),
+    LinkedIn(linkedin::Settings),
 }
 
 /// How many images a post may carry on a network, and how big each.

@@ -143,7 +143,10 @@ impl X {
         let problem: Problem = serde_json::from_str(&body).unwrap_or_default();
         let detail = problem.detail.clone().unwrap_or_default();
         if status.as_u16() == 403 && detail.to_lowercase().contains("duplicate content") {
-            return Err(PublishError::Duplicate(detail));
+            return Err(PublishError::Duplicate {
+                message: detail,
+                existing: None,
+            });
         }
         Err(match http::classify(status, &headers, &body, self.clock.now()) {
             PublishError::Auth(m) if status.as_u16() == 401 => PublishError::Auth(format!(

@@ -1,0 +1,153 @@
+//! LinkedIn in the registry of networks: the `[targets.NAME]` keys, their
+//! checks, limits, media rules and building.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::{API_VERSION, LinkedIn};
+use crate::config::{ConfigError, SecretSource, TargetConfig, check_url, key_error, secret_source};
+use crate::publish::Publisher;
+use crate::publish::network::{
+    self, BuildContext, LoginError, LoginRequest, MediaRules, Network, NetworkSettings,
+};
+use crate::render::Limits;
+
+/// `kind = "linkedin"`: the page (`organization`, its URN or number), the
+/// member's access token by `token_env` or `token_file`, `api_version`
+/// (`LinkedIn-Version`, default [`API_VERSION`]) and `api_url`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub api_url: String,
+    pub organization: String,
+    pub api_version: String,
+    pub token: SecretSource,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    api_url: Option<String>,
+    organization: Option<toml::Value>,
+    api_version: Option<String>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+}
+
+/// LinkedIn in the registry of networks.
+pub struct Home;
+
+#[async_trait]
+impl Network for Home {
+    fn name(&self) -> &'static str {
+        "LinkedIn"
+    }
+    fn kinds(&self) -> &'static [&'static str] {
+        &["linkedin"]
+    }
+    fn keys(&self) -> &'static [&'static str] {
+        &[
+            "api_url",
+            "organization",
+            "api_version",
+            "token_env",
+            "token_file",
+        ]
+    }
+    fn settings(
+        &self,
+        target: &str,
+        _kind: &str,
+        keys: toml::Table,
+    ) -> Result<NetworkSettings, ConfigError> {
+        let key = |k: &str| format!("targets.{target}.{k}");
+        let raw: Raw = network::parse_keys(target, keys)?;
+        let api_url = raw
+            .api_url
+            .unwrap_or_else(|| "https://api.linkedin.com".into());
+        check_url(&key("api_url"), &api_url)?;
+        let organization = match raw.organization {
+            Some(toml::Value::Integer(n)) if n > 0 => format!("urn:li:organization:{n}"),
+            Some(toml::Value::String(s))
+                if s.trim().chars().all(|c| c.is_ascii_digit()) && !s.trim().is_empty() =>
+            {
+                format!("urn:li:organization:{}", s.trim())
+            }
+            Some(toml::Value::String(s))
+                if s.strip_prefix("urn:li:organization:")
+                    .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())) =>
+            {
+                s
+            }
+            _ => {
+                return Err(key_error(
+                    key("organization"),
+                    "the page to post as: its number (the digits in linkedin.com/company/…/admin, or in the page's URN) or its URN, \"urn:li:organization:2414183\"",
+                ));
+            }
+        };
+        let api_version = raw.api_version.unwrap_or_else(|| API_VERSION.into());
+        if api_version.len() != 6 || !api_version.chars().all(|c| c.is_ascii_digit()) {
+            return Err(key_error(
+                key("api_version"),
+                format!("LinkedIn-Version is a month, YYYYMM (e.g. \"{API_VERSION}\")"),
+            ));
+        }
+        Ok(NetworkSettings::LinkedIn(Settings {
+            api_url: api_url.trim_end_matches('/').to_string(),
+            organization,
+            api_version,
+            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
+        }))
+    }
+    fn offline_limits(&self) -> Limits {
+        Limits::LINKEDIN
+    }
+    fn media_rules(&self) -> MediaRules {
+        // Images are not sent to LinkedIn yet (`validate` says so).
+        MediaRules {
+            max_images: usize::MAX,
+            max_bytes: u64::MAX,
+        }
+    }
+    fn sends_images(&self) -> bool {
+        false
+    }
+    fn refuses_repeats(&self) -> bool {
+        true
+    }
+    fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
+        match &target.settings {
+            NetworkSettings::LinkedIn(s) => vec![&s.token],
+            _ => Vec::new(),
+        }
+    }
+    fn build(
+        &self,
+        target: &TargetConfig,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Arc<dyn Publisher>, String> {
+        let NetworkSettings::LinkedIn(s) = &target.settings else {
+            return Err("the settings are not LinkedIn's".into());
+        };
+        let token = s.token.resolve().map_err(|e| e.to_string())?;
+        Ok(Arc::new(
+            LinkedIn::new(
+                &target.name,
+                &s.api_url,
+                &s.organization,
+                &s.api_version,
+                token,
+            )
+            .with_clock(ctx.clock),
+        ))
+    }
+    async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
+        let _ = request;
+        Err(LoginError::Usage(
+            "LinkedIn has no login here yet: create the access token in LinkedIn's Developer Portal (OAuth 2.0 tools, scopes w_organization_social and rw_organization_admin) and give it by token_env or token_file; it lasts 60 days".into(),
+        ))
+    }
+}

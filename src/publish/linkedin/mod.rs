@@ -1,0 +1,392 @@
+//! LinkedIn organization pages, through the Posts API (`/rest/posts`) with
+//! a member's OAuth access token (60 days; `w_organization_social`, and
+//! `rw_organization_admin` for statistics).
+//!
+//! Exactly once without a key: LinkedIn refuses a text the page posted
+//! before with 422 `DUPLICATE_POST` and names the post it duplicates. So a
+//! resend after a lost 201 is recorded as the post LinkedIn names, unless
+//! that post is another slot's (a repeat of the rotation: the slot is then
+//! skipped, never a pause or a failure).
+//!
+//! The text is "little text": `| { } @ [ ] ( ) < > # * _ ~ \` are markup,
+//! and an unescaped one makes LinkedIn cut the post while answering 201.
+//! Every one is escaped; hashtags are written as LinkedIn's hashtag
+//! template so they stay hashtags. `LinkedIn-Version` is pinned in
+//! [`API_VERSION`] (a target may set `api_version`).
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::http::{self, Http};
+use super::{Lookup, Outgoing, PublishError, Publisher};
+use crate::clock::Clock;
+use crate::config::Secret;
+use crate::model::{Check, Counts, Published};
+use crate::render::{Limits, find_hashtags};
+
+pub mod home;
+pub use home::{Home, Settings};
+
+/// The `LinkedIn-Version` sent on every call (versions are sunset about a
+/// year after they come out).
+pub const API_VERSION: &str = "202601";
+/// How many posts one statistics call asks about.
+pub const STATS_BATCH: usize = 20;
+
+pub struct LinkedIn {
+    name: String,
+    api_url: String,
+    organization: String,
+    version: String,
+    token: Secret,
+    http: Http,
+    clock: Clock,
+}
+
+/// LinkedIn's error bodies: `{status, code, message}` or, for validation,
+/// `{message, errorDetails{inputErrors[{code}]}, status}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody {
+    message: Option<String>,
+    code: Option<String>,
+    error_details: Option<ErrorDetails>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorDetails {
+    #[serde(default)]
+    input_errors: Vec<InputError>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct InputError {
+    code: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Elements<T> {
+    #[serde(default = "Vec::new")]
+    elements: Vec<T>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ShareStats {
+    share: Option<String>,
+    ugc_post: Option<String>,
+    total_share_statistics: Option<Totals>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Totals {
+    like_count: Option<u64>,
+    comment_count: Option<u64>,
+    share_count: Option<u64>,
+    impression_count: Option<u64>,
+}
+
+/// The characters of LinkedIn's little text format.
+const RESERVED: &[char] = &[
+    '\\', '|', '{', '}', '@', '[', ']', '(', ')', '<', '>', '#', '*', '_', '~',
+];
+
+/// `text` as LinkedIn's `commentary`: every reserved character escaped,
+/// each hashtag as `{hashtag|\#|Tag}`.
+pub fn commentary(text: &str) -> String {
+    let escape = |s: &str| {
+        let mut out = String::with_capacity(s.len());
+        for c in s.chars() {
+            if RESERVED.contains(&c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut at = 0;
+    for tag in find_hashtags(text) {
+        out.push_str(&escape(&text[at..tag.start]));
+        out.push_str("{hashtag|\\#|");
+        out.push_str(&escape(&text[tag.start + 1..tag.end]));
+        out.push('}');
+        at = tag.end;
+    }
+    out.push_str(&escape(&text[at..]));
+    out
+}
+
+/// A post's public address.
+fn link(urn: &str) -> String {
+    format!("https://www.linkedin.com/feed/update/{urn}/")
+}
+
+/// A URN as Rest.li 2.0 wants it inside `List(…)` and in paths.
+fn encode(urn: &str) -> String {
+    urn.replace('%', "%25")
+        .replace(':', "%3A")
+        .replace(',', "%2C")
+        .replace('(', "%28")
+        .replace(')', "%29")
+}
+
+impl LinkedIn {
+    pub fn new(
+        name: &str,
+        api_url: &str,
+        organization: &str,
+        version: &str,
+        token: Secret,
+    ) -> Self {
+        LinkedIn {
+            name: name.to_string(),
+            api_url: api_url.trim_end_matches('/').to_string(),
+            organization: organization.to_string(),
+            version: version.to_string(),
+            token,
+            http: Http::new(http::REQUEST_TIMEOUT),
+            clock: Clock::System,
+        }
+    }
+
+    /// Takes time from `clock` (the daemon's; tests pause it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn request(
+        &self,
+        c: &reqwest::Client,
+        method: reqwest::Method,
+        url: String,
+    ) -> reqwest::RequestBuilder {
+        c.request(method, url)
+            .bearer_auth(self.token.expose())
+            .header("LinkedIn-Version", &self.version)
+            .header("X-Restli-Protocol-Version", "2.0.0")
+    }
+
+    /// A refusal, sorted: 429 waits for midnight UTC (LinkedIn's limits
+    /// are daily and it sends no reset header).
+    fn refusal(
+        &self,
+        status: reqwest::StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        body: &str,
+    ) -> PublishError {
+        let parsed: ErrorBody = serde_json::from_str(body).unwrap_or_default();
+        let message = parsed
+            .message
+            .clone()
+            .unwrap_or_else(|| http::readable_body(body));
+        let duplicate = parsed.error_details.as_ref().is_some_and(|d| {
+            d.input_errors
+                .iter()
+                .any(|e| e.code.as_deref() == Some("DUPLICATE_POST"))
+        });
+        if status.as_u16() == 422 && duplicate {
+            let existing = message
+                .split_whitespace()
+                .find(|w| w.starts_with("urn:li:"))
+                .map(|urn| {
+                    let urn = urn.trim_end_matches(['.', ',', ')']);
+                    Published {
+                        remote_id: urn.to_string(),
+                        url: Some(link(urn)),
+                    }
+                });
+            return PublishError::Duplicate { message, existing };
+        }
+        let now = self.clock.now();
+        match status.as_u16() {
+            429 => PublishError::RateLimited {
+                retry_at: (now + chrono::Duration::days(1))
+                    .date_naive()
+                    .and_hms_opt(0, 1, 0)
+                    .map(|t| t.and_utc()),
+                message: format!(
+                    "429 {message} (LinkedIn's limits are daily: waiting for midnight UTC)"
+                ),
+            },
+            401 => PublishError::Auth(format!(
+                "401 {message}: the access token expired (they last 60 days) or was revoked; sign in again to get a new one"
+            )),
+            403 if parsed.code.as_deref() == Some("ACCESS_DENIED") => PublishError::Auth(format!(
+                "403 {message}: the token's member must be an administrator of {} and the app needs w_organization_social (and rw_organization_admin for statistics)",
+                self.organization
+            )),
+            _ => http::classify(status, headers, body, now),
+        }
+    }
+}
+
+#[async_trait]
+impl Publisher for LinkedIn {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        "linkedin"
+    }
+    fn limits(&self) -> Limits {
+        Limits::LINKEDIN
+    }
+
+    async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
+        let body = serde_json::json!({
+            "author": self.organization,
+            "commentary": commentary(&post.text),
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": []
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": false
+        });
+        let answer = self
+            .http
+            .send(false, |c| {
+                self.request(
+                    c,
+                    reqwest::Method::POST,
+                    format!("{}/rest/posts", self.api_url),
+                )
+                .json(&body)
+            })
+            .await
+            .map_err(|e| http::transport(&e).during("posting"))?;
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        let text = answer.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(self.refusal(status, &headers, &text).during("posting"));
+        }
+        // The post's id is only in this header; the body is empty.
+        let urn = headers
+            .get("x-restli-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.starts_with("urn:li:"))
+            .ok_or_else(|| {
+                PublishError::Transient(
+                    "posted (201), but the answer has no x-restli-id naming the post".into(),
+                )
+            })?;
+        Ok(Published {
+            remote_id: urn.to_string(),
+            url: Some(link(urn)),
+        })
+    }
+
+    /// LinkedIn refuses the same text twice and names the first post, so a
+    /// resend after an unknown outcome finds it: sending again is the look.
+    async fn find_published(&self, _post: &Outgoing) -> Result<Lookup, PublishError> {
+        Ok(Lookup::NotPosted)
+    }
+
+    fn collects_engagement(&self) -> bool {
+        true
+    }
+    fn engagement_batch(&self) -> usize {
+        STATS_BATCH
+    }
+
+    async fn engagement(
+        &self,
+        remote_ids: &[String],
+    ) -> Result<Vec<(String, Check)>, PublishError> {
+        let mut out = Vec::new();
+        for chunk in remote_ids.chunks(STATS_BATCH) {
+            // Shares and UGC posts are asked under their own parameter;
+            // the Rest.li structure is sent as is, the URNs encoded.
+            let list = |kind: &str| {
+                let urns: Vec<String> = chunk
+                    .iter()
+                    .filter(|u| u.starts_with(kind))
+                    .map(|u| encode(u))
+                    .collect();
+                (!urns.is_empty()).then(|| format!("List({})", urns.join(",")))
+            };
+            let mut query = format!(
+                "q=organizationalEntity&organizationalEntity={}",
+                encode(&self.organization)
+            );
+            if let Some(l) = list("urn:li:share:") {
+                query.push_str(&format!("&shares={l}"));
+            }
+            if let Some(l) = list("urn:li:ugcPost:") {
+                query.push_str(&format!("&ugcPosts={l}"));
+            }
+            let url = format!(
+                "{}/rest/organizationalEntityShareStatistics?{query}",
+                self.api_url
+            );
+            let answer = self
+                .http
+                .send(true, |c| self.request(c, reqwest::Method::GET, url.clone()))
+                .await
+                .map_err(|e| http::transport(&e).during("statistics"))?;
+            let status = answer.status();
+            let headers = answer.headers().clone();
+            let text = answer.text().await.unwrap_or_default();
+            if !status.is_success() {
+                // Statistics refused do not pause posting.
+                return Err(match self.refusal(status, &headers, &text) {
+                    PublishError::Auth(m) => PublishError::permanent(m),
+                    other => other,
+                }
+                .during("statistics"));
+            }
+            let stats: Elements<ShareStats> = serde_json::from_str(&text).map_err(|e| {
+                PublishError::Transient(format!("statistics: an answer that cannot be read: {e}"))
+            })?;
+            for e in stats.elements {
+                let (Some(urn), Some(t)) = (e.share.or(e.ugc_post), e.total_share_statistics)
+                else {
+                    continue;
+                };
+                out.push((
+                    urn,
+                    Check::Counts(Counts {
+                        likes: t.like_count.unwrap_or(0),
+                        reposts: t.share_count.unwrap_or(0),
+                        replies: t.comment_count.unwrap_or(0),
+                        quotes: None,
+                        views: t.impression_count,
+                    }),
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_characters_are_escaped_and_hashtags_kept() {
+        assert_eq!(
+            commentary("Cities (all of them) welcome_everyone!\n\n#WeTogether #Cities4Migration"),
+            "Cities \\(all of them\\) welcome\\_everyone!\n\n{hashtag|\\#|WeTogether} {hashtag|\\#|Cities4Migration}"
+        );
+        assert_eq!(
+            commentary("a < b > c @ d | e ~ f * g [h] {i} \\"),
+            "a \\< b \\> c \\@ d \\| e \\~ f \\* g \\[h\\] \\{i\\} \\\\"
+        );
+    }
+
+    #[test]
+    fn urns_are_encoded_for_rest_li() {
+        assert_eq!(
+            encode("urn:li:organization:2414183"),
+            "urn%3Ali%3Aorganization%3A2414183"
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! LinkedIn pages: the binary against wiremock servers answering with the
+//! documented shapes and logged responses of `../shared/fixtures/linkedin/`
+//! (none of them recorded: each file says where every field comes from).
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use common::*;
+
+const TOKEN: &str = "sentinel-linkedin-token-41c0";
+/// The page of the statistics fixture.
+const ORG: &str = "2414183";
+
+fn fixture(file: &str, index: usize) -> Value {
+    exchange_of("linkedin", file, index)
+}
+
+fn answer(file: &str, index: usize) -> ResponseTemplate {
+    let ex = fixture(file, index);
+    let mut t = ResponseTemplate::new(ex["response"]["status"].as_u64().unwrap() as u16);
+    for (k, v) in ex["response"]["headers"].as_object().unwrap() {
+        t = t.insert_header(k.as_str(), v.as_str().unwrap());
+    }
+    match &ex["response"]["body"] {
+        Value::Null => t,
+        body => t.set_body_json(body.clone()),
+    }
+}
+
+fn bot(dir: &Path, server: &MockServer) -> Command {
+    let mut cmd = common::bot_command();
+    cmd.current_dir(dir)
+        .env("CAMPAIGN_BOT__TARGETS__LI__KIND", "linkedin")
+        .env("CAMPAIGN_BOT__TARGETS__LI__API_URL", server.uri())
+        .env("CAMPAIGN_BOT__TARGETS__LI__ORGANIZATION", ORG)
+        .env("CAMPAIGN_BOT__TARGETS__LI__TOKEN_ENV", "LI_TOKEN")
+        .env("LI_TOKEN", TOKEN);
+    Command::from_std(cmd)
+}
+
+async fn posts_sent(server: &MockServer) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path() == "/rest/posts")
+        .collect()
+}
+
+const SLOT: [&str; 7] = [
+    "post-now",
+    "--target",
+    "li",
+    "--lang",
+    "fr",
+    "--slot",
+    "2026-12-18T09:00:00+01:00",
+];
+
+#[tokio::test]
+async fn a_slot_is_posted_once_escaped_and_its_statistics_are_logged() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/rest/posts"))
+        .respond_with(answer("create_post.json", 0))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/rest/organizationalEntityShareStatistics"))
+        .respond_with(answer("share_statistics.json", 0))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    // Parentheses and an underscore, which LinkedIn would cut the post at.
+    for f in std::fs::read_dir(dir.path().join("posts/rotation")).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("posts/rotation/01-parens.toml"),
+        "[text]\nfr = \"Les villes (toutes) accueillent chacun·e : droits_pour_tous.\"\n",
+    )
+    .unwrap();
+    bot(dir.path(), &server)
+        .args(SLOT)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "https://www.linkedin.com/feed/update/urn:li:share:6844785523593134080/",
+        ))
+        .stdout(predicate::str::contains(TOKEN).not());
+    bot(dir.path(), &server)
+        .args(SLOT)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already filled"));
+    let sent = posts_sent(&server).await;
+    assert_eq!(sent.len(), 1, "once");
+    let r = &sent[0];
+    assert_eq!(r.headers["linkedin-version"], "202601");
+    assert_eq!(r.headers["x-restli-protocol-version"], "2.0.0");
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["author"], format!("urn:li:organization:{ORG}"));
+    assert_eq!(body["visibility"], "PUBLIC");
+    assert_eq!(body["lifecycleState"], "PUBLISHED");
+    assert_eq!(
+        body["commentary"],
+        "Les villes \\(toutes\\) accueillent chacun·e : droits\\_pour\\_tous.\n\n{hashtag|\\#|WeTogether} {hashtag|\\#|Cities4Migration}"
+    );
+
+    bot(dir.path(), &server)
+        .args(["engagement", "--all"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("checked 1 posts"));
+    let stats = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path() == "/rest/organizationalEntityShareStatistics")
+        .unwrap();
+    assert_eq!(
+        stats.url.query().unwrap(),
+        fixture("share_statistics.json", 0)["request"]["raw_query"]
+            .as_str()
+            .unwrap(),
+        "the Rest.li query, byte for byte"
+    );
+    let log = std::fs::read_to_string(dir.path().join("data/engagement.jsonl")).unwrap();
+    let line: Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (
+            &line["likes"],
+            &line["reposts"],
+            &line["replies"],
+            &line["views"]
+        ),
+        (&json!(5), &json!(2), &json!(1), &json!(60))
+    );
+}
+
+#[tokio::test]
+async fn a_resend_after_a_lost_answer_is_recorded_as_the_post_linkedin_names() {
+    let server = MockServer::start().await;
+    // The first post went through, but its answer was lost (a 503); the
+    // resend is refused as a duplicate naming it.
+    Mock::given(method("POST"))
+        .and(path("/rest/posts"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/rest/posts"))
+        .respond_with(answer("create_post_duplicate.json", 0))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    bot(dir.path(), &server)
+        .args(SLOT)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("urn:li:share:7141138937766391808"));
+    assert_eq!(posts_sent(&server).await.len(), 2);
+    // Another slot refused as a duplicate of that same post: a repeat,
+    // skipped, not recorded twice.
+    bot(dir.path(), &server)
+        .args([
+            "post-now",
+            "--target",
+            "li",
+            "--lang",
+            "en",
+            "--slot",
+            "2026-12-18T15:30:00+01:00",
+        ])
+        .assert()
+        .stdout(predicate::str::contains("refused as a duplicate"));
+    bot(dir.path(), &server)
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("paused").not());
+}
