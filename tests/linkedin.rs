@@ -23,15 +23,7 @@ fn fixture(file: &str, index: usize) -> Value {
 }
 
 fn answer(file: &str, index: usize) -> ResponseTemplate {
-    let ex = fixture(file, index);
-    let mut t = ResponseTemplate::new(ex["response"]["status"].as_u64().unwrap() as u16);
-    for (k, v) in ex["response"]["headers"].as_object().unwrap() {
-        t = t.insert_header(k.as_str(), v.as_str().unwrap());
-    }
-    match &ex["response"]["body"] {
-        Value::Null => t,
-        body => t.set_body_json(body.clone()),
-    }
+    recorded_of("linkedin", file, index)
 }
 
 fn bot(dir: &Path, server: &MockServer) -> Command {

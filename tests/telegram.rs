@@ -24,12 +24,7 @@ use common::*;
 const TOKEN: &str = "123456789:AAcampaign-bot-local-test-token-0001";
 
 fn fixture(file: &str, index: usize) -> wiremock::ResponseTemplate {
-    let ex = exchange_of("telegram", file, index);
-    respond(
-        ex["response"]["status"].as_u64().unwrap() as u16,
-        &ex["response"]["headers"],
-        ex["response"]["body"].clone(),
-    )
+    recorded_of("telegram", file, index)
 }
 
 fn bot(dir: &Path, api_url: &str) -> Command {

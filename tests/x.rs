@@ -23,12 +23,7 @@ fn fixture(file: &str, index: usize) -> Value {
 }
 
 fn recorded_x(file: &str, index: usize) -> ResponseTemplate {
-    let ex = fixture(file, index);
-    respond(
-        ex["response"]["status"].as_u64().unwrap() as u16,
-        &ex["response"]["headers"],
-        ex["response"]["body"].clone(),
-    )
+    recorded_of("x", file, index)
 }
 
 /// The recorded user timeline, its tweets' texts replaced by `texts`.

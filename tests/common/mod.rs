@@ -123,8 +123,25 @@ pub fn recorded(file: &str, index: usize) -> ResponseTemplate {
     )
 }
 
-/// An answer with the given status and body, carrying the headers of a
-/// recorded response (content type and rate-limit headers).
+/// The answer of exchange `index` of a fixture file of `network`
+/// (`../shared/fixtures/NETWORK/FILE`), as a wiremock answer; an empty
+/// body (LinkedIn's 201) stays empty.
+pub fn recorded_of(network: &str, file: &str, index: usize) -> ResponseTemplate {
+    let ex = exchange_of(network, file, index);
+    let status = ex["response"]["status"].as_u64().unwrap() as u16;
+    let headers = &ex["response"]["headers"];
+    match &ex["response"]["body"] {
+        Value::Null => {
+            let mut t = ResponseTemplate::new(status);
+            for (k, v) in headers.as_object().into_iter().flatten() {
+                t = t.insert_header(k.as_str(), v.as_str().unwrap());
+            }
+            t
+        }
+        body => respond(status, headers, body.clone()),
+    }
+}
+
 /// Answers every request to `route` ("GET /api/v2/instance") on `server`
 /// with `response`.
 pub async fn serve(server: &wiremock::MockServer, route: &str, response: ResponseTemplate) {
