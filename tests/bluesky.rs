@@ -474,16 +474,23 @@ async fn a_fans_like_shows_in_the_next_engagement_check() {
         .unwrap()
         .to_string();
     fan_engages(&n, &uri, &cid).await;
-    // Wait until the AppView has counted the like, then check once.
+    // Wait until the AppView has counted the like and the repost (it
+    // indexes them one by one), then check once.
     let sky = publisher(&n, Arc::new(store));
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let counts = sky.counts(std::slice::from_ref(&uri)).await.unwrap();
-        if counts.first().is_some_and(|(_, c)| c.likes >= 1) {
+        if counts
+            .first()
+            .is_some_and(|(_, c)| c.likes >= 1 && c.reposts >= 1)
+        {
             break;
         }
 
-        assert!(Instant::now() < deadline, "the like was never counted");
+        assert!(
+            Instant::now() < deadline,
+            "the like and the repost were never counted"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let out = bot(&["engagement", "--all"]);
