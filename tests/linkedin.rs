@@ -182,3 +182,48 @@ async fn a_resend_after_a_lost_answer_is_recorded_as_the_post_linkedin_names() {
         .success()
         .stdout(predicate::str::contains("paused").not());
 }
+
+#[test]
+fn a_token_that_cannot_be_refreshed_shows_its_end_and_fails_health_a_week_ahead() {
+    let dir = workdir_with_posts();
+    let day = |n: i64| (chrono::Utc::now().date_naive() + chrono::Duration::days(n)).to_string();
+    let status = |expires: &str, health: bool| {
+        let mut cmd = common::bot_command();
+        cmd.current_dir(dir.path())
+            .env("CAMPAIGN_BOT__TARGETS__LI__KIND", "linkedin")
+            .env("CAMPAIGN_BOT__TARGETS__LI__API_URL", "http://127.0.0.1:9")
+            .env("CAMPAIGN_BOT__TARGETS__LI__ORGANIZATION", ORG)
+            .env("CAMPAIGN_BOT__TARGETS__LI__TOKEN_ENV", "LI_TOKEN")
+            .env("CAMPAIGN_BOT__TARGETS__LI__TOKEN_EXPIRES", expires)
+            .env("LI_TOKEN", TOKEN)
+            .arg("status");
+        if health {
+            cmd.arg("--health");
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    let far = status(&day(40), false);
+    assert!(
+        far.contains(&format!("token expires on {} (in 40 days)", day(40)))
+            && !far.contains("RENEW"),
+        "{far}"
+    );
+    assert!(!status(&day(40), true).contains("the token of target li"));
+    let soon = status(&day(3), false);
+    assert!(
+        soon.contains(&format!("RENEW: token expires on {} (in 3 days)", day(3))),
+        "{soon}"
+    );
+    let health = status(&day(3), true);
+    assert!(
+        health.contains(&format!(
+            "the token of target li expires on {} (in 3 days); get a new one and set it",
+            day(3)
+        )),
+        "{health}"
+    );
+    assert!(
+        status("next month", false).is_empty(),
+        "a bad date is a config error, not a guess"
+    );
+}

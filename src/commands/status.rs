@@ -59,6 +59,18 @@ pub fn health(
             why.push(format!("target {} is paused: {reason}", t.name));
         }
     }
+    let today = Utc::now().date_naive();
+    for t in &config.targets {
+        if let Some(day) = t.network().token_expires(t)
+            && (day - today).num_days() <= TOKEN_WARNING_DAYS
+        {
+            why.push(format!(
+                "the token of target {} {}; get a new one and set it",
+                t.name,
+                token_expiry(day, today)
+            ));
+        }
+    }
     let uncertain = store.uncertain()?;
     if !uncertain.is_empty() {
         why.push(format!(
@@ -67,6 +79,20 @@ pub fn health(
         ));
     }
     Ok((!why.is_empty()).then(|| why.join("; ")))
+}
+
+/// How many days ahead a token that the bot cannot refresh makes the
+/// daemon unhealthy (`status` shows its date whenever it is set).
+const TOKEN_WARNING_DAYS: i64 = 7;
+
+/// When a token stops working, for people.
+fn token_expiry(day: chrono::NaiveDate, today: chrono::NaiveDate) -> String {
+    match (day - today).num_days() {
+        d if d < 0 => format!("expired on {day}"),
+        0 => format!("expires today ({day})"),
+        1 => format!("expires tomorrow ({day})"),
+        d => format!("expires on {day} (in {d} days)"),
+    }
 }
 
 /// How long after a slot its records must be in the state store: they are
@@ -164,9 +190,22 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
             .paused(&t.name)?
             .map(|r| format!("; PAUSED: {r}"))
             .unwrap_or_default();
+        let today = Utc::now().date_naive();
+        let expiry = t
+            .network()
+            .token_expires(t)
+            .map(|day| {
+                let soon = (day - today).num_days() <= TOKEN_WARNING_DAYS;
+                format!(
+                    "; {}token {}",
+                    if soon { "RENEW: " } else { "" },
+                    token_expiry(day, today)
+                )
+            })
+            .unwrap_or_default();
         let langs: Vec<&str> = t.languages.iter().map(|l| l.as_str()).collect();
         println!(
-            "  {} ({}, {}): {creds}{paused}",
+            "  {} ({}, {}): {creds}{paused}{expiry}",
             t.name,
             t.kind,
             langs.join(" → ")

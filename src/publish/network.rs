@@ -138,6 +138,13 @@ pub trait Network: Send + Sync {
     fn refuses_repeats(&self) -> bool {
         false
     }
+    /// The day a target's token stops working, where the token cannot be
+    /// refreshed by the bot and the configuration says (`token_expires`):
+    /// `status` shows it, and `status --health` fails a week ahead.
+    fn token_expires(&self, target: &TargetConfig) -> Option<chrono::NaiveDate> {
+        let _ = target;
+        None
+    }
     /// What a post with a link costs on it, where that is worth saying.
     fn link_cost_note(&self) -> Option<&'static str> {
         None
@@ -180,6 +187,29 @@ pub enum LoginError {
     /// It ran and failed (exit 1).
     #[error("{0}")]
     Failed(String),
+}
+
+/// Reads `token_expires` (a TOML date, `2027-01-31`, or the same in
+/// quotes) of a target.
+pub fn expiry_date(
+    target: &str,
+    value: Option<toml::Value>,
+) -> Result<Option<chrono::NaiveDate>, ConfigError> {
+    let text = match value {
+        None => return Ok(None),
+        Some(toml::Value::Datetime(d)) => d.to_string(),
+        Some(toml::Value::String(s)) => s,
+        Some(_) => String::new(),
+    };
+    text.trim()
+        .parse::<chrono::NaiveDate>()
+        .map(Some)
+        .map_err(|_| ConfigError::Key {
+            key: format!("targets.{target}.token_expires"),
+            message: format!(
+                "{text:?} is not a date; write the day the token stops working as 2027-01-31"
+            ),
+        })
 }
 
 /// Reads a network's settings struct from its keys, naming the key of a

@@ -24,6 +24,8 @@ pub struct Settings {
     pub organization: String,
     pub api_version: String,
     pub token: SecretSource,
+    /// When the token stops working (`token_expires`), if given.
+    pub token_expires: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,6 +36,7 @@ struct Raw {
     api_version: Option<String>,
     token_env: Option<String>,
     token_file: Option<PathBuf>,
+    token_expires: Option<toml::Value>,
 }
 
 /// LinkedIn in the registry of networks.
@@ -54,6 +57,7 @@ impl Network for Home {
             "api_version",
             "token_env",
             "token_file",
+            "token_expires",
         ]
     }
     fn settings(
@@ -100,6 +104,7 @@ impl Network for Home {
             organization,
             api_version,
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
+            token_expires: network::expiry_date(target, raw.token_expires)?,
         }))
     }
     fn offline_limits(&self) -> Limits {
@@ -117,6 +122,12 @@ impl Network for Home {
     }
     fn refuses_repeats(&self) -> bool {
         true
+    }
+    fn token_expires(&self, target: &TargetConfig) -> Option<chrono::NaiveDate> {
+        match &target.settings {
+            NetworkSettings::LinkedIn(s) => s.token_expires,
+            _ => None,
+        }
     }
     fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
         match &target.settings {

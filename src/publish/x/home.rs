@@ -22,6 +22,8 @@ use crate::render::Limits;
 pub struct Settings {
     pub api_url: String,
     pub token: SecretSource,
+    /// When the token stops working (`token_expires`), if given.
+    pub token_expires: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +32,7 @@ struct Raw {
     api_url: Option<String>,
     token_env: Option<String>,
     token_file: Option<PathBuf>,
+    token_expires: Option<toml::Value>,
 }
 
 /// X in the registry of networks.
@@ -44,7 +47,7 @@ impl Network for Home {
         &["x"]
     }
     fn keys(&self) -> &'static [&'static str] {
-        &["api_url", "token_env", "token_file"]
+        &["api_url", "token_env", "token_file", "token_expires"]
     }
     fn settings(
         &self,
@@ -58,6 +61,7 @@ impl Network for Home {
         Ok(NetworkSettings::X(Settings {
             api_url: api_url.trim_end_matches('/').to_string(),
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
+            token_expires: network::expiry_date(target, raw.token_expires)?,
         }))
     }
     fn offline_limits(&self) -> Limits {
@@ -81,6 +85,12 @@ impl Network for Home {
         Some(
             "X charges per post, about $0.015 a post but $0.20 for a post with a link (X's pricing page); remove the link to post for less",
         )
+    }
+    fn token_expires(&self, target: &TargetConfig) -> Option<chrono::NaiveDate> {
+        match &target.settings {
+            NetworkSettings::X(s) => s.token_expires,
+            _ => None,
+        }
     }
     fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
         match &target.settings {
