@@ -3,12 +3,17 @@
 # each target runs for SECONDS (default 30), seeded with the shipped posts
 # and the bad-input corpus. A crash leaves its input in
 # fuzz/artifacts/TARGET/ and fails the script.
-#   scripts/fuzz.sh [SECONDS]        the test script runs it with 30
+#   scripts/fuzz.sh [SECONDS] [--dev]
+# The test script runs it with 30 --dev: a development build (no
+# optimisation) is several times quicker to compile, which is most of a
+# short run; longer runs (BENCHMARKS.md) leave --dev out.
 # libFuzzer needs the nightly toolchain (on this machine's image); cargo-fuzz
 # is installed from crates.io if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-30}
+PROFILE=()
+[ "${2:-}" = "--dev" ] && PROFILE=(--dev)
 
 CARGO_FUZZ_VERSION=0.13.2
 if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
@@ -30,10 +35,10 @@ for f in sorted(src.glob("*.toml")):
 EOF
 
 cd fuzz && mkdir -p logs
-cargo +nightly fuzz build
+cargo +nightly fuzz build "${PROFILE[@]}"
 for target in post_file render; do
   echo "fuzzing $target for $SECONDS_EACH s …"
-  cargo +nightly fuzz run "$target" "corpus/$target" -- \
+  cargo +nightly fuzz run "${PROFILE[@]}" "$target" "corpus/$target" -- \
     -max_total_time="$SECONDS_EACH" -max_len=65536 -print_final_stats=1 2>"logs/$target.log" \
     || { tail -n 40 "logs/$target.log" >&2; exit 1; }
   grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "logs/$target.log" || true

@@ -91,7 +91,7 @@ cargo test --locked
 # A short fuzzing run of post parsing and rendering (BENCHMARKS.md holds a
 # longer one).
 stage "fuzzing (cargo-fuzz, nightly; 30 s a target)"
-bash scripts/fuzz.sh 30
+bash scripts/fuzz.sh 30 --dev
 
 stage ""
 echo "== all stages passed in $((SECONDS - SUITE_START)) s"

@@ -294,6 +294,13 @@ fn plain_weighted(text: &str) -> Option<usize> {
     {
         return None;
     }
+    // twitter-text also takes `name.org` without a scheme for a link.
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '.' && chars.peek().is_some_and(|n| n.is_alphabetic()) {
+            return None;
+        }
+    }
     let mut weight = 0;
     for c in text.chars() {
         let code = c as u32;
@@ -625,8 +632,14 @@ mod tests {
                 "{text:?}"
             );
         }
-        // Emoji and links go to twitter-text.
+        // Emoji and links, with or without a scheme, go to twitter-text.
         assert_eq!(plain_weighted("We 🤝 cities"), None);
+        assert_eq!(plain_weighted("See cities4migration.org"), None);
+        let r = Rendered {
+            text: "See cities4migration.org".into(),
+            spoiler: None,
+        };
+        assert_eq!(measure(&r, &Limits::X).weighted, 4 + 23);
         assert_eq!(weighted_length("We 🤝 cities"), 12);
         let r = Rendered {
             text: "Read https://example.org/a/very/long/path/indeed".into(),
