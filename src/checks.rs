@@ -264,7 +264,7 @@ pub fn check_repeats_and_costs(config: &Config, catalog: &Catalog) -> Vec<Proble
                 }
             }
         }
-        if !network.sends_images() {
+        if let Some(why) = network.images_left_out(t) {
             for m in catalog
                 .messages
                 .iter()
@@ -275,12 +275,7 @@ pub fn check_repeats_and_costs(config: &Config, catalog: &Catalog) -> Vec<Proble
                     file: Path::new("posts").join(&m.source),
                     line: 0,
                     column: 0,
-                    message: format!(
-                        "target {} ({}) posts the text only: images are not sent to {} yet",
-                        t.name,
-                        t.kind,
-                        network.name()
-                    ),
+                    message: format!("target {} ({}) posts the text only: {why}", t.name, t.kind),
                 });
             }
         }

@@ -170,6 +170,9 @@ pub struct Limits {
     /// included, count 1; CJK and emoji 2; each link 23).
     #[serde(default)]
     pub max_weighted: Option<usize>,
+    /// Threads: how many links a post may carry.
+    #[serde(default)]
+    pub max_links: Option<usize>,
 }
 
 impl Limits {
@@ -180,6 +183,7 @@ impl Limits {
             || self.max_bytes.is_some()
             || self.max_utf16.is_some()
             || self.max_weighted.is_some()
+            || self.max_links.is_some()
     }
 
     /// No limit (the outbox).
@@ -190,6 +194,7 @@ impl Limits {
         max_bytes: None,
         max_utf16: None,
         max_weighted: None,
+        max_links: None,
     };
     /// Bluesky's fixed limits (app.bsky.feed.post lexicon).
     pub const BLUESKY: Limits = Limits {
@@ -199,6 +204,7 @@ impl Limits {
         max_bytes: Some(3000),
         max_utf16: None,
         max_weighted: None,
+        max_links: None,
     };
     /// Telegram's for a message's text (Bot API `sendMessage`).
     pub const TELEGRAM: Limits = Limits {
@@ -208,6 +214,7 @@ impl Limits {
         max_bytes: None,
         max_utf16: Some(4096),
         max_weighted: None,
+        max_links: None,
     };
     /// LinkedIn's `commentary` (3,000 characters, counted here as UTF-16
     /// code units, the conservative reading).
@@ -218,6 +225,7 @@ impl Limits {
         max_bytes: None,
         max_utf16: Some(3000),
         max_weighted: None,
+        max_links: None,
     };
     /// X's (API v2 `POST /2/tweets`, twitter-text v3).
     pub const X: Limits = Limits {
@@ -227,6 +235,20 @@ impl Limits {
         max_bytes: None,
         max_utf16: None,
         max_weighted: Some(280),
+        max_links: None,
+    };
+    /// Threads' (500, emoji counted as their UTF-8 bytes by Meta's docs;
+    /// every other character is counted as its bytes here too, the
+    /// conservative reading, since the docs do not say how Arabic counts;
+    /// at most 5 links).
+    pub const THREADS: Limits = Limits {
+        max_characters: None,
+        url_weight: 23,
+        max_graphemes: None,
+        max_bytes: Some(500),
+        max_utf16: None,
+        max_weighted: None,
+        max_links: Some(5),
     };
     /// Mastodon's, from the instance (default 500 characters, URLs as 23).
     pub fn mastodon(max_characters: usize, url_weight: usize) -> Limits {
@@ -237,6 +259,7 @@ impl Limits {
             max_bytes: None,
             max_utf16: None,
             max_weighted: None,
+            max_links: None,
         }
     }
 }
@@ -250,6 +273,9 @@ impl fmt::Display for Limits {
         }
         if let Some(u) = self.max_utf16 {
             return write!(f, "{u} UTF-16 code units");
+        }
+        if let (Some(b), Some(l)) = (self.max_bytes, self.max_links) {
+            return write!(f, "{b} bytes (UTF-8) and {l} links");
         }
         match (self.max_characters, self.max_graphemes, self.max_bytes) {
             (Some(c), _, _) => write!(f, "{c} characters (links count {})", self.url_weight),
@@ -272,6 +298,8 @@ pub struct Measure {
     pub utf16: usize,
     /// X's weighted count (0 where no limit asked for it).
     pub weighted: usize,
+    /// How many links (Threads).
+    pub links: usize,
 }
 
 /// Measures `r` with the URL weight of `limits`.
@@ -377,6 +405,7 @@ impl Lengths {
                 + self.urls * limits.url_weight
                 + self.spoiler_graphemes,
             utf16: self.utf16,
+            links: self.urls,
         }
     }
 }
@@ -439,6 +468,7 @@ pub fn overruns(m: &Measure, limits: &Limits) -> Vec<Overrun> {
     check("bytes", m.bytes, limits.max_bytes);
     check("UTF-16 code units", m.utf16, limits.max_utf16);
     check("weighted characters", m.weighted, limits.max_weighted);
+    check("links", m.links, limits.max_links);
     out
 }
 
@@ -448,6 +478,8 @@ pub fn describe_length(m: &Measure, limits: &Limits) -> String {
         format!("{}/{} weighted characters", m.weighted, max)
     } else if let Some(max) = limits.max_utf16 {
         format!("{}/{} UTF-16 code units", m.utf16, max)
+    } else if let (Some(b), Some(l)) = (limits.max_bytes, limits.max_links) {
+        format!("{}/{} bytes, {}/{} links", m.bytes, b, m.links, l)
     } else if let Some(max) = limits.max_characters {
         format!("{}/{} characters", m.characters, max)
     } else if let (Some(g), Some(b)) = (limits.max_graphemes, limits.max_bytes) {

@@ -22,8 +22,10 @@ pub mod linkedin;
 pub mod mastodon;
 pub mod matching;
 pub mod network;
+pub mod oauth;
 pub mod outbox;
 pub mod telegram;
+pub mod threads;
 pub mod x;
 
 /// One post on its way to one target.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
-use super::{Publisher, bluesky, linkedin, mastodon, outbox, telegram, x};
+use super::{Publisher, bluesky, linkedin, mastodon, outbox, telegram, threads, x};
 use crate::clock::Clock;
 use crate::config::{ConfigError, SecretSource, TargetConfig};
 use crate::render::Limits;
@@ -27,6 +27,7 @@ pub static NETWORKS: &[&dyn Network] = &[
     &telegram::Home,
     &x::Home,
     &linkedin::Home,
+    &threads::Home,
 ];
 
 /// The network a `kind` names, if any.
@@ -51,6 +52,7 @@ pub enum NetworkSettings {
     Telegram(telegram::Settings),
     X(x::Settings),
     LinkedIn(linkedin::Settings),
+    Threads(threads::Settings),
 }
 
 /// How many images a post may carry on a network, and how big each.
@@ -129,9 +131,11 @@ pub trait Network: Send + Sync {
     fn collects_engagement(&self) -> bool {
         true
     }
-    /// Whether posts go out with their images (`validate` warns where not).
-    fn sends_images(&self) -> bool {
-        true
+    /// Why a target's posts go out without their images, where they do
+    /// (`validate` warns of each post with images).
+    fn images_left_out(&self, target: &TargetConfig) -> Option<&'static str> {
+        let _ = target;
+        None
     }
     /// Whether it refuses a text the account posted recently (X,
     /// LinkedIn): `validate` warns when the rotation repeats one too soon.

@@ -68,6 +68,7 @@ pub const DEFAULT_LIMITS: Limits = Limits {
     max_bytes: None,
     max_utf16: None,
     max_weighted: None,
+    max_links: None,
 };
 
 /// The fediverse in the registry of networks.

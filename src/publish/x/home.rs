@@ -75,8 +75,8 @@ impl Network for Home {
             max_bytes: u64::MAX,
         }
     }
-    fn sends_images(&self) -> bool {
-        false
+    fn images_left_out(&self, _target: &TargetConfig) -> Option<&'static str> {
+        Some("images are not sent to X yet")
     }
     fn refuses_repeats(&self) -> bool {
         true

@@ -1,0 +1,441 @@
+//! Tokens the bot keeps fresh itself, and the pieces of an OAuth login.
+//!
+//! A network whose tokens expire (Threads: 60 days, refreshable once a day
+//! old; X: two hours, with a refresh token) reads its token from a *token
+//! file*: the JSON `login NETWORK` writes (access token, refresh token,
+//! when it expires, when it was issued), or a bare token put there by hand.
+//! Before each call the bot refreshes a token that is due, and writes the
+//! new one back whole (a temporary file, synced, renamed over the old one:
+//! [`save_secret`]), readable only by its owner. A refresh token X uses
+//! once is thereby never lost to a crash halfway through writing.
+//!
+//! Tokens never reach a log line or an error message: [`TokenSet`]'s
+//! `Debug` hides them and nothing here prints them.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::PublishError;
+use super::network::{LoginError, save_secret};
+use crate::config::{Secret, SecretSource};
+
+/// An access token with what the bot needs to keep it working.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenSet {
+    pub access_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// When the access token stops working, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was issued or last refreshed, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &"[hidden]")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[hidden]"),
+            )
+            .field("expires_at", &self.expires_at)
+            .field("issued_at", &self.issued_at)
+            .finish()
+    }
+}
+
+/// A token endpoint's answer (OAuth 2.0, and Threads' exchange and
+/// refresh, which answer the same fields).
+#[derive(Deserialize)]
+pub struct TokenAnswer {
+    pub access_token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+}
+
+impl TokenSet {
+    /// A token set from a token endpoint's answer received at `now`. A
+    /// refresh that gives no new refresh token keeps `previous`'s.
+    pub fn from_answer(a: TokenAnswer, now: DateTime<Utc>, previous: Option<&TokenSet>) -> Self {
+        TokenSet {
+            access_token: a.access_token,
+            refresh_token: a
+                .refresh_token
+                .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
+            expires_at: a
+                .expires_in
+                .filter(|s| *s > 0)
+                .map(|s| now + chrono::Duration::seconds(s)),
+            issued_at: Some(now),
+        }
+    }
+
+    /// Reads a token file's contents: the JSON a login writes, or a bare
+    /// token. The error never holds the contents.
+    pub fn parse(text: &str) -> Result<TokenSet, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("it is empty".into());
+        }
+        if text.starts_with('{') {
+            let set: TokenSet = serde_json::from_str(text).map_err(|e| {
+                format!(
+                    "it is not a token file campaign-bot can read (line {}, column {}); run `campaign-bot login` again",
+                    e.line(),
+                    e.column()
+                )
+            })?;
+            if set.access_token.trim().is_empty() {
+                return Err("its access_token is empty".into());
+            }
+            return Ok(set);
+        }
+        if text.chars().any(char::is_whitespace) {
+            return Err("it holds more than one word: a bare token is one word".into());
+        }
+        Ok(TokenSet {
+            access_token: text.to_string(),
+            refresh_token: None,
+            expires_at: None,
+            issued_at: None,
+        })
+    }
+
+    /// The day the token stops working unless a person gets a new one:
+    /// none where the bot holds a refresh token (it renews the token).
+    pub fn lasts_until(&self) -> Option<DateTime<Utc>> {
+        if self.refresh_token.is_some() {
+            None
+        } else {
+            self.expires_at
+        }
+    }
+
+    pub fn secret(&self) -> Secret {
+        Secret::new(self.access_token.clone())
+    }
+}
+
+/// Reads the token file of `source` now, where the source is a file.
+pub fn read_token_file(source: &SecretSource) -> Result<Option<TokenSet>, String> {
+    let SecretSource::File(path) = source else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
+    TokenSet::parse(&text)
+        .map(Some)
+        .map_err(|why| format!("the token file {}: {why}", path.display()))
+}
+
+/// Writes a token set to `path` whole, readable only by its owner.
+pub fn save_token(path: &Path, token: &TokenSet) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(token).expect("a token set serialises");
+    save_secret(path, &(json + "\n"))
+}
+
+/// A target's token, refreshed when due and written back to its file.
+pub struct KeptToken {
+    target: String,
+    /// Where it is written back; `None` for a token from the environment
+    /// (a refreshed one then lives until the bot stops).
+    file: Option<PathBuf>,
+    /// One refresh at a time: a refresh token may be good for one use.
+    current: tokio::sync::Mutex<TokenSet>,
+}
+
+impl KeptToken {
+    /// Reads the target's token from `source`.
+    pub fn open(target: &str, source: &SecretSource) -> Result<KeptToken, String> {
+        let (token, file) = match source {
+            SecretSource::File(path) => (
+                read_token_file(source)?.expect("a file source"),
+                Some(path.clone()),
+            ),
+            SecretSource::Env(_) => {
+                let secret = source.resolve().map_err(|e| e.to_string())?;
+                (TokenSet::parse(secret.expose())?, None)
+            }
+        };
+        Ok(KeptToken {
+            target: target.to_string(),
+            file,
+            current: tokio::sync::Mutex::new(token),
+        })
+    }
+
+    /// A token made here (tests, a login that checks what it got).
+    pub fn in_memory(target: &str, token: TokenSet) -> KeptToken {
+        KeptToken {
+            target: target.to_string(),
+            file: None,
+            current: tokio::sync::Mutex::new(token),
+        }
+    }
+
+    /// The token now.
+    pub async fn get(&self) -> TokenSet {
+        self.current.lock().await.clone()
+    }
+
+    /// The access token, refreshed first by `refresh` when `due` says so.
+    /// A refresh that fails leaves the old token in use while it still
+    /// works (it is tried again on the next call); the error is returned
+    /// only when the old one has expired.
+    pub async fn fresh<F, Fut>(
+        &self,
+        now: DateTime<Utc>,
+        due: impl Fn(&TokenSet, DateTime<Utc>) -> bool,
+        refresh: F,
+    ) -> Result<Secret, PublishError>
+    where
+        F: FnOnce(TokenSet) -> Fut,
+        Fut: std::future::Future<Output = Result<TokenSet, PublishError>>,
+    {
+        let mut current = self.current.lock().await;
+        if !due(&current, now) {
+            return Ok(current.secret());
+        }
+        match refresh(current.clone()).await {
+            Ok(new) => {
+                self.keep(&new).await;
+                tracing::info!(
+                    target_name = self.target,
+                    expires_at = ?new.expires_at,
+                    "token refreshed"
+                );
+                *current = new;
+                Ok(current.secret())
+            }
+            Err(e) if current.expires_at.is_none_or(|t| t > now) => {
+                tracing::warn!(target_name = self.target, error = %e, "cannot refresh the token; using the current one while it works");
+                Ok(current.secret())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes a new token to the file (off the async threads).
+    async fn keep(&self, token: &TokenSet) {
+        let Some(path) = self.file.clone() else {
+            tracing::warn!(
+                target_name = self.target,
+                "the token was refreshed but comes from the environment: the new one is kept in memory only; give the token by token_file so the bot can keep it"
+            );
+            return;
+        };
+        let token = token.clone();
+        let written = tokio::task::spawn_blocking(move || save_token(&path, &token))
+            .await
+            .unwrap_or_else(|e| Err(format!("writing the token stopped: {e}")));
+        if let Err(e) = written {
+            tracing::error!(target_name = self.target, error = %e, "cannot write the refreshed token; the bot uses it until it stops, then the old one");
+        }
+    }
+}
+
+/// A PKCE pair: the verifier kept by the bot, the challenge sent (S256).
+pub struct Pkce {
+    pub verifier: String,
+    pub challenge: String,
+}
+
+/// 32 random bytes as URL-safe base64 (43 characters).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the system has randomness");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Pkce {
+    pub fn new() -> Pkce {
+        let verifier = random_token();
+        Pkce {
+            challenge: pkce_challenge(&verifier),
+            verifier,
+        }
+    }
+}
+
+impl Default for Pkce {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// RFC 7636's S256 challenge of a verifier.
+pub fn pkce_challenge(verifier: &str) -> String {
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+}
+
+/// Prints the authorisation address, then reads what the user pastes: the
+/// code, or the whole address the browser was sent back to (its `code`
+/// taken, its `state` checked against `state`).
+pub fn ask_for_code(
+    network: &str,
+    authorize: &reqwest::Url,
+    state: &str,
+    input: &mut (dyn BufRead + Send),
+) -> Result<String, LoginError> {
+    println!(
+        "1. Open this address in a browser, logged in as the campaign's {network} account, and allow campaign-bot:\n\n   {authorize}\n"
+    );
+    print!(
+        "2. The browser goes on to the redirect address. Paste that whole address (or just its code): "
+    );
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    input
+        .read_line(&mut line)
+        .map_err(|e| LoginError::Failed(format!("cannot read the code: {e}")))?;
+    println!();
+    code_from(line.trim(), state)
+}
+
+/// The code in what the user pasted (see [`ask_for_code`]).
+pub fn code_from(pasted: &str, state: &str) -> Result<String, LoginError> {
+    if pasted.is_empty() {
+        return Err(LoginError::Usage(
+            "no code given; run the command again".into(),
+        ));
+    }
+    let Ok(url) = reqwest::Url::parse(pasted) else {
+        return Ok(pasted.trim_end_matches("#_").to_string());
+    };
+    let get = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    if let Some(error) = get("error") {
+        let why = get("error_description").unwrap_or_default();
+        return Err(LoginError::Failed(format!(
+            "the network refused the authorisation: {error} {why}"
+        )));
+    }
+    if get("state").is_some_and(|s| s != state) {
+        return Err(LoginError::Failed(
+            "the address is not from this login (its state differs); run the command again and paste the address it leads to".into(),
+        ));
+    }
+    get("code")
+        .map(|c| c.trim_end_matches("#_").to_string())
+        .ok_or_else(|| {
+            LoginError::Usage(
+                "the address has no code=…; paste the address the browser was sent back to".into(),
+            )
+        })
+}
+
+/// Sends a token request and reads its answer; the error says what the
+/// server said, never the token.
+pub async fn token_request(
+    what: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<TokenAnswer, String> {
+    let answer = request
+        .send()
+        .await
+        .map_err(|e| format!("{what}: {}", super::http::error_chain(&e.without_url())))?;
+    let status = answer.status();
+    let body = answer
+        .text()
+        .await
+        .map_err(|e| format!("{what}: {}", super::http::error_chain(&e.without_url())))?;
+    if !status.is_success() {
+        return Err(format!(
+            "{what}: {} {}",
+            status.as_u16(),
+            super::http::readable_body(&body)
+        ));
+    }
+    serde_json::from_str(&body).map_err(|e| format!("{what}: an answer that cannot be read: {e}"))
+}
+
+/// Where a login keeps the token: `--token-file`, else the target's
+/// `token_file`. A token from the environment cannot be kept.
+pub fn token_path<'a>(
+    given: Option<&'a Path>,
+    source: Option<&'a SecretSource>,
+    example_key: &str,
+) -> Result<&'a Path, LoginError> {
+    if let Some(p) = given {
+        return Ok(p);
+    }
+    match source {
+        Some(SecretSource::File(p)) => Ok(p),
+        _ => Err(LoginError::Usage(format!(
+            "say where to keep the token: --token-file FILE, or {example_key} = \"FILE\" in the target (a file the bot can write, in its data folder)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_s256_challenge_is_rfc_7636s() {
+        // RFC 7636, appendix B.
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        let p = Pkce::new();
+        assert_eq!(p.verifier.len(), 43);
+        assert_ne!(p.verifier, Pkce::new().verifier);
+    }
+
+    #[test]
+    fn a_token_file_is_json_or_a_bare_token() {
+        let bare = TokenSet::parse("abc123\n").unwrap();
+        assert_eq!(bare.access_token, "abc123");
+        assert_eq!(bare.lasts_until(), None);
+        let now = "2026-12-01T00:00:00Z".parse().unwrap();
+        let set = TokenSet::from_answer(
+            TokenAnswer {
+                access_token: "t".into(),
+                refresh_token: None,
+                expires_in: Some(5_184_000),
+            },
+            now,
+            None,
+        );
+        let json = serde_json::to_string(&set).unwrap();
+        let back = TokenSet::parse(&json).unwrap();
+        assert_eq!(back, set);
+        assert_eq!(
+            back.lasts_until().unwrap().date_naive().to_string(),
+            "2027-01-30"
+        );
+        assert!(!format!("{set:?}").contains("\"t\""));
+        let err = TokenSet::parse("{\"access_token\": \"secret-value\", oops}").unwrap_err();
+        assert!(!err.contains("secret-value"), "{err}");
+        assert!(TokenSet::parse("two words").is_err());
+    }
+
+    #[test]
+    fn the_code_is_taken_from_the_address_and_its_state_checked() {
+        assert_eq!(code_from("abc", "s").unwrap(), "abc");
+        assert_eq!(
+            code_from("https://example.org/cb?code=xyz&state=s", "s").unwrap(),
+            "xyz"
+        );
+        assert_eq!(
+            code_from("https://example.org/cb?code=xyz#_", "s").unwrap(),
+            "xyz"
+        );
+        assert!(code_from("https://example.org/cb?code=xyz&state=other", "s").is_err());
+        assert!(code_from("https://example.org/cb?error=access_denied&state=s", "s").is_err());
+    }
+}

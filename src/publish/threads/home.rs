@@ -1,0 +1,308 @@
+//! Threads in the registry of networks: the `[targets.NAME]` keys, their
+//! checks, limits, media rules, building and `login threads`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::{Threads, VERSION};
+use crate::config::{ConfigError, SecretSource, TargetConfig, check_url, key_error, secret_source};
+use crate::publish::Publisher;
+use crate::publish::network::{
+    self, BuildContext, LoginError, LoginRequest, MediaRules, Network, NetworkSettings,
+};
+use crate::publish::oauth::{self, KeptToken, TokenSet};
+use crate::render::Limits;
+
+/// Where Threads asks the user to allow the app (`login threads`).
+pub const AUTHORIZE_URL: &str = "https://threads.net/oauth/authorize";
+/// What the bot asks to do: read the account, post, read insights.
+pub const SCOPES: &str = "threads_basic,threads_content_publish,threads_manage_insights";
+
+/// `kind = "threads"`: the token file (`token_file`, written by `login
+/// threads` and kept fresh by the bot) or `token_env`; `media_base_url`,
+/// the public address of the posts folder, for images; the app
+/// (`client_id`, `client_secret_env`/`_file`, `redirect_uri`) for `login`;
+/// `token_expires` for a bare token the bot cannot tell the age of;
+/// `api_url` (`https://graph.threads.net`; a test server's).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub api_url: String,
+    pub token: SecretSource,
+    pub token_expires: Option<chrono::NaiveDate>,
+    pub media_base_url: Option<String>,
+    pub app: Option<App>,
+}
+
+/// A registered app, for a login.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub client_id: String,
+    pub client_secret: SecretSource,
+    pub redirect_uri: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    api_url: Option<String>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    token_expires: Option<toml::Value>,
+    media_base_url: Option<String>,
+    client_id: Option<toml::Value>,
+    client_secret_env: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    redirect_uri: Option<String>,
+}
+
+/// Threads in the registry of networks.
+pub struct Home;
+
+#[async_trait]
+impl Network for Home {
+    fn name(&self) -> &'static str {
+        "Threads"
+    }
+    fn kinds(&self) -> &'static [&'static str] {
+        &["threads"]
+    }
+    fn keys(&self) -> &'static [&'static str] {
+        &[
+            "api_url",
+            "token_env",
+            "token_file",
+            "token_expires",
+            "media_base_url",
+            "client_id",
+            "client_secret_env",
+            "client_secret_file",
+            "redirect_uri",
+        ]
+    }
+    fn settings(
+        &self,
+        target: &str,
+        _kind: &str,
+        keys: toml::Table,
+    ) -> Result<NetworkSettings, ConfigError> {
+        let key = |k: &str| format!("targets.{target}.{k}");
+        let raw: Raw = network::parse_keys(target, keys)?;
+        let api_url = raw
+            .api_url
+            .unwrap_or_else(|| "https://graph.threads.net".into());
+        check_url(&key("api_url"), &api_url)?;
+        if let Some(m) = &raw.media_base_url {
+            check_url(&key("media_base_url"), m)?;
+        }
+        let client_id = match raw.client_id {
+            None => None,
+            Some(toml::Value::Integer(n)) if n > 0 => Some(n.to_string()),
+            Some(toml::Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(_) => {
+                return Err(key_error(
+                    key("client_id"),
+                    "the Threads app ID (App Dashboard → Use cases → Access the Threads API → Settings)",
+                ));
+            }
+        };
+        let app = match (client_id, raw.redirect_uri) {
+            (None, None) if raw.client_secret_env.is_none() && raw.client_secret_file.is_none() => {
+                None
+            }
+            (Some(client_id), Some(redirect_uri)) => {
+                check_url(&key("redirect_uri"), &redirect_uri)?;
+                Some(App {
+                    client_id,
+                    client_secret: secret_source(
+                        target,
+                        "client_secret",
+                        raw.client_secret_env,
+                        raw.client_secret_file,
+                    )?,
+                    redirect_uri,
+                })
+            }
+            (None, _) => {
+                return Err(key_error(
+                    key("client_id"),
+                    "missing: a login needs the app's client_id, client_secret_env (or _file) and redirect_uri together",
+                ));
+            }
+            (Some(_), None) => {
+                return Err(key_error(
+                    key("redirect_uri"),
+                    "missing: the redirect address registered for the app (a login needs client_id, client_secret_env or _file, and redirect_uri)",
+                ));
+            }
+        };
+        Ok(NetworkSettings::Threads(Settings {
+            api_url: api_url.trim_end_matches('/').to_string(),
+            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
+            token_expires: network::expiry_date(target, raw.token_expires)?,
+            media_base_url: raw
+                .media_base_url
+                .map(|m| m.trim_end_matches('/').to_string()),
+            app,
+        }))
+    }
+    fn offline_limits(&self) -> Limits {
+        Limits::THREADS
+    }
+    fn media_rules(&self) -> MediaRules {
+        // One image a post (by its public address), up to 8 MB (Meta's
+        // image specifications).
+        MediaRules {
+            max_images: 1,
+            max_bytes: 8 * 1024 * 1024,
+        }
+    }
+    fn images_left_out(&self, target: &TargetConfig) -> Option<&'static str> {
+        match &target.settings {
+            NetworkSettings::Threads(s) if s.media_base_url.is_none() => Some(
+                "Threads takes images only by a public address: set media_base_url to where posts/ is published, or its posts go out as text only",
+            ),
+            _ => None,
+        }
+    }
+    fn token_expires(&self, target: &TargetConfig) -> Option<chrono::NaiveDate> {
+        let NetworkSettings::Threads(s) = &target.settings else {
+            return None;
+        };
+        match oauth::read_token_file(&s.token) {
+            Ok(Some(t)) if t.lasts_until().is_some() => t.lasts_until().map(|d| d.date_naive()),
+            _ => s.token_expires,
+        }
+    }
+    fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
+        match &target.settings {
+            NetworkSettings::Threads(s) => vec![&s.token],
+            _ => Vec::new(),
+        }
+    }
+    fn build(
+        &self,
+        target: &TargetConfig,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Arc<dyn Publisher>, String> {
+        let NetworkSettings::Threads(s) = &target.settings else {
+            return Err("the settings are not Threads'".into());
+        };
+        let token = KeptToken::open(&target.name, &s.token)?;
+        Ok(Arc::new(
+            Threads::new(
+                &target.name,
+                &s.api_url,
+                Arc::new(token),
+                s.media_base_url.clone(),
+                ctx.store.clone(),
+            )
+            .with_clock(ctx.clock),
+        ))
+    }
+    /// Has the user allow the app, exchanges the code for a long-lived
+    /// token (60 days) and keeps it in the target's token file.
+    async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
+        let Some((target, _)) = request.targets.first() else {
+            return Err(LoginError::Usage(
+                "no Threads target is configured; add one to config/local.toml (or --config FILE), e.g.\n\n[targets.threads]\nkind = \"threads\"\ntoken_file = \"/var/lib/campaign-bot/threads-token.json\"\nclient_id = \"YOUR_APP_ID\"\nclient_secret_file = \"/run/secrets/threads_app_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]\n\nthen run `campaign-bot login threads` again".into(),
+            ));
+        };
+        if request.targets.len() > 1 {
+            return Err(LoginError::Usage(
+                "several Threads targets are configured: say which with --target NAME".into(),
+            ));
+        }
+        let NetworkSettings::Threads(s) = &target.settings else {
+            return Err(LoginError::Failed("the settings are not Threads'".into()));
+        };
+        let Some(app) = &s.app else {
+            return Err(LoginError::Usage(format!(
+                "target {} has no app to log in with: set client_id, client_secret_env (or client_secret_file) and redirect_uri (the Threads app's ID, secret and redirect address)",
+                target.name
+            )));
+        };
+        let path = oauth::token_path(request.token_file, Some(&s.token), "token_file")?;
+        let secret = app
+            .client_secret
+            .resolve()
+            .map_err(|e| LoginError::Usage(e.to_string()))?;
+        let state = oauth::random_token();
+        let mut authorize = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
+        authorize
+            .query_pairs_mut()
+            .append_pair("client_id", &app.client_id)
+            .append_pair("redirect_uri", &app.redirect_uri)
+            .append_pair("scope", SCOPES)
+            .append_pair("response_type", "code")
+            .append_pair("state", &state);
+        let code = oauth::ask_for_code("Threads", &authorize, &state, request.input)?;
+        let client = crate::publish::http::client();
+        // The code for a short-lived token (1 hour)…
+        let short = oauth::token_request(
+            "exchanging the code",
+            client
+                .post(format!("{}/oauth/access_token", s.api_url))
+                .form(&[
+                    ("client_id", app.client_id.as_str()),
+                    ("client_secret", secret.expose()),
+                    ("grant_type", "authorization_code"),
+                    ("redirect_uri", app.redirect_uri.as_str()),
+                    ("code", code.as_str()),
+                ]),
+        )
+        .await
+        .map_err(LoginError::Failed)?;
+        // …then that for a long-lived one (60 days).
+        let long = oauth::token_request(
+            "getting a long-lived token",
+            client.get(format!("{}/access_token", s.api_url)).query(&[
+                ("grant_type", "th_exchange_token"),
+                ("client_secret", secret.expose()),
+                ("access_token", short.access_token.as_str()),
+            ]),
+        )
+        .await
+        .map_err(LoginError::Failed)?;
+        let now = chrono::Utc::now();
+        let token = TokenSet::from_answer(long, now, None);
+        oauth::save_token(path, &token).map_err(LoginError::Failed)?;
+        #[derive(Deserialize)]
+        struct Me {
+            username: Option<String>,
+            id: String,
+        }
+        let me = client
+            .get(format!("{}/{VERSION}/me", s.api_url))
+            .query(&[
+                ("fields", "id,username"),
+                ("access_token", token.access_token.as_str()),
+            ])
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| {
+                LoginError::Failed(format!(
+                    "the new token does not work: {}",
+                    crate::publish::http::error_chain(&e.without_url())
+                ))
+            })?
+            .json::<Me>()
+            .await
+            .map_err(|e| LoginError::Failed(format!("the new token does not work: {e}")))?;
+        let who = me.username.map(|u| format!("@{u}")).unwrap_or(me.id);
+        println!(
+            "Logged in to Threads as {who}. The token is in {} (readable only by you), lasts until {}, and the bot refreshes it every day it runs. Set token_file = {:?} in target {} if it is not there yet.",
+            path.display(),
+            token
+                .expires_at
+                .map(|t| t.date_naive().to_string())
+                .unwrap_or_else(|| "a date Threads did not say".into()),
+            path.display().to_string(),
+            target.name
+        );
+        Ok(())
+    }
+}
