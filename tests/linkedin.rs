@@ -227,3 +227,118 @@ fn a_token_that_cannot_be_refreshed_shows_its_end_and_fails_health_a_week_ahead(
         "a bad date is a config error, not a guess"
     );
 }
+
+/// `login linkedin` trades the code for the tokens, and the bot refreshes
+/// the access token (refresh_token.json: a documented, derived exchange)
+/// ten days before it ends. The code exchange's answer is LinkedIn's
+/// documented one (learn.microsoft.com/en-us/linkedin/shared/authentication/
+/// authorization-code-flow, step 3: `access_token`, `expires_in`,
+/// `refresh_token`, `refresh_token_expires_in`, `scope`); it is not in the
+/// fixtures.
+#[tokio::test]
+async fn login_keeps_the_tokens_and_the_bot_refreshes_them_ten_days_ahead() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/v2/accessToken"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=authorization_code",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "sentinel-li-access-1",
+            "expires_in": 5184000,
+            "refresh_token": "sentinel-li-refresh-1",
+            "refresh_token_expires_in": 31536000,
+            "scope": "r_organization_social,rw_organization_admin,w_organization_social",
+        })))
+        .mount(&server)
+        .await;
+    let refreshed = fixture("refresh_token.json", 0);
+    let mut refreshed_body = refreshed["response"]["body"].clone();
+    refreshed_body["access_token"] = json!("sentinel-li-access-2");
+    refreshed_body["refresh_token"] = json!("sentinel-li-refresh-2");
+    Mock::given(method("POST"))
+        .and(path("/oauth/v2/accessToken"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=refresh_token",
+        ))
+        .respond_with(respond(200, &json!({}), refreshed_body))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/rest/posts"))
+        .respond_with(answer("create_post.json", 0))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    let file = dir.path().join("data/li-token.json");
+    let secret = dir.path().join("li-secret");
+    std::fs::write(&secret, "sentinel-li-client-secret").unwrap();
+    let configured = |cmd: &mut std::process::Command| {
+        cmd.current_dir(dir.path())
+            .env("CAMPAIGN_BOT__TARGETS__LI__KIND", "linkedin")
+            .env("CAMPAIGN_BOT__TARGETS__LI__API_URL", server.uri())
+            .env("CAMPAIGN_BOT__TARGETS__LI__OAUTH_URL", server.uri())
+            .env("CAMPAIGN_BOT__TARGETS__LI__ORGANIZATION", ORG)
+            .env("CAMPAIGN_BOT__TARGETS__LI__TOKEN_FILE", &file)
+            .env("CAMPAIGN_BOT__TARGETS__LI__CLIENT_ID", "86abc")
+            .env("CAMPAIGN_BOT__TARGETS__LI__CLIENT_SECRET_FILE", &secret)
+            .env(
+                "CAMPAIGN_BOT__TARGETS__LI__REDIRECT_URI",
+                "https://example.org/callback",
+            );
+    };
+    let mut cmd = common::bot_command();
+    configured(&mut cmd);
+    Command::from_std(cmd)
+        .args(["login", "linkedin"])
+        .write_stdin("the-code\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "/oauth/v2/authorization?response_type=code",
+        ))
+        .stdout(predicate::str::contains(
+            "the bot refreshes the access token until then",
+        ))
+        .stdout(predicate::str::contains("sentinel-li").not());
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let exchange = server.received_requests().await.unwrap();
+    let sent = form(&exchange[0].body);
+    assert!(sent.contains(&("code".into(), "the-code".into())));
+    assert!(sent.contains(&("client_secret".into(), "sentinel-li-client-secret".into())));
+
+    // With 5 days left, the next post refreshes the token first.
+    let mut kept: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    kept["expires_at"] = json!((chrono::Utc::now() + chrono::Duration::days(5)).to_rfc3339());
+    std::fs::write(&file, kept.to_string()).unwrap();
+    let mut cmd = common::bot_command();
+    configured(&mut cmd);
+    Command::from_std(cmd).args(SLOT).assert().success();
+    let requests = server.received_requests().await.unwrap();
+    let refresh = requests
+        .iter()
+        .find(|r| String::from_utf8_lossy(&r.body).contains("grant_type=refresh_token"))
+        .expect("refreshed");
+    assert!(
+        form(&refresh.body).contains(&("refresh_token".into(), "sentinel-li-refresh-1".into()))
+    );
+    let posted = posts_sent(&server).await;
+    assert_eq!(posted.len(), 1);
+    assert_eq!(
+        posted[0].headers["authorization"].to_str().unwrap(),
+        "Bearer sentinel-li-access-2"
+    );
+    // `status` shows the end of the refresh token (306 days), not the
+    // access token's: the bot renews the access token until then.
+    let mut cmd = common::bot_command();
+    configured(&mut cmd);
+    let day = (chrono::Utc::now() + chrono::Duration::seconds(26438400)).date_naive();
+    Command::from_std(cmd)
+        .arg("status")
+        .assert()
+        .stdout(predicate::str::contains(format!("token expires on {day}")));
+}

@@ -534,3 +534,69 @@ fn validate_counts_bytes_and_links_and_health_sees_the_token_end() {
         "{health}"
     );
 }
+
+/// `login threads`: the code for a short-lived token (`POST
+/// /oauth/access_token` → `{access_token, user_id}`), that for a long-lived
+/// one (`GET /access_token?grant_type=th_exchange_token` → the shape of
+/// refresh_token.json), then the account. Both shapes are Meta's documented
+/// ones (developers.facebook.com/docs/threads/get-started/
+/// get-access-tokens-and-permissions, "Exchange the Code for a Token"; …/
+/// long-lived-tokens, "Get a Long-Lived Token"); neither is in the fixtures.
+#[tokio::test]
+async fn login_threads_keeps_a_long_lived_token_private() {
+    let server = MockServer::start().await;
+    mount_me(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/access_token"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"access_token": "sentinel-threads-short", "user_id": 1234567}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    let mut long = fixture("refresh_token.json", 0)["response"]["body"].clone();
+    long["access_token"] = json!("sentinel-threads-long");
+    Mock::given(method("GET"))
+        .and(path("/access_token"))
+        .and(query_param("grant_type", "th_exchange_token"))
+        .and(query_param("access_token", "sentinel-threads-short"))
+        .respond_with(respond(200, &json!({}), long))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    let secret = dir.path().join("app-secret");
+    std::fs::write(&secret, "sentinel-threads-app-secret").unwrap();
+    let file = dir.path().join("data/threads-token.json");
+    let mut cmd = bot(dir.path(), &server);
+    cmd.env("CAMPAIGN_BOT__TARGETS__TH__CLIENT_ID", "990602627938098")
+        .env("CAMPAIGN_BOT__TARGETS__TH__CLIENT_SECRET_FILE", &secret)
+        .env(
+            "CAMPAIGN_BOT__TARGETS__TH__REDIRECT_URI",
+            "https://example.org/callback",
+        )
+        .args(["login", "threads"])
+        .write_stdin("https://example.org/callback?code=AQBx-hBsH3#_\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "https://threads.net/oauth/authorize?client_id=990602627938098",
+        ))
+        .stdout(predicate::str::contains(
+            "Logged in to Threads as @threadsapitestuser",
+        ))
+        .stdout(predicate::str::contains("sentinel-threads").not());
+    let exchange = requests(&server, "POST", "/oauth/access_token").await;
+    let sent = form_of(&exchange[0]);
+    assert!(
+        sent.contains(&("code".into(), "AQBx-hBsH3".into())),
+        "{sent:?}"
+    );
+    assert!(sent.contains(&("grant_type".into(), "authorization_code".into())));
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(kept["access_token"], "sentinel-threads-long");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}

@@ -293,3 +293,148 @@ fn validate_counts_x_weighted_length_and_warns_of_repeats_and_link_costs() {
             "posts the text only: images are not sent to X yet",
         ));
 }
+
+/// X's token endpoint, as documented (docs.x.com, "OAuth 2.0 Authorization
+/// Code Flow with PKCE", step 3 and "Refresh token": `token_type`,
+/// `expires_in` 7200, `access_token`, `scope`, `refresh_token`). No
+/// exchange of it is recorded in the fixtures.
+fn token_answer(n: u32) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "token_type": "bearer",
+        "expires_in": 7200,
+        "access_token": format!("sentinel-x-access-{n}"),
+        "scope": "tweet.read tweet.write users.read offline.access",
+        "refresh_token": format!("sentinel-x-refresh-{n}"),
+    }))
+}
+
+#[tokio::test]
+async fn login_x_with_pkce_keeps_the_tokens_and_the_bot_refreshes_them_before_they_end() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = MockServer::start().await;
+    mount_me(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/2/oauth2/token"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=authorization_code",
+        ))
+        .respond_with(token_answer(1))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/oauth2/token"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=refresh_token",
+        ))
+        .respond_with(token_answer(2))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(recorded_x("test_client_create_and_delete_tweet.json", 0))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    let file = dir.path().join("data/x-token.json");
+    let configured = |cmd: &mut std::process::Command| {
+        cmd.current_dir(dir.path())
+            .env("CAMPAIGN_BOT__TARGETS__XT__KIND", "x")
+            .env("CAMPAIGN_BOT__TARGETS__XT__API_URL", server.uri())
+            .env("CAMPAIGN_BOT__TARGETS__XT__TOKEN_FILE", &file)
+            .env("CAMPAIGN_BOT__TARGETS__XT__CLIENT_ID", "campaign-client")
+            .env(
+                "CAMPAIGN_BOT__TARGETS__XT__REDIRECT_URI",
+                "https://example.org/callback",
+            );
+    };
+    let mut cmd = common::bot_command();
+    configured(&mut cmd);
+    let out = Command::from_std(cmd)
+        .args(["login", "x"])
+        .write_stdin("https://example.org/callback?code=the-code\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Logged in to X as @TweepyDev"))
+        .stdout(predicate::str::contains("sentinel-x-").not())
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let address = out
+        .split_whitespace()
+        .find(|w| w.starts_with("https://x.com/i/oauth2/authorize?"))
+        .expect("the authorisation address is printed");
+    let address = reqwest::Url::parse(address).unwrap();
+    let param = |name: &str| {
+        address
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    };
+    assert_eq!(param("code_challenge_method"), "S256");
+    assert!(param("scope").contains("offline.access"));
+    // The verifier sent with the code is the one the challenge was made of.
+    let exchanges: Vec<Request> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/2/oauth2/token")
+        .collect();
+    let sent = form(&exchanges[0].body);
+    let get = |f: &[(String, String)], k: &str| {
+        f.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(get(&sent, "code"), "the-code");
+    assert_eq!(get(&sent, "client_id"), "campaign-client");
+    assert_eq!(
+        campaign_bot::publish::oauth::pkce_challenge(&get(&sent, "code_verifier")),
+        param("code_challenge")
+    );
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let mut kept: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(kept["refresh_token"], "sentinel-x-refresh-1");
+
+    // A minute before the access token ends, the bot refreshes it first.
+    kept["expires_at"] = json!((chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339());
+    std::fs::write(&file, kept.to_string()).unwrap();
+    let mut cmd = common::bot_command();
+    configured(&mut cmd);
+    Command::from_std(cmd)
+        .args(SLOT)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sentinel-x-").not());
+    let refreshes: Vec<Request> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| {
+            r.url.path() == "/2/oauth2/token"
+                && String::from_utf8_lossy(&r.body).contains("grant_type=refresh_token")
+        })
+        .collect();
+    assert_eq!(refreshes.len(), 1);
+    assert_eq!(
+        get(&form(&refreshes[0].body), "refresh_token"),
+        "sentinel-x-refresh-1"
+    );
+    let posted = tweets_posted(&server).await;
+    assert_eq!(
+        posted[0].headers["authorization"].to_str().unwrap(),
+        "Bearer sentinel-x-access-2"
+    );
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        kept["refresh_token"], "sentinel-x-refresh-2",
+        "the new pair is kept"
+    );
+}

@@ -35,6 +35,10 @@ pub struct TokenSet {
     /// When it was issued or last refreshed, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issued_at: Option<DateTime<Utc>>,
+    /// When the refresh token stops working, where it does (LinkedIn's
+    /// last a year from the first authorisation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -47,6 +51,7 @@ impl std::fmt::Debug for TokenSet {
             )
             .field("expires_at", &self.expires_at)
             .field("issued_at", &self.issued_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
             .finish()
     }
 }
@@ -60,13 +65,21 @@ pub struct TokenAnswer {
     pub refresh_token: Option<String>,
     #[serde(default)]
     pub expires_in: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_expires_in: Option<i64>,
 }
 
 impl TokenSet {
     /// A token set from a token endpoint's answer received at `now`. A
     /// refresh that gives no new refresh token keeps `previous`'s.
     pub fn from_answer(a: TokenAnswer, now: DateTime<Utc>, previous: Option<&TokenSet>) -> Self {
+        let kept_refresh = a.refresh_token.is_none();
         TokenSet {
+            refresh_expires_at: match a.refresh_token_expires_in.filter(|s| *s > 0) {
+                Some(s) => Some(now + chrono::Duration::seconds(s)),
+                None if kept_refresh => previous.and_then(|p| p.refresh_expires_at),
+                None => None,
+            },
             access_token: a.access_token,
             refresh_token: a
                 .refresh_token
@@ -107,17 +120,25 @@ impl TokenSet {
             refresh_token: None,
             expires_at: None,
             issued_at: None,
+            refresh_expires_at: None,
         })
     }
 
-    /// The day the token stops working unless a person gets a new one:
-    /// none where the bot holds a refresh token (it renews the token).
+    /// When the token stops working unless a person logs in again: the
+    /// refresh token's end where the bot holds one (it renews the access
+    /// token until then), else the access token's.
     pub fn lasts_until(&self) -> Option<DateTime<Utc>> {
         if self.refresh_token.is_some() {
-            None
+            self.refresh_expires_at
         } else {
             self.expires_at
         }
+    }
+
+    /// Whether the access token ends within `margin` of `now` and a
+    /// refresh token can renew it (X, LinkedIn).
+    pub fn ends_within(&self, now: DateTime<Utc>, margin: chrono::Duration) -> bool {
+        self.refresh_token.is_some() && self.expires_at.is_some_and(|t| t - now < margin)
     }
 
     pub fn secret(&self) -> Secret {
@@ -135,6 +156,19 @@ pub fn read_token_file(source: &SecretSource) -> Result<Option<TokenSet>, String
     TokenSet::parse(&text)
         .map(Some)
         .map_err(|why| format!("the token file {}: {why}", path.display()))
+}
+
+/// The day a target's token stops working unless a person logs in again:
+/// from its token file where that says, else `configured`
+/// (`token_expires`, for a token put there by hand).
+pub fn expiry_day(
+    source: &SecretSource,
+    configured: Option<chrono::NaiveDate>,
+) -> Option<chrono::NaiveDate> {
+    match read_token_file(source) {
+        Ok(Some(t)) if t.lasts_until().is_some() => t.lasts_until().map(|d| d.date_naive()),
+        _ => configured,
+    }
 }
 
 /// Writes a token set to `path` whole, readable only by its owner.
@@ -240,6 +274,107 @@ impl KeptToken {
         if let Err(e) = written {
             tracing::error!(target_name = self.target, error = %e, "cannot write the refreshed token; the bot uses it until it stops, then the old one");
         }
+    }
+}
+
+/// A registered app, for `login` and for refreshing tokens: its client
+/// id, its secret (a confidential client's; X's public clients have none)
+/// and the redirect address registered for it.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub client_id: String,
+    pub client_secret: Option<SecretSource>,
+    pub redirect_uri: String,
+}
+
+/// The keys of an app in a `[targets.NAME]` table.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AppKeys {
+    pub client_id: Option<toml::Value>,
+    pub client_secret_env: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub redirect_uri: Option<String>,
+}
+
+/// The names of [`AppKeys`], for a network's `keys()`.
+pub const APP_KEYS: [&str; 4] = [
+    "client_id",
+    "client_secret_env",
+    "client_secret_file",
+    "redirect_uri",
+];
+
+impl AppKeys {
+    /// Reads the app of `target`: none when no key is given; all of
+    /// client_id and redirect_uri (and the secret, if `secret_required`)
+    /// otherwise.
+    pub fn read(
+        self,
+        target: &str,
+        network: &str,
+        secret_required: bool,
+    ) -> Result<Option<App>, crate::config::ConfigError> {
+        use crate::config::{check_url, key_error, secret_source};
+        let key = |k: &str| format!("targets.{target}.{k}");
+        let secret_given = self.client_secret_env.is_some() || self.client_secret_file.is_some();
+        if self.client_id.is_none() && self.redirect_uri.is_none() && !secret_given {
+            return Ok(None);
+        }
+        let together = if secret_required {
+            "client_id, client_secret_env (or _file) and redirect_uri"
+        } else {
+            "client_id and redirect_uri (and client_secret_env or _file for a confidential client)"
+        };
+        let client_id = match self.client_id {
+            Some(toml::Value::Integer(n)) if n > 0 => n.to_string(),
+            Some(toml::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+            Some(_) => {
+                return Err(key_error(
+                    key("client_id"),
+                    format!("the {network} app's client ID, as its developer portal shows it"),
+                ));
+            }
+            None => {
+                return Err(key_error(
+                    key("client_id"),
+                    format!("missing: a login needs the app's {together}"),
+                ));
+            }
+        };
+        let Some(redirect_uri) = self.redirect_uri else {
+            return Err(key_error(
+                key("redirect_uri"),
+                format!(
+                    "missing: the redirect address registered for the app (a login needs {together})"
+                ),
+            ));
+        };
+        check_url(&key("redirect_uri"), &redirect_uri)?;
+        let client_secret = if secret_given || secret_required {
+            Some(secret_source(
+                target,
+                "client_secret",
+                self.client_secret_env,
+                self.client_secret_file,
+            )?)
+        } else {
+            None
+        };
+        Ok(Some(App {
+            client_id,
+            client_secret,
+            redirect_uri,
+        }))
+    }
+}
+
+impl App {
+    /// The app's secret, read now, where it has one.
+    pub fn secret(&self) -> Result<Option<Secret>, String> {
+        self.client_secret
+            .as_ref()
+            .map(|s| s.resolve().map_err(|e| e.to_string()))
+            .transpose()
     }
 }
 
@@ -407,6 +542,7 @@ mod tests {
                 access_token: "t".into(),
                 refresh_token: None,
                 expires_in: Some(5_184_000),
+                refresh_token_expires_in: None,
             },
             now,
             None,

@@ -13,6 +13,7 @@ use crate::publish::Publisher;
 use crate::publish::network::{
     self, BuildContext, LoginError, LoginRequest, MediaRules, Network, NetworkSettings,
 };
+use crate::publish::oauth::{self, App, AppKeys, KeptToken};
 use crate::render::Limits;
 
 /// `kind = "linkedin"`: the page (`organization`, its URN or number), the
@@ -26,6 +27,10 @@ pub struct Settings {
     pub token: SecretSource,
     /// When the token stops working (`token_expires`), if given.
     pub token_expires: Option<chrono::NaiveDate>,
+    /// The app, for `login linkedin` and refreshing the token.
+    pub app: Option<App>,
+    /// LinkedIn's OAuth server (`https://www.linkedin.com`; a test's).
+    pub oauth_url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,6 +42,11 @@ struct Raw {
     token_env: Option<String>,
     token_file: Option<PathBuf>,
     token_expires: Option<toml::Value>,
+    oauth_url: Option<String>,
+    client_id: Option<toml::Value>,
+    client_secret_env: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    redirect_uri: Option<String>,
 }
 
 /// LinkedIn in the registry of networks.
@@ -58,6 +68,11 @@ impl Network for Home {
             "token_env",
             "token_file",
             "token_expires",
+            "oauth_url",
+            oauth::APP_KEYS[0],
+            oauth::APP_KEYS[1],
+            oauth::APP_KEYS[2],
+            oauth::APP_KEYS[3],
         ]
     }
     fn settings(
@@ -72,6 +87,10 @@ impl Network for Home {
             .api_url
             .unwrap_or_else(|| "https://api.linkedin.com".into());
         check_url(&key("api_url"), &api_url)?;
+        let oauth_url = raw
+            .oauth_url
+            .unwrap_or_else(|| super::login::OAUTH_URL.into());
+        check_url(&key("oauth_url"), &oauth_url)?;
         let organization = match raw.organization {
             Some(toml::Value::Integer(n)) if n > 0 => format!("urn:li:organization:{n}"),
             Some(toml::Value::String(s))
@@ -105,6 +124,14 @@ impl Network for Home {
             api_version,
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
             token_expires: network::expiry_date(target, raw.token_expires)?,
+            app: AppKeys {
+                client_id: raw.client_id,
+                client_secret_env: raw.client_secret_env,
+                client_secret_file: raw.client_secret_file,
+                redirect_uri: raw.redirect_uri,
+            }
+            .read(target, "LinkedIn", true)?,
+            oauth_url: oauth_url.trim_end_matches('/').to_string(),
         }))
     }
     fn offline_limits(&self) -> Limits {
@@ -125,7 +152,7 @@ impl Network for Home {
     }
     fn token_expires(&self, target: &TargetConfig) -> Option<chrono::NaiveDate> {
         match &target.settings {
-            NetworkSettings::LinkedIn(s) => s.token_expires,
+            NetworkSettings::LinkedIn(s) => oauth::expiry_day(&s.token, s.token_expires),
             _ => None,
         }
     }
@@ -143,22 +170,41 @@ impl Network for Home {
         let NetworkSettings::LinkedIn(s) = &target.settings else {
             return Err("the settings are not LinkedIn's".into());
         };
-        let token = s.token.resolve().map_err(|e| e.to_string())?;
+        let token = KeptToken::open(&target.name, &s.token)?;
         Ok(Arc::new(
             LinkedIn::new(
                 &target.name,
                 &s.api_url,
                 &s.organization,
                 &s.api_version,
-                token,
+                Arc::new(token),
             )
+            .with_refresh(s.app.clone(), &s.oauth_url)
             .with_clock(ctx.clock),
         ))
     }
+    /// With an app (`client_id`, `client_secret_*`, `redirect_uri`):
+    /// LinkedIn's OAuth login, the token kept in the target's token file.
     async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
-        let _ = request;
-        Err(LoginError::Usage(
-            "LinkedIn has no login here yet: create the access token in LinkedIn's Developer Portal (OAuth 2.0 tools, scopes w_organization_social and rw_organization_admin) and give it by token_env or token_file; it lasts 60 days".into(),
-        ))
+        let Some((target, _)) = request.targets.first() else {
+            return Err(LoginError::Usage(
+                "no LinkedIn target is configured; add one to config/local.toml (or --config FILE), e.g.\n\n[targets.linkedin]\nkind = \"linkedin\"\norganization = 2414183\ntoken_file = \"/var/lib/campaign-bot/linkedin-token.json\"\nclient_id = \"YOUR_CLIENT_ID\"\nclient_secret_file = \"/run/secrets/linkedin_client_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]\n\nthen run `campaign-bot login linkedin` again".into(),
+            ));
+        };
+        if request.targets.len() > 1 {
+            return Err(LoginError::Usage(
+                "several LinkedIn targets are configured: say which with --target NAME".into(),
+            ));
+        }
+        let NetworkSettings::LinkedIn(s) = &target.settings else {
+            return Err(LoginError::Failed("the settings are not LinkedIn's".into()));
+        };
+        let Some(app) = &s.app else {
+            return Err(LoginError::Usage(format!(
+                "target {} has no app to log in with: set client_id, client_secret_env (or client_secret_file) and redirect_uri (the LinkedIn app's, from its Developer Portal page), or create a token in the portal's OAuth 2.0 tools and give it by token_file",
+                target.name
+            )));
+        };
+        super::login::login(target, s, app, request.token_file, request.input).await
     }
 }

@@ -22,9 +22,11 @@ use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::model::{Check, Counts, Published};
+use crate::publish::oauth::{App, KeptToken, TokenSet};
 use crate::render::{Limits, find_hashtags};
 
 pub mod home;
+pub mod login;
 pub use home::{Home, Settings};
 
 /// The `LinkedIn-Version` sent on every call (versions are sunset about a
@@ -38,7 +40,11 @@ pub struct LinkedIn {
     api_url: String,
     organization: String,
     version: String,
-    token: Secret,
+    token: std::sync::Arc<KeptToken>,
+    /// The app that refreshes the token, where the target has one.
+    app: Option<App>,
+    /// LinkedIn's OAuth server (`https://www.linkedin.com`).
+    oauth_url: String,
     http: Http,
     clock: Clock,
 }
@@ -139,7 +145,7 @@ impl LinkedIn {
         api_url: &str,
         organization: &str,
         version: &str,
-        token: Secret,
+        token: std::sync::Arc<KeptToken>,
     ) -> Self {
         LinkedIn {
             name: name.to_string(),
@@ -147,6 +153,8 @@ impl LinkedIn {
             organization: organization.to_string(),
             version: version.to_string(),
             token,
+            app: None,
+            oauth_url: login::OAUTH_URL.to_string(),
             http: Http::new(http::REQUEST_TIMEOUT),
             clock: Clock::System,
         }
@@ -158,14 +166,71 @@ impl LinkedIn {
         self
     }
 
+    /// Refreshes the token with `app` at `oauth_url` (approved apps get
+    /// refresh tokens; without one the token lasts its 60 days).
+    pub fn with_refresh(mut self, app: Option<App>, oauth_url: &str) -> Self {
+        self.app = app;
+        self.oauth_url = oauth_url.trim_end_matches('/').to_string();
+        self
+    }
+
+    /// The access token, refreshed first when it ends within ten days and
+    /// a refresh token can renew it.
+    async fn access(&self) -> Result<Secret, PublishError> {
+        let now = self.clock.now();
+        self.token
+            .fresh(
+                now,
+                |t, now| t.ends_within(now, chrono::Duration::days(10)),
+                |old| self.refresh(old, now),
+            )
+            .await
+    }
+
+    /// `POST /oauth/v2/accessToken` with `grant_type=refresh_token`.
+    async fn refresh(
+        &self,
+        old: TokenSet,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<TokenSet, PublishError> {
+        let Some(app) = &self.app else {
+            return Err(PublishError::Auth(
+                "the access token ends and the target has no app to refresh it with; set client_id, client_secret_env and redirect_uri, or get a new token".into(),
+            ));
+        };
+        let refresh_token = old.refresh_token.clone().unwrap_or_default();
+        let request = login::token_request(
+            &self.oauth_url,
+            app,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh_token),
+            ],
+        )
+        .map_err(PublishError::Auth)?;
+        let answer = crate::publish::oauth::token_request("refreshing the token", request)
+            .await
+            .map_err(|e| {
+                if e.contains(" 400 ") || e.contains(" 401 ") {
+                    PublishError::Auth(format!(
+                        "{e}: the refresh token was refused; run `campaign-bot login linkedin`"
+                    ))
+                } else {
+                    PublishError::Transient(e)
+                }
+            })?;
+        Ok(TokenSet::from_answer(answer, now, Some(&old)))
+    }
+
     fn request(
         &self,
         c: &reqwest::Client,
+        token: &Secret,
         method: reqwest::Method,
         url: String,
     ) -> reqwest::RequestBuilder {
         c.request(method, url)
-            .bearer_auth(self.token.expose())
+            .bearer_auth(token.expose())
             .header("LinkedIn-Version", &self.version)
             .header("X-Restli-Protocol-Version", "2.0.0")
     }
@@ -249,11 +314,13 @@ impl Publisher for LinkedIn {
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": false
         });
+        let token = self.access().await?;
         let answer = self
             .http
             .send(false, |c| {
                 self.request(
                     c,
+                    &token,
                     reqwest::Method::POST,
                     format!("{}/rest/posts", self.api_url),
                 )
@@ -326,9 +393,12 @@ impl Publisher for LinkedIn {
                 "{}/rest/organizationalEntityShareStatistics?{query}",
                 self.api_url
             );
+            let token = self.access().await?;
             let answer = self
                 .http
-                .send(true, |c| self.request(c, reqwest::Method::GET, url.clone()))
+                .send(true, |c| {
+                    self.request(c, &token, reqwest::Method::GET, url.clone())
+                })
                 .await
                 .map_err(|e| http::transport(&e).during("statistics"))?;
             let status = answer.status();

@@ -8,12 +8,12 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{Threads, VERSION};
-use crate::config::{ConfigError, SecretSource, TargetConfig, check_url, key_error, secret_source};
+use crate::config::{ConfigError, SecretSource, TargetConfig, check_url, secret_source};
 use crate::publish::Publisher;
 use crate::publish::network::{
     self, BuildContext, LoginError, LoginRequest, MediaRules, Network, NetworkSettings,
 };
-use crate::publish::oauth::{self, KeptToken, TokenSet};
+use crate::publish::oauth::{self, App, AppKeys, KeptToken, TokenSet};
 use crate::render::Limits;
 
 /// Where Threads asks the user to allow the app (`login threads`).
@@ -34,14 +34,6 @@ pub struct Settings {
     pub token_expires: Option<chrono::NaiveDate>,
     pub media_base_url: Option<String>,
     pub app: Option<App>,
-}
-
-/// A registered app, for a login.
-#[derive(Debug, Clone)]
-pub struct App {
-    pub client_id: String,
-    pub client_secret: SecretSource,
-    pub redirect_uri: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,10 +68,10 @@ impl Network for Home {
             "token_file",
             "token_expires",
             "media_base_url",
-            "client_id",
-            "client_secret_env",
-            "client_secret_file",
-            "redirect_uri",
+            oauth::APP_KEYS[0],
+            oauth::APP_KEYS[1],
+            oauth::APP_KEYS[2],
+            oauth::APP_KEYS[3],
         ]
     }
     fn settings(
@@ -97,47 +89,13 @@ impl Network for Home {
         if let Some(m) = &raw.media_base_url {
             check_url(&key("media_base_url"), m)?;
         }
-        let client_id = match raw.client_id {
-            None => None,
-            Some(toml::Value::Integer(n)) if n > 0 => Some(n.to_string()),
-            Some(toml::Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            Some(_) => {
-                return Err(key_error(
-                    key("client_id"),
-                    "the Threads app ID (App Dashboard → Use cases → Access the Threads API → Settings)",
-                ));
-            }
-        };
-        let app = match (client_id, raw.redirect_uri) {
-            (None, None) if raw.client_secret_env.is_none() && raw.client_secret_file.is_none() => {
-                None
-            }
-            (Some(client_id), Some(redirect_uri)) => {
-                check_url(&key("redirect_uri"), &redirect_uri)?;
-                Some(App {
-                    client_id,
-                    client_secret: secret_source(
-                        target,
-                        "client_secret",
-                        raw.client_secret_env,
-                        raw.client_secret_file,
-                    )?,
-                    redirect_uri,
-                })
-            }
-            (None, _) => {
-                return Err(key_error(
-                    key("client_id"),
-                    "missing: a login needs the app's client_id, client_secret_env (or _file) and redirect_uri together",
-                ));
-            }
-            (Some(_), None) => {
-                return Err(key_error(
-                    key("redirect_uri"),
-                    "missing: the redirect address registered for the app (a login needs client_id, client_secret_env or _file, and redirect_uri)",
-                ));
-            }
-        };
+        let app = AppKeys {
+            client_id: raw.client_id,
+            client_secret_env: raw.client_secret_env,
+            client_secret_file: raw.client_secret_file,
+            redirect_uri: raw.redirect_uri,
+        }
+        .read(target, "Threads", true)?;
         Ok(NetworkSettings::Threads(Settings {
             api_url: api_url.trim_end_matches('/').to_string(),
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
@@ -171,10 +129,7 @@ impl Network for Home {
         let NetworkSettings::Threads(s) = &target.settings else {
             return None;
         };
-        match oauth::read_token_file(&s.token) {
-            Ok(Some(t)) if t.lasts_until().is_some() => t.lasts_until().map(|d| d.date_naive()),
-            _ => s.token_expires,
-        }
+        oauth::expiry_day(&s.token, s.token_expires)
     }
     fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
         match &target.settings {
@@ -226,9 +181,9 @@ impl Network for Home {
         };
         let path = oauth::token_path(request.token_file, Some(&s.token), "token_file")?;
         let secret = app
-            .client_secret
-            .resolve()
-            .map_err(|e| LoginError::Usage(e.to_string()))?;
+            .secret()
+            .map_err(LoginError::Usage)?
+            .ok_or_else(|| LoginError::Usage("the app's secret is missing".into()))?;
         let state = oauth::random_token();
         let mut authorize = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
         authorize

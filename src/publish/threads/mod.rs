@@ -637,6 +637,7 @@ mod tests {
             refresh_token: None,
             expires_at: None,
             issued_at: issued.map(|s| s.parse().unwrap()),
+            refresh_expires_at: None,
         };
         assert!(!refresh_due(&token(Some("2026-12-10T00:00:00Z")), now));
         assert!(refresh_due(&token(Some("2026-12-09T12:00:00Z")), now));

@@ -13,6 +13,7 @@ use crate::publish::Publisher;
 use crate::publish::network::{
     self, BuildContext, LoginError, LoginRequest, MediaRules, Network, NetworkSettings,
 };
+use crate::publish::oauth::{self, App, AppKeys, KeptToken};
 use crate::render::Limits;
 
 /// `kind = "x"`: the user's OAuth 2.0 access token by `token_env` or
@@ -24,6 +25,8 @@ pub struct Settings {
     pub token: SecretSource,
     /// When the token stops working (`token_expires`), if given.
     pub token_expires: Option<chrono::NaiveDate>,
+    /// The app, for `login x` and for refreshing the token.
+    pub app: Option<App>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,6 +36,10 @@ struct Raw {
     token_env: Option<String>,
     token_file: Option<PathBuf>,
     token_expires: Option<toml::Value>,
+    client_id: Option<toml::Value>,
+    client_secret_env: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    redirect_uri: Option<String>,
 }
 
 /// X in the registry of networks.
@@ -47,7 +54,16 @@ impl Network for Home {
         &["x"]
     }
     fn keys(&self) -> &'static [&'static str] {
-        &["api_url", "token_env", "token_file", "token_expires"]
+        &[
+            "api_url",
+            "token_env",
+            "token_file",
+            "token_expires",
+            oauth::APP_KEYS[0],
+            oauth::APP_KEYS[1],
+            oauth::APP_KEYS[2],
+            oauth::APP_KEYS[3],
+        ]
     }
     fn settings(
         &self,
@@ -62,6 +78,13 @@ impl Network for Home {
             api_url: api_url.trim_end_matches('/').to_string(),
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
             token_expires: network::expiry_date(target, raw.token_expires)?,
+            app: AppKeys {
+                client_id: raw.client_id,
+                client_secret_env: raw.client_secret_env,
+                client_secret_file: raw.client_secret_file,
+                redirect_uri: raw.redirect_uri,
+            }
+            .read(target, "X", false)?,
         }))
     }
     fn offline_limits(&self) -> Limits {
@@ -88,7 +111,7 @@ impl Network for Home {
     }
     fn token_expires(&self, target: &TargetConfig) -> Option<chrono::NaiveDate> {
         match &target.settings {
-            NetworkSettings::X(s) => s.token_expires,
+            NetworkSettings::X(s) => oauth::expiry_day(&s.token, s.token_expires),
             _ => None,
         }
     }
@@ -106,18 +129,31 @@ impl Network for Home {
         let NetworkSettings::X(s) = &target.settings else {
             return Err("the settings are not X's".into());
         };
-        let token = s.token.resolve().map_err(|e| e.to_string())?;
+        let token = KeptToken::open(&target.name, &s.token)?;
         Ok(Arc::new(
-            X::new(&target.name, &s.api_url, token).with_clock(ctx.clock),
+            X::new(&target.name, &s.api_url, Arc::new(token), s.app.clone()).with_clock(ctx.clock),
         ))
     }
-    /// Checks the access token of each X target (`GET /2/users/me`).
+    /// With an app (`client_id`, `redirect_uri`): OAuth 2.0 with PKCE,
+    /// the token and its refresh token kept in the target's token file.
+    /// Without: checks the access token of each X target.
     async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
-        if request.targets.is_empty() {
+        let Some((target, _)) = request.targets.first() else {
             return Err(LoginError::Usage(
-                "no X target is configured; add one to config/local.toml (or --config FILE), e.g.\n\n[targets.x]\nkind = \"x\"\ntoken_file = \"/run/secrets/x_token\"   # a user's OAuth 2.0 access token (scopes tweet.read tweet.write users.read)\nlanguages = [\"en\", \"fr\", \"ar\"]\n\nthen run `campaign-bot login x` again".into(),
+                "no X target is configured; add one to config/local.toml (or --config FILE), e.g.\n\n[targets.x]\nkind = \"x\"\ntoken_file = \"/var/lib/campaign-bot/x-token.json\"\nclient_id = \"YOUR_CLIENT_ID\"             # the app's OAuth 2.0 client ID\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]\n\nthen run `campaign-bot login x` again".into(),
+            ));
+        };
+        let NetworkSettings::X(s) = &target.settings else {
+            return Err(LoginError::Failed("the settings are not X's".into()));
+        };
+        let Some(app) = &s.app else {
+            return network::check_credentials(request.targets).await;
+        };
+        if request.targets.len() > 1 {
+            return Err(LoginError::Usage(
+                "several X targets are configured: say which with --target NAME".into(),
             ));
         }
-        network::check_credentials(request.targets).await
+        super::login::login(target, s, app, request.token_file, request.input).await
     }
 }

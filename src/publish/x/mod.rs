@@ -15,7 +15,7 @@
 //! (Arabic included) 1 a character, CJK and emoji 2, each link 23.
 //! Images are not sent yet: X posts carry the text only (`validate` warns).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use chrono::SecondsFormat;
@@ -25,11 +25,12 @@ use super::http::{self, Http, RateWindow};
 use super::matching::words;
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
-use crate::config::Secret;
 use crate::model::{Check, Counts, Published};
+use crate::publish::oauth::{App, KeptToken, TokenSet};
 use crate::render::Limits;
 
 pub mod home;
+pub mod login;
 pub use home::{Home, Settings};
 
 /// How many posts one `GET /2/tweets?ids=` covers.
@@ -38,7 +39,9 @@ pub const LOOKUP_BATCH: usize = 100;
 pub struct X {
     name: String,
     api_url: String,
-    token: Secret,
+    token: Arc<KeptToken>,
+    /// The app that refreshes the token, where the target has one.
+    app: Option<App>,
     http: Http,
     window: RateWindow,
     /// The account's id, asked once.
@@ -94,11 +97,12 @@ struct Problem {
 }
 
 impl X {
-    pub fn new(name: &str, api_url: &str, token: Secret) -> Self {
+    pub fn new(name: &str, api_url: &str, token: Arc<KeptToken>, app: Option<App>) -> Self {
         X {
             name: name.to_string(),
             api_url: api_url.trim_end_matches('/').to_string(),
             token,
+            app,
             http: Http::new(http::REQUEST_TIMEOUT),
             window: RateWindow::default(),
             me: OnceLock::new(),
@@ -116,6 +120,55 @@ impl X {
         format!("{}{path}", self.api_url)
     }
 
+    /// The access token, refreshed first when it ends within five minutes
+    /// and a refresh token can renew it.
+    async fn access(&self) -> Result<crate::config::Secret, PublishError> {
+        let now = self.clock.now();
+        self.token
+            .fresh(
+                now,
+                |t, now| t.ends_within(now, chrono::Duration::minutes(5)),
+                |old| self.refresh(old, now),
+            )
+            .await
+    }
+
+    /// `POST /2/oauth2/token` with `grant_type=refresh_token`. X's refresh
+    /// tokens are good for one use: the new pair is written back at once.
+    async fn refresh(
+        &self,
+        old: TokenSet,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<TokenSet, PublishError> {
+        let Some(app) = &self.app else {
+            return Err(PublishError::Auth(
+                "the access token ends and the target has no client_id to refresh it with; set client_id and redirect_uri and run `campaign-bot login x`".into(),
+            ));
+        };
+        let refresh_token = old.refresh_token.clone().unwrap_or_default();
+        let request = login::token_request(
+            &self.api_url,
+            app,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh_token),
+            ],
+        )
+        .map_err(PublishError::Auth)?;
+        let answer = crate::publish::oauth::token_request("refreshing the token", request)
+            .await
+            .map_err(|e| {
+                if e.contains(" 400 ") || e.contains(" 401 ") {
+                    PublishError::Auth(format!(
+                        "{e}: the refresh token was refused; run `campaign-bot login x`"
+                    ))
+                } else {
+                    PublishError::Transient(e)
+                }
+            })?;
+        Ok(TokenSet::from_answer(answer, now, Some(&old)))
+    }
+
     /// Sends a request with the token and reads the answer as `T`.
     async fn call<T: for<'de> Deserialize<'de>>(
         &self,
@@ -123,9 +176,10 @@ impl X {
         idempotent: bool,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<T, PublishError> {
+        let token = self.access().await?;
         let answer = self
             .http
-            .send(idempotent, |c| build(c).bearer_auth(self.token.expose()))
+            .send(idempotent, |c| build(c).bearer_auth(token.expose()))
             .await
             .map_err(|e| http::transport(&e).during(what))?;
         let status = answer.status();

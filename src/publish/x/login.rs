@@ -1,0 +1,109 @@
+//! `campaign-bot login x`: OAuth 2.0 with PKCE (X's "authorization code
+//! flow with PKCE"). It prints X's authorisation address, reads the code
+//! the user pastes (or the whole address they were sent back to), trades
+//! it for an access token (2 hours) and a refresh token (scope
+//! `offline.access`), checks them and keeps them in the target's token
+//! file, readable only by its owner. The bot refreshes the access token
+//! before it ends and writes the new pair back whole. Nothing is printed
+//! of either token.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use super::home::Settings;
+use crate::config::TargetConfig;
+use crate::publish::network::LoginError;
+use crate::publish::oauth::{self, App, Pkce, TokenSet};
+
+/// Where X asks the user to allow the app.
+pub const AUTHORIZE_URL: &str = "https://x.com/i/oauth2/authorize";
+/// Post, read (the timeline, to look for a post; counts), the account, and
+/// a refresh token.
+pub const SCOPES: &str = "tweet.read tweet.write users.read offline.access";
+
+/// The token endpoint's request, with the app's credentials: a
+/// confidential client by HTTP Basic, a public one by `client_id`.
+pub fn token_request(
+    api_url: &str,
+    app: &App,
+    form: &[(&str, &str)],
+) -> Result<reqwest::RequestBuilder, String> {
+    let mut fields: Vec<(&str, &str)> = form.to_vec();
+    let secret = app.secret()?;
+    fields.push(("client_id", &app.client_id));
+    let request = crate::publish::http::client()
+        .post(format!("{api_url}/2/oauth2/token"))
+        .form(&fields);
+    Ok(match &secret {
+        Some(s) => request.basic_auth(&app.client_id, Some(s.expose())),
+        None => request,
+    })
+}
+
+pub async fn login(
+    target: &TargetConfig,
+    s: &Settings,
+    app: &App,
+    given: Option<&Path>,
+    input: &mut (dyn BufRead + Send),
+) -> Result<(), LoginError> {
+    let path = oauth::token_path(given, Some(&s.token), "token_file")?;
+    let state = oauth::random_token();
+    let pkce = Pkce::new();
+    let mut authorize = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &app.client_id)
+        .append_pair("redirect_uri", &app.redirect_uri)
+        .append_pair("scope", SCOPES)
+        .append_pair("state", &state)
+        .append_pair("code_challenge", &pkce.challenge)
+        .append_pair("code_challenge_method", "S256");
+    let code = oauth::ask_for_code("X", &authorize, &state, input)?;
+    let request = token_request(
+        &s.api_url,
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &app.redirect_uri),
+            ("code_verifier", &pkce.verifier),
+        ],
+    )
+    .map_err(LoginError::Usage)?;
+    let answer = oauth::token_request("exchanging the code", request)
+        .await
+        .map_err(LoginError::Failed)?;
+    let token = TokenSet::from_answer(answer, chrono::Utc::now(), None);
+    if token.refresh_token.is_none() {
+        println!(
+            "X gave no refresh token (the app may not allow offline.access): the token lasts two hours, then `login x` is needed again."
+        );
+    }
+    oauth::save_token(path, &token).map_err(LoginError::Failed)?;
+    let who = crate::publish::http::client()
+        .get(format!("{}/2/users/me", s.api_url))
+        .bearer_auth(&token.access_token)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| {
+            LoginError::Failed(format!(
+                "the new token does not work: {}",
+                crate::publish::http::error_chain(&e)
+            ))
+        })?
+        .json::<serde_json::Value>()
+        .await
+        .ok()
+        .and_then(|v| v["data"]["username"].as_str().map(|u| format!("@{u}")))
+        .unwrap_or_else(|| "the account".into());
+    println!(
+        "Logged in to X as {who}. The tokens are in {} (readable only by you); the bot refreshes them as they end. Set token_file = {:?} in target {} if it is not there yet.",
+        path.display(),
+        path.display().to_string(),
+        target.name
+    );
+    Ok(())
+}
