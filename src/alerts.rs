@@ -37,6 +37,8 @@ pub enum Cause {
     Paused(String),
     /// Slots cannot be recorded in the state store.
     Store,
+    /// This target's token ends within a week and the bot cannot renew it.
+    TokenExpiry(String),
 }
 
 impl Cause {
@@ -45,6 +47,7 @@ impl Cause {
             Cause::PostFailed(t) => format!("post-failed:{t}"),
             Cause::Paused(t) => format!("paused:{t}"),
             Cause::Store => "store".into(),
+            Cause::TokenExpiry(t) => format!("token-expiry:{t}"),
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::engagement;
 use crate::model::Slot;
 use crate::plan::{self, Event};
 use crate::posts::{self, Severity};
+use crate::publish::network;
 use crate::rotation;
 use crate::store::StoreError;
 use crate::watch::{self, PostsWatcher};
@@ -172,6 +173,7 @@ pub async fn run(
     catch_up(&campaign, cursor, clock.now(), &tracker, &shutdown).await;
 
     tracker.spawn(check_engagement(campaign.clone(), shutdown.clone()));
+    tracker.spawn(watch_tokens(campaign.clone(), shutdown.clone()));
     loop {
         let catalog = campaign.catalog();
         let next = plan::next_event(campaign.config(), &catalog, cursor);
@@ -427,6 +429,40 @@ const ENGAGEMENT_RETRY: chrono::Duration = chrono::Duration::minutes(5);
 
 /// The engagement checker: sleeps until the next check falls due (or a new
 /// post is published), lets posts in flight go first, and runs the checks.
+/// How often the daemon looks at when its targets' tokens end.
+pub const TOKEN_LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Raises an alert for each target whose token ends within
+/// [`network::TOKEN_WARNING_DAYS`] and that the bot cannot renew, and
+/// clears it once a new token is there; looks at start and every six hours.
+async fn watch_tokens(campaign: Arc<Campaign>, shutdown: CancellationToken) {
+    let clock = campaign.clock();
+    loop {
+        let today = clock.now().date_naive();
+        let alerts = campaign.registry().alerts();
+        for t in campaign.targets() {
+            let cause = crate::alerts::Cause::TokenExpiry(t.name.clone());
+            match t.network().token_expires(t) {
+                Some(day) if (day - today).num_days() <= network::TOKEN_WARNING_DAYS => {
+                    let text = format!(
+                        "the token of target {} {}; get a new one (campaign-bot login {}) and set it",
+                        t.name,
+                        network::token_expiry(day, today),
+                        t.kind
+                    );
+                    tracing::warn!(target_name = t.name, "{text}");
+                    alerts.raise(cause, text);
+                }
+                _ => alerts.clear(cause),
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(TOKEN_LOOK_EVERY) => {}
+        }
+    }
+}
+
 async fn check_engagement(campaign: Arc<Campaign>, shutdown: CancellationToken) {
     let clock = campaign.clock();
     let mut not_before = clock.now();

@@ -282,3 +282,40 @@ async fn the_daemon_alerts_on_a_refused_post_and_resolves_when_one_goes_out() {
         "the webhook's URL is a secret: it is never logged"
     );
 }
+
+#[tokio::test]
+async fn the_daemon_alerts_when_a_token_it_cannot_renew_ends_within_a_week() {
+    let receiver = receiver(ResponseTemplate::new(200)).await;
+    let dir = common::workdir_with_posts();
+    let hook = format!("{}/hook/secret-path", receiver.uri());
+    let ends = (chrono::Utc::now().date_naive() + chrono::Duration::days(3)).to_string();
+    let mut child = common::bot(dir.path())
+        .arg("run")
+        .env("CAMPAIGN_BOT__TARGETS__LI__KIND", "linkedin")
+        .env("CAMPAIGN_BOT__TARGETS__LI__API_URL", "http://127.0.0.1:9")
+        .env("CAMPAIGN_BOT__TARGETS__LI__ORGANIZATION", "2414183")
+        .env("CAMPAIGN_BOT__TARGETS__LI__TOKEN_ENV", "LI_TOKEN")
+        .env("CAMPAIGN_BOT__TARGETS__LI__TOKEN_EXPIRES", &ends)
+        .env("LI_TOKEN", "sentinel-token")
+        .env("CAMPAIGN_BOT__ALERTS__WEBHOOK_ENV", "ALERT_HOOK")
+        .env("ALERT_HOOK", &hook)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let got = received(&receiver, 1).await;
+    StdCommand::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    let body = json(&got[0]);
+    assert_eq!(body["status"], "firing");
+    assert_eq!(body["cause"], "token-expiry:li");
+    assert_eq!(
+        body["message"].as_str().unwrap(),
+        format!(
+            "the token of target li expires on {ends} (in 3 days); get a new one (campaign-bot login linkedin) and set it"
+        )
+    );
+}

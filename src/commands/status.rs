@@ -8,6 +8,7 @@ use super::{CliError, exit, local_time, open_targets};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::daemon::DaemonStatus;
+use crate::publish::network;
 use crate::store::Store;
 
 /// How late the scheduler may be on its next event, beyond the grace,
@@ -62,12 +63,12 @@ pub fn health(
     let today = Utc::now().date_naive();
     for t in &config.targets {
         if let Some(day) = t.network().token_expires(t)
-            && (day - today).num_days() <= TOKEN_WARNING_DAYS
+            && (day - today).num_days() <= network::TOKEN_WARNING_DAYS
         {
             why.push(format!(
                 "the token of target {} {}; get a new one and set it",
                 t.name,
-                token_expiry(day, today)
+                network::token_expiry(day, today)
             ));
         }
     }
@@ -79,20 +80,6 @@ pub fn health(
         ));
     }
     Ok((!why.is_empty()).then(|| why.join("; ")))
-}
-
-/// How many days ahead a token that the bot cannot refresh makes the
-/// daemon unhealthy (`status` shows its date whenever it is set).
-const TOKEN_WARNING_DAYS: i64 = 7;
-
-/// When a token stops working, for people.
-fn token_expiry(day: chrono::NaiveDate, today: chrono::NaiveDate) -> String {
-    match (day - today).num_days() {
-        d if d < 0 => format!("expired on {day}"),
-        0 => format!("expires today ({day})"),
-        1 => format!("expires tomorrow ({day})"),
-        d => format!("expires on {day} (in {d} days)"),
-    }
 }
 
 /// How long after a slot its records must be in the state store: they are
@@ -195,11 +182,11 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
             .network()
             .token_expires(t)
             .map(|day| {
-                let soon = (day - today).num_days() <= TOKEN_WARNING_DAYS;
+                let soon = (day - today).num_days() <= network::TOKEN_WARNING_DAYS;
                 format!(
                     "; {}token {}",
                     if soon { "RENEW: " } else { "" },
-                    token_expiry(day, today)
+                    network::token_expiry(day, today)
                 )
             })
             .unwrap_or_default();

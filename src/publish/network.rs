@@ -193,6 +193,21 @@ pub enum LoginError {
     Failed(String),
 }
 
+/// How many days ahead a token that the bot cannot renew makes the
+/// daemon unhealthy and raises an alert (`status` shows its date whenever
+/// it is known).
+pub const TOKEN_WARNING_DAYS: i64 = 7;
+
+/// When a token stops working, for people.
+pub fn token_expiry(day: chrono::NaiveDate, today: chrono::NaiveDate) -> String {
+    match (day - today).num_days() {
+        d if d < 0 => format!("expired on {day}"),
+        0 => format!("expires today ({day})"),
+        1 => format!("expires tomorrow ({day})"),
+        d => format!("expires on {day} (in {d} days)"),
+    }
+}
+
 /// Reads `token_expires` (a TOML date, `2027-01-31`, or the same in
 /// quotes) of a target.
 pub fn expiry_date(
