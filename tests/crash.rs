@@ -1,6 +1,8 @@
-//! The crash suite: the daemon posts every second to three targets (a
+//! The crash suite: the daemon posts every second to four targets (a
 //! fault-injecting Mastodon-like server that ignores `Idempotency-Key` and
-//! rewrites text, the real local Bluesky network, the outbox) and is
+//! rewrites text, a Threads-like server that publishes in two steps, holds
+//! its answers back and turns a container published twice into two posts,
+//! the real local Bluesky network, the outbox) and is
 //! SIGKILLed at random moments (during start-up, between posts, in the
 //! middle of requests) 200 times, restarted each time, then stopped
 //! cleanly. Beside it, `post-now` processes fill the same slots on the
@@ -24,6 +26,7 @@ use campaign_bot::publish::bluesky::record_key;
 use campaign_bot::publish::outbox::read_lines;
 use campaign_bot::store::{IntentState, Store};
 use common::fault_server::FaultServer;
+use common::threads_server::ThreadsServer;
 
 const KILLS: usize = 200;
 const MESSAGES: usize = 100;
@@ -79,8 +82,12 @@ fn write_posts(dir: &Path) {
     }
 }
 
-fn daemon(dir: &Path, masto: &FaultServer, sky: &Sky) -> Command {
+fn daemon(dir: &Path, masto: &FaultServer, sky: &Sky, threads: &ThreadsServer) -> Command {
     let mut cmd = bot(dir, masto, sky);
+    cmd.env("CAMPAIGN_BOT__TARGETS__THR__KIND", "threads")
+        .env("CAMPAIGN_BOT__TARGETS__THR__API_URL", threads.url())
+        .env("CAMPAIGN_BOT__TARGETS__THR__TOKEN_ENV", "THREADS_TOKEN")
+        .env("THREADS_TOKEN", "t");
     cmd.arg("run");
     cmd
 }
@@ -118,6 +125,7 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
     let sky = sky();
     let masto = FaultServer::unlike_mastodon().await;
     masto.state.lock().unwrap().random_faults = true;
+    let threads = ThreadsServer::start(true).await;
     let dir = tempfile::tempdir().unwrap();
     write_posts(dir.path());
     let mut rng = Rng(0x2545F4914F6CDD1D);
@@ -159,7 +167,7 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
     };
 
     for _ in 0..KILLS {
-        let mut child = daemon(dir.path(), &masto, &sky).spawn().unwrap();
+        let mut child = daemon(dir.path(), &masto, &sky, &threads).spawn().unwrap();
         tokio::time::sleep(rng.millis(60, 1300)).await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -167,7 +175,7 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
     stop.store(true, Ordering::SeqCst);
     let (post_now_runs, post_now_killed) = post_now.join().unwrap();
     // A last, clean run settles what the kills left pending.
-    let mut child = daemon(dir.path(), &masto, &sky).spawn().unwrap();
+    let mut child = daemon(dir.path(), &masto, &sky, &threads).spawn().unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -239,6 +247,49 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
         .filter(|k| !per_key.contains_key(**k))
         .count();
 
+    // Threads-like server: no container published twice, no post whose
+    // container is not the one recorded for a published (or in-flight)
+    // slot, and each published slot's post there.
+    let (threads_duplicates, threads_orphans, threads_unposted, threads_posts) = {
+        let state = threads.state.lock().unwrap();
+        let duplicates = state
+            .containers
+            .values()
+            .filter(|c| c.published.len() > 1)
+            .count();
+        let mut recorded: HashMap<String, &str> = HashMap::new();
+        for i in intents.iter().filter(|i| i.target == "thr") {
+            if let Some(step) = store.meta(&format!("threads_container:{}", i.key)).unwrap() {
+                let step: serde_json::Value = serde_json::from_str(&step).unwrap();
+                recorded.insert(
+                    step["container"].as_str().unwrap().to_string(),
+                    i.key.as_str(),
+                );
+            }
+        }
+        let settled = |key: &str| {
+            intents.iter().any(|i| {
+                i.key == key
+                    && matches!(
+                        i.state,
+                        IntentState::Published | IntentState::Pending | IntentState::Uncertain
+                    )
+            })
+        };
+        let orphans = state
+            .posts
+            .iter()
+            .filter(|p| recorded.get(&p.container).is_none_or(|k| !settled(k)))
+            .count();
+        let ids: BTreeSet<&str> = state.posts.iter().map(|p| p.id.as_str()).collect();
+        let unposted = intents
+            .iter()
+            .filter(|i| i.target == "thr" && i.state == IntentState::Published)
+            .filter(|i| !ids.contains(i.remote_id.as_deref().unwrap_or_default()))
+            .count();
+        (duplicates, orphans, unposted, state.posts.len())
+    };
+
     // Outbox: the same.
     let lines = read_lines(&dir.path().join("data/outbox.jsonl")).unwrap();
     let mut outbox_keys: HashMap<&str, usize> = HashMap::new();
@@ -290,21 +341,25 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
         .count();
     println!(
         "crash suite: {KILLS} kills in {:.0?}, {post_now_runs} post-now beside (of which {post_now_killed} killed); {} slot records: {posted} posted, {skipped} skipped, {failed} failed, {uncertain} uncertain, {pending} in flight at the last stop; \
-         duplicates: mastodon {masto_duplicates}, outbox {outbox_duplicates}; posts without a published slot: mastodon {orphans}, \
-         outbox {outbox_orphans}, bluesky {sky_orphans}; published slots without their post: mastodon {unposted}, bluesky {sky_missing}; \
+         duplicates: mastodon {masto_duplicates}, outbox {outbox_duplicates}, threads {threads_duplicates} (of {threads_posts} posts); posts without a published slot: mastodon {orphans}, \
+         outbox {outbox_orphans}, bluesky {sky_orphans}, threads {threads_orphans}; published slots without their post: mastodon {unposted}, bluesky {sky_missing}, threads {threads_unposted}; \
          unexplained missing slots: {unexplained}",
         suite.elapsed(),
         intents.len()
     );
     assert!(posted > 50, "too few posts to mean anything: {posted}");
-    assert_eq!(masto_duplicates + outbox_duplicates, 0, "duplicates");
     assert_eq!(
-        orphans + outbox_orphans + sky_orphans,
+        masto_duplicates + outbox_duplicates + threads_duplicates,
+        0,
+        "duplicates"
+    );
+    assert_eq!(
+        orphans + outbox_orphans + sky_orphans + threads_orphans,
         0,
         "posts for slots recorded as not posted"
     );
     assert_eq!(
-        unposted + sky_missing,
+        unposted + sky_missing + threads_unposted,
         0,
         "slots recorded as posted without their post"
     );

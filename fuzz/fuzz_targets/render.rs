@@ -1,13 +1,15 @@
 //! Any text and tags: rendering never panics, lengths are consistent
 //! (Bluesky's graphemes and bytes, Telegram's UTF-16 code units, X's
-//! weighted count against twitter-text), and
+//! weighted count against twitter-text, Threads' bytes and links, and its
+//! topic tag one of the text's hashtags), and
 //! every Bluesky facet covers exactly a hashtag or link on character
 //! boundaries of the text.
 #![no_main]
 
 use campaign_bot::model::{Lang, LangMap, Message, MessageKind};
 use campaign_bot::publish::bluesky::facets;
-use campaign_bot::render::{Limits, measure, overruns, render, weighted_length};
+use campaign_bot::publish::threads::topic_tag;
+use campaign_bot::render::{Limits, find_hashtags, find_urls, measure, overruns, render, weighted_length};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -54,6 +56,18 @@ fuzz_target!(|data: &[u8]| {
     let x = measure(&r, &Limits::X);
     assert_eq!(x.weighted, weighted_length(&r.text));
     assert_eq!(overruns(&x, &Limits::X).is_empty(), x.weighted <= 280);
+    // Threads' rule: every character as its UTF-8 bytes, 5 links at most.
+    let th = measure(&r, &Limits::THREADS);
+    assert_eq!(th.bytes, r.text.len());
+    assert_eq!(th.links, find_urls(&r.text).len());
+    assert_eq!(
+        overruns(&th, &Limits::THREADS).is_empty(),
+        th.bytes <= 500 && th.links <= 5
+    );
+    if let Some(topic) = topic_tag(&r.text) {
+        let tags: Vec<&str> = find_hashtags(&r.text).into_iter().map(|h| &r.text[h]).collect();
+        assert!(tags.iter().any(|t| t.ends_with(topic.as_str())), "{topic} among {tags:?}");
+    }
     for f in facets(&r.text) {
         let (a, b) = (f["index"]["byteStart"].as_u64().unwrap() as usize, f["index"]["byteEnd"].as_u64().unwrap() as usize);
         assert!(a < b && b <= r.text.len());

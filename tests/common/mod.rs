@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fault_server;
+pub mod threads_server;
 
 use std::path::{Path, PathBuf};
 
