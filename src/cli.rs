@@ -117,9 +117,11 @@ pub enum Command {
         xlsx: Option<PathBuf>,
     },
     /// Get or check credentials for a network: `login mastodon --instance
-    /// URL` registers the bot and gets a token (OAuth); `login bluesky`
-    /// checks the app password of the Bluesky targets, `login telegram`
-    /// the bot token of the Telegram targets.
+    /// URL` registers the bot and gets a token (OAuth); `login x`, `login
+    /// linkedin` and `login threads` have the account allow the target's
+    /// app (OAuth) and keep the tokens in its token_file, which the bot
+    /// refreshes; `login bluesky` checks the app password of the Bluesky
+    /// targets, `login telegram` the bot token of the Telegram targets.
     Login {
         /// The network (its kind: mastodon, bluesky…).
         network: String,
@@ -127,7 +129,8 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         instance: Option<String>,
         /// Where to save a token the login gets (never in the config);
-        /// Mastodon's default: data/secrets/mastodon_token.
+        /// Mastodon's default: data/secrets/mastodon_token; X, LinkedIn
+        /// and Threads: the target's token_file.
         #[arg(long, value_name = "FILE")]
         token_file: Option<PathBuf>,
         /// Only this target.

@@ -289,9 +289,7 @@ fn validate_counts_x_weighted_length_and_warns_of_repeats_and_link_costs() {
         ))
         .stdout(predicate::str::contains("sooner than schedule.repeat_window (30days)"))
         .stdout(predicate::str::contains("$0.20 for a post with a link"))
-        .stdout(predicate::str::contains(
-            "posts the text only: images are not sent to X yet",
-        ));
+        .stdout(predicate::str::contains("posts the text only").not());
 }
 
 /// X's token endpoint, as documented (docs.x.com, "OAuth 2.0 Authorization
@@ -437,4 +435,81 @@ async fn login_x_with_pkce_keeps_the_tokens_and_the_bot_refreshes_them_before_th
         kept["refresh_token"], "sentinel-x-refresh-2",
         "the new pair is kept"
     );
+}
+
+/// A post with an image: the image is uploaded (`POST /2/media/upload`,
+/// multipart, `media_category=tweet_image`), given its alt text (`POST
+/// /2/media/metadata`) and attached by id. The v2 upload answer is the
+/// documented one (docs.x.com/x-api/media/media-upload: `data.id`,
+/// `media_key`, `size`, `expires_after_secs`, `image`), with the values of
+/// the recorded v1.1 upload (testmediauploadpng.json); the metadata answer
+/// is not read by the bot.
+#[tokio::test]
+async fn an_image_is_uploaded_with_its_alt_text_and_attached() {
+    let server = MockServer::start().await;
+    mount_me(&server).await;
+    let v1 = fixture("testmediauploadpng.json", 0)["response"]["body"].clone();
+    let media_id = v1["media_id_string"].as_str().unwrap().to_string();
+    Mock::given(method("POST"))
+        .and(path("/2/media/upload"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": media_id,
+            "media_key": format!("3_{media_id}"),
+            "size": v1["size"],
+            "expires_after_secs": v1["expires_after_secs"],
+            "image": v1["image"],
+        }})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/media/metadata"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(recorded_x("test_client_create_and_delete_tweet.json", 0))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    // The rotation message with the campaign card, in English.
+    bot(dir.path(), &server)
+        .args([
+            "post-now",
+            "living-together",
+            "--target",
+            "xt",
+            "--lang",
+            "en",
+            "--slot",
+            "2026-12-18T15:00:00+01:00",
+        ])
+        .assert()
+        .success();
+    let requests = server.received_requests().await.unwrap();
+    let upload = requests
+        .iter()
+        .find(|r| r.url.path() == "/2/media/upload")
+        .expect("uploaded");
+    let body = String::from_utf8_lossy(&upload.body);
+    assert!(body.contains("name=\"media_category\"") && body.contains("tweet_image"));
+    assert!(body.contains("filename=\"campaign-card-en.png\""));
+    assert!(
+        upload.body.windows(4).any(|w| w == b"\x89PNG"),
+        "the image's bytes"
+    );
+    let meta = requests
+        .iter()
+        .find(|r| r.url.path() == "/2/media/metadata")
+        .expect("alt text given");
+    let meta: Value = serde_json::from_slice(&meta.body).unwrap();
+    assert_eq!(meta["id"], media_id.as_str());
+    assert!(
+        meta["metadata"]["alt_text"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Campaign card on a dark blue background")
+    );
+    let tweet: Value = serde_json::from_slice(&tweets_posted(&server).await[0].body).unwrap();
+    assert_eq!(tweet["media"]["media_ids"], json!([media_id]));
 }

@@ -17,7 +17,7 @@ use crate::publish::oauth::{self, App, AppKeys, KeptToken};
 use crate::render::Limits;
 
 /// `kind = "x"`: the user's OAuth 2.0 access token by `token_env` or
-/// `token_file` (scopes tweet.read, tweet.write, users.read), and `api_url`
+/// `token_file` (scopes tweet.read, tweet.write, users.read, media.write), and `api_url`
 /// (`https://api.x.com`; a test server's).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -91,15 +91,10 @@ impl Network for Home {
         Limits::X
     }
     fn media_rules(&self) -> MediaRules {
-        // Images are not sent to X yet: no post is refused for them, and
-        // `validate` warns that they are left out.
         MediaRules {
-            max_images: usize::MAX,
-            max_bytes: u64::MAX,
+            max_images: super::MAX_IMAGES,
+            max_bytes: super::MAX_IMAGE_BYTES,
         }
-    }
-    fn images_left_out(&self, _target: &TargetConfig) -> Option<&'static str> {
-        Some("images are not sent to X yet")
     }
     fn refuses_repeats(&self) -> bool {
         true

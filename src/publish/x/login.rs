@@ -17,9 +17,9 @@ use crate::publish::oauth::{self, App, Pkce, TokenSet};
 
 /// Where X asks the user to allow the app.
 pub const AUTHORIZE_URL: &str = "https://x.com/i/oauth2/authorize";
-/// Post, read (the timeline, to look for a post; counts), the account, and
-/// a refresh token.
-pub const SCOPES: &str = "tweet.read tweet.write users.read offline.access";
+/// Post, upload images, read (the timeline, to look for a post; counts),
+/// the account, and a refresh token.
+pub const SCOPES: &str = "tweet.read tweet.write users.read media.write offline.access";
 
 /// The token endpoint's request, with the app's credentials: a
 /// confidential client by HTTP Basic, a public one by `client_id`.

@@ -13,7 +13,10 @@
 //!
 //! Lengths are twitter-text v3's weighted count: 280, most scripts
 //! (Arabic included) 1 a character, CJK and emoji 2, each link 23.
-//! Images are not sent yet: X posts carry the text only (`validate` warns).
+//! Images (up to 4, 5 MB each) are uploaded first (`POST /2/media/upload`,
+//! then their alt text by `POST /2/media/metadata`) and attached by id;
+//! an upload repeated after a failed post only leaves an unused upload,
+//! which X drops after a day.
 
 use std::sync::{Arc, OnceLock};
 
@@ -35,6 +38,11 @@ pub use home::{Home, Settings};
 
 /// How many posts one `GET /2/tweets?ids=` covers.
 pub const LOOKUP_BATCH: usize = 100;
+/// Images a post may carry, and how big each (X's image limits).
+pub const MAX_IMAGES: usize = 4;
+pub const MAX_IMAGE_BYTES: u64 = 5 * 1024 * 1024;
+/// The longest alt text X takes.
+const MAX_ALT_CHARS: usize = 1000;
 
 pub struct X {
     name: String,
@@ -72,6 +80,20 @@ struct Data<T> {
 struct ApiError {
     resource_id: Option<String>,
     title: Option<String>,
+}
+
+/// `POST /2/media/upload`'s answer: `{"data": {"id", "media_key", …}}`
+/// (docs.x.com/x-api/media/media-upload); the v1.1 upload's
+/// `media_id_string` (recorded in testmediauploadpng.json) is read too.
+#[derive(Debug, Deserialize)]
+struct Upload {
+    data: Option<UploadData>,
+    media_id_string: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UploadData {
+    id: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,7 +229,7 @@ impl X {
                 "{m}: the access token is wrong or expired; get a new one (OAuth 2.0 with the tweet.write scope)"
             )),
             PublishError::Auth(m) => PublishError::Auth(format!(
-                "{m}: the app or token may not post (check the app's permissions and the token's scopes: tweet.read tweet.write users.read)"
+                "{m}: the app or token may not post (check the app's permissions and the token's scopes: tweet.read tweet.write users.read media.write)"
             )),
             other => other,
         }
@@ -229,6 +251,47 @@ impl X {
             .data
             .ok_or_else(|| PublishError::Transient("no account in the answer".into()))?;
         Ok(self.me.get_or_init(|| user))
+    }
+
+    /// Uploads an image and gives it its alt text; returns its media id.
+    async fn upload(&self, image: &super::OutgoingMedia) -> Result<String, PublishError> {
+        let (bytes, info) = image.read().await?;
+        let name = image
+            .shown
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".into());
+        let what = format!("uploading posts/{}", image.shown.display());
+        let up: Upload = self
+            .call(&what, false, |c| {
+                let part = reqwest::multipart::Part::bytes(bytes.clone())
+                    .file_name(name.clone())
+                    .mime_str(info.kind.mime())
+                    .expect("a valid MIME type");
+                let form = reqwest::multipart::Form::new()
+                    .text("media_category", "tweet_image")
+                    .part("media", part);
+                c.post(self.url("/2/media/upload")).multipart(form)
+            })
+            .await?;
+        let id = up
+            .data
+            .map(|d| d.id)
+            .or(up.media_id_string)
+            .ok_or_else(|| PublishError::Transient(format!("{what}: no media id in the answer")))?;
+        if !image.alt.trim().is_empty() {
+            let alt: String = image.alt.chars().take(MAX_ALT_CHARS).collect();
+            let _: serde_json::Value = self
+                .call("giving the image its alt text", true, |c| {
+                    c.post(self.url("/2/media/metadata"))
+                        .json(&serde_json::json!({
+                            "id": id,
+                            "metadata": { "alt_text": { "text": alt } }
+                        }))
+                })
+                .await?;
+        }
+        Ok(id)
     }
 
     fn link(&self, id: &str) -> String {
@@ -263,10 +326,17 @@ impl Publisher for X {
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
         // Known first, so the link names the account.
         let _ = self.me().await;
+        let mut media_ids = Vec::new();
+        for image in post.media.iter().take(MAX_IMAGES) {
+            media_ids.push(self.upload(image).await?);
+        }
+        let mut body = serde_json::json!({ "text": post.text });
+        if !media_ids.is_empty() {
+            body["media"] = serde_json::json!({ "media_ids": media_ids });
+        }
         let answer: Data<Tweet> = self
             .call("posting", false, |c| {
-                c.post(self.url("/2/tweets"))
-                    .json(&serde_json::json!({ "text": post.text }))
+                c.post(self.url("/2/tweets")).json(&body)
             })
             .await?;
         let tweet = answer
