@@ -166,6 +166,22 @@ async fn linkedin() -> MockServer {
         })
         .mount(&server)
         .await;
+    // Images (the documented Images API answer, as in tests/linkedin.rs).
+    let upload = format!("{}/dms-uploads/image", server.uri());
+    serve(
+        &server,
+        "POST /rest/images",
+        ResponseTemplate::new(200).set_body_json(
+            json!({"value": {"uploadUrl": upload, "image": "urn:li:image:C4E10AQFoyyAjHPMQuQ"}}),
+        ),
+    )
+    .await;
+    serve(
+        &server,
+        "PUT /dms-uploads/image",
+        ResponseTemplate::new(201),
+    )
+    .await;
     // The statistics of each share asked (the fixture's counts).
     Mock::given(method("GET"))
         .and(path("/rest/organizationalEntityShareStatistics"))

@@ -342,3 +342,74 @@ async fn login_keeps_the_tokens_and_the_bot_refreshes_them_ten_days_ahead() {
         .assert()
         .stdout(predicate::str::contains(format!("token expires on {day}")));
 }
+
+/// A post with an image: `POST /rest/images?action=initializeUpload`, the
+/// bytes PUT to the address it gives, and the post naming the image with
+/// its alt text. The initializeUpload answer is LinkedIn's documented one
+/// (learn.microsoft.com/en-us/linkedin/marketing/community-management/
+/// shares/images-api, "Initialize Image Upload": `value.uploadUrl`,
+/// `value.image`, `value.uploadUrlExpiresAt`), its upload address pointed at
+/// the test server; it is not in the fixtures.
+#[tokio::test]
+async fn an_image_is_uploaded_and_posted_with_its_alt_text() {
+    let server = MockServer::start().await;
+    let image = "urn:li:image:C4E10AQFoyyAjHPMQuQ";
+    Mock::given(method("POST"))
+        .and(path("/rest/images"))
+        .and(wiremock::matchers::query_param("action", "initializeUpload"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": {
+            "uploadUrlExpiresAt": 1650567510704u64,
+            "uploadUrl": format!("{}/dms-uploads/sp/v2/C4E10AQFoyyAjHPMQuQ/uploadedImage", server.uri()),
+            "image": image,
+        }})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/dms-uploads/sp/v2/C4E10AQFoyyAjHPMQuQ/uploadedImage"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/rest/posts"))
+        .respond_with(answer("create_post.json", 0))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    bot(dir.path(), &server)
+        .args([
+            "post-now",
+            "living-together",
+            "--target",
+            "li",
+            "--lang",
+            "fr",
+            "--slot",
+            "2026-12-18T15:00:00+01:00",
+        ])
+        .assert()
+        .success();
+    let requests = server.received_requests().await.unwrap();
+    let init = requests
+        .iter()
+        .find(|r| r.url.path() == "/rest/images")
+        .unwrap();
+    let init: Value = serde_json::from_slice(&init.body).unwrap();
+    assert_eq!(
+        init["initializeUploadRequest"]["owner"],
+        format!("urn:li:organization:{ORG}")
+    );
+    let put = requests
+        .iter()
+        .find(|r| r.method.as_str() == "PUT")
+        .expect("the bytes were uploaded");
+    assert!(put.body.starts_with(b"\x89PNG"), "the image's bytes");
+    let post: Value = serde_json::from_slice(&posts_sent(&server).await[0].body).unwrap();
+    assert_eq!(post["content"]["media"]["id"], image);
+    assert!(
+        post["content"]["media"]["altText"]
+            .as_str()
+            .unwrap()
+            .starts_with("Visuel de campagne sur fond bleu foncé"),
+        "{post}"
+    );
+}

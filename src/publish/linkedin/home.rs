@@ -138,14 +138,10 @@ impl Network for Home {
         Limits::LINKEDIN
     }
     fn media_rules(&self) -> MediaRules {
-        // Images are not sent to LinkedIn yet (`validate` says so).
         MediaRules {
-            max_images: usize::MAX,
-            max_bytes: u64::MAX,
+            max_images: super::MAX_IMAGES,
+            max_bytes: crate::posts::MAX_MEDIA_BYTES,
         }
-    }
-    fn images_left_out(&self, _target: &TargetConfig) -> Option<&'static str> {
-        Some("images are not sent to LinkedIn yet")
     }
     fn refuses_repeats(&self) -> bool {
         true

@@ -13,6 +13,11 @@
 //! Every one is escaped; hashtags are written as LinkedIn's hashtag
 //! template so they stay hashtags. `LinkedIn-Version` is pinned in
 //! [`API_VERSION`] (a target may set `api_version`).
+//!
+//! Images go through the Images API: `initializeUpload` gives an upload
+//! address and an image URN, the bytes are PUT there (with the token, as
+//! LinkedIn documents, and only to a LinkedIn address), and the post names
+//! the URN with its alt text (one image as `media`, more as `multiImage`).
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -34,6 +39,10 @@ pub use home::{Home, Settings};
 pub const API_VERSION: &str = "202601";
 /// How many posts one statistics call asks about.
 pub const STATS_BATCH: usize = 20;
+/// Images a post may carry (a multi-image post takes 2 to 20).
+pub const MAX_IMAGES: usize = 20;
+/// The longest alt text LinkedIn takes.
+const MAX_ALT_CHARS: usize = 4086;
 
 pub struct LinkedIn {
     name: String,
@@ -69,6 +78,19 @@ struct ErrorDetails {
 #[derive(Debug, Default, Deserialize)]
 struct InputError {
     code: Option<String>,
+}
+
+/// `POST /rest/images?action=initializeUpload`'s answer.
+#[derive(Debug, Deserialize)]
+struct Initialized {
+    value: UploadSlot,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadSlot {
+    upload_url: String,
+    image: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,6 +244,72 @@ impl LinkedIn {
         Ok(TokenSet::from_answer(answer, now, Some(&old)))
     }
 
+    /// Uploads an image (Images API: `initializeUpload` for an upload
+    /// address, then the bytes PUT there); returns its `urn:li:image:…`.
+    async fn upload(&self, image: &super::OutgoingMedia) -> Result<String, PublishError> {
+        let what = format!("uploading posts/{}", image.shown.display());
+        let (bytes, _) = image.read().await?;
+        let token = self.access().await?;
+        let url = format!("{}/rest/images?action=initializeUpload", self.api_url);
+        let body = serde_json::json!({
+            "initializeUploadRequest": { "owner": self.organization }
+        });
+        let answer = self
+            .http
+            .send(false, |c| {
+                self.request(c, &token, reqwest::Method::POST, url.clone())
+                    .json(&body)
+            })
+            .await
+            .map_err(|e| http::transport(&e).during(&what))?;
+        let (status, headers) = (answer.status(), answer.headers().clone());
+        let text = answer.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(self.refusal(status, &headers, &text).during(&what));
+        }
+        let init: Initialized = serde_json::from_str(&text).map_err(|e| {
+            PublishError::Transient(format!("{what}: an answer that cannot be read: {e}"))
+        })?;
+        if !self.may_receive_token(&init.value.upload_url) {
+            return Err(PublishError::permanent(format!(
+                "{what}: LinkedIn gave an upload address outside linkedin.com; not sending the image (or the token) there"
+            )));
+        }
+        let put = self
+            .http
+            .send(true, |c| {
+                c.put(&init.value.upload_url)
+                    .bearer_auth(token.expose())
+                    .body(bytes.clone())
+            })
+            .await
+            .map_err(|e| http::transport(&e).during(&what))?;
+        let (status, headers) = (put.status(), put.headers().clone());
+        if !status.is_success() {
+            let text = put.text().await.unwrap_or_default();
+            return Err(self.refusal(status, &headers, &text).during(&what));
+        }
+        Ok(init.value.image)
+    }
+
+    /// Whether an address is LinkedIn's (or the configured API's), so that
+    /// the token may go there.
+    fn may_receive_token(&self, address: &str) -> bool {
+        let host = |a: &str| {
+            reqwest::Url::parse(a)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+        };
+        match host(address) {
+            Some(h) => {
+                h == "linkedin.com"
+                    || h.ends_with(".linkedin.com")
+                    || Some(h) == host(&self.api_url)
+            }
+            None => false,
+        }
+    }
+
     fn request(
         &self,
         c: &reqwest::Client,
@@ -302,7 +390,14 @@ impl Publisher for LinkedIn {
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
-        let body = serde_json::json!({
+        let mut images = Vec::new();
+        for image in post.media.iter().take(MAX_IMAGES) {
+            images.push(serde_json::json!({
+                "id": self.upload(image).await?,
+                "altText": image.alt.chars().take(MAX_ALT_CHARS).collect::<String>(),
+            }));
+        }
+        let mut body = serde_json::json!({
             "author": self.organization,
             "commentary": commentary(&post.text),
             "visibility": "PUBLIC",
@@ -314,6 +409,11 @@ impl Publisher for LinkedIn {
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": false
         });
+        match images.len() {
+            0 => {}
+            1 => body["content"] = serde_json::json!({ "media": images[0] }),
+            _ => body["content"] = serde_json::json!({ "multiImage": { "images": images } }),
+        }
         let token = self.access().await?;
         let answer = self
             .http
@@ -439,6 +539,24 @@ impl Publisher for LinkedIn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_goes_only_to_linkedin_or_the_configured_api() {
+        let li = LinkedIn::new(
+            "li",
+            "http://127.0.0.1:8080",
+            "urn:li:organization:1",
+            API_VERSION,
+            std::sync::Arc::new(KeptToken::in_memory(
+                "li",
+                crate::publish::oauth::TokenSet::parse("t").unwrap(),
+            )),
+        );
+        assert!(li.may_receive_token("https://www.linkedin.com/dms-uploads/x"));
+        assert!(li.may_receive_token("http://127.0.0.1:8080/dms-uploads/x"));
+        assert!(!li.may_receive_token("https://evil.example/upload"));
+        assert!(!li.may_receive_token("https://notlinkedin.com/upload"));
+    }
 
     #[test]
     fn reserved_characters_are_escaped_and_hashtags_kept() {
