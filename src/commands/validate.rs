@@ -20,6 +20,10 @@ fn check_credentials(config: &Config) -> Vec<String> {
                     message: e.to_string(),
                 };
                 out.push(format!("error: {b}"));
+                continue;
+            }
+            if let Some(note) = token_file_note(&t.name, source) {
+                out.push(note);
             }
         }
     }
@@ -32,6 +36,33 @@ fn check_credentials(config: &Config) -> Vec<String> {
         }
     }
     out
+}
+
+/// What is wrong with a token file the bot keeps (written by `login`): one
+/// it cannot read as a token is an error; one in a folder it cannot write,
+/// where a refreshed token would be lost, a warning.
+fn token_file_note(target: &str, source: &crate::config::SecretSource) -> Option<String> {
+    use crate::publish::oauth::read_token_file;
+    let crate::config::SecretSource::File(path) = source else {
+        return None;
+    };
+    match read_token_file(source) {
+        Err(why) => Some(format!("error: target {target} cannot start: {why}")),
+        Ok(Some(token)) if token.refresh_token.is_some() || token.issued_at.is_some() => {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let writable = rustix::fs::access(dir, rustix::fs::Access::WRITE_OK).is_ok();
+            (!writable).then(|| {
+                format!(
+                    "warning: target {target}: its token file {} is in a folder the bot cannot write, so a refreshed token would be lost when it stops; keep it in the data folder",
+                    path.display()
+                )
+            })
+        }
+        Ok(_) => None,
+    }
 }
 
 /// With `offline`, limits come from the cache or the defaults; otherwise
@@ -78,8 +109,8 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
     for p in &catalog.problems {
         println!("{p}");
     }
-    let credential_errors = check_credentials(config);
-    for e in &credential_errors {
+    let credential_notes = check_credentials(config);
+    for e in &credential_notes {
         println!("{e}");
     }
     let errors = catalog
@@ -87,8 +118,11 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
         .iter()
         .filter(|p| p.severity == Severity::Error)
         .count()
-        + credential_errors.len();
-    let warnings = catalog.problems.len() + credential_errors.len() - errors;
+        + credential_notes
+            .iter()
+            .filter(|e| e.starts_with("error:"))
+            .count();
+    let warnings = catalog.problems.len() + credential_notes.len() - errors;
     let rotation = catalog.rotation().count();
     let queue = catalog.queue().count();
     let drafts = catalog.messages.iter().filter(|m| m.draft).count();
