@@ -289,6 +289,7 @@ pub struct App {
 
 /// The keys of an app in a `[targets.NAME]` table.
 #[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AppKeys {
     pub client_id: Option<toml::Value>,
     pub client_secret_env: Option<String>,
@@ -305,6 +306,21 @@ pub const APP_KEYS: [&str; 4] = [
 ];
 
 impl AppKeys {
+    /// Takes the app's keys out of a target's table (the rest is the
+    /// network's own).
+    pub fn take(
+        target: &str,
+        keys: &mut toml::Table,
+    ) -> Result<AppKeys, crate::config::ConfigError> {
+        let mut mine = toml::Table::new();
+        for k in APP_KEYS {
+            if let Some(v) = keys.remove(k) {
+                mine.insert(k.to_string(), v);
+            }
+        }
+        super::network::parse_keys(target, mine)
+    }
+
     /// Reads the app of `target`: none when no key is given; all of
     /// client_id and redirect_uri (and the secret, if `secret_required`)
     /// otherwise.
@@ -472,29 +488,121 @@ pub fn code_from(pasted: &str, state: &str) -> Result<String, LoginError> {
         })
 }
 
+/// A token request that failed: what the server said (never a token),
+/// with its HTTP status where it answered.
+#[derive(Debug)]
+pub struct TokenError {
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Sends a token request and reads its answer; the error says what the
 /// server said, never the token.
 pub async fn token_request(
     what: &str,
     request: reqwest::RequestBuilder,
-) -> Result<TokenAnswer, String> {
-    let answer = request
-        .send()
-        .await
-        .map_err(|e| format!("{what}: {}", super::http::error_chain(&e.without_url())))?;
+) -> Result<TokenAnswer, TokenError> {
+    let failed = |status: Option<u16>, message: String| TokenError { status, message };
+    let answer = request.send().await.map_err(|e| {
+        failed(
+            None,
+            format!("{what}: {}", super::http::error_chain(&e.without_url())),
+        )
+    })?;
     let status = answer.status();
-    let body = answer
-        .text()
-        .await
-        .map_err(|e| format!("{what}: {}", super::http::error_chain(&e.without_url())))?;
+    let body = answer.text().await.map_err(|e| {
+        failed(
+            None,
+            format!("{what}: {}", super::http::error_chain(&e.without_url())),
+        )
+    })?;
     if !status.is_success() {
-        return Err(format!(
-            "{what}: {} {}",
-            status.as_u16(),
-            super::http::readable_body(&body)
+        return Err(failed(
+            Some(status.as_u16()),
+            format!(
+                "{what}: {} {}",
+                status.as_u16(),
+                super::http::readable_body(&body)
+            ),
         ));
     }
-    serde_json::from_str(&body).map_err(|e| format!("{what}: an answer that cannot be read: {e}"))
+    serde_json::from_str(&body).map_err(|e| {
+        failed(
+            Some(status.as_u16()),
+            format!("{what}: an answer that cannot be read: {e}"),
+        )
+    })
+}
+
+/// Renews `old` with its refresh token, by the request `build` makes of
+/// the app and the form fields. Without an app, or when the network
+/// refuses the refresh token (400, 401), the target pauses with what to do
+/// (`campaign-bot login KIND`); anything else is tried again later.
+pub async fn refresh_with(
+    kind: &str,
+    app: Option<&App>,
+    old: TokenSet,
+    now: DateTime<Utc>,
+    build: impl FnOnce(&App, &[(&str, &str)]) -> Result<reqwest::RequestBuilder, String>,
+) -> Result<TokenSet, PublishError> {
+    let Some(app) = app else {
+        return Err(PublishError::Auth(format!(
+            "the access token ends and the target has no app to refresh it with; set client_id and redirect_uri (and the client secret where the network wants one) and run `campaign-bot login {kind}`"
+        )));
+    };
+    let refresh_token = old.refresh_token.clone().unwrap_or_default();
+    let request = build(
+        app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh_token),
+        ],
+    )
+    .map_err(PublishError::Auth)?;
+    let answer = token_request("refreshing the token", request)
+        .await
+        .map_err(|e| match e.status {
+            Some(400 | 401) => PublishError::Auth(format!(
+                "{e}: the refresh token was refused; run `campaign-bot login {kind}`"
+            )),
+            _ => PublishError::Transient(e.message),
+        })?;
+    Ok(TokenSet::from_answer(answer, now, Some(&old)))
+}
+
+/// The code half of an OAuth login: adds a fresh `state` (and, with
+/// `pkce`, its challenge) to the authorisation address, has the user open
+/// it and paste where they were sent back, and trades the code with the
+/// request `exchange` makes of it (PKCE's verifier in hand).
+pub async fn code_login(
+    network: &str,
+    mut authorize: reqwest::Url,
+    pkce: Option<&Pkce>,
+    input: &mut (dyn BufRead + Send),
+    exchange: impl FnOnce(&str) -> Result<reqwest::RequestBuilder, String>,
+) -> Result<TokenSet, LoginError> {
+    let state = random_token();
+    {
+        let mut query = authorize.query_pairs_mut();
+        query.append_pair("state", &state);
+        if let Some(p) = pkce {
+            query
+                .append_pair("code_challenge", &p.challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
+    }
+    let code = ask_for_code(network, &authorize, &state, input)?;
+    let request = exchange(&code).map_err(LoginError::Usage)?;
+    let answer = token_request("exchanging the code", request)
+        .await
+        .map_err(|e| LoginError::Failed(e.message))?;
+    Ok(TokenSet::from_answer(answer, Utc::now(), None))
 }
 
 /// Where a login keeps the token: `--token-file`, else the target's

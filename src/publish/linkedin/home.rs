@@ -43,10 +43,6 @@ struct Raw {
     token_file: Option<PathBuf>,
     token_expires: Option<toml::Value>,
     oauth_url: Option<String>,
-    client_id: Option<toml::Value>,
-    client_secret_env: Option<String>,
-    client_secret_file: Option<PathBuf>,
-    redirect_uri: Option<String>,
 }
 
 /// LinkedIn in the registry of networks.
@@ -79,8 +75,9 @@ impl Network for Home {
         &self,
         target: &str,
         _kind: &str,
-        keys: toml::Table,
+        mut keys: toml::Table,
     ) -> Result<NetworkSettings, ConfigError> {
+        let app = AppKeys::take(target, &mut keys)?.read(target, "LinkedIn", true)?;
         let key = |k: &str| format!("targets.{target}.{k}");
         let raw: Raw = network::parse_keys(target, keys)?;
         let api_url = raw
@@ -124,13 +121,7 @@ impl Network for Home {
             api_version,
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
             token_expires: network::expiry_date(target, raw.token_expires)?,
-            app: AppKeys {
-                client_id: raw.client_id,
-                client_secret_env: raw.client_secret_env,
-                client_secret_file: raw.client_secret_file,
-                redirect_uri: raw.redirect_uri,
-            }
-            .read(target, "LinkedIn", true)?,
+            app,
             oauth_url: oauth_url.trim_end_matches('/').to_string(),
         }))
     }

@@ -13,7 +13,7 @@ use std::path::Path;
 use super::home::Settings;
 use crate::config::TargetConfig;
 use crate::publish::network::LoginError;
-use crate::publish::oauth::{self, App, TokenSet};
+use crate::publish::oauth::{self, App};
 
 /// LinkedIn's OAuth server.
 pub const OAUTH_URL: &str = "https://www.linkedin.com";
@@ -46,7 +46,6 @@ pub async fn login(
     input: &mut (dyn BufRead + Send),
 ) -> Result<(), LoginError> {
     let path = oauth::token_path(given, Some(&s.token), "token_file")?;
-    let state = oauth::random_token();
     let mut authorize = reqwest::Url::parse(&format!("{}/oauth/v2/authorization", s.oauth_url))
         .map_err(|e| LoginError::Usage(format!("oauth_url: {e}")))?;
     authorize
@@ -54,23 +53,19 @@ pub async fn login(
         .append_pair("response_type", "code")
         .append_pair("client_id", &app.client_id)
         .append_pair("redirect_uri", &app.redirect_uri)
-        .append_pair("state", &state)
         .append_pair("scope", SCOPES);
-    let code = oauth::ask_for_code("LinkedIn", &authorize, &state, input)?;
-    let request = token_request(
-        &s.oauth_url,
-        app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &app.redirect_uri),
-        ],
-    )
-    .map_err(LoginError::Usage)?;
-    let answer = oauth::token_request("exchanging the code", request)
-        .await
-        .map_err(LoginError::Failed)?;
-    let token = TokenSet::from_answer(answer, chrono::Utc::now(), None);
+    let token = oauth::code_login("LinkedIn", authorize, None, input, |code| {
+        token_request(
+            &s.oauth_url,
+            app,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &app.redirect_uri),
+            ],
+        )
+    })
+    .await?;
     oauth::save_token(path, &token).map_err(LoginError::Failed)?;
     let until = token
         .lasts_until()

@@ -215,33 +215,10 @@ impl LinkedIn {
         old: TokenSet,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<TokenSet, PublishError> {
-        let Some(app) = &self.app else {
-            return Err(PublishError::Auth(
-                "the access token ends and the target has no app to refresh it with; set client_id, client_secret_env and redirect_uri, or get a new token".into(),
-            ));
-        };
-        let refresh_token = old.refresh_token.clone().unwrap_or_default();
-        let request = login::token_request(
-            &self.oauth_url,
-            app,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &refresh_token),
-            ],
-        )
-        .map_err(PublishError::Auth)?;
-        let answer = crate::publish::oauth::token_request("refreshing the token", request)
-            .await
-            .map_err(|e| {
-                if e.contains(" 400 ") || e.contains(" 401 ") {
-                    PublishError::Auth(format!(
-                        "{e}: the refresh token was refused; run `campaign-bot login linkedin`"
-                    ))
-                } else {
-                    PublishError::Transient(e)
-                }
-            })?;
-        Ok(TokenSet::from_answer(answer, now, Some(&old)))
+        crate::publish::oauth::refresh_with("linkedin", self.app.as_ref(), old, now, |app, form| {
+            login::token_request(&self.oauth_url, app, form)
+        })
+        .await
     }
 
     /// Uploads an image (Images API: `initializeUpload` for an upload

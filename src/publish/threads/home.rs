@@ -44,10 +44,6 @@ struct Raw {
     token_file: Option<PathBuf>,
     token_expires: Option<toml::Value>,
     media_base_url: Option<String>,
-    client_id: Option<toml::Value>,
-    client_secret_env: Option<String>,
-    client_secret_file: Option<PathBuf>,
-    redirect_uri: Option<String>,
 }
 
 /// Threads in the registry of networks.
@@ -78,8 +74,9 @@ impl Network for Home {
         &self,
         target: &str,
         _kind: &str,
-        keys: toml::Table,
+        mut keys: toml::Table,
     ) -> Result<NetworkSettings, ConfigError> {
+        let app = AppKeys::take(target, &mut keys)?.read(target, "Threads", true)?;
         let key = |k: &str| format!("targets.{target}.{k}");
         let raw: Raw = network::parse_keys(target, keys)?;
         let api_url = raw
@@ -89,13 +86,6 @@ impl Network for Home {
         if let Some(m) = &raw.media_base_url {
             check_url(&key("media_base_url"), m)?;
         }
-        let app = AppKeys {
-            client_id: raw.client_id,
-            client_secret_env: raw.client_secret_env,
-            client_secret_file: raw.client_secret_file,
-            redirect_uri: raw.redirect_uri,
-        }
-        .read(target, "Threads", true)?;
         Ok(NetworkSettings::Threads(Settings {
             api_url: api_url.trim_end_matches('/').to_string(),
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
@@ -184,32 +174,27 @@ impl Network for Home {
             .secret()
             .map_err(LoginError::Usage)?
             .ok_or_else(|| LoginError::Usage("the app's secret is missing".into()))?;
-        let state = oauth::random_token();
         let mut authorize = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
         authorize
             .query_pairs_mut()
             .append_pair("client_id", &app.client_id)
             .append_pair("redirect_uri", &app.redirect_uri)
             .append_pair("scope", SCOPES)
-            .append_pair("response_type", "code")
-            .append_pair("state", &state);
-        let code = oauth::ask_for_code("Threads", &authorize, &state, request.input)?;
+            .append_pair("response_type", "code");
         let client = crate::publish::http::client();
         // The code for a short-lived token (1 hour)…
-        let short = oauth::token_request(
-            "exchanging the code",
-            client
+        let short = oauth::code_login("Threads", authorize, None, request.input, |code| {
+            Ok(client
                 .post(format!("{}/oauth/access_token", s.api_url))
                 .form(&[
                     ("client_id", app.client_id.as_str()),
                     ("client_secret", secret.expose()),
                     ("grant_type", "authorization_code"),
                     ("redirect_uri", app.redirect_uri.as_str()),
-                    ("code", code.as_str()),
-                ]),
-        )
-        .await
-        .map_err(LoginError::Failed)?;
+                    ("code", code),
+                ]))
+        })
+        .await?;
         // …then that for a long-lived one (60 days).
         let long = oauth::token_request(
             "getting a long-lived token",
@@ -220,7 +205,7 @@ impl Network for Home {
             ]),
         )
         .await
-        .map_err(LoginError::Failed)?;
+        .map_err(|e| LoginError::Failed(e.message))?;
         let now = chrono::Utc::now();
         let token = TokenSet::from_answer(long, now, None);
         oauth::save_token(path, &token).map_err(LoginError::Failed)?;

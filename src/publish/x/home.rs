@@ -36,10 +36,6 @@ struct Raw {
     token_env: Option<String>,
     token_file: Option<PathBuf>,
     token_expires: Option<toml::Value>,
-    client_id: Option<toml::Value>,
-    client_secret_env: Option<String>,
-    client_secret_file: Option<PathBuf>,
-    redirect_uri: Option<String>,
 }
 
 /// X in the registry of networks.
@@ -69,8 +65,9 @@ impl Network for Home {
         &self,
         target: &str,
         _kind: &str,
-        keys: toml::Table,
+        mut keys: toml::Table,
     ) -> Result<NetworkSettings, ConfigError> {
+        let app = AppKeys::take(target, &mut keys)?.read(target, "X", false)?;
         let raw: Raw = network::parse_keys(target, keys)?;
         let api_url = raw.api_url.unwrap_or_else(|| "https://api.x.com".into());
         check_url(&format!("targets.{target}.api_url"), &api_url)?;
@@ -78,13 +75,7 @@ impl Network for Home {
             api_url: api_url.trim_end_matches('/').to_string(),
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
             token_expires: network::expiry_date(target, raw.token_expires)?,
-            app: AppKeys {
-                client_id: raw.client_id,
-                client_secret_env: raw.client_secret_env,
-                client_secret_file: raw.client_secret_file,
-                redirect_uri: raw.redirect_uri,
-            }
-            .read(target, "X", false)?,
+            app,
         }))
     }
     fn offline_limits(&self) -> Limits {

@@ -13,7 +13,7 @@ use std::path::Path;
 use super::home::Settings;
 use crate::config::TargetConfig;
 use crate::publish::network::LoginError;
-use crate::publish::oauth::{self, App, Pkce, TokenSet};
+use crate::publish::oauth::{self, App, Pkce};
 
 /// Where X asks the user to allow the app.
 pub const AUTHORIZE_URL: &str = "https://x.com/i/oauth2/authorize";
@@ -48,7 +48,6 @@ pub async fn login(
     input: &mut (dyn BufRead + Send),
 ) -> Result<(), LoginError> {
     let path = oauth::token_path(given, Some(&s.token), "token_file")?;
-    let state = oauth::random_token();
     let pkce = Pkce::new();
     let mut authorize = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
     authorize
@@ -56,26 +55,20 @@ pub async fn login(
         .append_pair("response_type", "code")
         .append_pair("client_id", &app.client_id)
         .append_pair("redirect_uri", &app.redirect_uri)
-        .append_pair("scope", SCOPES)
-        .append_pair("state", &state)
-        .append_pair("code_challenge", &pkce.challenge)
-        .append_pair("code_challenge_method", "S256");
-    let code = oauth::ask_for_code("X", &authorize, &state, input)?;
-    let request = token_request(
-        &s.api_url,
-        app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &app.redirect_uri),
-            ("code_verifier", &pkce.verifier),
-        ],
-    )
-    .map_err(LoginError::Usage)?;
-    let answer = oauth::token_request("exchanging the code", request)
-        .await
-        .map_err(LoginError::Failed)?;
-    let token = TokenSet::from_answer(answer, chrono::Utc::now(), None);
+        .append_pair("scope", SCOPES);
+    let token = oauth::code_login("X", authorize, Some(&pkce), input, |code| {
+        token_request(
+            &s.api_url,
+            app,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &app.redirect_uri),
+                ("code_verifier", &pkce.verifier),
+            ],
+        )
+    })
+    .await?;
     if token.refresh_token.is_none() {
         println!(
             "X gave no refresh token (the app may not allow offline.access): the token lasts two hours, then `login x` is needed again."

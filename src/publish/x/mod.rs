@@ -162,33 +162,10 @@ impl X {
         old: TokenSet,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<TokenSet, PublishError> {
-        let Some(app) = &self.app else {
-            return Err(PublishError::Auth(
-                "the access token ends and the target has no client_id to refresh it with; set client_id and redirect_uri and run `campaign-bot login x`".into(),
-            ));
-        };
-        let refresh_token = old.refresh_token.clone().unwrap_or_default();
-        let request = login::token_request(
-            &self.api_url,
-            app,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &refresh_token),
-            ],
-        )
-        .map_err(PublishError::Auth)?;
-        let answer = crate::publish::oauth::token_request("refreshing the token", request)
-            .await
-            .map_err(|e| {
-                if e.contains(" 400 ") || e.contains(" 401 ") {
-                    PublishError::Auth(format!(
-                        "{e}: the refresh token was refused; run `campaign-bot login x`"
-                    ))
-                } else {
-                    PublishError::Transient(e)
-                }
-            })?;
-        Ok(TokenSet::from_answer(answer, now, Some(&old)))
+        crate::publish::oauth::refresh_with("x", self.app.as_ref(), old, now, |app, form| {
+            login::token_request(&self.api_url, app, form)
+        })
+        .await
     }
 
     /// Sends a request with the token and reads the answer as `T`.
