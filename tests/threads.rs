@@ -600,3 +600,79 @@ async fn login_threads_keeps_a_long_lived_token_private() {
         0o600
     );
 }
+
+/// An image goes by its public address under `media_base_url`, with its
+/// alt text (create_container.json's first exchange: `media_type=IMAGE`,
+/// `image_url`, `text`).
+#[tokio::test]
+async fn an_image_goes_by_its_public_address_with_its_alt_text() {
+    let server = MockServer::start().await;
+    mount_posting(&server).await;
+    let dir = workdir_with_posts();
+    token_file(dir.path(), 0, 60);
+    bot(dir.path(), &server)
+        .env(
+            "CAMPAIGN_BOT__TARGETS__TH__MEDIA_BASE_URL",
+            "https://example.org/campaign/posts/",
+        )
+        .args([
+            "post-now",
+            "living-together",
+            "--target",
+            "th",
+            "--lang",
+            "fr",
+            "--slot",
+            "2026-12-18T15:00:00+01:00",
+        ])
+        .assert()
+        .success();
+    let made = requests(&server, "POST", &format!("/v1.0/{ME}/threads")).await;
+    assert_eq!(field(&made[0], "media_type").as_deref(), Some("IMAGE"));
+    assert_eq!(
+        field(&made[0], "image_url").as_deref(),
+        Some("https://example.org/campaign/posts/media/campaign-card-fr.png")
+    );
+    assert!(
+        field(&made[0], "alt_text")
+            .unwrap()
+            .starts_with("Visuel de campagne sur fond bleu foncé")
+    );
+}
+
+/// The account's 250 API posts of the day are used (publishing_limit.json,
+/// its usage set to the total): nothing is made, the slot waits.
+#[tokio::test]
+async fn a_spent_publishing_quota_makes_no_container() {
+    let server = MockServer::start().await;
+    mount_posting(&server).await;
+    let ex = fixture("publishing_limit.json", 0);
+    let mut body = ex["response"]["body"].clone();
+    body["data"][0]["quota_usage"] = body["data"][0]["config"]["quota_total"].clone();
+    Mock::given(method("GET"))
+        .and(path(format!("/v1.0/{ME}/threads_publishing_limit")))
+        .and(query_param("fields", "quota_usage,config"))
+        .respond_with(respond(200, &json!({}), body))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    token_file(dir.path(), 0, 60);
+    // A slot of now: its grace (15 minutes) ends before the quota frees
+    // up, so the bot gives up at once rather than wait.
+    let out = bot(dir.path(), &server)
+        .args(["post-now", "--target", "th", "--lang", "ar"])
+        .output()
+        .unwrap();
+    let out =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.contains("250 API posts of the last 24 hours are used"),
+        "{out}"
+    );
+    assert!(
+        requests(&server, "POST", &format!("/v1.0/{ME}/threads"))
+            .await
+            .is_empty(),
+        "no container made"
+    );
+}

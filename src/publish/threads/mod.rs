@@ -22,7 +22,9 @@
 //! here, the conservative reading ([`Limits::THREADS`]); at most 5 links.
 //! Only the first hashtag becomes the post's topic: it is sent as
 //! `topic_tag`. Engagement: `/{media}/insights` (views, likes, replies,
-//! reposts, quotes), one call per post.
+//! reposts, quotes), one call per post. The account may publish 250 posts
+//! in 24 h through the API: the quota is asked at most hourly before
+//! posting, and a spent one waits rather than failing.
 
 use std::sync::{Arc, OnceLock};
 
@@ -58,6 +60,8 @@ pub struct Threads {
     http: Http,
     store: Arc<Store>,
     me: OnceLock<User>,
+    /// The publishing quota as last asked: (posts left, when asked).
+    quota: std::sync::Mutex<Option<(u64, DateTime<Utc>)>>,
     clock: Clock,
 }
 
@@ -89,6 +93,18 @@ struct Media {
 struct List<T> {
     #[serde(default = "Vec::new")]
     data: Vec<T>,
+}
+
+/// `threads_publishing_limit`'s answer (publishing_limit.json).
+#[derive(Debug, Deserialize)]
+struct Quota {
+    quota_usage: Option<u64>,
+    config: Option<QuotaConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+struct QuotaConfig {
+    quota_total: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +175,7 @@ impl Threads {
             http: Http::new(http::REQUEST_TIMEOUT),
             store,
             me: OnceLock::new(),
+            quota: std::sync::Mutex::new(None),
             clock: Clock::System,
         }
     }
@@ -316,6 +333,44 @@ impl Threads {
             .map_err(|e| PublishError::Transient(format!("recording the container: {e}")))
     }
 
+    /// Posts left in the account's rolling 24 h (250 API posts a day),
+    /// asked at most hourly; `None` when it cannot be told.
+    async fn posts_left(&self) -> Option<u64> {
+        let now = self.clock.now();
+        if let Some((left, at)) = *self.quota.lock().expect("not poisoned")
+            && now - at < QUOTA_FRESH
+        {
+            return Some(left);
+        }
+        let me = self.me().await.ok()?.id.clone();
+        let asked: Result<List<Quota>, _> = self
+            .call("the publishing quota", true, |c, t| {
+                c.get(self.url(&format!("/{me}/threads_publishing_limit")))
+                    .query(&[("fields", "quota_usage,config"), ("access_token", t)])
+            })
+            .await;
+        let q = match asked {
+            Ok(list) => list.data.into_iter().next()?,
+            Err(e) => {
+                tracing::debug!(target_name = self.name, error = %e, "cannot ask the publishing quota; posting without it");
+                return None;
+            }
+        };
+        let left = q
+            .config
+            .and_then(|c| c.quota_total)?
+            .saturating_sub(q.quota_usage.unwrap_or(0));
+        *self.quota.lock().expect("not poisoned") = Some((left, now));
+        Some(left)
+    }
+
+    /// Counts a post against the quota as last asked.
+    fn used_one(&self) {
+        if let Some((left, _)) = self.quota.lock().expect("not poisoned").as_mut() {
+            *left = left.saturating_sub(1);
+        }
+    }
+
     /// Makes the post's container and records it before anything else.
     async fn create_container(&self, post: &Outgoing) -> Result<String, PublishError> {
         let me = self.me().await?.id.clone();
@@ -438,6 +493,9 @@ impl Threads {
     }
 }
 
+/// How long a publishing quota asked is trusted.
+const QUOTA_FRESH: chrono::Duration = chrono::Duration::hours(1);
+
 /// Whether a token is due a refresh: a day old, or of unknown age.
 pub fn refresh_due(token: &TokenSet, now: DateTime<Utc>) -> bool {
     token.issued_at.is_none_or(|t| now - t >= REFRESH_AFTER)
@@ -479,6 +537,12 @@ impl Publisher for Threads {
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
+        if self.posts_left().await == Some(0) {
+            return Err(PublishError::RateLimited {
+                retry_at: Some(self.clock.now() + QUOTA_FRESH),
+                message: "the account's 250 API posts of the last 24 hours are used; trying again in an hour".into(),
+            });
+        }
         let container = match self.step(&post.intent_key)? {
             None => self.create_container(post).await?,
             Some(Step {
@@ -522,6 +586,7 @@ impl Publisher for Threads {
                     .form(&[("creation_id", container.as_str()), ("access_token", t)])
             })
             .await?;
+        self.used_one();
         self.keep_step(
             &post.intent_key,
             &Step {
@@ -545,9 +610,13 @@ impl Publisher for Threads {
 
     async fn verify(&self) -> Result<String, PublishError> {
         let me = self.me().await?;
-        Ok(match &me.username {
+        let who = match &me.username {
             Some(u) => format!("@{u}"),
             None => format!("account {}", me.id),
+        };
+        Ok(match self.posts_left().await {
+            Some(left) => format!("{who}, {left} API posts left in the last 24 hours"),
+            None => who,
         })
     }
 
