@@ -239,6 +239,20 @@ impl KeptToken {
         if !due(&current, now) {
             return Ok(current.secret());
         }
+        // Another process on the same file (`status`, `post-now` beside
+        // the daemon) may be refreshing, or have refreshed already: one at
+        // a time, and a token renewed meanwhile is taken as it is (a
+        // refresh token used twice would be refused).
+        let _lock = self.lock_file().await;
+        if let Some(path) = &self.file
+            && let Ok(Some(on_file)) = read_token_file(&SecretSource::File(path.clone()))
+            && on_file != *current
+        {
+            *current = on_file;
+            if !due(&current, now) {
+                return Ok(current.secret());
+            }
+        }
         match refresh(current.clone()).await {
             Ok(new) => {
                 self.keep(&new).await;
@@ -256,6 +270,28 @@ impl KeptToken {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Holds `FILE.lock` beside the token file while a refresh is under
+    /// way, so that two processes never refresh it at once. `None` where
+    /// there is no file or the lock cannot be had (the refresh goes on).
+    async fn lock_file(&self) -> Option<std::fs::File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.file.as_ref()?.with_extension("lock");
+        tokio::task::spawn_blocking(move || {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(&path)
+                .ok()?;
+            rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive).ok()?;
+            Some(f)
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     /// Writes a new token to the file (off the async threads).
@@ -666,6 +702,46 @@ mod tests {
         let err = TokenSet::parse("{\"access_token\": \"secret-value\", oops}").unwrap_err();
         assert!(!err.contains("secret-value"), "{err}");
         assert!(TokenSet::parse("two words").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_token_another_process_refreshed_is_taken_not_refreshed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token.json");
+        let now: DateTime<Utc> = "2026-12-10T12:00:00Z".parse().unwrap();
+        let token = |value: &str, issued: &str| TokenSet {
+            access_token: value.into(),
+            refresh_token: Some(format!("{value}-refresh")),
+            expires_at: None,
+            issued_at: Some(issued.parse().unwrap()),
+            refresh_expires_at: None,
+        };
+        save_token(&path, &token("old", "2026-12-08T12:00:00Z")).unwrap();
+        let kept = KeptToken::open("t", &SecretSource::File(path.clone())).unwrap();
+        let due = |t: &TokenSet, now: DateTime<Utc>| {
+            t.issued_at
+                .is_none_or(|i| now - i >= chrono::Duration::hours(24))
+        };
+        // Another process refreshed it meanwhile.
+        save_token(&path, &token("new", "2026-12-10T11:00:00Z")).unwrap();
+        let got = kept
+            .fresh(now, due, |_| async {
+                panic!("a refresh token must not be used twice")
+            })
+            .await
+            .unwrap();
+        assert_eq!(got.expose(), "new");
+        // When it is due, the refresh runs and its token is written back.
+        let later = now + chrono::Duration::days(2);
+        let got = kept
+            .fresh(later, due, |_| async move {
+                Ok(token("newer", "2026-12-12T12:00:00Z"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(got.expose(), "newer");
+        let on_file = read_token_file(&SecretSource::File(path)).unwrap().unwrap();
+        assert_eq!(on_file.access_token, "newer");
     }
 
     #[test]
