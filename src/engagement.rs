@@ -48,6 +48,12 @@ pub struct LogLine {
     /// it does not (never 0 for "unknown").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub views: Option<u64>,
+    /// Clicks (LinkedIn), where given; absent where not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clicks: Option<u64>,
+    /// Shares out of the network (Threads), where given; absent where not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -329,6 +335,8 @@ fn log_line(post: &Intent, kind: &str, now: DateTime<Utc>, c: &Counts) -> LogLin
         replies: c.replies,
         quotes: c.quotes,
         views: c.views,
+        clicks: c.clicks,
+        shares: c.shares,
     }
 }
 

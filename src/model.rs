@@ -402,6 +402,13 @@ pub struct Counts {
     /// How many times the post was seen (impressions or views), where the
     /// network tells; `None` where it does not (Mastodon, Bluesky).
     pub views: Option<u64>,
+    /// Clicks on the post (LinkedIn), where the network tells.
+    #[serde(default)]
+    pub clicks: Option<u64>,
+    /// Shares of the post out of the network (Threads), where it tells;
+    /// not reposts, which are counted apart.
+    #[serde(default)]
+    pub shares: Option<u64>,
 }
 
 impl Counts {

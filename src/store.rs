@@ -163,6 +163,10 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 7: impressions or views, where a network counts them (NULL: not told)
     "ALTER TABLE engagement ADD COLUMN views INTEGER;",
+    // 8: clicks (LinkedIn) and shares out of the network (Threads), where
+    // told (NULL: not told)
+    "ALTER TABLE engagement ADD COLUMN clicks INTEGER;
+    ALTER TABLE engagement ADD COLUMN shares INTEGER;",
 ];
 
 /// When a post's next engagement check may be made, and by when.
@@ -915,8 +919,8 @@ impl Store {
         let mut conn = self.conn();
         let tx = self.write_tx(&mut conn)?;
         tx.execute(
-            "INSERT INTO engagement (intent_key, checked_at, likes, reposts, replies, quotes, views) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![key, checked_at.to_rfc3339(), counts.likes as i64, counts.reposts as i64, counts.replies as i64, counts.quotes.map(|q| q as i64), counts.views.map(|v| v as i64)],
+            "INSERT INTO engagement (intent_key, checked_at, likes, reposts, replies, quotes, views, clicks, shares) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![key, checked_at.to_rfc3339(), counts.likes as i64, counts.reposts as i64, counts.replies as i64, counts.quotes.map(|q| q as i64), counts.views.map(|v| v as i64), counts.clicks.map(|v| v as i64), counts.shares.map(|v| v as i64)],
         )
         .map_err(|e| self.err(e))?;
         tx.execute(
@@ -1088,7 +1092,7 @@ impl Store {
             .join(", ");
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT {cols}, e.checked_at, e.likes, e.reposts, e.replies, e.quotes, e.views
+                "SELECT {cols}, e.checked_at, e.likes, e.reposts, e.replies, e.quotes, e.views, e.clicks, e.shares
                  FROM intents i JOIN engagement e ON e.intent_key = i.key
                  WHERE e.id = (SELECT id FROM engagement WHERE intent_key = i.key ORDER BY checked_at DESC, id DESC LIMIT 1)
                  ORDER BY i.published_at, i.target"
@@ -1105,6 +1109,8 @@ impl Store {
                     replies: r.get::<_, i64>(n + 3)? as u64,
                     quotes: r.get::<_, Option<i64>>(n + 4)?.map(|q| q as u64),
                     views: r.get::<_, Option<i64>>(n + 5)?.map(|v| v as u64),
+                    clicks: r.get::<_, Option<i64>>(n + 6)?.map(|v| v as u64),
+                    shares: r.get::<_, Option<i64>>(n + 7)?.map(|v| v as u64),
                 };
                 Ok((intent, parse_time(&checked), counts))
             })

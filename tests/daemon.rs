@@ -97,6 +97,7 @@ impl Publisher for Fake {
                         replies: 0,
                         quotes: Some(0),
                         views: None,
+                        ..Default::default()
                     }),
                 )
             })

@@ -70,6 +70,7 @@ async fn counts_come_in_batches_and_missing_posts_are_asked_alone() {
             replies: 0,
             quotes: Some(0),
             views: None,
+            ..Default::default()
         })
     )));
     assert!(got.contains(&(
@@ -80,6 +81,7 @@ async fn counts_come_in_batches_and_missing_posts_are_asked_alone() {
             replies: 0,
             quotes: Some(0),
             views: None,
+            ..Default::default()
         })
     )));
     assert!(got.contains(&("0".into(), Check::Gone)));
@@ -124,6 +126,7 @@ async fn servers_without_the_batch_call_are_asked_one_by_one_and_remembered() {
                     replies: 1,
                     quotes: Some(0),
                     views: None,
+                    ..Default::default()
                 })
             )]
         );

@@ -137,6 +137,11 @@ async fn a_slot_is_posted_once_escaped_and_its_statistics_are_logged() {
         ),
         (&json!(5), &json!(2), &json!(1), &json!(60))
     );
+    // Clicks, which only LinkedIn counts, logged as given.
+    let clicks = &fixture("share_statistics.json", 0)["response"]["body"]["elements"][0]["totalShareStatistics"]
+        ["clickCount"];
+    assert_eq!(&line["clicks"], clicks, "{line}");
+    assert!(line.get("shares").is_none(), "not given, not logged as 0");
 }
 
 #[tokio::test]

@@ -268,6 +268,8 @@ async fn a_slot_is_posted_once_its_token_refreshed_and_its_insights_logged() {
     assert_eq!(line["reposts"], value("reposts"), "{line}");
     assert_eq!(line["quotes"], value("quotes"), "{line}");
     assert_eq!(line["views"], value("views"), "{line}");
+    assert_eq!(line["shares"], value("shares"), "{line}");
+    assert!(line.get("clicks").is_none(), "{line}");
 }
 
 #[tokio::test]

@@ -185,7 +185,13 @@ pub struct KeptToken {
     file: Option<PathBuf>,
     /// One refresh at a time: a refresh token may be good for one use.
     current: tokio::sync::Mutex<TokenSet>,
+    /// When a refresh last failed: not tried again for an hour while the
+    /// token still works (a bare token too young to refresh, say).
+    failed_at: std::sync::Mutex<Option<DateTime<Utc>>>,
 }
+
+/// How long after a failed refresh the next is tried, while the token works.
+pub const REFRESH_RETRY: chrono::Duration = chrono::Duration::hours(1);
 
 impl KeptToken {
     /// Reads the target's token from `source`.
@@ -204,6 +210,7 @@ impl KeptToken {
             target: target.to_string(),
             file,
             current: tokio::sync::Mutex::new(token),
+            failed_at: std::sync::Mutex::new(None),
         })
     }
 
@@ -213,6 +220,7 @@ impl KeptToken {
             target: target.to_string(),
             file: None,
             current: tokio::sync::Mutex::new(token),
+            failed_at: std::sync::Mutex::new(None),
         }
     }
 
@@ -223,8 +231,8 @@ impl KeptToken {
 
     /// The access token, refreshed first by `refresh` when `due` says so.
     /// A refresh that fails leaves the old token in use while it still
-    /// works (it is tried again on the next call); the error is returned
-    /// only when the old one has expired.
+    /// works (it is tried again an hour later); the error is returned only
+    /// when the old one has expired.
     pub async fn fresh<F, Fut>(
         &self,
         now: DateTime<Utc>,
@@ -237,6 +245,15 @@ impl KeptToken {
     {
         let mut current = self.current.lock().await;
         if !due(&current, now) {
+            return Ok(current.secret());
+        }
+        let works = current.expires_at.is_none_or(|t| t > now);
+        let failed_lately = self
+            .failed_at
+            .lock()
+            .expect("not poisoned")
+            .is_some_and(|t| now - t < REFRESH_RETRY);
+        if works && failed_lately {
             return Ok(current.secret());
         }
         // Another process on the same file (`status`, `post-now` beside
@@ -255,6 +272,7 @@ impl KeptToken {
         }
         match refresh(current.clone()).await {
             Ok(new) => {
+                *self.failed_at.lock().expect("not poisoned") = None;
                 self.keep(&new).await;
                 tracing::info!(
                     target_name = self.target,
@@ -264,8 +282,9 @@ impl KeptToken {
                 *current = new;
                 Ok(current.secret())
             }
-            Err(e) if current.expires_at.is_none_or(|t| t > now) => {
-                tracing::warn!(target_name = self.target, error = %e, "cannot refresh the token; using the current one while it works");
+            Err(e) if works => {
+                *self.failed_at.lock().expect("not poisoned") = Some(now);
+                tracing::warn!(target_name = self.target, error = %e, "cannot refresh the token; using the current one while it works, and trying again in an hour");
                 Ok(current.secret())
             }
             Err(e) => Err(e),

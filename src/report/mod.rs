@@ -38,6 +38,10 @@ pub struct PostRow {
     pub total: u64,
     /// Impressions or views, where the network gives them.
     pub views: Option<u64>,
+    /// Clicks (LinkedIn) and shares out of the network (Threads), where
+    /// given; not part of `total`.
+    pub clicks: Option<u64>,
+    pub shares: Option<u64>,
     /// Engagement per view, in per cent (`None`, shown `n/a`, without views).
     pub rate: Option<f64>,
     /// The target's followers when the post went out: the daily count of
@@ -236,6 +240,8 @@ impl Report {
                     quotes: c.quotes,
                     total: c.total(),
                     views: c.views,
+                    clicks: c.clicks,
+                    shares: c.shares,
                     rate: None,
                     followers,
                     per_1k_followers: None,
@@ -734,6 +740,8 @@ pub fn csv(report: &Report) -> String {
         "url",
         "remote_id",
         "text",
+        "clicks",
+        "shares",
     ])
     .expect("writing to memory");
     for p in &report.posts {
@@ -759,6 +767,8 @@ pub fn csv(report: &Report) -> String {
             p.url.clone().unwrap_or_default(),
             p.remote_id.clone(),
             p.text.clone(),
+            p.clicks.map(|v| v.to_string()).unwrap_or_default(),
+            p.shares.map(|v| v.to_string()).unwrap_or_default(),
         ])
         .expect("writing to memory");
     }
@@ -803,6 +813,8 @@ pub(crate) mod tests {
             quotes: if target == "sky" { Some(0) } else { None },
             total: likes + reposts + 1,
             views: None,
+            clicks: None,
+            shares: None,
             rate: None,
             followers: None,
             per_1k_followers: None,
@@ -899,12 +911,12 @@ pub(crate) mod tests {
     #[test]
     fn csv_snapshot_keeps_arabic_and_quotes_newlines() {
         expect_test::expect![[r#"
-            posted_at,day,target,kind,message_id,lang,likes,reposts,replies,quotes,total,views,rate_percent,followers,per_1k_followers,checked_at,url,remote_id,text
+            posted_at,day,target,kind,message_id,lang,likes,reposts,replies,quotes,total,views,rate_percent,followers,per_1k_followers,checked_at,url,remote_id,text,clicks,shares
             2026-12-17T08:00:00+00:00,2026-12-17,masto,mastodon,access-to-rights,en,5,2,1,,8,,,,,2026-12-18T08:00:00+00:00,https://example.social/@bot/access-to-rights-en,access-to-rights-en,"Rights for all, ""everyone"".
 
-            #WeTogether"
-            2026-12-17T14:00:00+00:00,2026-12-17,sky,bluesky,access-to-rights,fr,3,1,1,0,5,,,,,2026-12-18T14:00:00+00:00,https://example.social/@bot/access-to-rights-fr,access-to-rights-fr,Des droits pour tous #WeTogether
-            2026-12-18T08:00:00+00:00,2026-12-18,masto,mastodon,hubs-of-opportunity,ar,9,4,1,,14,,,,,2026-12-19T08:00:00+00:00,https://example.social/@bot/hubs-of-opportunity-ar,hubs-of-opportunity-ar,المدن مراكز للفرص #WeTogether
+            #WeTogether",,
+            2026-12-17T14:00:00+00:00,2026-12-17,sky,bluesky,access-to-rights,fr,3,1,1,0,5,,,,,2026-12-18T14:00:00+00:00,https://example.social/@bot/access-to-rights-fr,access-to-rights-fr,Des droits pour tous #WeTogether,,
+            2026-12-18T08:00:00+00:00,2026-12-18,masto,mastodon,hubs-of-opportunity,ar,9,4,1,,14,,,,,2026-12-19T08:00:00+00:00,https://example.social/@bot/hubs-of-opportunity-ar,hubs-of-opportunity-ar,المدن مراكز للفرص #WeTogether,,
         "#]]
         .assert_eq(&csv(&sample()));
     }

@@ -41,6 +41,8 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
         "checked at (UTC)",
         "link",
         "text",
+        "clicks",
+        "shares",
     ];
     header(sheet, &head, &bold)?;
     for (i, p) in report.posts.iter().enumerate() {
@@ -78,6 +80,12 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
             sheet.write_string(r, 18, url)?;
         }
         sheet.write_string(r, 19, &p.text)?;
+        if let Some(v) = p.clicks {
+            sheet.write_number(r, 20, v as f64)?;
+        }
+        if let Some(v) = p.shares {
+            sheet.write_number(r, 21, v as f64)?;
+        }
     }
     sheet.set_column_width(0, 17)?;
     sheet.set_column_width(1, 11)?;

@@ -385,6 +385,7 @@ impl Bluesky {
                     replies: p.reply_count.unwrap_or(0),
                     quotes: Some(p.quote_count.unwrap_or(0)),
                     views: None,
+                    ..Default::default()
                 };
                 (p.uri, counts)
             }));

@@ -114,6 +114,7 @@ struct Totals {
     comment_count: Option<u64>,
     share_count: Option<u64>,
     impression_count: Option<u64>,
+    click_count: Option<u64>,
 }
 
 /// The characters of LinkedIn's little text format.
@@ -505,6 +506,8 @@ impl Publisher for LinkedIn {
                         replies: t.comment_count.unwrap_or(0),
                         quotes: None,
                         views: t.impression_count,
+                        clicks: t.click_count,
+                        shares: None,
                     }),
                 ));
             }

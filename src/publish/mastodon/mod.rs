@@ -139,6 +139,7 @@ impl StatusCountsWire {
             replies: self.replies_count.unwrap_or(0),
             quotes: self.quotes_count,
             views: None,
+            ..Default::default()
         }
     }
 }

@@ -678,6 +678,8 @@ impl Publisher for Threads {
                     replies: get("replies").unwrap_or(0),
                     quotes: get("quotes"),
                     views: get("views"),
+                    clicks: None,
+                    shares: get("shares"),
                 }),
             ));
         }

@@ -404,6 +404,7 @@ impl Publisher for X {
                         replies: m.reply_count.unwrap_or(0),
                         quotes: m.quote_count,
                         views: m.impression_count,
+                        ..Default::default()
                     }),
                 ));
             }
