@@ -678,3 +678,49 @@ async fn a_spent_publishing_quota_makes_no_container() {
         "no container made"
     );
 }
+
+/// An expired token (the Graph API's documented error, code 190, in
+/// errors.json) pauses the target with what to do; a post deleted on
+/// Threads (code 100, subcode 33, as logged in errors.json) is gone, not
+/// an error.
+#[tokio::test]
+async fn an_expired_token_pauses_and_a_deleted_post_is_gone() {
+    let server = MockServer::start().await;
+    mount_posting(&server).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1.0/{MEDIA}/insights")))
+        .respond_with(answer("errors.json", 1))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    token_file(dir.path(), 0, 60);
+    bot(dir.path(), &server).args(SLOT).assert().success();
+    bot(dir.path(), &server)
+        .args(["engagement", "--all"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 deleted on their network"));
+
+    let expired = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/me"))
+        .respond_with(answer("errors.json", 3))
+        .mount(&expired)
+        .await;
+    let out = bot(dir.path(), &expired)
+        .args(["post-now", "--target", "th", "--lang", "en"])
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("run `campaign-bot login threads`"), "{said}");
+    assert!(
+        requests(&expired, "POST", &format!("/v1.0/{ME}/threads"))
+            .await
+            .is_empty()
+    );
+    bot(dir.path(), &expired)
+        .arg("status")
+        .assert()
+        .stdout(predicate::str::contains("PAUSED"));
+}
