@@ -293,8 +293,14 @@ async fn all_six_networks_validate_preview_post_each_slot_once_and_report_side_b
         .stdout
         .clone();
     let preview = String::from_utf8(preview).unwrap();
+    // Each target has a slot line: `Thu 2026-12-03 09:00 CET  li  …  (…)`.
     for t in names {
-        assert!(preview.contains(t), "{t} in the preview:\n{preview}");
+        assert!(
+            preview
+                .lines()
+                .any(|l| l.contains(&format!("  {t}  ")) && l.ends_with(')')),
+            "{t} in the preview:\n{preview}"
+        );
     }
     assert!(
         preview.contains("weighted characters") && preview.contains("bytes"),

@@ -64,7 +64,8 @@ fn token_file(dir: &Path, age_days: i64, lasts_days: i64) -> std::path::PathBuf 
     file
 }
 
-fn bot(dir: &Path, server: &MockServer) -> Command {
+/// The binary with a Threads target on `server`, as a plain command.
+fn bot_std(dir: &Path, server: &MockServer) -> std::process::Command {
     let mut cmd = common::bot_command();
     cmd.current_dir(dir)
         .env("CAMPAIGN_BOT__TARGETS__TH__KIND", "threads")
@@ -73,7 +74,11 @@ fn bot(dir: &Path, server: &MockServer) -> Command {
             "CAMPAIGN_BOT__TARGETS__TH__TOKEN_FILE",
             dir.join("data/threads-token.json"),
         );
-    Command::from_std(cmd)
+    cmd
+}
+
+fn bot(dir: &Path, server: &MockServer) -> Command {
+    Command::from_std(bot_std(dir, server))
 }
 
 /// `GET /v1.0/me?fields=id,username`: the shape of the Threads profile
@@ -432,17 +437,12 @@ async fn a_recorded_container_not_yet_published_is_published_after_a_crash() {
         .await;
     let dir = workdir_with_posts();
     token_file(dir.path(), 0, 60);
-    let mut first = bot(dir.path(), &server);
-    let mut child = std::process::Command::new(first.get_program())
-        .args(first.get_args())
+    let mut child = bot_std(dir.path(), &server)
         .args(SLOT)
-        .envs(first.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .current_dir(dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let _ = &mut first;
     let publish = format!("/v1.0/{ME}/threads_publish");
     for _ in 0..200 {
         if !requests(&server, "POST", &publish).await.is_empty() {

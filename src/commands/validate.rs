@@ -14,16 +14,15 @@ fn check_credentials(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
     for t in &config.targets {
         for source in t.network().secrets(t) {
-            if let Err(e) = source.resolve() {
-                let b = crate::publish::BuildError {
-                    target: t.name.clone(),
-                    message: e.to_string(),
-                };
-                out.push(format!("error: {b}"));
-                continue;
-            }
-            if let Some(note) = token_file_note(&t.name, source) {
-                out.push(note);
+            match source.resolve() {
+                Err(e) => {
+                    let b = crate::publish::BuildError {
+                        target: t.name.clone(),
+                        message: e.to_string(),
+                    };
+                    out.push(format!("error: {b}"));
+                }
+                Ok(secret) => out.extend(token_file_note(&t.name, source, secret.expose())),
             }
         }
     }
@@ -38,17 +37,25 @@ fn check_credentials(config: &Config) -> Vec<String> {
     out
 }
 
-/// What is wrong with a token file the bot keeps (written by `login`): one
-/// it cannot read as a token is an error; one in a folder it cannot write,
-/// where a refreshed token would be lost, a warning.
-fn token_file_note(target: &str, source: &crate::config::SecretSource) -> Option<String> {
-    use crate::publish::oauth::read_token_file;
+/// What is wrong with a token file the bot keeps (written by `login`),
+/// given its contents as just read: one it cannot read as a token is an
+/// error; one in a folder it cannot write, where a refreshed token would
+/// be lost, a warning.
+fn token_file_note(
+    target: &str,
+    source: &crate::config::SecretSource,
+    contents: &str,
+) -> Option<String> {
+    use crate::publish::oauth::TokenSet;
     let crate::config::SecretSource::File(path) = source else {
         return None;
     };
-    match read_token_file(source) {
-        Err(why) => Some(format!("error: target {target} cannot start: {why}")),
-        Ok(Some(token)) if token.refresh_token.is_some() || token.issued_at.is_some() => {
+    match TokenSet::parse(contents) {
+        Err(why) => Some(format!(
+            "error: target {target} cannot start: the token file {}: {why}",
+            path.display()
+        )),
+        Ok(token) if token.refresh_token.is_some() || token.issued_at.is_some() => {
             let dir = path
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())

@@ -224,11 +224,6 @@ impl KeptToken {
         }
     }
 
-    /// The token now.
-    pub async fn get(&self) -> TokenSet {
-        self.current.lock().await.clone()
-    }
-
     /// The access token, refreshed first by `refresh` when `due` says so.
     /// A refresh that fails leaves the old token in use while it still
     /// works (it is tried again an hour later); the error is returned only
@@ -289,6 +284,25 @@ impl KeptToken {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The access token, renewed first with its refresh token (by
+    /// [`refresh_with`], the request `build` makes) when it ends within
+    /// `margin`: X and LinkedIn.
+    pub async fn renewing(
+        &self,
+        now: DateTime<Utc>,
+        margin: chrono::Duration,
+        kind: &str,
+        app: Option<&App>,
+        build: impl FnOnce(&App, &[(&str, &str)]) -> Result<reqwest::RequestBuilder, String>,
+    ) -> Result<Secret, PublishError> {
+        self.fresh(
+            now,
+            |t, now| t.ends_within(now, margin),
+            |old| refresh_with(kind, app, old, now, build),
+        )
+        .await
     }
 
     /// Holds `FILE.lock` beside the token file while a refresh is under

@@ -27,7 +27,7 @@ use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::model::{Check, Counts, Published};
-use crate::publish::oauth::{App, KeptToken, TokenSet};
+use crate::publish::oauth::{App, KeptToken};
 use crate::render::{Limits, find_hashtags};
 
 pub mod home;
@@ -198,28 +198,17 @@ impl LinkedIn {
     }
 
     /// The access token, refreshed first when it ends within ten days and
-    /// a refresh token can renew it.
+    /// a refresh token can renew it (`POST /oauth/v2/accessToken`).
     async fn access(&self) -> Result<Secret, PublishError> {
-        let now = self.clock.now();
         self.token
-            .fresh(
-                now,
-                |t, now| t.ends_within(now, chrono::Duration::days(10)),
-                |old| self.refresh(old, now),
+            .renewing(
+                self.clock.now(),
+                chrono::Duration::days(10),
+                "linkedin",
+                self.app.as_ref(),
+                |app, form| login::token_request(&self.oauth_url, app, form),
             )
             .await
-    }
-
-    /// `POST /oauth/v2/accessToken` with `grant_type=refresh_token`.
-    async fn refresh(
-        &self,
-        old: TokenSet,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<TokenSet, PublishError> {
-        crate::publish::oauth::refresh_with("linkedin", self.app.as_ref(), old, now, |app, form| {
-            login::token_request(&self.oauth_url, app, form)
-        })
-        .await
     }
 
     /// Uploads an image (Images API: `initializeUpload` for an upload

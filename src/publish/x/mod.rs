@@ -29,7 +29,7 @@ use super::matching::words;
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
 use crate::model::{Check, Counts, Published};
-use crate::publish::oauth::{App, KeptToken, TokenSet};
+use crate::publish::oauth::{App, KeptToken};
 use crate::render::Limits;
 
 pub mod home;
@@ -143,29 +143,19 @@ impl X {
     }
 
     /// The access token, refreshed first when it ends within five minutes
-    /// and a refresh token can renew it.
+    /// and a refresh token can renew it (`POST /2/oauth2/token`; X's
+    /// refresh tokens are good for one use: the new pair is written back at
+    /// once).
     async fn access(&self) -> Result<crate::config::Secret, PublishError> {
-        let now = self.clock.now();
         self.token
-            .fresh(
-                now,
-                |t, now| t.ends_within(now, chrono::Duration::minutes(5)),
-                |old| self.refresh(old, now),
+            .renewing(
+                self.clock.now(),
+                chrono::Duration::minutes(5),
+                "x",
+                self.app.as_ref(),
+                |app, form| login::token_request(&self.api_url, app, form),
             )
             .await
-    }
-
-    /// `POST /2/oauth2/token` with `grant_type=refresh_token`. X's refresh
-    /// tokens are good for one use: the new pair is written back at once.
-    async fn refresh(
-        &self,
-        old: TokenSet,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<TokenSet, PublishError> {
-        crate::publish::oauth::refresh_with("x", self.app.as_ref(), old, now, |app, form| {
-            login::token_request(&self.api_url, app, form)
-        })
-        .await
     }
 
     /// Sends a request with the token and reads the answer as `T`.
