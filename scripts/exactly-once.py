@@ -149,6 +149,43 @@ def kill_during_held_answer(tries=3):
     print(f"kill -9 while the server holds its answer, then restart: {dup} duplicates in {total} tries")
 
 
+def mislabelled_language(kills=12, mode="en"):
+    """Issue 27: a server that reports `language: "en"` (or null) for every
+    status. The daemon posts every 4 s, the server holds each status answer
+    2 s after making it, 12 kill -9 at random moments, then a clean run."""
+    import random
+    rng = random.Random(27)
+    masto = Double("--ignore-key", "--rewrite", "--delay", "2", "--language", mode)
+    d, env = workdir(masto, messages=12, slots="*/4 * * * * *")
+    logs = []
+    for _ in range(kills):
+        p = bot(d, env, "run")
+        time.sleep(rng.uniform(2.0, 9.0))
+        p.kill()
+        logs.append(p.communicate()[0])
+    p = bot(d, env, "run")
+    time.sleep(12)
+    p.send_signal(signal.SIGTERM)
+    logs.append(p.communicate(timeout=30)[0])
+
+    created = masto.created()
+    per = Counter(c["key"] for c in created)
+    by_lang = Counter(c["language"] for c in created if per[c["key"]] > 1)
+    uncertain = store_rows(d, "SELECT count(*) FROM intents WHERE target='masto' AND state='uncertain'")[0][0]
+    if os.environ.get("KEEP_LOGS"):
+        Path(os.environ["KEEP_LOGS"]).write_text("\n=== run ===\n".join(logs) + "\n=== created ===\n"
+                                                 + "\n".join(json.dumps(c) for c in created))
+        print(f"work dir {d}")
+    print(f"server reports language {mode!r} for every status, {kills} kills while answers are held 2 s: "
+          f"{len(created)} statuses, {dupes(created)} duplicates (by language sent: {dict(by_lang)}), "
+          f"{uncertain} left for a person")
+    masto.stop()
+
+
+def mislabelled_null():
+    mislabelled_language(mode="null")
+
+
 def post_now_after_kill():
     masto = Double("--ignore-key", "--rewrite", "--delay", "3")
     d, env = workdir(masto)
@@ -257,7 +294,8 @@ def bluesky_lost_store():
 
 
 ONLY = [n for n in os.environ.get("ONLY", "").split(",") if n]
-for f in (two_daemons, two_post_now, kill_during_held_answer, post_now_after_kill, concurrent_writers,
+for f in (two_daemons, two_post_now, kill_during_held_answer, mislabelled_language, mislabelled_null,
+          post_now_after_kill, concurrent_writers,
           fresh_dir_two_openers, stale_connections, bluesky_lost_store):
     if ONLY and f.__name__ not in ONLY:
         continue

@@ -13,6 +13,10 @@ servers do:
   --drop-reused     close a kept-alive connection when a second request
                     arrives on it, without answering (a server that closes
                     idle connections without saying so, lost race made sure)
+  --language MODE   what the API reports as each status's language:
+                    `sent` (the default: what it was sent), `en` (every
+                    status, as one server that keeps the real language in
+                    its ActivityPub contentMap does), `null`
 
 GET /_created lists what was created: id, Idempotency-Key, text, language.
 
@@ -36,6 +40,7 @@ ap.add_argument("--ignore-key", action="store_true")
 ap.add_argument("--rewrite", action="store_true")
 ap.add_argument("--delay", type=float, default=0.0)
 ap.add_argument("--drop-reused", action="store_true")
+ap.add_argument("--language", choices=["sent", "en", "null"], default="sent")
 args = ap.parse_args()
 fixtures = Path(args.fixtures)
 
@@ -66,7 +71,8 @@ def as_html(text, rewritten):
 
 def status_json(c):
     s = dict(STATUS["body"])
-    s.update(id=c["id"], content=c["html"], language=c["language"], created_at=c["created_at"],
+    language = {"sent": c["language"], "en": "en", "null": None}[args.language]
+    s.update(id=c["id"], content=c["html"], language=language, created_at=c["created_at"],
              account=ACCOUNT["body"], url=f"http://localhost/@bot/{c['id']}")
     return s
 
@@ -144,6 +150,11 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client killed while its answer was held: nothing to say
+
+
+server = Server(("127.0.0.1", 0), Handler)
 Path(args.port_file).write_text(str(server.server_address[1]))
 server.serve_forever()

@@ -1,6 +1,6 @@
 //! The crash suite: the daemon posts every second to four targets (a
-//! fault-injecting Mastodon-like server that ignores `Idempotency-Key` and
-//! rewrites text, a Threads-like server that publishes in two steps, holds
+//! fault-injecting Mastodon-like server that ignores `Idempotency-Key`,
+//! rewrites text and reports `en` as every status's language, a Threads-like server that publishes in two steps, holds
 //! its answers back and turns a container published twice into two posts,
 //! the real local Bluesky network, the outbox) and is
 //! SIGKILLed at random moments (during start-up, between posts, in the
@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use campaign_bot::publish::bluesky::record_key;
 use campaign_bot::publish::outbox::read_lines;
 use campaign_bot::store::{IntentState, Store};
-use common::fault_server::FaultServer;
+use common::fault_server::{FaultServer, Language};
 use common::threads_server::ThreadsServer;
 
 const KILLS: usize = 200;
@@ -75,7 +75,7 @@ fn write_posts(dir: &Path) {
         std::fs::write(
             dir.join(format!("posts/rotation/m{i:03}.toml")),
             format!(
-                "[text]\nen = \"Cities <3 *everyone*, message {i}.\"\nfr = \"Les villes <3 *tout le monde*, message {i}.\"\nar = \"المدن <3 *ترحب بالجميع*، الرسالة {i}.\"\n"
+                "[text]\nen = \"Cities <3 *everyone*, message {i}.\"\nfr = \"J’<3 les villes : *tout le monde*, message {i}.\"\nar = \"المدن <3 *ترحب بالجميع*، الرسالة {i}.\"\n"
             ),
         )
         .unwrap();
@@ -123,7 +123,9 @@ async fn record_exists(sky: &Sky, rkey: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
     let sky = sky();
-    let masto = FaultServer::unlike_mastodon().await;
+    // It reports `en` for every status (issue 27): French and Arabic posts
+    // must still be found by their words after a kill.
+    let masto = FaultServer::mislabelling(Language::AlwaysEn).await;
     masto.state.lock().unwrap().random_faults = true;
     let threads = ThreadsServer::start(true).await;
     let dir = tempfile::tempdir().unwrap();

@@ -21,14 +21,28 @@ use campaign_bot::publish::mastodon::FediverseFlavour;
 use campaign_bot::publish::mastodon::Mastodon;
 use campaign_bot::render::Limits;
 use campaign_bot::store::{Begin, IntentState, Planned, Store};
-use common::fault_server::{Fault, FaultServer};
+use common::fault_server::{Fault, FaultServer, Language};
 use common::workdir_with_posts;
 
 /// The client gives up on a request after this long.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(700);
 
 async fn deliver_through(faults: &[Fault]) -> (Outcome, FaultServer, IntentState) {
-    let server = FaultServer::start(false).await;
+    deliver_on(
+        FaultServer::start(false).await,
+        faults,
+        "fr",
+        "Des droits pour toutes et tous.\n\n#WeTogether #Cities4Migration",
+    )
+    .await
+}
+
+async fn deliver_on(
+    server: FaultServer,
+    faults: &[Fault],
+    lang: &str,
+    text: &str,
+) -> (Outcome, FaultServer, IntentState) {
     server.script(faults);
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.toml");
@@ -78,8 +92,8 @@ async fn deliver_through(faults: &[Fault]) -> (Outcome, FaultServer, IntentState
         target: "masto".into(),
         post: campaign_bot::model::Post {
             message_id: "access-to-rights".into(),
-            lang: Lang::new("fr").unwrap(),
-            text: "Des droits pour toutes et tous.\n\n#WeTogether #Cities4Migration".into(),
+            lang: Lang::new(lang).unwrap(),
+            text: text.into(),
             spoiler: None,
             media: vec![],
         },
@@ -158,6 +172,45 @@ async fn everything_at_once() {
         Fault::Truncated,
     ])
     .await;
+}
+
+/// Issue 27: a server that made the status, answered too late, and reports
+/// another language (or none) for it. The look before resending finds the
+/// status by its words, in French and Arabic alike: one status each.
+async fn found_whatever_language_is_reported(language: Language) {
+    for (lang, text) in [
+        (
+            "fr",
+            "J\u{2019}<3 nos villes\u{202F}: *bienvenue* à toutes et tous.\n\n#WeTogether #Cities4Migration",
+        ),
+        (
+            "ar",
+            "المدن <3 *ترحب* بالجميع.\n\n\u{200E}#WeTogether #Cities4Migration",
+        ),
+        ("en", "Cities <3 *everyone*.\n\n#WeTogether #Cities4Migration"),
+    ] {
+        let server = FaultServer::mislabelling(language).await;
+        let (outcome, server, state) =
+            deliver_on(server, &[Fault::Slow(Duration::from_millis(1500))], lang, text).await;
+        assert!(
+            matches!(outcome, Outcome::Published(_)),
+            "{language:?} {lang}: {outcome:?}"
+        );
+        assert_eq!(state, IntentState::Published);
+        let created = server.created();
+        assert_eq!(created.len(), 1, "{language:?} {lang}: {} statuses", created.len());
+        assert_eq!(created[0].language.as_deref(), Some(lang), "sent with its language");
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_reports_en_for_every_status() {
+    found_whatever_language_is_reported(Language::AlwaysEn).await;
+}
+
+#[tokio::test]
+async fn a_server_that_reports_no_language() {
+    found_whatever_language_is_reported(Language::Null).await;
 }
 
 #[tokio::test]

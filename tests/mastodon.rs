@@ -395,6 +395,44 @@ async fn a_post_of_unknown_fate_is_found_among_recent_statuses() {
     );
 }
 
+/// Issue 27: a server that reports `en` for every status, or no language,
+/// still has the French and Arabic posts found by their words; a status in
+/// the same language with other words is still another post.
+#[tokio::test]
+async fn a_post_is_found_whatever_language_the_server_reports() {
+    for reported in [json!("en"), json!(null), json!("fr-FR")] {
+        let server = MockServer::start().await;
+        let mut fr = timeline_status(
+            "<p>Les villes garantissent l&#39;accès aux droits.</p><p>#WeTogether #Cities4Migration</p>",
+            "fr",
+        );
+        fr["language"] = reported.clone();
+        let mut ar = timeline_status(
+            "<p>المدن تضمن الوصول إلى الحقوق.</p><p>\u{200E}#WeTogether #Cities4Migration</p>",
+            "ar",
+        );
+        ar["id"] = json!("117020600000000099");
+        ar["language"] = reported.clone();
+        mount_account(&server, vec![ar, fr]).await;
+        let masto = masto(&server, "public");
+        let found = masto.find_published(&post("k", "fr")).await.unwrap();
+        assert!(matches!(found, Lookup::Posted(_)), "{reported}: {found:?}");
+        let mut arabic = post("k2", "ar");
+        arabic.text = "المدن تضمن الوصول إلى الحقوق.\n\n\u{200E}#WeTogether #Cities4Migration".into();
+        let Lookup::Posted(found) = masto.find_published(&arabic).await.unwrap() else {
+            panic!("{reported}: the Arabic post was not found")
+        };
+        assert_eq!(found.remote_id, "117020600000000099");
+        let mut other = post("k3", "en");
+        other.text = "Cities guarantee access to rights.\n\n#WeTogether #Cities4Migration".into();
+        assert_eq!(
+            masto.find_published(&other).await.unwrap(),
+            Lookup::NotPosted,
+            "{reported}"
+        );
+    }
+}
+
 fn config_for(server: &MockServer, dir: &std::path::Path) -> Config {
     let empty = dir.join("empty.toml");
     std::fs::write(&empty, "").unwrap();

@@ -22,6 +22,14 @@
 //! normalised Levenshtein distance) with the same numbers are *perhaps* the
 //! same post: the bot does not guess, a person decides. Different numbers
 //! are different posts ("message 12" is not "message 13").
+//!
+//! What a server may rewrite is no evidence that a status is *not* ours:
+//! one Mastodon-API server reports `language: "en"` for every status,
+//! others `null`, `fr-FR` or their own guess, and visibility, content
+//! warnings and media are as changeable. So a candidate is excluded only
+//! by what identifies a post and cannot be rewritten away — the bot's own
+//! account, made after the intent was recorded, and its words — and those
+//! other fields only break ties between candidates ([`decide`], issue 27).
 
 use std::sync::LazyLock;
 
@@ -47,8 +55,12 @@ pub enum Match {
 static SHORTCODE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r":[A-Za-z0-9_+\-]{2,}:").expect("valid regex"));
 static EMOTICON: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(^|\s)(</?3|[:;=8][\-o']?[)(\]\[DPpOo/\\|*]|[xX][Dd])(\s|$)").expect("valid regex")
+    Regex::new(r"(^|\s)([:;=8][\-o']?[)(\]\[DPpOo/\\|*]|[xX][Dd])(\s|$)").expect("valid regex")
 });
+/// A heart, wherever it stands: Friendica turns `J'<3` into `J'❤` too, and
+/// a heart is no word (issue 27: French posts after an apostrophe were not
+/// recognised, and went out twice).
+static HEART: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"</?3(\D|$)").expect("valid regex"));
 static SCHEME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\bhttps?://(www\.)?").expect("valid regex"));
 /// What a naive sanitiser takes for a tag: `<` to the next `>`.
@@ -61,7 +73,8 @@ static MFM: LazyLock<Regex> =
 /// single spaces.
 pub fn words(text: &str) -> String {
     let text = SHORTCODE.replace_all(text, " ");
-    // Emoticons may touch each other ("<3 <3"): twice catches the second.
+    let text = HEART.replace_all(&text, " $1");
+    // Emoticons may touch each other (":) :)"): twice catches the second.
     let text = EMOTICON.replace_all(&text, " ");
     let text = EMOTICON.replace_all(&text, " ");
     let text = MFM.replace_all(&text, " ");
@@ -91,7 +104,16 @@ fn numbers(words: &str) -> Vec<&str> {
 
 /// Compares our text (as sent) with a status's HTML content.
 pub fn compare(ours: &str, their_html: &str) -> Match {
-    let theirs = words_of_html(their_html);
+    compare_words(ours, &words_of_html(their_html))
+}
+
+/// Compares our text with a plain text a network gives back (no HTML).
+pub fn compare_plain(ours: &str, theirs: &str) -> Match {
+    compare_words(ours, &words(theirs))
+}
+
+fn compare_words(ours: &str, theirs: &str) -> Match {
+    let theirs = theirs.to_string();
     // As written, and as a sanitiser that drops `<…>` would read it.
     let variants = [words(ours), words(&NAIVE_TAG.replace_all(ours, " "))];
     if variants.contains(&theirs) {
@@ -107,6 +129,58 @@ pub fn compare(ours: &str, their_html: &str) -> Match {
     } else {
         Match::Different
     }
+}
+
+/// A post on the account that may be the one looked for.
+#[derive(Debug, Clone)]
+pub struct Candidate<T> {
+    /// How its text compares with ours.
+    pub text: Match,
+    /// How many of the fields a server may rewrite (language, visibility,
+    /// content warning, number of images) agree with ours: evidence *for*
+    /// it, never against it.
+    pub agreeing: usize,
+    /// Where a person can see it.
+    pub shown: String,
+    pub found: T,
+}
+
+/// What the candidates say, given oldest first (if a post went out twice,
+/// the first is ours). The same words decide; among several, the one with
+/// the most agreeing fields, then the oldest. Only similar words are a
+/// question for a person. Nothing is excluded for a field that disagrees.
+pub fn decide<T>(candidates: Vec<Candidate<T>>) -> Decision<T> {
+    let mut same: Option<Candidate<T>> = None;
+    let mut similar: Option<(f64, String)> = None;
+    for c in candidates {
+        match c.text {
+            Match::Same => {
+                if same.as_ref().is_none_or(|s| c.agreeing > s.agreeing) {
+                    same = Some(c);
+                }
+            }
+            Match::Similar(score) if similar.as_ref().is_none_or(|(b, _)| score > *b) => {
+                similar = Some((score, c.shown));
+            }
+            _ => {}
+        }
+    }
+    match (same, similar) {
+        (Some(c), _) => Decision::Found(c.found),
+        (None, Some((score, shown))) => Decision::Unsure(format!(
+            "a post {:.0} % like it was posted since ({shown}), but not the same text",
+            score * 100.0
+        )),
+        (None, None) => Decision::NotFound,
+    }
+}
+
+/// The answer of [`decide`].
+#[derive(Debug, PartialEq)]
+pub enum Decision<T> {
+    Found(T),
+    Unsure(String),
+    NotFound,
 }
 
 #[cfg(test)]
@@ -151,6 +225,52 @@ mod tests {
             ),
             Match::Same
         );
+    }
+
+    #[test]
+    fn a_heart_after_an_apostrophe_is_no_word() {
+        // Issue 27: Friendica's heart right after "J'".
+        let sent = "J'<3 nos villes : *bienvenue*, 1 < 2 > 0, message 10.";
+        let html = "<p>J'\u{2764}\u{fe0f} nos villes : <em>bienvenue</em>, 1  0, message 10.</p>";
+        assert_eq!(compare(sent, html), Match::Same);
+        let kept = "<p>J&#39;&lt;3 nos villes : *bienvenue*, 1 &lt; 2 &gt; 0, message 10.</p>";
+        assert_eq!(compare(sent, kept), Match::Same);
+        // A number after the sign stays a number.
+        assert_ne!(words("under <30 km"), words("under km"));
+    }
+
+    fn candidate(text: Match, agreeing: usize, id: u32) -> Candidate<u32> {
+        Candidate {
+            text,
+            agreeing,
+            shown: format!("https://m.example/{id}"),
+            found: id,
+        }
+    }
+
+    #[test]
+    fn fields_a_server_rewrites_only_break_ties() {
+        // Issue 27: a status reported in another language (agreeing 0) with
+        // our words is ours.
+        assert_eq!(
+            decide(vec![candidate(Match::Different, 2, 1), candidate(Match::Same, 0, 2)]),
+            Decision::Found(2)
+        );
+        // Two with our words: the one whose language agrees, else the oldest.
+        assert_eq!(
+            decide(vec![candidate(Match::Same, 0, 1), candidate(Match::Same, 1, 2)]),
+            Decision::Found(2)
+        );
+        assert_eq!(
+            decide(vec![candidate(Match::Same, 1, 1), candidate(Match::Same, 1, 2)]),
+            Decision::Found(1)
+        );
+        // Similar words, however many fields agree, are for a person.
+        assert!(matches!(
+            decide(vec![candidate(Match::Similar(0.9), 3, 1)]),
+            Decision::Unsure(why) if why.contains("90 %") && why.contains("/1")
+        ));
+        assert_eq!(decide::<u32>(vec![]), Decision::NotFound);
     }
 
     #[test]

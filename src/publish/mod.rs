@@ -140,6 +140,16 @@ pub enum Lookup {
     Unsure(String),
 }
 
+impl From<matching::Decision<Published>> for Lookup {
+    fn from(d: matching::Decision<Published>) -> Self {
+        match d {
+            matching::Decision::Found(p) => Lookup::Posted(p),
+            matching::Decision::Unsure(why) => Lookup::Unsure(why),
+            matching::Decision::NotFound => Lookup::NotPosted,
+        }
+    }
+}
+
 impl PublishError {
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -43,6 +43,20 @@ pub enum Fault {
     Slow(Duration),
 }
 
+/// What the server reports as a status's language in the Mastodon API
+/// (issue 27: servers keep what they are sent, yet report otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    /// What the status was sent with, as Mastodon does.
+    #[default]
+    AsSent,
+    /// `"en"` for every status: one server keeps the real language in its
+    /// ActivityPub `contentMap` and reports `en` in the API.
+    AlwaysEn,
+    /// `null` for every status.
+    Null,
+}
+
 #[derive(Debug, Clone)]
 pub struct Created {
     pub id: String,
@@ -65,6 +79,8 @@ pub struct State {
     pub honour_idempotency_key: bool,
     /// Show statuses rewritten as some fediverse servers do ([`rewrite`]).
     pub rewrite_text: bool,
+    /// What it reports as each status's language.
+    pub language: Language,
     pub created: Vec<Created>,
     pub posts_received: usize,
     seed: u64,
@@ -80,6 +96,13 @@ impl FaultServer {
     pub async fn unlike_mastodon() -> FaultServer {
         let s = FaultServer::start(false).await;
         s.state.lock().unwrap().rewrite_text = true;
+        s
+    }
+
+    /// [`FaultServer::unlike_mastodon`] that also misreports languages.
+    pub async fn mislabelling(language: Language) -> FaultServer {
+        let s = FaultServer::unlike_mastodon().await;
+        s.state.lock().unwrap().language = language;
         s
     }
 
@@ -246,7 +269,7 @@ fn paragraphs(escaped: &str) -> String {
 }
 
 /// A status as Mastodon shows it, from the recorded response.
-fn status_json(c: &Created) -> Value {
+fn status_json(c: &Created, language: Language) -> Value {
     let mut s = body("test_status_post_none_public.json", 0);
     let html = c
         .html
@@ -256,7 +279,11 @@ fn status_json(c: &Created) -> Value {
     // On the bot's own timeline every status is the bot's.
     s["account"] = body("test_account.json", 0);
     s["content"] = json!(html);
-    s["language"] = json!(c.language);
+    s["language"] = match language {
+        Language::AsSent => json!(c.language),
+        Language::AlwaysEn => json!("en"),
+        Language::Null => Value::Null,
+    };
     s["created_at"] = json!(
         c.created_at
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -301,15 +328,15 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
                 .await
         }
         ("GET", p) if p.starts_with("/api/v1/accounts/") && p.ends_with("/statuses") => {
-            let list: Vec<Value> = state
-                .lock()
-                .unwrap()
-                .created
-                .iter()
-                .rev()
-                .take(40)
-                .map(status_json)
-                .collect();
+            let list: Vec<Value> = {
+                let st = state.lock().unwrap();
+                st.created
+                    .iter()
+                    .rev()
+                    .take(40)
+                    .map(|c| status_json(c, st.language))
+                    .collect()
+            };
             sock.write_all(&response(200, &Value::Array(list).to_string()))
                 .await
         }
@@ -330,7 +357,7 @@ async fn post_status(
         .collect();
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let key = req.header("idempotency-key").map(str::to_string);
-    let (fault, created) = {
+    let (fault, created, language) = {
         let mut st = state.lock().unwrap();
         st.posts_received += 1;
         let fault = next_fault(&mut st);
@@ -362,9 +389,9 @@ async fn post_status(
                 c
             }));
         }
-        (fault, created)
+        (fault, created, st.language)
     };
-    let ok_body = || status_json(created.as_ref().expect("created")).to_string();
+    let ok_body = || status_json(created.as_ref().expect("created"), language).to_string();
     match fault {
         Fault::Ok => sock.write_all(&response(200, &ok_body())).await,
         Fault::RateLimited(after) => {

@@ -24,7 +24,7 @@ use megalodon::Megalodon;
 use serde::Deserialize;
 
 use super::http::{self, classify, readable_body, transport};
-use super::matching::{self, Match};
+use super::matching;
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
 use crate::config::Secret;
@@ -509,10 +509,12 @@ impl Mastodon {
     // ------------------------------------------------------------ reconcile
 
     /// Looks for `post` among the account's recent statuses: made by the
-    /// bot's own account after the intent was recorded, in the post's
-    /// language where the server says, with the same words once what
-    /// servers rewrite is normalised away (see [`matching`]). A status that
-    /// is only similar makes the answer [`Lookup::Unsure`].
+    /// bot's own account after the intent was recorded, with the same words
+    /// once what servers rewrite is normalised away (see [`matching`]).
+    /// Language, visibility, content warning and the number of images only
+    /// break ties: a server may report `en` (or `null`) for every status, so
+    /// none of them excludes a status (issue 27). A status that is only
+    /// similar makes the answer [`Lookup::Unsure`].
     async fn search_recent(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
         let api = self.api()?;
         let me = self
@@ -533,38 +535,38 @@ impl Mastodon {
         // for clock skew) can be this post: an older one with the same text
         // is the same message from an earlier cycle.
         let not_before = post.not_before - CLOCK_SKEW;
-        let mut similar: Option<(f64, String)> = None;
-        // Oldest first: if a post went out twice, the first one is ours.
-        for s in statuses.into_iter().rev() {
-            if s.created_at < not_before || s.account.id != me.id {
-                continue;
-            }
-            if let Some(l) = &s.language
-                && !l.eq_ignore_ascii_case(post.lang.as_str())
-            {
-                continue;
-            }
-            let shown = s.url.clone().unwrap_or_else(|| s.uri.clone());
-            match matching::compare(&post.text, &s.content) {
-                Match::Same => {
-                    return Ok(Lookup::Posted(Published {
+        let candidates = statuses
+            .into_iter()
+            // Oldest first: if a post went out twice, the first one is ours.
+            .rev()
+            .filter(|s| s.created_at >= not_before && s.account.id == me.id)
+            .map(|s| {
+                let agreeing = [
+                    s.language.as_deref().is_some_and(|l| {
+                        l.split(['-', '_'])
+                            .next()
+                            .is_some_and(|l| l.eq_ignore_ascii_case(post.lang.as_str()))
+                    }),
+                    s.visibility.to_string() == self.visibility,
+                    s.spoiler_text == post.spoiler.clone().unwrap_or_default(),
+                    s.media_attachments.len() == post.media.len(),
+                ]
+                .into_iter()
+                .filter(|&a| a)
+                .count();
+                let shown = s.url.clone().unwrap_or_else(|| s.uri.clone());
+                matching::Candidate {
+                    text: matching::compare(&post.text, &s.content),
+                    agreeing,
+                    found: Published {
                         remote_id: s.id,
-                        url: Some(shown),
-                    }));
+                        url: Some(shown.clone()),
+                    },
+                    shown,
                 }
-                Match::Similar(score) if similar.as_ref().is_none_or(|(b, _)| score > *b) => {
-                    similar = Some((score, shown));
-                }
-                _ => {}
-            }
-        }
-        Ok(match similar {
-            Some((score, url)) => Lookup::Unsure(format!(
-                "a status {:.0} % like it was posted since ({url}), but not the same text",
-                score * 100.0
-            )),
-            None => Lookup::NotPosted,
-        })
+            })
+            .collect();
+        Ok(matching::decide(candidates).into())
     }
 }
 
@@ -727,7 +729,7 @@ mod tests {
         let html = "<p>Cities welcome.</p><p><a href=\"https://m/tags/WeTogether\" class=\"mention hashtag\">#<span>WeTogether</span></a> &amp; more</p>";
         assert_eq!(
             matching::compare("Cities welcome.\n\n#WeTogether & more", html),
-            Match::Same
+            matching::Match::Same
         );
     }
 }

@@ -33,7 +33,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::http::{self, Http};
-use super::matching::words;
+use super::matching;
 use super::oauth::{KeptToken, TokenAnswer, TokenSet};
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
@@ -445,7 +445,10 @@ impl Threads {
     }
 
     /// Looks for the post among the account's threads since the intent.
-    async fn find_in_threads(&self, post: &Outgoing) -> Result<Option<Published>, PublishError> {
+    async fn find_in_threads(
+        &self,
+        post: &Outgoing,
+    ) -> Result<matching::Decision<Published>, PublishError> {
         let me = self.me().await?.id.clone();
         let since = (post.not_before - chrono::Duration::seconds(60))
             .timestamp()
@@ -460,15 +463,23 @@ impl Threads {
                 ])
             })
             .await?;
-        let ours = words(&post.text);
-        Ok(list
+        // The account's own threads since the intent, by their words only
+        // (what Threads may change is no evidence against a post).
+        let candidates = list
             .data
             .into_iter()
-            .find(|m| words(m.text.as_deref().unwrap_or_default()) == ours)
-            .map(|m| Published {
-                remote_id: m.id,
-                url: m.permalink,
-            }))
+            .rev()
+            .map(|m| matching::Candidate {
+                text: matching::compare_plain(&post.text, m.text.as_deref().unwrap_or_default()),
+                agreeing: 0,
+                shown: m.permalink.clone().unwrap_or_else(|| m.id.clone()),
+                found: Published {
+                    remote_id: m.id,
+                    url: m.permalink,
+                },
+            })
+            .collect();
+        Ok(matching::decide(candidates))
     }
 
     /// What the recorded container says of the post.
@@ -482,11 +493,11 @@ impl Threads {
         let status = self.container_status(&step.container).await?;
         match status.status.as_deref() {
             Some("PUBLISHED") => Ok(match self.find_in_threads(post).await? {
-                Some(p) => Lookup::Posted(p),
-                None => Lookup::Unsure(format!(
+                matching::Decision::NotFound => Lookup::Unsure(format!(
                     "its container {} says PUBLISHED, but the post is not among the account's threads",
                     step.container
                 )),
+                found => found.into(),
             }),
             _ => Ok(Lookup::NotPosted),
         }
@@ -558,9 +569,9 @@ impl Publisher for Threads {
                 match status.status.as_deref() {
                     Some("PUBLISHED") => {
                         return match self.find_in_threads(post).await? {
-                            Some(p) => Ok(p),
+                            matching::Decision::Found(p) => Ok(p),
                             // The daemon looks again, and asks a person.
-                            None => Err(PublishError::Transient(format!(
+                            _ => Err(PublishError::Transient(format!(
                                 "its container {} says PUBLISHED, but the post is not among the account's threads yet",
                                 step.container
                             ))),

@@ -25,7 +25,7 @@ use chrono::SecondsFormat;
 use serde::Deserialize;
 
 use super::http::{self, Http, RateWindow};
-use super::matching::words;
+use super::matching;
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
 use crate::model::{Check, Counts, Published};
@@ -269,13 +269,13 @@ impl X {
     }
 }
 
-/// A text's words with its links left out (X shows them as t.co links).
-fn words_without_links(text: &str) -> String {
+/// The text without its links: X gives every link back as a `t.co` one.
+fn without_links(text: &str) -> String {
     let kept: Vec<&str> = text
         .split_whitespace()
         .filter(|w| !w.starts_with("http://") && !w.starts_with("https://"))
         .collect();
-    words(&kept.join(" "))
+    kept.join(" ")
 }
 
 #[async_trait]
@@ -326,16 +326,29 @@ impl Publisher for X {
                     .query(&[("max_results", "100"), ("start_time", since.as_str())])
             })
             .await?;
-        let ours = words_without_links(&post.text);
-        for t in answer.data.unwrap_or_default() {
-            if words_without_links(t.text.as_deref().unwrap_or_default()) == ours {
-                return Ok(Lookup::Posted(Published {
-                    url: Some(self.link(&t.id)),
-                    remote_id: t.id,
-                }));
-            }
-        }
-        Ok(Lookup::NotPosted)
+        // The account's own tweets since the intent, oldest first, by their
+        // words; X keeps no field of ours that it could not rewrite.
+        let ours = without_links(&post.text);
+        let candidates = answer
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+            .map(|t| {
+                let text = without_links(t.text.as_deref().unwrap_or_default());
+                let link = self.link(&t.id);
+                matching::Candidate {
+                    text: matching::compare_plain(&ours, &text),
+                    agreeing: 0,
+                    shown: link.clone(),
+                    found: Published {
+                        url: Some(link),
+                        remote_id: t.id,
+                    },
+                }
+            })
+            .collect();
+        Ok(matching::decide(candidates).into())
     }
 
     async fn verify(&self) -> Result<String, PublishError> {
@@ -418,8 +431,11 @@ mod tests {
     #[test]
     fn links_are_left_out_when_comparing() {
         assert_eq!(
-            words_without_links("Cities welcome all https://example.org/x\n\n#WeTogether"),
-            words_without_links("Cities welcome all https://t.co/AbC123\n\n#WeTogether")
+            matching::compare_plain(
+                &without_links("Cities welcome all https://example.org/x\n\n#WeTogether"),
+                &without_links("Cities welcome all https://t.co/AbC123\n\n#WeTogether")
+            ),
+            matching::Match::Same
         );
     }
 }
