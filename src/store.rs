@@ -905,6 +905,15 @@ impl Store {
         )
     }
 
+    /// Published posts with no engagement check yet, oldest first: the
+    /// report lists them as "not checked yet" rather than leave them out.
+    pub fn unchecked(&self) -> Result<Vec<Intent>, StoreError> {
+        self.query_intents(
+            "WHERE state = 'published' AND NOT EXISTS (SELECT 1 FROM engagement e WHERE e.intent_key = intents.key) ORDER BY published_at, target",
+            [],
+        )
+    }
+
     /// Records one engagement check of a post, and moves it to checkpoint
     /// `next_check`, whose window is `window` (`None`: the last check is
     /// made). One transaction: the snapshot and the position agree.

@@ -187,19 +187,36 @@ async fn found_whatever_language_is_reported(language: Language) {
             "ar",
             "المدن <3 *ترحب* بالجميع.\n\n\u{200E}#WeTogether #Cities4Migration",
         ),
-        ("en", "Cities <3 *everyone*.\n\n#WeTogether #Cities4Migration"),
+        (
+            "en",
+            "Cities <3 *everyone*.\n\n#WeTogether #Cities4Migration",
+        ),
     ] {
         let server = FaultServer::mislabelling(language).await;
-        let (outcome, server, state) =
-            deliver_on(server, &[Fault::Slow(Duration::from_millis(1500))], lang, text).await;
+        let (outcome, server, state) = deliver_on(
+            server,
+            &[Fault::Slow(Duration::from_millis(1500))],
+            lang,
+            text,
+        )
+        .await;
         assert!(
             matches!(outcome, Outcome::Published(_)),
             "{language:?} {lang}: {outcome:?}"
         );
         assert_eq!(state, IntentState::Published);
         let created = server.created();
-        assert_eq!(created.len(), 1, "{language:?} {lang}: {} statuses", created.len());
-        assert_eq!(created[0].language.as_deref(), Some(lang), "sent with its language");
+        assert_eq!(
+            created.len(),
+            1,
+            "{language:?} {lang}: {} statuses",
+            created.len()
+        );
+        assert_eq!(
+            created[0].language.as_deref(),
+            Some(lang),
+            "sent with its language"
+        );
     }
 }
 

@@ -418,7 +418,8 @@ async fn a_post_is_found_whatever_language_the_server_reports() {
         let found = masto.find_published(&post("k", "fr")).await.unwrap();
         assert!(matches!(found, Lookup::Posted(_)), "{reported}: {found:?}");
         let mut arabic = post("k2", "ar");
-        arabic.text = "المدن تضمن الوصول إلى الحقوق.\n\n\u{200E}#WeTogether #Cities4Migration".into();
+        arabic.text =
+            "المدن تضمن الوصول إلى الحقوق.\n\n\u{200E}#WeTogether #Cities4Migration".into();
         let Lookup::Posted(found) = masto.find_published(&arabic).await.unwrap() else {
             panic!("{reported}: the Arabic post was not found")
         };

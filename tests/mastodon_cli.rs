@@ -105,6 +105,38 @@ async fn post_now_for_a_slot_posts_one_french_status_and_never_twice() {
     );
 }
 
+/// Issue 27: right after posting, `report` lists the post as not checked
+/// yet (never "nothing recorded", never counts of 0), and says how many
+/// wait; the CSV leaves its counts empty.
+#[tokio::test]
+async fn report_right_after_post_now_lists_the_post_as_not_checked_yet() {
+    let server = MockServer::start().await;
+    mount_basics(&server).await;
+    let dir = workdir_with_posts();
+    bot(dir.path(), &server)
+        .args(["post-now", "--target", "masto", "--lang", "fr"])
+        .assert()
+        .success();
+    let out = bot(dir.path(), &server).arg("report").assert().success();
+    let table = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        table.contains("1 post published") && table.contains("1 post: not checked yet"),
+        "{table}"
+    );
+    assert!(table.contains("[fr] on masto") && !table.contains("No engagement recorded"));
+    let out = bot(dir.path(), &server)
+        .args(["report", "--format", "csv"])
+        .assert()
+        .success();
+    let csv = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let row = csv.lines().nth(1).expect("a row for the post");
+    let cells: Vec<&str> = row.split(',').collect();
+    assert_eq!(cells[2], "masto");
+    assert_eq!(cells[5], "fr");
+    // likes, reposts, replies, quotes, total: empty, not 0.
+    assert_eq!(&cells[6..11], &["", "", "", "", ""], "{row}");
+}
+
 #[tokio::test]
 async fn validate_uses_the_servers_max_characters() {
     let server = MockServer::start().await;

@@ -15,9 +15,20 @@ use crate::store::Store;
 
 pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError> {
     let targets = open_targets(config, false, Clock::System)?;
-    for b in targets.broken() {
-        eprintln!("{b}");
-    }
+    // A target that cannot start is skipped: said, with the posts it
+    // leaves unchecked, and the command fails (issue 27).
+    let followed = targets.store().followed()?;
+    let skipped: Vec<String> = targets
+        .broken()
+        .iter()
+        .map(|b| {
+            let n = followed.iter().filter(|i| i.target == b.target).count();
+            format!(
+                "{}: skipped, {n} of its posts not checked: the target cannot start: {}",
+                b.target, b.message
+            )
+        })
+        .collect();
     engagement::schedule_old_checks(&targets).map_err(|e| CliError::Failed(e.to_string()))?;
     let summary = engagement::run(&targets, Utc::now(), all)
         .await
@@ -68,17 +79,23 @@ pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError
             .and_then(|t| t.network().no_engagement_reason())
             .unwrap_or("its network gives no counts");
         println!(
-            "{t}: nothing to collect: {why}; configure a Mastodon or Bluesky target to collect engagement"
+            "{t}: nothing to collect: {why}; targets on {} collect engagement",
+            crate::publish::network::collecting_networks()
         );
     }
     for (t, why) in &summary.failures {
         println!("{t}: check failed: {why}");
     }
-    Ok(ExitCode::from(if summary.failures.is_empty() {
-        exit::OK
-    } else {
-        exit::PROBLEM
-    }))
+    for line in &skipped {
+        println!("{line}");
+    }
+    Ok(ExitCode::from(
+        if summary.failures.is_empty() && skipped.is_empty() {
+            exit::OK
+        } else {
+            exit::PROBLEM
+        },
+    ))
 }
 
 pub fn report(

@@ -154,10 +154,8 @@ pub fn decide<T>(candidates: Vec<Candidate<T>>) -> Decision<T> {
     let mut similar: Option<(f64, String)> = None;
     for c in candidates {
         match c.text {
-            Match::Same => {
-                if same.as_ref().is_none_or(|s| c.agreeing > s.agreeing) {
-                    same = Some(c);
-                }
+            Match::Same if same.as_ref().is_none_or(|s| c.agreeing > s.agreeing) => {
+                same = Some(c);
             }
             Match::Similar(score) if similar.as_ref().is_none_or(|(b, _)| score > *b) => {
                 similar = Some((score, c.shown));
@@ -253,16 +251,25 @@ mod tests {
         // Issue 27: a status reported in another language (agreeing 0) with
         // our words is ours.
         assert_eq!(
-            decide(vec![candidate(Match::Different, 2, 1), candidate(Match::Same, 0, 2)]),
+            decide(vec![
+                candidate(Match::Different, 2, 1),
+                candidate(Match::Same, 0, 2)
+            ]),
             Decision::Found(2)
         );
         // Two with our words: the one whose language agrees, else the oldest.
         assert_eq!(
-            decide(vec![candidate(Match::Same, 0, 1), candidate(Match::Same, 1, 2)]),
+            decide(vec![
+                candidate(Match::Same, 0, 1),
+                candidate(Match::Same, 1, 2)
+            ]),
             Decision::Found(2)
         );
         assert_eq!(
-            decide(vec![candidate(Match::Same, 1, 1), candidate(Match::Same, 1, 2)]),
+            decide(vec![
+                candidate(Match::Same, 1, 1),
+                candidate(Match::Same, 1, 2)
+            ]),
             Decision::Found(1)
         );
         // Similar words, however many fields agree, are for a person.

@@ -43,6 +43,21 @@ pub fn all_kinds() -> Vec<&'static str> {
         .collect()
 }
 
+/// The networks that collect engagement counts, for people: "Mastodon,
+/// Bluesky, X, LinkedIn or Threads" (from the registry, never by hand).
+pub fn collecting_networks() -> String {
+    let names: Vec<&str> = NETWORKS
+        .iter()
+        .filter(|n| n.collects_engagement())
+        .map(|n| n.name())
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, _)) => last.to_string(),
+        None => String::new(),
+    }
+}
+
 /// A network's own settings of a target: one variant per network.
 #[derive(Debug, Clone)]
 pub enum NetworkSettings {

@@ -395,14 +395,65 @@ fn charts(body: &mut String, report: &Report, colours: &Colours) {
     }
 }
 
+/// The published posts without counts, as a table (issue 27).
+fn unchecked_section(body: &mut String, report: &Report) {
+    if report.unchecked.is_empty() {
+        return;
+    }
+    let zone = report.timezone.unwrap_or(chrono_tz::UTC);
+    let _ = write!(
+        body,
+        "<h2 id=\"unchecked\">Without counts</h2><p>{} published, not in the figures above. Each post is checked from 1 h after it goes out; an outbox is never counted.</p><table><caption>Posts without counts</caption><thead><tr><th scope=\"col\">posted</th><th scope=\"col\">message</th><th scope=\"col\">language</th><th scope=\"col\">target</th><th scope=\"col\">why</th></tr></thead><tbody>",
+        report.unchecked.len()
+    );
+    for u in &report.unchecked {
+        let target = match &u.url {
+            Some(url) if url.starts_with("http") => {
+                format!("<a href=\"{}\">{}</a>", escape(url), escape(&u.target))
+            }
+            _ => escape(&u.target),
+        };
+        let _ = write!(
+            body,
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            u.posted_at.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
+            escape(&u.message_id),
+            escape(&super::language_name(&u.lang)),
+            target,
+            escape(&u.why)
+        );
+    }
+    body.push_str("</tbody></table>");
+}
+
 /// The whole page.
 pub fn render(report: &Report) -> String {
     let mut body = String::new();
     let colours = Colours::new(report);
     if report.posts.is_empty() {
-        body.push_str(
-            "<p>No engagement recorded yet: posts are checked one hour after they go out.</p>",
-        );
+        // What the terminal says (issue 32): nothing posted, or posts not
+        // checked yet, and the networks that are never counted.
+        if report.unchecked.is_empty() {
+            let _ = write!(
+                body,
+                "<p class=\"summary\">Nothing posted yet. How each post on {} does is checked from 1 h after it goes out.</p>",
+                escape(&crate::publish::network::collecting_networks())
+            );
+        } else {
+            let _ = write!(
+                body,
+                "<p class=\"summary\">No engagement counted yet: {} published, listed below.</p>",
+                report.unchecked.len()
+            );
+        }
+        for n in &report.not_counted {
+            let _ = write!(
+                body,
+                "<p class=\"note\">Not counted: {}: {}.</p>",
+                escape(&n.target),
+                escape(&n.why)
+            );
+        }
     } else {
         let total: u64 = report.posts.iter().map(|p| p.total).sum();
         let _ = write!(
@@ -479,6 +530,8 @@ pub fn render(report: &Report) -> String {
         }
         body.push_str("</ol>");
     }
+    unchecked_section(&mut body, report);
+    let zone = report.timezone.unwrap_or(chrono_tz::UTC);
     format!(
         "<!DOCTYPE html>
 <html lang=\"en\">
@@ -516,14 +569,18 @@ thead th {{ font-weight: bold; }}
 </head>
 <body>
 <h1>#WeTogether #Cities4Migration: what worked</h1>
-<p>Report generated {}{}{}. Counts are the latest check of each post; days and hours are in the campaign's time zone.</p>
+<p>Report generated {}{}{}. Counts are the latest check of each post; days and hours are in the campaign's time zone ({}).</p>
 {}
 </body>
 </html>
 ",
-        report.generated_at.format("%Y-%m-%d %H:%M UTC"),
+        report
+            .generated_at
+            .with_timezone(&zone)
+            .format("%Y-%m-%d %H:%M"),
         report.since.map(|d| format!(", posts since {d}")).unwrap_or_default(),
         report.until.map(|d| format!(" until {d}")).unwrap_or_default(),
+        zone.name(),
         body
     )
 }
@@ -563,6 +620,37 @@ mod tests {
             );
         }
         assert!(!html.contains("<script") && !html.contains("<link") && !html.contains("@import"));
+    }
+
+    // Issue 32, item 6 and issue 27: an empty page said posts are checked
+    // an hour after they go out (an outbox never is), gave its time in UTC
+    // while saying hours are in the campaign's zone, and hid posts not
+    // checked yet.
+    #[test]
+    fn posts_without_counts_are_listed_and_times_are_in_the_campaigns_zone() {
+        use chrono::{TimeZone, Utc};
+        let now = Utc.with_ymd_and_hms(2026, 12, 18, 8, 30, 0).unwrap();
+        let mut report = Report::from_posts(Vec::new(), None, now);
+        report.timezone = Some(chrono_tz::Europe::Brussels);
+        report.unchecked.push(crate::report::Unchecked {
+            target: "sky".into(),
+            kind: "bluesky".into(),
+            message_id: "living-together".into(),
+            lang: "ar".into(),
+            posted_at: now,
+            day: now.date_naive(),
+            url: Some("https://bsky.app/profile/x/post/1".into()),
+            remote_id: "at://x/1".into(),
+            text: "…".into(),
+            why: "not checked yet".into(),
+        });
+        let html = render(&report);
+        assert!(html.contains("Report generated 2026-12-18 09:30"), "{html}");
+        assert!(html.contains("(Europe/Brussels)"));
+        assert!(html.contains("No engagement counted yet: 1 published"));
+        assert!(html.contains("<th scope=\"row\">2026-12-18 09:30</th><td>living-together</td><td>Arabic</td>"));
+        assert!(html.contains(">not checked yet</td>"));
+        assert!(!html.contains("posts are checked one hour after they go out"));
     }
 
     #[test]

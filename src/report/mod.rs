@@ -122,6 +122,29 @@ pub struct NotCounted {
     pub why: String,
 }
 
+/// A published post with no engagement check yet: listed, never left out
+/// nor shown with counts of 0 (issue 27).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unchecked {
+    pub target: String,
+    pub kind: String,
+    pub message_id: String,
+    pub lang: String,
+    pub posted_at: DateTime<Utc>,
+    /// The local day it was posted (the campaign's time zone).
+    pub day: NaiveDate,
+    pub url: Option<String>,
+    pub remote_id: String,
+    pub text: String,
+    /// Why it has no counts: "not checked yet", or why its network is
+    /// never counted, or that it was deleted before its first check.
+    pub why: String,
+}
+
+fn t_kind(target: Option<&crate::config::TargetConfig>) -> String {
+    target.map(|t| t.kind.to_string()).unwrap_or_default()
+}
+
 /// The engagement of a period: this one, or the one before it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Period {
@@ -171,6 +194,9 @@ impl By {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub generated_at: DateTime<Utc>,
+    /// The campaign's time zone, in which days and hours are given.
+    #[serde(skip)]
+    pub timezone: Option<chrono_tz::Tz>,
     pub since: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
     /// This period and the one of the same length just before it, when
@@ -183,6 +209,9 @@ pub struct Report {
     /// for them).
     pub not_counted: Vec<NotCounted>,
     pub posts: Vec<PostRow>,
+    /// Published posts with no counts yet (or never: an outbox), oldest
+    /// first. Not part of any total.
+    pub unchecked: Vec<Unchecked>,
     pub by_message: Vec<Group>,
     pub by_lang: Vec<Group>,
     pub by_target: Vec<Group>,
@@ -254,6 +283,36 @@ impl Report {
             .collect();
         let today = now.with_timezone(&tz).date_naive();
         let mut report = Self::for_period(posts, since, until, today, now);
+        report.timezone = Some(tz);
+        let until_day = until.unwrap_or(today);
+        for i in store.unchecked()? {
+            let posted_at = i.published_at.unwrap_or(i.updated_at);
+            let day = posted_at.with_timezone(&tz).date_naive();
+            if since.is_some_and(|s| day < s) || day > until_day {
+                continue;
+            }
+            let target = config.target(&i.target);
+            let why = match target.and_then(|t| t.network().no_engagement_reason()) {
+                Some(_) => format!("never counted ({})", t_kind(target)),
+                None if i.gone => "deleted on its network before its first check".into(),
+                None if target.is_none() => "its target is no longer configured".into(),
+                None => "not checked yet".into(),
+            };
+            report.unchecked.push(Unchecked {
+                kind: target
+                    .map(|t| t.kind.to_string())
+                    .unwrap_or_else(|| "?".into()),
+                target: i.target,
+                message_id: i.message_id.unwrap_or_default(),
+                lang: i.lang.map(|l| l.to_string()).unwrap_or_default(),
+                posted_at,
+                day,
+                url: i.url,
+                remote_id: i.remote_id.unwrap_or_default(),
+                text: i.text.unwrap_or_default(),
+                why,
+            });
+        }
         for t in &config.targets {
             if let Some(why) = t.network().no_engagement_reason() {
                 report.not_counted.push(NotCounted {
@@ -337,12 +396,14 @@ impl Report {
         top.truncate(TOP);
         Report {
             generated_at: now,
+            timezone: None,
             since,
             until: None,
             period: None,
             previous: None,
             audience: Vec::new(),
             not_counted: Vec::new(),
+            unchecked: Vec::new(),
             by_message: group(By::Message),
             by_lang: group(By::Lang),
             by_target: group(By::Target),
@@ -477,14 +538,31 @@ fn median(values: &mut [u64]) -> f64 {
 pub fn table(report: &Report, only: Option<By>) -> String {
     let mut out = String::new();
     if report.posts.is_empty() {
-        let mut out: String = "No engagement recorded yet. The report reads the state store \
-                (data/state.db), where the daemon records how each post on Mastodon or \
-                Bluesky does, from 1 h after it goes out (`campaign-bot engagement --all` \
-                checks at once).\n"
-            .into();
+        let mut out = String::new();
+        if report.unchecked.is_empty() {
+            let _ = writeln!(
+                out,
+                "Nothing posted yet{}. The report reads the state store (data/state.db), \
+                 where every post is recorded; how each post on {} does is checked from \
+                 1 h after it goes out (`campaign-bot engagement --all` checks at once).",
+                if report.since.is_some() || report.until.is_some() {
+                    " in this period"
+                } else {
+                    ""
+                },
+                crate::publish::network::collecting_networks()
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "No engagement counted yet: {} published, listed below. The report reads the state store (data/state.db).",
+                posts_count(report.unchecked.len())
+            );
+        }
         for n in &report.not_counted {
             let _ = writeln!(out, "Not counted: {}: {}", n.target, n.why);
         }
+        out.push_str(&unchecked_table(report));
         return out;
     }
     if let (Some(now), Some(before)) = (&report.period, &report.previous) {
@@ -607,6 +685,66 @@ pub fn table(report: &Report, only: Option<By>) -> String {
                 .map(|q| q.to_string())
                 .unwrap_or_else(|| "-".into()),
             p.url.as_deref().unwrap_or(&p.remote_id)
+        );
+    }
+    out.push_str(&unchecked_table(report));
+    out
+}
+
+fn posts_count(n: usize) -> String {
+    if n == 1 {
+        "1 post".into()
+    } else {
+        format!("{n} posts")
+    }
+}
+
+/// How many of the listed posts the table shows; CSV, JSON and the
+/// workbook have them all.
+const UNCHECKED_SHOWN: usize = 20;
+
+/// The published posts without counts: how many, why, and the latest of
+/// them (issue 27: a post just published is not "nothing").
+pub fn unchecked_table(report: &Report) -> String {
+    let mut out = String::new();
+    if report.unchecked.is_empty() {
+        return out;
+    }
+    let mut why: BTreeMap<&str, usize> = BTreeMap::new();
+    for u in &report.unchecked {
+        *why.entry(u.why.as_str()).or_default() += 1;
+    }
+    let _ = writeln!(
+        out,
+        "\nWithout counts ({} published, not in the figures above):",
+        posts_count(report.unchecked.len())
+    );
+    for (why, n) in &why {
+        let _ = writeln!(out, "  {}: {why}", posts_count(*n));
+    }
+    if why.contains_key("not checked yet") {
+        out.push_str(
+            "  (each is checked from 1 h after it goes out; `campaign-bot engagement --all` checks now)\n",
+        );
+    }
+    let skip = report.unchecked.len().saturating_sub(UNCHECKED_SHOWN);
+    if skip > 0 {
+        let _ = writeln!(
+            out,
+            "  the latest {UNCHECKED_SHOWN} (all of them: --format csv):"
+        );
+    }
+    let zone = report.timezone.unwrap_or(chrono_tz::UTC);
+    for u in report.unchecked.iter().skip(skip) {
+        let _ = writeln!(
+            out,
+            "  {} [{}] on {}, {}: {}  {}",
+            u.message_id,
+            u.lang,
+            u.target,
+            u.posted_at.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
+            u.why,
+            u.url.as_deref().unwrap_or(&u.remote_id)
         );
     }
     out
@@ -769,6 +907,34 @@ pub fn csv(report: &Report) -> String {
             p.text.clone(),
             p.clicks.map(|v| v.to_string()).unwrap_or_default(),
             p.shares.map(|v| v.to_string()).unwrap_or_default(),
+        ])
+        .expect("writing to memory");
+    }
+    // Posts without counts: their counts and check time empty, never 0.
+    for u in &report.unchecked {
+        let empty = String::new;
+        w.write_record([
+            u.posted_at.to_rfc3339(),
+            u.day.to_string(),
+            u.target.clone(),
+            u.kind.clone(),
+            u.message_id.clone(),
+            u.lang.clone(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            u.url.clone().unwrap_or_default(),
+            u.remote_id.clone(),
+            u.text.clone(),
+            empty(),
+            empty(),
         ])
         .expect("writing to memory");
     }

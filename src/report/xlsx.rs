@@ -87,6 +87,22 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
             sheet.write_number(r, 21, v as f64)?;
         }
     }
+    // Posts without counts: listed, their counts left empty (never 0).
+    for (i, u) in report.unchecked.iter().enumerate() {
+        let r = (report.posts.len() + i) as u32 + 1;
+        let local = u.day;
+        sheet.write_datetime_with_format(r, 0, u.posted_at.naive_utc(), &time)?;
+        sheet.write_datetime_with_format(r, 1, local, &day)?;
+        sheet.write_string(r, 4, &u.target)?;
+        sheet.write_string(r, 5, &u.kind)?;
+        sheet.write_string(r, 6, &u.message_id)?;
+        sheet.write_string(r, 7, &u.lang)?;
+        sheet.write_string(r, 17, &u.why)?;
+        if let Some(url) = &u.url {
+            sheet.write_string(r, 18, url)?;
+        }
+        sheet.write_string(r, 19, &u.text)?;
+    }
     sheet.set_column_width(0, 17)?;
     sheet.set_column_width(1, 11)?;
     sheet.set_column_width(17, 17)?;
