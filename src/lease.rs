@@ -211,6 +211,17 @@ mod tests {
             "{err}"
         );
         drop(first);
-        DaemonLock::acquire(dir.path()).unwrap();
+        // Another test of this process may be forking a child right now: the
+        // child shares the lock's file until it execs (close-on-exec), so
+        // the lock can outlive `drop` by a moment.
+        let mut again = DaemonLock::acquire(dir.path());
+        for _ in 0..100 {
+            if again.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            again = DaemonLock::acquire(dir.path());
+        }
+        again.unwrap();
     }
 }
