@@ -174,6 +174,9 @@ pub fn check_targets(
                     }
                 }
             }
+            if m.kind == MessageKind::Queue {
+                problems.extend(offset_problems(config, m, &file));
+            }
             if m.kind == MessageKind::Queue && !m.draft {
                 problems.extend(queue_problems(config, catalog, m, &file, now));
             }
@@ -326,6 +329,41 @@ impl<'m> LengthsByLang<'m> {
         self.counted.borrow_mut().push((lang, lengths));
         lengths
     }
+}
+
+/// An `at` written with an offset that is not the campaign zone's on that
+/// day (`+01:00` copied from a winter example onto a June date goes out an
+/// hour late in Brussels): a warning saying when it really goes out, in
+/// the zone's time (issue 32). Drafts too: they are checked like any post.
+fn offset_problems(config: &Config, m: &Message, file: &Path) -> Option<Problem> {
+    let crate::model::At::Fixed(t) = m.at? else {
+        return None;
+    };
+    let tz = config.schedule.timezone();
+    let local = t.with_timezone(&tz);
+    let zone_offset = chrono::Offset::fix(local.offset());
+    if zone_offset == *t.offset() {
+        return None;
+    }
+    let written = t.naive_local();
+    Some(Problem {
+        severity: Severity::Warning,
+        file: file.to_path_buf(),
+        line: 0,
+        column: 0,
+        message: format!(
+            "`at` is written with the offset {}, but on {} {} is at {}: this post goes out at {} {} local time, not {}; write the time without an offset (at = {}) to have it read in {}",
+            t.offset(),
+            local.format("%Y-%m-%d"),
+            tz.name(),
+            zone_offset,
+            local.format("%H:%M"),
+            tz.name(),
+            written.format("%H:%M"),
+            written.format("%Y-%m-%dT%H:%M:%S"),
+            tz.name()
+        ),
+    })
 }
 
 /// What is wrong with a timed one-off beyond its length: another one-off

@@ -43,6 +43,10 @@ pub enum Command {
     /// Show the coming slots: time, target, message, language and the exact
     /// text with its length against the limit. Changes nothing.
     Preview {
+        /// Show when this message goes out next, in each of its languages
+        /// on each target (drafts too, as if approved now).
+        #[arg(value_name = "MESSAGE_ID", conflicts_with = "ics")]
+        id: Option<String>,
         /// How many slots to show (at least 1).
         #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
         next: u16,

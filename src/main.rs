@@ -39,12 +39,30 @@ fn init_logging(to_stdout: bool) {
     }
 }
 
+/// `campaign-bot status | head`: when the reader closes the pipe, the
+/// command ends as `ls` does (by SIGPIPE, silently), not with a panic and a
+/// backtrace from `println!` (issue 32). Rust ignores SIGPIPE by default;
+/// the one-shot commands take the default back. Sockets are unaffected
+/// (the standard library sends with MSG_NOSIGNAL), and every post is
+/// recorded before it is sent, so a command ended here loses nothing. The
+/// daemon keeps ignoring it: its logs must never stop it.
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: called first thing in `main`, before any other thread
+    // exists; restoring a signal's default disposition has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Threads for blocking calls (the state store, files) in the daemon.
 const MAX_BLOCKING_THREADS: usize = 16;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let daemon = matches!(cli.command, Command::Run { .. });
+    if !daemon {
+        end_quietly_on_a_closed_pipe();
+    }
     init_logging(daemon);
     // The daemon gets a second worker, so that a slow disk under a state
     // store call never holds up a timeout or a signal; a one-shot command
@@ -103,6 +121,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Run { dry_run } => commands::run(&config, dry_run).await,
         Command::Validate { offline } => commands::validate(&config, offline).await,
+        Command::Preview {
+            id: Some(id), from, ..
+        } => commands::preview_message(&config, &id, from.as_deref()),
         Command::Preview {
             next,
             from,

@@ -440,12 +440,26 @@ impl fmt::Display for Overrun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} over the limit of {} ({} too many)",
+            "{} {} over the limit of {} ({} too many{})",
             self.length,
             self.what,
             self.limit,
-            self.length - self.limit
+            self.length - self.limit,
+            how_counted(self.what)
         )
+    }
+}
+
+/// What a count that is not plain characters means, for people (issue 32:
+/// "weighted characters" is jargon).
+fn how_counted(what: &str) -> &'static str {
+    match what {
+        "weighted characters" => {
+            "; X counts an emoji and each Chinese, Japanese or Korean character as 2, a link as 23"
+        }
+        "UTF-16 code units" => "; Telegram counts most emoji as 2",
+        "bytes" => "; an accented or Arabic letter takes 2 bytes, an emoji 4",
+        _ => "",
     }
 }
 
@@ -626,7 +640,7 @@ mod tests {
         assert_eq!(over.len(), 1);
         assert_eq!(
             over[0].to_string(),
-            "3025 bytes over the limit of 3000 (25 too many)"
+            "3025 bytes over the limit of 3000 (25 too many; an accented or Arabic letter takes 2 bytes, an emoji 4)"
         );
     }
 

@@ -569,6 +569,41 @@ fn engagement_on_an_outbox_says_plainly_there_is_nothing_to_collect() {
         ));
 }
 
+// Issue 32, item 6: the networks that collect are named from the registry;
+// issue 27: a target that cannot start is named, with the posts it leaves
+// unchecked, and the command fails.
+#[test]
+fn engagement_names_the_collecting_networks_and_fails_on_a_target_that_cannot_start() {
+    let dir = workdir();
+    bot(dir.path())
+        .args(["post-now", "--slot", "2026-12-18 09:00"])
+        .assert()
+        .success();
+    bot(dir.path())
+        .args(["engagement", "--all"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "targets on Mastodon, Bluesky, X, LinkedIn or Threads collect engagement",
+        ))
+        .stdout(predicate::str::contains("configure a Mastodon or Bluesky").not());
+    bot(dir.path())
+        .args(["engagement", "--all"])
+        .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
+        .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", "city.example")
+        .env(
+            "CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV",
+            "UNSET_SKY_PASSWORD",
+        )
+        .env_remove("UNSET_SKY_PASSWORD")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "sky: skipped, 0 of its posts not checked: the target cannot start",
+        ))
+        .stdout(predicate::str::contains("UNSET_SKY_PASSWORD"));
+}
+
 // Issue 15, item 7: a bare `post-now` used the current second; `--slot`
 // took only RFC 3339; a manual post did not move the language rotation.
 #[test]
@@ -672,4 +707,137 @@ fn small_things_say_what_to_do() {
         "{status}"
     );
     assert!(!status.contains("+00:00"), "{status}");
+}
+
+// Issue 32, item 1: `at = 2027-06-10T09:00:00+01:00`, an offset copied from
+// a winter example, passed validate silently and went out at 10:00 CEST.
+#[test]
+fn a_summer_at_with_a_winter_offset_is_a_warning_naming_the_real_local_time() {
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("posts/queue/2030-06-10-summer.toml"),
+        "status = \"approved\"\nat = 2030-06-10T09:00:00+01:00\n\n[text]\nen = \"Cities welcome everyone who makes them home, in summer too.\"\n",
+    )
+    .unwrap();
+    bot(dir.path())
+        .args(["validate", "--offline"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "posts/queue/2030-06-10-summer.toml: warning: `at` is written with the offset +01:00, but on 2030-06-10 Europe/Brussels is at +02:00: this post goes out at 10:00 Europe/Brussels local time, not 09:00",
+        ))
+        .stdout(predicate::str::contains("at = 2030-06-10T09:00:00"));
+}
+
+// Issue 32, item 2: no way to ask when a message goes out, and none at all
+// for a draft.
+#[test]
+fn preview_of_one_message_gives_its_next_date_per_language_drafts_included() {
+    let dir = workdir();
+    let out = bot(dir.path())
+        .args(["preview", "living-together", "--from", "2027-01-04"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.starts_with("living-together (posts/rotation/10-living-together.toml)\n"), "{text}");
+    for lang in ["en", "fr", "ar"] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("  outbox  {lang}  ")) && l.contains(" 2027-")),
+            "{lang}: {text}"
+        );
+    }
+    std::fs::write(
+        dir.path().join("posts/rotation/16-welcome.toml"),
+        "status = \"draft\"\n\n[text]\nen = \"Every new neighbour adds to what our cities are.\"\nfr = \"Chaque nouveau voisin ajoute à ce que sont nos villes.\"\n",
+    )
+    .unwrap();
+    let out = bot(dir.path()).args(["preview", "16-welcome"]).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("a draft, shown as if it were approved now"), "{text}");
+    assert!(text.contains("  outbox  en  ") && text.contains("  outbox  fr  "), "{text}");
+    assert!(!text.contains("  outbox  ar  "), "no Arabic text: {text}");
+    bot(dir.path())
+        .args(["preview", "no-such-message"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no message has the id \"no-such-message\""));
+}
+
+// Issue 32, item 3: run inside posts/, preview said "nothing to post" and
+// exited 0, post-now created posts/data/state.db.
+#[test]
+fn run_from_inside_the_posts_folder_says_so_and_writes_nothing() {
+    let dir = workdir();
+    let inside = dir.path().join("posts");
+    for args in [
+        vec!["preview"],
+        vec!["post-now"],
+        vec!["run"],
+        vec!["preview", "living-together"],
+    ] {
+        bot(&inside)
+            .args(&args)
+            .timeout(Duration::from_secs(20))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "there is no posts folder at {}",
+                inside.join("posts").display()
+            )))
+            .stderr(predicate::str::contains(
+                "looks like a posts folder itself; run the bot from the folder above it, or set posts_dir",
+            ));
+        assert!(!inside.join("data").exists(), "{args:?} wrote posts/data");
+    }
+}
+
+// Issue 32, item 4: `status | head` panicked ("failed printing to stdout:
+// Broken pipe") with a backtrace and exit 101.
+#[test]
+fn a_reader_that_closes_early_ends_the_command_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = workdir();
+    bot(dir.path()).args(["post-now"]).assert().success();
+    for args in [
+        vec!["status"],
+        vec!["preview", "--next", "50"],
+        vec!["report", "--format", "csv"],
+        vec!["validate", "--offline"],
+    ] {
+        let mut child = common::bot(dir.path())
+            .args(&args)
+            .env("RUST_BACKTRACE", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one byte, as `head -c1` would, then close the pipe.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut one = [0u8; 1];
+        let _ = stdout.read(&mut one);
+        drop(stdout);
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            status.success() || status.signal() == Some(libc::SIGPIPE),
+            "{args:?}: {status:?}\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+// Issue 32, item 5: post-now printed the outbox key but not the file.
+#[test]
+fn post_now_on_an_outbox_names_its_file() {
+    let dir = workdir();
+    bot(dir.path())
+        .args(["post-now", "--slot", "2026-12-21 09:00"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("a line in data/outbox.jsonl"));
 }

@@ -26,7 +26,7 @@ mod validate;
 
 pub use login::{LoginArgs, login};
 pub use post_now::{PostNowArgs, post_now};
-pub use preview::{preview, preview_ics};
+pub use preview::{preview, preview_ics, preview_message};
 pub use report::{engagement, report};
 pub use resolve::resolve;
 pub use run::run;
@@ -90,6 +90,17 @@ pub fn load_config(file: Option<PathBuf>) -> Result<Config, CliError> {
 /// Reads `posts/` with the languages the targets use.
 pub fn load_catalog(config: &Config) -> Catalog {
     posts::load(&config.posts_dir, &config.all_languages())
+}
+
+/// Refuses to go on, before anything is written, when there is no posts
+/// folder to read (issue 32: run inside `posts/`, `post-now` made
+/// `posts/data/state.db` and `preview` said "nothing to post" and exit 0).
+pub fn require_posts_folder(config: &Config) -> Result<(), CliError> {
+    if config.posts_dir.is_dir() {
+        Ok(())
+    } else {
+        Err(CliError::Usage(posts::missing_folder(&config.posts_dir)))
+    }
 }
 
 /// The data folder in use: `--dry-run` keeps a state of its own, so trying

@@ -62,6 +62,7 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
         None => config.targets.clone(),
     };
 
+    super::require_posts_folder(config)?;
     let catalog = load_catalog(config);
     let message = match &args.id {
         None => None,
@@ -148,11 +149,19 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
             .fill(begin, &slot, &target.name, deadline, &cancel)
             .await
         {
-            Outcome::Published(p) => println!(
-                "{}: posted {planned} for the slot of {slot_shown}: {}",
-                target.name,
-                p.url.unwrap_or(p.remote_id)
-            ),
+            Outcome::Published(p) => {
+                // Where to look: an outbox's post is a line in a file.
+                let file = target
+                    .network()
+                    .writes_to(target, &super::data_dir(config, args.dry_run))
+                    .map(|f| format!(", a line in {}", f.display()))
+                    .unwrap_or_default();
+                println!(
+                    "{}: posted {planned} for the slot of {slot_shown}: {}{file}",
+                    target.name,
+                    p.url.unwrap_or(p.remote_id)
+                )
+            }
             Outcome::AlreadyDone(state) => {
                 println!(
                     "{}: the slot of {slot_shown} was already filled ({state}); nothing posted",

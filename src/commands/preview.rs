@@ -21,8 +21,11 @@ use crate::rotation::RotationState;
 use crate::schedule::parse_time;
 use crate::store::Store;
 
-/// The posts, with a note on standard error of the files left out.
-fn catalog_noting_errors(config: &Config) -> Catalog {
+/// The posts, with a note on standard error of the files left out; an
+/// error, before anything is read or written, when there is no posts
+/// folder.
+fn catalog_noting_errors(config: &Config) -> Result<Catalog, CliError> {
+    super::require_posts_folder(config)?;
     let catalog = load_catalog(config);
     let errors = catalog.errors().count();
     if errors > 0 {
@@ -30,7 +33,7 @@ fn catalog_noting_errors(config: &Config) -> Catalog {
             "note: {errors} post file(s) have errors and are left out; run `campaign-bot validate` for details"
         );
     }
-    catalog
+    Ok(catalog)
 }
 
 /// Where a preview starts: the rotations as they stand, the time they
@@ -70,7 +73,7 @@ pub fn preview_ics(
     days: i64,
     from: Option<&str>,
 ) -> Result<ExitCode, CliError> {
-    let catalog = catalog_noting_errors(config);
+    let catalog = catalog_noting_errors(config)?;
     let Start {
         mut states,
         now,
@@ -124,7 +127,7 @@ fn write_whole(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitCode, CliError> {
-    let catalog = catalog_noting_errors(config);
+    let catalog = catalog_noting_errors(config)?;
     let tz = config.schedule.timezone();
     let Start {
         mut states,
@@ -253,4 +256,106 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
     } else {
         exit::OK
     }))
+}
+
+/// How far ahead `preview MESSAGE_ID` looks for a message's turn.
+const MESSAGE_HORIZON_DAYS: i64 = 3 * 366;
+
+/// `preview MESSAGE_ID`: when one message goes out next, in each of its
+/// languages on each target that posts in it, stepping the rotations as
+/// the daemon will (issue 32: a new message joins the end of the rotation,
+/// and `preview --next 9` does not reach it). A draft is shown as if it
+/// were approved now, and says so.
+pub fn preview_message(
+    config: &Config,
+    id: &str,
+    from: Option<&str>,
+) -> Result<ExitCode, CliError> {
+    let mut catalog = catalog_noting_errors(config)?;
+    let Some(m) = catalog.get(id).cloned() else {
+        let known: Vec<&str> = catalog.messages.iter().map(|m| m.id.as_str()).collect();
+        return Err(CliError::Usage(format!(
+            "no message has the id {id:?}{}; the ids are the file names without .toml (or the file's id = …): {}",
+            if catalog.has_errors() {
+                " (or its file has an error: run `campaign-bot validate`)"
+            } else {
+                ""
+            },
+            known.join(", ")
+        )));
+    };
+    let tz = config.schedule.timezone();
+    println!(
+        "{} (posts/{}){}",
+        m.id,
+        m.source.display(),
+        if m.draft {
+            ": a draft, shown as if it were approved now (set status = \"approved\" to post it)"
+        } else {
+            ""
+        }
+    );
+    if m.draft {
+        for other in catalog.messages.iter_mut().filter(|o| o.id == m.id) {
+            other.draft = false;
+        }
+    }
+    let Start {
+        mut states,
+        now,
+        from,
+    } = start(config, from)?;
+    // Each (target, language) the message can go out in, and when it first does.
+    let mut wanted: BTreeMap<(String, Lang), Option<DateTime<Utc>>> = BTreeMap::new();
+    for t in &config.targets {
+        for l in t.languages.iter().filter(|l| m.has_lang(l)) {
+            wanted.insert((t.name.clone(), *l), None);
+        }
+    }
+    if wanted.is_empty() {
+        println!("  no target posts in its languages: it will not go out");
+        return Ok(ExitCode::from(exit::PROBLEM));
+    }
+    let end = now + chrono::Duration::days(MESSAGE_HORIZON_DAYS);
+    let mut t0 = now;
+    while t0 < end && wanted.values().any(Option::is_none) {
+        let t1 = (t0 + chrono::Duration::days(30)).min(end);
+        for u in plan::upcoming(config, &catalog, &mut states, t0, t1) {
+            let t = u.event.at();
+            if t <= from {
+                continue;
+            }
+            if let Decision::Post {
+                message_id, lang, ..
+            } = &u.decision
+                && *message_id == m.id
+                && let Some(slot) = wanted.get_mut(&(u.target.clone(), *lang))
+                && slot.is_none()
+            {
+                *slot = Some(t);
+            }
+        }
+        t0 = t1;
+    }
+    // Soonest first; what does not come, last.
+    let mut rows: Vec<_> = wanted.iter().collect();
+    rows.sort_by_key(|(_, when)| when.unwrap_or(DateTime::<Utc>::MAX_UTC));
+    for ((target, lang), when) in rows {
+        match when {
+            Some(t) => println!("  {target}  {lang}  {}", local_time(*t, tz)),
+            None => println!(
+                "  {target}  {lang}  not within {} years: check the schedule, the target's languages and the queue",
+                MESSAGE_HORIZON_DAYS / 366
+            ),
+        }
+    }
+    if let Some(first) = wanted.values().flatten().min().filter(|_| !m.draft) {
+        println!(
+            "\nIts exact text on each target: campaign-bot preview --from \"{}\" --next 1",
+            (*first - chrono::Duration::minutes(1))
+                .with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M")
+        );
+    }
+    Ok(ExitCode::from(exit::OK))
 }

@@ -12,6 +12,11 @@ use crate::lease::{DaemonLock, LockError};
 use crate::posts::Severity;
 
 pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
+    // Started inside `posts/` by mistake: said, and nothing written. (A
+    // posts folder merely missing is waited for: it may be mounted later.)
+    if crate::posts::here_is_a_posts_folder() {
+        super::require_posts_folder(config)?;
+    }
     // One daemon per data folder, held until this process ends.
     let _lock = DaemonLock::acquire(&data_dir(config, dry_run)).map_err(|e| match e {
         LockError::Held { .. } => CliError::Usage(e.to_string()),

@@ -246,14 +246,14 @@ pub fn load(posts_dir: &Path, languages: &[Lang]) -> Catalog {
     let root = match files::root(posts_dir) {
         Ok(root) if root.is_dir() => root,
         _ => {
-            let message = "the posts folder does not exist; create it with rotation/ and queue/ inside, or set posts_dir";
-            catalog.folder_problem = Some(format!("{}: {message}", posts_dir.display()));
+            let message = missing_folder(posts_dir);
+            catalog.folder_problem = Some(message.clone());
             catalog.problems.push(Problem {
                 severity: Severity::Error,
                 file: posts_dir.to_path_buf(),
                 line: 0,
                 column: 0,
-                message: message.into(),
+                message,
             });
             return catalog;
         }
@@ -320,10 +320,37 @@ pub fn load(posts_dir: &Path, languages: &[Lang]) -> Catalog {
         }
     }
     check_duplicates(&mut catalog);
+    check_placeholders(&mut catalog);
     check_languages(&mut catalog, languages);
     catalog.sort();
     catalog.messages.shrink_to_fit();
     catalog
+}
+
+/// Why `posts_dir` cannot be read, naming the folder looked in (made
+/// absolute), and, when the current folder is itself a posts folder (it
+/// holds `rotation/` or `queue/`), how to get out of it (issue 32).
+pub fn missing_folder(posts_dir: &Path) -> String {
+    let shown = std::path::absolute(posts_dir).unwrap_or_else(|_| posts_dir.to_path_buf());
+    let here = std::env::current_dir().unwrap_or_default();
+    if here_is_a_posts_folder() {
+        format!(
+            "there is no posts folder at {}: the current folder ({}) looks like a posts folder itself; run the bot from the folder above it, or set posts_dir",
+            shown.display(),
+            here.display()
+        )
+    } else {
+        format!(
+            "there is no posts folder at {}; create it with rotation/ and queue/ inside, or set posts_dir",
+            shown.display()
+        )
+    }
+}
+
+/// Whether the current folder holds `rotation/` or `queue/`: the bot was
+/// started inside `posts/` rather than beside it.
+pub fn here_is_a_posts_folder() -> bool {
+    ["rotation", "queue"].iter().any(|d| Path::new(d).is_dir())
 }
 
 fn whole_file(severity: Severity, file: &Path, message: String) -> Problem {
@@ -474,8 +501,17 @@ pub fn parse(
             .span()
             .and_then(|sp| doc[sp.start..].lines().next())
             .unwrap_or("");
+        let line_start = e
+            .span()
+            .map(|sp| doc[..sp.start].rfind('\n').map_or(0, |i| i + 1))
+            .and_then(|start| doc[start..].lines().next())
+            .unwrap_or("");
         if line_text.trim_start().starts_with("[media]") {
             message = "each image needs its own [[media]] table, with double brackets".into();
+        }
+        // Alt text is a table of languages written on one line.
+        if line_start.trim_start().starts_with("alt") && message.contains("table of languages") {
+            message = "the alt text needs one text per language: write alt = { en = \"…\", fr = \"…\", ar = \"…\" }".into();
         }
         match e.span() {
             Some(span) => ctx.error_at(span, message),
@@ -549,6 +585,18 @@ fn explain_toml_error(message: &str) -> String {
     {
         return "a text in \"\"\" is not closed; end it with \"\"\"".into();
     }
+    if m.contains("invalid multi-line literal string") {
+        return "a text in ''' is not closed; end it with '''".into();
+    }
+    if m.contains("invalid literal string") {
+        return "a text in single quotes ' is not closed; end it with ' on the same line, or put the text in double quotes \"…\" (a text in single quotes cannot hold an apostrophe)".into();
+    }
+    if m.contains("string values must be quoted") {
+        return "text must be in quotes: write en = \"…\", or \"\"\" … \"\"\" for text on several lines".into();
+    }
+    if m.starts_with("unexpected key or value") {
+        return "something follows the value on this line: put one key = value per line; a text in single quotes ends at the next ' (an apostrophe ends it), so use double quotes \"…\" for text".into();
+    }
     if m.contains("invalid basic string") {
         return "a quoted text is not closed; end it with \" on the same line, or use \"\"\" … \"\"\" for text on several lines".into();
     }
@@ -581,7 +629,7 @@ fn explain_toml_error(message: &str) -> String {
             .replace("expected a string", "expected text in quotes")
             .replace(
                 "expected a TOML datetime",
-                "expected a date and time without quotes, e.g. 2026-12-18T09:00:00+01:00",
+                "expected a date and time without quotes and without an offset, e.g. 2026-12-18T09:00:00 (read in the campaign's time zone)",
             );
         return format!("wrong kind of value: {friendly}");
     }
@@ -1051,6 +1099,58 @@ fn check_duplicates(catalog: &mut Catalog) {
     for i in dup.into_iter().rev() {
         catalog.messages.remove(i);
     }
+}
+
+/// Approved texts that are not ready: a placeholder (`…`, `TODO`) or a
+/// copy of another message's text (a guide's example saved as a trial, a
+/// file duplicated to start a new one). Warnings: the file still loads, and
+/// the fix may be `status = "draft"` (issue 26).
+fn check_placeholders(catalog: &mut Catalog) {
+    let mut seen: HashMap<(Lang, String), (&str, &Path)> = HashMap::new();
+    let mut problems = Vec::new();
+    for m in catalog.messages.iter().filter(|m| !m.draft) {
+        for (table, texts) in [("text", &m.text), ("short", &m.short)] {
+            for (lang, text) in texts.iter() {
+                let line = if table == "text" {
+                    m.text_lines.get(lang).copied().unwrap_or(0)
+                } else {
+                    0
+                };
+                let warn = |message: String| Problem {
+                    severity: Severity::Warning,
+                    file: display_path(&m.source),
+                    line,
+                    column: usize::from(line > 0),
+                    message,
+                };
+                let placeholder = text
+                    .chars()
+                    .all(|c| c.is_whitespace() || ".…-_?*".contains(c))
+                    || text.contains("TODO")
+                    || text.contains("TBD")
+                    || text.to_lowercase().contains("lorem ipsum");
+                if placeholder {
+                    problems.push(warn(format!(
+                        "the {lang} text under [{table}] is a placeholder ({}), and this message is approved: write the real text, or set status = \"draft\" until it is ready",
+                        text.trim().chars().take(40).collect::<String>()
+                    )));
+                    continue;
+                }
+                let plain = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                match seen.get(&(*lang, plain.clone())) {
+                    Some((id, source)) if *id != m.id => problems.push(warn(format!(
+                        "the {lang} text under [{table}] is word for word the one of message {id} ({}): the same words would go out twice; write this message's own words, or set status = \"draft\"",
+                        display_path(source).display()
+                    ))),
+                    Some(_) => {}
+                    None => {
+                        seen.insert((*lang, plain), (m.id.as_str(), m.source.as_path()));
+                    }
+                }
+            }
+        }
+    }
+    catalog.problems.extend(problems);
 }
 
 fn check_languages(catalog: &mut Catalog, languages: &[Lang]) {
