@@ -37,7 +37,7 @@ ARABIC_BOLD, ARABIC = NOTO + "NotoSansArabic-Bold.ttf", NOTO + "NotoSansArabic-R
 SLOGAN = {
     "en": ("Migration makes cities grow;", "cities make migration work."),
     "fr": ("Les migrations font grandir les villes\u202f;", "les villes font des migrations une réussite."),
-    "ar": ("الهجرة تُنمّي المدن،", "والمدن تصنع نجاحها."),
+    "ar": ("الهجرة تُنمّي المدن،", "والمدن تصنع نجاح الهجرة."),
 }
 # The day's name, then its date on a line of its own.
 DAY = {

@@ -320,3 +320,188 @@ fn every_quotation_is_the_statements_own_words() {
         }
     }
 }
+
+// Issue 26, item 1: «والمدن تصنع نجاحها» read as "cities make their own
+// success". The slogan says cities make *migration* work: «نجاح الهجرة»,
+// in every Arabic text and alt text that carries it, and on the cards.
+#[test]
+fn the_arabic_slogan_says_cities_make_migration_work() {
+    let (_, catalog) = shipped();
+    let ar = Lang::new("ar").unwrap();
+    let mut seen = 0;
+    let mut texts: Vec<(String, &str)> = Vec::new();
+    for m in &catalog.messages {
+        if let Some(t) = m.text.get(&ar) {
+            texts.push((format!("{} text", m.id), t));
+        }
+        if let Some(t) = m.short.get(&ar) {
+            texts.push((format!("{} short", m.id), t));
+        }
+        for md in &m.media {
+            if let Some(t) = md.alt.get(&ar) {
+                texts.push((format!("{} alt", m.id), t));
+            }
+        }
+    }
+    for (what, text) in texts {
+        assert!(!text.contains("نجاحها"), "{what}: {text}");
+        if text.contains("والمدن تصنع") {
+            assert!(text.contains("والمدن تصنع نجاح الهجرة"), "{what}: {text}");
+            seen += 1;
+        }
+    }
+    // The flagship's text and both cards' alt texts.
+    assert!(seen >= 3, "{seen}");
+    let script = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-campaign-cards.py"),
+    )
+    .unwrap();
+    assert!(script.contains("\"والمدن تصنع نجاح الهجرة.\""));
+    assert!(!script.contains("نجاحها"));
+}
+
+/// Words of the statement that a message's full text keeps and its short
+/// text must keep too (issue 26: shortening dropped "nécessaires",
+/// "contribuer", "multipartite", "unique").
+const KEY_WORDS: &[(&str, &str, &[&str])] = &[
+    (
+        "access-to-rights",
+        "fr",
+        &["compétences", "gouvernements nationaux", "local", "droits"],
+    ),
+    (
+        "global-agendas",
+        "fr",
+        &["Pacte mondial sur les migrations", "Programme 2030"],
+    ),
+    (
+        "better-governance",
+        "fr",
+        &[
+            "contribuer",
+            "droits humains",
+            "bien-être",
+            "réfugiés",
+            "égalité des chances",
+        ],
+    ),
+    (
+        "pandemic-leadership",
+        "fr",
+        &["statut juridique", "nécessaires"],
+    ),
+    (
+        "living-together",
+        "fr",
+        &[
+            "confiance",
+            "justice",
+            "réciprocité",
+            "unique",
+            "droits humains",
+            "services de base",
+        ],
+    ),
+    (
+        "together-with-partners",
+        "fr",
+        &["ICMPD", "ONU-Habitat", "gouvernance urbaine"],
+    ),
+    (
+        "international-migrants-day-2026",
+        "fr",
+        &[
+            "Journée internationale des migrants",
+            "rôle moteur",
+            "inclusives",
+        ],
+    ),
+];
+
+// Issue 26: every [short] keeps the statement's key words of its full text.
+#[test]
+fn every_short_text_keeps_the_key_words_of_its_full_text() {
+    let (_, catalog) = shipped();
+    let mut shorts = 0;
+    for m in &catalog.messages {
+        for (lang, short) in &m.short {
+            shorts += 1;
+            let words = KEY_WORDS
+                .iter()
+                .find(|(id, l, _)| *id == m.id && *l == lang.as_str())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{} [{lang}] has a short text: add its key words to KEY_WORDS",
+                        m.id
+                    )
+                });
+            for w in words.2 {
+                assert!(
+                    m.text[lang].contains(w),
+                    "{} [{lang}]: the full text lacks {w:?}",
+                    m.id
+                );
+                assert!(
+                    short.contains(w),
+                    "{} [{lang}]: the short text drops {w:?}: {short}",
+                    m.id
+                );
+            }
+        }
+    }
+    assert_eq!(shorts, KEY_WORDS.len());
+}
+
+// Issue 26, item 12: the guide's examples, saved as a trial, went out
+// within a second. Every example post in posts/README.md is a draft.
+#[test]
+fn the_guides_examples_are_drafts() {
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("posts/README.md"))
+            .unwrap();
+    let mut examples = 0;
+    for block in guide.split("```toml").skip(1) {
+        let block = block.split("```").next().unwrap();
+        if block.contains("[text]") {
+            examples += 1;
+            assert!(
+                block.contains("status = \"draft\""),
+                "an example post that is not a draft:\n{block}"
+            );
+            assert!(!block.contains("status = \"approved\""), "{block}");
+        }
+    }
+    assert!(examples >= 3, "{examples} examples");
+}
+
+// Issue 26, item 10: one voice and one French convention, as the guide says.
+#[test]
+fn one_voice_and_one_french_convention() {
+    let (_, catalog) = shipped();
+    let fr = Lang::new("fr").unwrap();
+    for m in &catalog.messages {
+        for text in m.text.get(&fr).into_iter().chain(m.short.get(&fr)) {
+            for other in [
+                "toutes et tous",
+                "personnes migrantes",
+                "personnes réfugiées",
+                "nous, gouvernements",
+                "Gouvernements locaux et régionaux, nous",
+            ] {
+                assert!(!text.contains(other), "{}: {other:?} in {text}", m.id);
+            }
+        }
+        if let Some(en) = m.text.get(&Lang::new("en").unwrap()) {
+            assert!(
+                !en.contains("we, local and regional governments"),
+                "{}",
+                m.id
+            );
+            assert!(
+                !en.contains("As local and regional governments, we"),
+                "{}",
+                m.id
+            );
+        }
+    }
+}
