@@ -279,7 +279,10 @@ fn validate_counts_x_weighted_length_and_warns_of_repeats_and_link_costs() {
         .env("CAMPAIGN_BOT__TARGETS__XT__KIND", "x")
         .env("CAMPAIGN_BOT__TARGETS__XT__API_URL", server_less)
         .env("CAMPAIGN_BOT__TARGETS__XT__TOKEN_ENV", "X_TOKEN")
-        .env("X_TOKEN", TOKEN);
+        .env("X_TOKEN", TOKEN)
+        // Every day, so that the shipped rotation (15 messages) comes back
+        // within the 30-day window.
+        .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "0 9 * * *;30 15 * * *");
     Command::from_std(cmd)
         .args(["validate", "--offline"])
         .assert()
