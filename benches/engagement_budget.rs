@@ -6,60 +6,18 @@
 //! network; `scripts/bench.sh` puts it in the table.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use campaign_bot::campaign::Campaign;
 use campaign_bot::clock::Clock;
 use campaign_bot::config::{Config, Sources};
 use campaign_bot::engagement;
-use campaign_bot::model::{Check, Counts, Lang, Published, Slot};
+use campaign_bot::model::{Lang, Published, Slot};
 use campaign_bot::posts::Catalog;
-use campaign_bot::publish::{Lookup, Outgoing, PublishError, Publisher};
-use campaign_bot::render::Limits;
+use campaign_bot::publish::Publisher;
+use campaign_bot::publish::fake::{Fake, FakeNetwork};
 use campaign_bot::store::{Begin, Planned, Store};
-
-struct Counting {
-    name: String,
-    batch: usize,
-    calls: AtomicUsize,
-}
-
-#[async_trait]
-impl Publisher for Counting {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> &'static str {
-        "outbox"
-    }
-    fn limits(&self) -> Limits {
-        Limits::NONE
-    }
-    async fn publish(&self, _: &Outgoing) -> Result<Published, PublishError> {
-        unreachable!("the bench only checks engagement")
-    }
-    async fn find_published(&self, _: &Outgoing) -> Result<Lookup, PublishError> {
-        Ok(Lookup::NotPosted)
-    }
-    fn collects_engagement(&self) -> bool {
-        true
-    }
-    fn engagement_batch(&self) -> usize {
-        self.batch
-    }
-    async fn engagement(&self, ids: &[String]) -> Result<Vec<(String, Check)>, PublishError> {
-        // One call per batch, as the real networks answer.
-        self.calls
-            .fetch_add(ids.len().div_ceil(self.batch), Ordering::Relaxed);
-        Ok(ids
-            .iter()
-            .map(|id| (id.clone(), Check::Counts(Counts::default())))
-            .collect())
-    }
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -129,15 +87,22 @@ async fn main() {
                 .unwrap();
         }
     }
-    let masto = Arc::new(Counting {
+    // Counting fake networks, batching as Mastodon (20) and Bluesky (25) do.
+    let network = |batch| {
+        Arc::new(FakeNetwork {
+            counts: true,
+            batch,
+            ..Default::default()
+        })
+    };
+    let (masto_net, sky_net) = (network(20), network(25));
+    let masto = Arc::new(Fake {
         name: "mastodon".into(),
-        batch: 20,
-        calls: AtomicUsize::new(0),
+        net: masto_net.clone(),
     });
-    let sky = Arc::new(Counting {
+    let sky = Arc::new(Fake {
         name: "bluesky".into(),
-        batch: 25,
-        calls: AtomicUsize::new(0),
+        net: sky_net.clone(),
     });
     let campaign = Campaign::new(
         config,
@@ -163,7 +128,7 @@ async fn main() {
     }
     println!(
         "engagement calls over {days} days for {posts} posts per network: mastodon {}, bluesky {} ({runs} runs, {checked} checks)",
-        masto.calls.load(Ordering::Relaxed),
-        sky.calls.load(Ordering::Relaxed)
+        masto_net.engagement_api_calls(),
+        sky_net.engagement_api_calls()
     );
 }

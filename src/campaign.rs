@@ -60,6 +60,24 @@ pub enum Outcome {
     Interrupted,
 }
 
+impl Outcome {
+    /// Its label in `/metrics` (`outcome=…`), or `None` for those that are
+    /// not an outcome of this process (another process is sending; a stop
+    /// came first).
+    pub fn metric_label(&self) -> Option<&'static str> {
+        use Outcome::*;
+        Some(match self {
+            Published(_) => "published",
+            AlreadyDone(_) => "already_done",
+            AlreadyThere { .. } => "already_there",
+            Uncertain(_) => "uncertain",
+            Failed(_) => "failed",
+            Skipped(_) => "skipped",
+            BeingPosted(_) | Interrupted => return None,
+        })
+    }
+}
+
 /// What planning an event on a target came to.
 #[derive(Debug)]
 pub enum Planning {
@@ -289,7 +307,7 @@ impl Campaign {
         let limits = self
             .publisher(&target.name)
             .map(|p| p.limits())
-            .unwrap_or_else(|| target.network().offline_limits());
+            .unwrap_or_else(|| target.profile().limits);
         let (rendered, _) = render_for(message, lang, &self.config().hashtags, &limits)
             .expect("the chosen language exists");
         // The images are fixed now, with the text: a post file edited later
@@ -416,7 +434,7 @@ impl Campaign {
             let _ = self.store().release(&intent.key);
         }
         self.tell(&intent.target, &outcome);
-        if let Some(label) = crate::metrics::outcome_label(&outcome) {
+        if let Some(label) = outcome.metric_label() {
             self.targets.metrics().post(
                 &intent.target,
                 intent.lang.as_ref().map_or("none", |l| l.as_str()),
@@ -660,7 +678,7 @@ impl Campaign {
     /// its network collects engagement.
     fn first_check(&self, target: &str, now: DateTime<Utc>) -> Option<crate::store::CheckWindow> {
         self.publisher(target)
-            .filter(|p| p.collects_engagement())
+            .filter(|p| p.profile().counts_engagement())
             .and_then(|_| crate::engagement::first_window(now, &self.config().checkpoints))
     }
 

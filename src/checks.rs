@@ -9,21 +9,17 @@ use std::path::Path;
 use crate::config::{Config, TargetConfig};
 use crate::model::{Lang, Message, MessageKind};
 use crate::posts::{Catalog, Problem, Severity};
-use crate::publish::network::{self, Network};
+use crate::publish::profile::Profile;
+use crate::publish::registry;
 use crate::render::{Lengths, Limits, Measure, measure, overruns, render, render_short};
 use rayon::prelude::*;
 
 /// Images a network would refuse, by its media rules: too large (not
 /// resized: a comms team should choose how its images are cropped and
 /// compressed), or too many.
-fn media_problems(
-    config: &Config,
-    network: &dyn Network,
-    m: &Message,
-    file: &Path,
-) -> Vec<Problem> {
-    let rules = network.media_rules();
-    let name = network.name();
+fn media_problems(config: &Config, network: &Profile, m: &Message, file: &Path) -> Vec<Problem> {
+    let rules = network.media;
+    let name = network.name;
     let mut out = Vec::new();
     let problem = |message: String| Problem {
         severity: Severity::Error,
@@ -101,10 +97,10 @@ pub fn check_targets(
 ) -> Vec<Problem> {
     let now = Utc::now();
     // Each network's media rules once, whatever number of its targets.
-    let mut networks: Vec<&'static dyn Network> = Vec::new();
+    let mut networks: Vec<&'static Profile> = Vec::new();
     for t in &config.targets {
-        if !networks.iter().any(|n| n.name() == t.network().name()) {
-            networks.push(t.network());
+        if !networks.iter().any(|n| n.name == t.profile().name) {
+            networks.push(t.profile());
         }
     }
     // Nothing to measure where nothing is limited (the outbox).
@@ -121,11 +117,11 @@ pub fn check_targets(
             let file = std::path::Path::new("posts").join(&m.source);
             let mut problems = Vec::new();
             for network in &networks {
-                problems.extend(media_problems(config, *network, m, &file));
+                problems.extend(media_problems(config, network, m, &file));
             }
             let lengths = LengthsByLang::new(m, &config.hashtags);
             for (target, limits) in &limited {
-                let caption = target.network().caption_limit().filter(|_| !m.media.is_empty());
+                let caption = target.profile().caption_limit.filter(|_| !m.media.is_empty());
                 for lang in target.languages.iter().filter(|l| m.has_lang(l)) {
                     let full = lengths.measure(lang, limits);
                     // Over the limits, a target gets the short text if there is one.
@@ -147,7 +143,7 @@ pub fn check_targets(
                             message: format!(
                                 "the {which}{lang} text is {} UTF-16 code units, longer than a {} image caption ({caption}): target {} sends it without its image; shorten it by {} to keep the image",
                                 measure.utf16,
-                                target.network().name(),
+                                target.profile().name,
                                 target.name,
                                 measure.utf16 - caption
                             ),
@@ -221,8 +217,8 @@ pub fn check_repeats_and_costs(config: &Config, catalog: &Catalog) -> Vec<Proble
     let mut out = Vec::new();
     let window_days = config.repeat_window.as_secs_f64() / 86_400.0;
     for t in &config.targets {
-        let network = t.network();
-        if network.refuses_repeats()
+        let network = t.profile();
+        if network.refuses_repeats
             && let Some(days) = repeat_days(config, catalog, t)
             && days < window_days
         {
@@ -236,11 +232,11 @@ pub fn check_repeats_and_costs(config: &Config, catalog: &Catalog) -> Vec<Proble
                     t.name,
                     t.kind,
                     humantime::format_duration(config.repeat_window),
-                    network.name()
+                    network.name
                 ),
             });
         }
-        if let Some(note) = network.link_cost_note() {
+        if let Some(note) = network.link_cost {
             for m in catalog.messages.iter().filter(|m| !m.draft) {
                 let langs: Vec<String> = t
                     .languages
@@ -267,7 +263,7 @@ pub fn check_repeats_and_costs(config: &Config, catalog: &Catalog) -> Vec<Proble
                 }
             }
         }
-        if let Some(why) = network.images_left_out(t) {
+        if let Some(why) = t.network.images_left_out() {
             for m in catalog
                 .messages
                 .iter()
@@ -409,16 +405,11 @@ fn queue_problems(
 /// naming the network, so a text too long for Bluesky is caught on a
 /// laptop before the campaign posts there.
 pub fn check_unconfigured_networks(config: &Config, catalog: &Catalog) -> Vec<Problem> {
-    let unconfigured: Vec<(&'static dyn Network, Limits)> = network::NETWORKS
+    let unconfigured: Vec<(&'static Profile, Limits)> = registry::NETWORKS
         .iter()
-        .copied()
-        .filter(|net| {
-            !config
-                .targets
-                .iter()
-                .any(|t| t.network().name() == net.name())
-        })
-        .map(|net| (net, net.offline_limits()))
+        .map(|net| net.profile())
+        .filter(|net| !config.targets.iter().any(|t| t.profile().name == net.name))
+        .map(|net| (net, net.limits))
         .filter(|(_, limits)| limits.limits_anything())
         .collect();
     if unconfigured.is_empty() {

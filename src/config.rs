@@ -6,15 +6,17 @@
 //! `*_file` keys and resolved into a [`Secret`] only when a publisher is built.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::model::Lang;
-use crate::publish::network::{self, Network, NetworkSettings};
+use crate::publish::network::{KeyError, Target};
+use crate::publish::profile::Profile;
+use crate::publish::registry;
 use crate::schedule::Schedule;
 
 /// The shipped defaults, compiled in so the binary runs anywhere (the
@@ -46,6 +48,10 @@ pub enum ConfigError {
     Secret(String),
     #[error("configuration key `{key}`: {message}")]
     Key { key: String, message: String },
+    /// A key no section or network has (a misspelling, a secret written
+    /// into the file): `key` is dotted, `allowed` what its table takes.
+    #[error("configuration: {}", unknown_key_message(key, allowed))]
+    UnknownKey { key: String, allowed: Vec<String> },
     /// A problem with a value set by an environment variable.
     #[error("environment variable {var} (`{key}`): {message}")]
     Env {
@@ -60,6 +66,30 @@ pub enum ConfigError {
         line: usize,
         message: String,
     },
+}
+
+impl From<KeyError> for ConfigError {
+    fn from(e: KeyError) -> Self {
+        ConfigError::Key {
+            key: e.key,
+            message: e.message,
+        }
+    }
+}
+
+/// "unknown field `f`, expected one of `a`, `b` for key `targets.t`".
+fn unknown_key_message(key: &str, allowed: &[String]) -> String {
+    let (parent, field) = key.rsplit_once('.').unwrap_or(("", key));
+    let allowed: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
+    let within = if parent.is_empty() {
+        String::new()
+    } else {
+        format!(" for key `{parent}`")
+    };
+    format!(
+        "unknown field `{field}`, expected one of {}{within}",
+        allowed.join(", ")
+    )
 }
 
 pub fn key_error(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -192,66 +222,11 @@ pub struct Config {
     pub targets: Vec<TargetConfig>,
 }
 
-/// Where a secret comes from. Resolving it gives a [`Secret`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
-    Env(String),
-    File(PathBuf),
-}
+pub use crate::secret::{Secret, SecretError, SecretSource};
 
-impl SecretSource {
-    /// Reads the secret now. The error names the variable or file, never the value.
-    pub fn resolve(&self) -> Result<Secret, ConfigError> {
-        let value = match self {
-            Self::Env(name) => std::env::var(name).map_err(|_| {
-                ConfigError::Secret(format!(
-                    "the environment variable {name} is not set (it should hold the secret)"
-                ))
-            })?,
-            Self::File(path) => std::fs::read_to_string(path).map_err(|source| {
-                ConfigError::Secret(format!(
-                    "cannot read secret file {}: {source}",
-                    path.display()
-                ))
-            })?,
-        };
-        let value = value.trim().to_string();
-        if value.is_empty() {
-            return Err(ConfigError::Secret(format!(
-                "the secret in {self} is empty"
-            )));
-        }
-        Ok(Secret(value))
-    }
-}
-
-impl fmt::Display for SecretSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Env(name) => write!(f, "environment variable {name}"),
-            Self::File(path) => write!(f, "file {}", path.display()),
-        }
-    }
-}
-
-/// A token or password. It has no `Display`, and its `Debug` hides the value,
-/// so it cannot end up in a log line or an error message by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    /// The value, for the one place that sends it (an HTTP header or body).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
+impl From<SecretError> for ConfigError {
+    fn from(e: SecretError) -> Self {
+        ConfigError::Secret(e.to_string())
     }
 }
 
@@ -263,14 +238,15 @@ pub struct TargetConfig {
     pub kind: String,
     /// The languages it posts in, in rotation order.
     pub languages: Vec<Lang>,
-    /// The network's own settings.
-    pub settings: NetworkSettings,
+    /// Its network and that network's own settings.
+    pub network: Arc<dyn Target>,
 }
 
 impl TargetConfig {
-    /// The network this target posts to.
-    pub fn network(&self) -> &'static dyn Network {
-        network::by_kind(&self.kind).expect("the kind was checked when the config was loaded")
+    /// What its network is (how it counts, what it takes, whether it counts
+    /// engagement…).
+    pub fn profile(&self) -> &'static Profile {
+        self.network.profile()
     }
 
     fn from_raw(name: &str, raw: RawTarget) -> Result<Option<Self>, ConfigError> {
@@ -279,13 +255,13 @@ impl TargetConfig {
             return Ok(None);
         }
         let kind = raw.kind.trim().to_ascii_lowercase();
-        let network = network::by_kind(&kind).ok_or_else(|| {
+        let network = registry::by_kind(&kind).ok_or_else(|| {
             key_error(
                 key("kind"),
                 format!(
                     "unknown kind {:?}; use one of {}",
                     raw.kind,
-                    network::all_kinds().join(", ")
+                    registry::all_kinds().join(", ")
                 ),
             )
         })?;
@@ -313,61 +289,33 @@ impl TargetConfig {
                 langs
             }
         };
+        let own = network.keys();
         for k in raw.network_keys.keys() {
-            if network.keys().contains(&k.as_str()) {
+            if own.contains(&k.as_str()) {
                 continue;
             }
-            if network::NETWORKS
-                .iter()
-                .any(|n| n.keys().contains(&k.as_str()))
-            {
+            if registry::some_network_has_key(k) {
                 return Err(key_error(
                     key(k),
                     format!("{kind} targets do not use this key; remove it"),
                 ));
             }
-            let allowed: Vec<String> = ["kind", "languages", "enabled"]
-                .iter()
-                .chain(network.keys())
-                .map(|k| format!("`{k}`"))
-                .collect();
-            return Err(ConfigError::Invalid(format!(
-                "unknown field `{k}`, expected one of {} for key `targets.{name}`",
-                allowed.join(", ")
-            )));
+            return Err(ConfigError::UnknownKey {
+                key: key(k),
+                allowed: ["kind", "languages", "enabled"]
+                    .iter()
+                    .chain(own.iter())
+                    .map(|k| k.to_string())
+                    .collect(),
+            });
         }
-        let settings = network.settings(name, &kind, raw.network_keys.into_iter().collect())?;
+        let network = network.configure(name, &kind, raw.network_keys.into_iter().collect())?;
         Ok(Some(TargetConfig {
             name: name.to_string(),
             kind,
             languages,
-            settings,
+            network,
         }))
-    }
-}
-
-/// A secret named by `WHAT_env` or `WHAT_file` (exactly one of them) of
-/// target `target`.
-pub fn secret_source(
-    target: &str,
-    what: &str,
-    env: Option<String>,
-    file: Option<PathBuf>,
-) -> Result<SecretSource, ConfigError> {
-    let key = format!("targets.{target}.{what}_env");
-    match (env, file) {
-        (Some(_), Some(_)) => Err(key_error(
-            key,
-            format!("give either {what}_env or {what}_file, not both"),
-        )),
-        (Some(e), None) => Ok(SecretSource::Env(e)),
-        (None, Some(f)) => Ok(SecretSource::File(f)),
-        (None, None) => Err(key_error(
-            key,
-            format!(
-                "missing: name the environment variable ({what}_env) or secret file ({what}_file) that holds it"
-            ),
-        )),
     }
 }
 
@@ -429,15 +377,6 @@ fn alerts_config(raw: RawAlerts) -> Result<Option<AlertsConfig>, ConfigError> {
     }))
 }
 
-/// An http(s) URL, or an error naming `key`.
-pub fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
-    if url.starts_with("https://") || url.starts_with("http://") {
-        Ok(())
-    } else {
-        Err(key_error(key, format!("{url:?} is not an http(s) URL")))
-    }
-}
-
 // ---------------------------------------------------------------- loading
 
 /// What to load besides the shipped defaults.
@@ -453,6 +392,11 @@ pub struct Sources {
 pub const LOCAL_CONFIG: &str = "config/local.toml";
 
 impl Config {
+    /// The names of the targets, in name order.
+    pub fn target_names(&self) -> impl Iterator<Item = &str> {
+        self.targets.iter().map(|t| t.name.as_str())
+    }
+
     /// Loads and checks the configuration from all layers.
     pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
         let env: HashMap<String, String> = match &sources.env {
@@ -675,7 +619,7 @@ impl Config {
 /// The dotted key an error is about, if it names one.
 fn error_key(e: &ConfigError) -> Option<String> {
     match e {
-        ConfigError::Key { key, .. } => Some(key.clone()),
+        ConfigError::Key { key, .. } | ConfigError::UnknownKey { key, .. } => Some(key.clone()),
         ConfigError::Invalid(msg) => {
             let quoted = |after: &str| {
                 msg.split(after)
@@ -722,31 +666,10 @@ fn locate(e: ConfigError, path: &Path, text: &str) -> ConfigError {
     };
     let message = match &e {
         ConfigError::Key { key, message } => format!("`{key}`: {message}"),
-        ConfigError::Invalid(m) if m.contains("unknown field") => {
-            let secret_key = [
-                "token",
-                "password",
-                "access_token",
-                "app_password",
-                "secret",
-            ]
-            .iter()
-            .any(|k| m.contains(&format!("unknown field `{k}`")));
-            if secret_key {
-                format!(
-                    "{}: secrets never go in a config file; put it in a file named by `token_file`/`password_file`, or in an environment variable named by `token_env`/`password_env`",
-                    m.split(',')
-                        .next()
-                        .unwrap_or(m)
-                        .replace("unknown field", "key")
-                )
-            } else {
-                format!(
-                    "{}; check the spelling against config/default.toml",
-                    m.replace("unknown field", "unknown key")
-                )
-            }
+        ConfigError::UnknownKey { key, allowed } => {
+            unknown_key_advice(&unknown_key_message(key, allowed))
         }
+        ConfigError::Invalid(m) if m.contains("unknown field") => unknown_key_advice(m),
         ConfigError::Invalid(m) => m
             .replace(
                 "expected a sequence",
@@ -760,6 +683,34 @@ fn locate(e: ConfigError, path: &Path, text: &str) -> ConfigError {
         path: path.to_path_buf(),
         line,
         message,
+    }
+}
+
+/// What to do about an unknown key: a secret never goes in the file; any
+/// other is checked against the shipped file.
+fn unknown_key_advice(m: &str) -> String {
+    let secret_key = [
+        "token",
+        "password",
+        "access_token",
+        "app_password",
+        "secret",
+    ]
+    .iter()
+    .any(|k| m.contains(&format!("unknown field `{k}`")));
+    if secret_key {
+        format!(
+            "{}: secrets never go in a config file; put it in a file named by `token_file`/`password_file`, or in an environment variable named by `token_env`/`password_env`",
+            m.split(',')
+                .next()
+                .unwrap_or(m)
+                .replace("unknown field", "key")
+        )
+    } else {
+        format!(
+            "{}; check the spelling against config/default.toml",
+            m.replace("unknown field", "unknown key")
+        )
     }
 }
 
@@ -951,13 +902,14 @@ mod tests {
             t.languages,
             [Lang::new("fr").unwrap(), Lang::new("ar").unwrap()]
         );
-        match &t.settings {
-            NetworkSettings::Fediverse(s) => {
-                assert_eq!(s.base_url, "https://m.example");
-                assert_eq!(s.token, SecretSource::Env("MASTO_TOKEN".into()));
-                assert_eq!(s.visibility, "public");
-            }
-            other => panic!("{other:?}"),
+        assert_eq!(t.profile().name, "Mastodon");
+        let settings = format!("{:?}", t.network);
+        for part in [
+            r#"base_url: "https://m.example""#,
+            r#"token: Env("MASTO_TOKEN")"#,
+            r#"visibility: "public""#,
+        ] {
+            assert!(settings.contains(part), "{settings}");
         }
     }
 

@@ -7,23 +7,22 @@
 //! grace only the latest is posted (the others are logged as superseded), so
 //! a restart never bursts out a backlog.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::campaign::{Campaign, Planning, grace};
 use crate::config::TargetConfig;
 use crate::engagement;
+use crate::health::DaemonStatus;
 use crate::model::Slot;
 use crate::plan::{self, Event};
 use crate::posts::{self, Severity};
 use crate::publish::network;
-use crate::rotation;
 use crate::store::StoreError;
 use crate::watch::{self, PostsWatcher};
 
@@ -41,38 +40,6 @@ const SWEEP_EVERY: chrono::Duration = chrono::Duration::minutes(1);
 /// How long file changes settle before `posts/` is read again (editors
 /// write a file in several steps).
 const RELOAD_SETTLE: Duration = Duration::from_millis(300);
-
-/// The daemon's own status, written to `data/daemon.json` at every turn of
-/// its loop (never between events) and read by `status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DaemonStatus {
-    pub pid: u32,
-    pub started_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// The next event the scheduler is waiting for.
-    pub next_event: Option<DateTime<Utc>>,
-    pub running: bool,
-    pub dry_run: bool,
-}
-
-pub const STATUS_FILE: &str = "daemon.json";
-
-impl DaemonStatus {
-    pub fn read(data_dir: &Path) -> Option<DaemonStatus> {
-        let text = std::fs::read_to_string(data_dir.join(STATUS_FILE)).ok()?;
-        serde_json::from_str(&text).ok()
-    }
-
-    fn write(&self, data_dir: &Path) {
-        let path = data_dir.join(STATUS_FILE);
-        let tmp = data_dir.join(format!("{STATUS_FILE}.tmp"));
-        let json = serde_json::to_string_pretty(self).expect("status serialises");
-        // Write then rename: a reader never sees half a file.
-        if let Err(e) = std::fs::write(&tmp, json).and_then(|_| std::fs::rename(&tmp, &path)) {
-            tracing::warn!(error = %e, path = %path.display(), "cannot write the daemon status file");
-        }
-    }
-}
 
 /// Options of one daemon run.
 #[derive(Debug, Clone)]
@@ -285,23 +252,16 @@ fn announce(campaign: &Campaign, options: &RunOptions, cursor: DateTime<Utc>) {
     let mut parts = Vec::new();
     let mut outboxes = Vec::new();
     for target in campaign.targets() {
+        // What the planner decides, on a copy of the rotation.
+        let mut state = campaign.store().rotation(&target.name).unwrap_or_default();
         let mut what = Vec::new();
         for event in &events {
-            match event {
-                Event::Cron(t) => {
-                    if plan::taken_by(config, &catalog, target, *t).is_some() {
-                        continue;
-                    }
-                    let state = campaign.store().rotation(&target.name).unwrap_or_default();
-                    what.push(match rotation::next(&state, &target.languages, &catalog) {
-                        Some(c) => format!("{} [{}]", c.message_id, c.lang),
-                        None => "nothing to post in its languages".into(),
-                    });
-                }
-                Event::Timed {
+            match plan::decide(config, &catalog, target, event, &mut state) {
+                plan::Decision::Post {
                     message_id, lang, ..
-                } if target.languages.contains(lang) => what.push(format!("{message_id} [{lang}]")),
-                Event::Timed { .. } => {}
+                } => what.push(format!("{message_id} [{lang}]")),
+                plan::Decision::Nothing => what.push("nothing to post in its languages".into()),
+                plan::Decision::Taken { .. } | plan::Decision::NotHere => {}
             }
         }
         if !what.is_empty() {
@@ -329,9 +289,9 @@ fn announce(campaign: &Campaign, options: &RunOptions, cursor: DateTime<Utc>) {
 /// The file an outbox target (every target, in a dry run) writes to.
 fn outbox_file(target: &TargetConfig, options: &RunOptions) -> Option<std::path::PathBuf> {
     if options.dry_run {
-        return Some(options.data_dir.join(crate::publish::outbox::FILE_NAME));
+        return Some(crate::publish::registry::dry_run_file(&options.data_dir));
     }
-    target.network().writes_to(target, &options.data_dir)
+    target.network.writes_to(&options.data_dir)
 }
 
 /// Timed queue posts whose time is already behind the schedule position
@@ -442,7 +402,7 @@ async fn watch_tokens(campaign: Arc<Campaign>, shutdown: CancellationToken) {
         let alerts = campaign.registry().alerts();
         for t in campaign.targets() {
             let cause = crate::alerts::Cause::TokenExpiry(t.name.clone());
-            match t.network().token_expires(t) {
+            match t.network.token_expires() {
                 Some(day) if (day - today).num_days() <= network::TOKEN_WARNING_DAYS => {
                     let text = format!(
                         "the token of target {} {}; get a new one (campaign-bot login {}) and set it",

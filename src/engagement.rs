@@ -130,7 +130,7 @@ pub fn collects(config: &crate::config::Config, target: &str) -> bool {
         .targets
         .iter()
         .find(|t| t.name == target)
-        .is_some_and(|t| t.network().collects_engagement())
+        .is_some_and(|t| t.profile().counts_engagement())
 }
 
 /// The first check's window of a post published at `published` on a
@@ -182,7 +182,7 @@ fn collecting(campaign: &Targets) -> Vec<&str> {
         .filter(|t| {
             campaign
                 .publisher(&t.name)
-                .is_some_and(|p| p.collects_engagement())
+                .is_some_and(|p| p.profile().counts_engagement())
         })
         .map(|t| t.name.as_str())
         .collect()
@@ -210,7 +210,7 @@ pub async fn run(
         .filter(|t| {
             campaign
                 .publisher(&t.name)
-                .is_some_and(|p| !p.collects_engagement())
+                .is_some_and(|p| !p.profile().counts_engagement())
         })
         .map(|t| t.name.clone())
         .collect();
@@ -223,7 +223,7 @@ pub async fn run(
         let Some(publisher) = campaign.publisher(&target).cloned() else {
             continue;
         };
-        if !publisher.collects_engagement() {
+        if !publisher.profile().counts_engagement() {
             continue;
         }
         let due: Vec<Intent> = posts

@@ -134,7 +134,7 @@ impl DaemonLock {
             path: path.clone(),
             source,
         };
-        crate::store::create_private_dir(data_dir).map_err(io)?;
+        crate::private::create_dir(data_dir).map_err(io)?;
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)

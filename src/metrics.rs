@@ -167,19 +167,3 @@ impl Metrics {
         out
     }
 }
-
-/// The label of an outcome of [`crate::campaign::Campaign::deliver`], or
-/// `None` for those that are not an outcome of this process (another
-/// process is sending; a stop came first).
-pub fn outcome_label(outcome: &crate::campaign::Outcome) -> Option<&'static str> {
-    use crate::campaign::Outcome::*;
-    Some(match outcome {
-        Published(_) => "published",
-        AlreadyDone(_) => "already_done",
-        AlreadyThere { .. } => "already_there",
-        Uncertain(_) => "uncertain",
-        Failed(_) => "failed",
-        Skipped(_) => "skipped",
-        BeingPosted(_) | Interrupted => return None,
-    })
-}

@@ -32,7 +32,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::campaign::Campaign;
-use crate::daemon::DaemonStatus;
+use crate::health::{self, DaemonStatus};
 use crate::metrics::States;
 
 /// Connections served at once.
@@ -116,7 +116,7 @@ async fn readyz(State(campaign): State<Arc<Campaign>>) -> Response {
     let verdict = tokio::task::spawn_blocking(move || {
         let config = campaign.config();
         let daemon = DaemonStatus::read(&config.data_dir);
-        crate::commands::health(config, campaign.store(), daemon.as_ref())
+        health::health(config, campaign.store(), daemon.as_ref())
     })
     .await;
     match verdict {
@@ -197,7 +197,7 @@ async fn calendar(State(campaign): State<Arc<Campaign>>) -> Response {
     let feed = tokio::task::spawn_blocking(move || {
         let config = c.config();
         let catalog = c.catalog();
-        let mut states = c.store().rotations(config)?;
+        let mut states = c.store().rotations(config.target_names())?;
         let now = chrono::Utc::now();
         // 14 days, or fewer on a schedule so fast that they would hold
         // more than CALENDAR_SLOTS slots (each request costs its plan).

@@ -210,19 +210,6 @@ fn make_private(db: &Path) -> std::io::Result<()> {
 /// How long a writer waits for another process's write to finish.
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Creates `dir` (and its parents) if needed; a folder created here is
-/// readable by the bot's user only.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
 /// Where an intent stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntentState {
@@ -347,9 +334,26 @@ pub mod keys {
     pub fn limits(target: &str) -> String {
         format!("limits:{target}")
     }
-    /// `target`'s login session (Bluesky).
-    pub fn session(target: &str) -> String {
-        format!("session:{target}")
+}
+
+/// What a publisher may keep in the state store between runs (a session, a
+/// container's id), and nothing else of the store: small text values under
+/// keys the network chooses, each starting with what it keeps
+/// (`session:`, `threads_container:`).
+#[derive(Clone)]
+pub struct Kept {
+    store: Arc<Store>,
+}
+
+impl Kept {
+    pub fn new(store: Arc<Store>) -> Kept {
+        Kept { store }
+    }
+    pub fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.store.meta(key)
+    }
+    pub fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.store.set_meta(key, value)
     }
 }
 
@@ -379,7 +383,7 @@ pub enum Claim {
 impl Store {
     /// Opens (creating if needed) `data_dir/state.db` and migrates it.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        create_private_dir(data_dir).map_err(|source| StoreError::CreateDir {
+        crate::private::create_dir(data_dir).map_err(|source| StoreError::CreateDir {
             path: data_dir.to_path_buf(),
             source,
         })?;
@@ -529,14 +533,13 @@ impl Store {
     }
 
     /// Where each of `config`'s targets stands in its rotation, by name.
-    pub fn rotations(
+    pub fn rotations<'a>(
         &self,
-        config: &crate::config::Config,
+        targets: impl IntoIterator<Item = &'a str>,
     ) -> Result<std::collections::BTreeMap<String, RotationState>, StoreError> {
-        config
-            .targets
-            .iter()
-            .map(|t| Ok((t.name.clone(), self.rotation(&t.name)?)))
+        targets
+            .into_iter()
+            .map(|t| Ok((t.to_string(), self.rotation(t)?)))
             .collect()
     }
 

@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::config::{Config, TargetConfig};
 use crate::metrics::Metrics;
 use crate::publish::network::BuildContext;
-use crate::publish::{BuildError, Publisher, outbox};
+use crate::publish::{BuildError, Publisher, registry};
 use crate::render::Limits;
 use crate::store::{Store, StoreError, keys};
 
@@ -45,20 +45,16 @@ impl Targets {
         let ctx = BuildContext {
             data_dir: &data_dir,
             cached_limits: &cached,
-            store: store.clone(),
+            kept: crate::store::Kept::new(store.clone()),
             clock,
         };
         let mut publishers = BTreeMap::new();
         let mut broken = Vec::new();
         for t in &config.targets {
             let built = if dry_run {
-                Ok(Arc::new(outbox::Outbox::new(
-                    &t.name,
-                    data_dir.join(outbox::FILE_NAME),
-                    clock,
-                )) as Arc<dyn Publisher>)
+                Ok(registry::dry_run(&t.name, &data_dir, clock))
             } else {
-                t.network().build(t, &ctx)
+                t.network.build(&t.name, &ctx)
             };
             match built {
                 Ok(p) => {

@@ -82,7 +82,7 @@ fn publisher(n: &Net, store: Arc<Store>) -> Bluesky {
         &n.pds,
         &n.bot_handle,
         Secret::new(n.bot_password.clone()),
-        store,
+        campaign_bot::store::Kept::new(store),
     )
 }
 
@@ -708,7 +708,7 @@ async fn a_post_the_appview_has_not_indexed_is_checked_again_later() {
         &pds.uri(),
         "bot.test",
         Secret::new("pw"),
-        Arc::new(Store::open(dir.path()).unwrap()),
+        campaign_bot::store::Kept::new(Arc::new(Store::open(dir.path()).unwrap())),
     );
     let lagging = format!("at://{did}/app.bsky.feed.post/3kaaaaaaaaaa2");
     let deleted = format!("at://{did}/app.bsky.feed.post/3kbbbbbbbbbb2");

@@ -739,10 +739,14 @@ fn preview_of_one_message_gives_its_next_date_per_language_drafts_included() {
         .assert()
         .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    assert!(text.starts_with("living-together (posts/rotation/10-living-together.toml)\n"), "{text}");
+    assert!(
+        text.starts_with("living-together (posts/rotation/10-living-together.toml)\n"),
+        "{text}"
+    );
     for lang in ["en", "fr", "ar"] {
         assert!(
-            text.lines().any(|l| l.starts_with(&format!("  outbox  {lang}  ")) && l.contains(" 2027-")),
+            text.lines()
+                .any(|l| l.starts_with(&format!("  outbox  {lang}  ")) && l.contains(" 2027-")),
             "{lang}: {text}"
         );
     }
@@ -751,16 +755,27 @@ fn preview_of_one_message_gives_its_next_date_per_language_drafts_included() {
         "status = \"draft\"\n\n[text]\nen = \"Every new neighbour adds to what our cities are.\"\nfr = \"Chaque nouveau voisin ajoute à ce que sont nos villes.\"\n",
     )
     .unwrap();
-    let out = bot(dir.path()).args(["preview", "16-welcome"]).assert().success();
+    let out = bot(dir.path())
+        .args(["preview", "16-welcome"])
+        .assert()
+        .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    assert!(text.contains("a draft, shown as if it were approved now"), "{text}");
-    assert!(text.contains("  outbox  en  ") && text.contains("  outbox  fr  "), "{text}");
+    assert!(
+        text.contains("a draft, shown as if it were approved now"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  outbox  en  ") && text.contains("  outbox  fr  "),
+        "{text}"
+    );
     assert!(!text.contains("  outbox  ar  "), "no Arabic text: {text}");
     bot(dir.path())
         .args(["preview", "no-such-message"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no message has the id \"no-such-message\""));
+        .stderr(predicate::str::contains(
+            "no message has the id \"no-such-message\"",
+        ));
 }
 
 // Issue 32, item 3: run inside posts/, preview said "nothing to post" and
@@ -818,7 +833,12 @@ fn a_reader_that_closes_early_ends_the_command_quietly() {
         let _ = stdout.read(&mut one);
         drop(stdout);
         let mut stderr = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
         let status = child.wait().unwrap();
         assert!(
             status.success() || status.signal() == Some(libc::SIGPIPE),

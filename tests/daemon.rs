@@ -4,10 +4,9 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use tokio_util::sync::CancellationToken;
 
@@ -15,117 +14,11 @@ use campaign_bot::campaign::Campaign;
 use campaign_bot::clock::Clock;
 use campaign_bot::config::{Config, Sources};
 use campaign_bot::daemon::{self, RunOptions};
-use campaign_bot::model::{Check, Counts, Published, Slot};
+use campaign_bot::model::Slot;
 use campaign_bot::posts;
-use campaign_bot::publish::{Lookup, Outgoing, PublishError, Publisher};
-use campaign_bot::render::Limits;
+use campaign_bot::publish::fake::{Fake, FakeNetwork};
+use campaign_bot::publish::{Outgoing, PublishError, Publisher};
 use campaign_bot::store::{IntentState, Store};
-
-/// A network in memory: what was posted, and errors to answer with first.
-#[derive(Default)]
-struct Network {
-    posts: Mutex<Vec<Outgoing>>,
-    failures: Mutex<Vec<PublishError>>,
-    /// Collects engagement (a network), or not (like the outbox).
-    counts: bool,
-    /// Each engagement call: the remote ids asked for.
-    engagement_calls: Mutex<Vec<Vec<String>>>,
-    /// Look-ups to answer with an error first (the network unreachable).
-    failing_lookups: Mutex<u32>,
-    /// How long a post takes to be answered.
-    answer_after: Option<Duration>,
-    /// Posts being sent now, and the most ever sent at once.
-    sending: std::sync::atomic::AtomicUsize,
-    most_at_once: std::sync::atomic::AtomicUsize,
-}
-
-struct Fake {
-    name: String,
-    net: Arc<Network>,
-}
-
-#[async_trait]
-impl Publisher for Fake {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> &'static str {
-        "outbox"
-    }
-    fn limits(&self) -> Limits {
-        Limits::NONE
-    }
-    async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
-        if let Some(e) = self.net.failures.lock().unwrap().pop() {
-            return Err(e);
-        }
-        if let Some(d) = self.net.answer_after {
-            use std::sync::atomic::Ordering::SeqCst;
-            let now = self.net.sending.fetch_add(1, SeqCst) + 1;
-            self.net.most_at_once.fetch_max(now, SeqCst);
-            tokio::time::sleep(d).await;
-            self.net.sending.fetch_sub(1, SeqCst);
-        }
-        let mut posts = self.net.posts.lock().unwrap();
-        // Idempotent like a real network with an idempotency key.
-        if !posts.iter().any(|p| p.intent_key == post.intent_key) {
-            posts.push(post.clone());
-        }
-        Ok(Published {
-            remote_id: post.intent_key.clone(),
-            url: None,
-        })
-    }
-    fn collects_engagement(&self) -> bool {
-        self.net.counts
-    }
-    fn engagement_batch(&self) -> usize {
-        25
-    }
-    async fn engagement(&self, ids: &[String]) -> Result<Vec<(String, Check)>, PublishError> {
-        let mut calls = self.net.engagement_calls.lock().unwrap();
-        calls.push(ids.to_vec());
-        let n = calls.len() as u64;
-        Ok(ids
-            .iter()
-            .map(|id| {
-                (
-                    id.clone(),
-                    Check::Counts(Counts {
-                        likes: n,
-                        reposts: 0,
-                        replies: 0,
-                        quotes: Some(0),
-                        views: None,
-                        ..Default::default()
-                    }),
-                )
-            })
-            .collect())
-    }
-    async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
-        {
-            let mut failing = self.net.failing_lookups.lock().unwrap();
-            if *failing > 0 {
-                *failing -= 1;
-                return Err(PublishError::Transient("connection reset".into()));
-            }
-        }
-        Ok(self
-            .net
-            .posts
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|p| p.intent_key == post.intent_key)
-            .map_or(Lookup::NotPosted, |p| {
-                Lookup::Posted(Published {
-                    remote_id: p.intent_key.clone(),
-                    url: None,
-                })
-            }))
-    }
-}
 
 struct World {
     dir: tempfile::TempDir,
@@ -176,7 +69,7 @@ fn world(extra_env: &[(&str, &str)]) -> World {
     World { dir, config }
 }
 
-fn campaign(w: &World, nets: &[(&str, &Arc<Network>)], start: DateTime<Utc>) -> Arc<Campaign> {
+fn campaign(w: &World, nets: &[(&str, &Arc<FakeNetwork>)], start: DateTime<Utc>) -> Arc<Campaign> {
     let store = Arc::new(Store::open(&w.config.data_dir).unwrap());
     let catalog = posts::load(&w.config.posts_dir, &w.config.all_languages());
     assert!(catalog.problems.is_empty(), "{:?}", catalog.problems);
@@ -212,7 +105,7 @@ async fn run_for(c: Arc<Campaign>, data_dir: &Path, span: Duration) {
     task.await.unwrap().unwrap();
 }
 
-fn summary(net: &Network) -> Vec<String> {
+fn summary(net: &FakeNetwork) -> Vec<String> {
     net.posts
         .lock()
         .unwrap()
@@ -244,7 +137,10 @@ const EXPECTED_WEEK: &[&str] = &[
 #[tokio::test(start_paused = true)]
 async fn a_simulated_week_posts_the_expected_sequence() {
     let w = world(&[]);
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     let c = campaign(&w, &[("outbox", &net)], monday());
     run_for(c.clone(), &w.config.data_dir, WEEK).await;
     assert_eq!(summary(&net), EXPECTED_WEEK);
@@ -257,7 +153,10 @@ async fn a_simulated_week_posts_the_expected_sequence() {
 #[tokio::test(start_paused = true)]
 async fn a_restart_in_the_middle_continues_the_sequence() {
     let w = world(&[]);
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     let first = campaign(&w, &[("outbox", &net)], monday());
     run_for(
         first.clone(),
@@ -280,7 +179,10 @@ async fn a_restart_in_the_middle_continues_the_sequence() {
 #[tokio::test(start_paused = true)]
 async fn a_crash_after_sending_never_posts_twice() {
     let w = world(&[]);
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     let start = Utc.with_ymd_and_hms(2026, 11, 30, 8, 5, 0).unwrap();
     let c = campaign(&w, &[("outbox", &net)], start);
     // The previous run recorded the 09:00 intent and sent it, then died
@@ -313,7 +215,10 @@ async fn a_crash_after_sending_never_posts_twice() {
 async fn a_crash_before_sending_posts_once_within_grace_and_never_after() {
     for (minutes_late, expect_post) in [(5, true), (20, false)] {
         let w = world(&[]);
-        let net = Arc::new(Network::default());
+        let net = Arc::new(FakeNetwork {
+            batch: 25,
+            ..Default::default()
+        });
         let slot = Slot::cron(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
         let start = slot.at + chrono::Duration::minutes(minutes_late);
         let c = campaign(&w, &[("outbox", &net)], start);
@@ -340,7 +245,10 @@ async fn a_crash_before_sending_posts_once_within_grace_and_never_after() {
 #[tokio::test(start_paused = true)]
 async fn missed_slots_are_skipped_not_burst_out() {
     let w = world(&[("CAMPAIGN_BOT__SCHEDULE__SLOTS", "*/5 * * * *")]);
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     let down_since = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
     // Down from 08:00 to 09:02: twelve slots due, 08:50 … 09:00 within grace;
     // only 09:00 is posted, the eleven others are skipped.
@@ -378,8 +286,14 @@ async fn transient_errors_are_retried_and_auth_pauses_only_that_target() {
         ("CAMPAIGN_BOT__TARGETS__GOOD__KIND", "outbox"),
         ("CAMPAIGN_BOT__TARGETS__BAD__KIND", "outbox"),
     ]);
-    let good = Arc::new(Network::default());
-    let bad = Arc::new(Network::default());
+    let good = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
+    let bad = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     good.failures.lock().unwrap().extend([
         PublishError::Transient("502 Bad Gateway".into()),
         PublishError::RateLimited {
@@ -417,7 +331,10 @@ async fn timed_queue_posts_go_out_in_each_language_at_their_time() {
         "at = 2026-12-01T12:00:00+01:00\n[text]\nen = \"day en\"\nfr = \"day fr\"\n",
     )
     .unwrap();
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     let c = campaign(&w, &[("outbox", &net)], monday());
     run_for(c, &w.config.data_dir, Duration::from_secs(2 * 86_400)).await;
     let posts = summary(&net);
@@ -449,7 +366,8 @@ fn outgoing_of(i: &campaign_bot::store::Intent) -> Outgoing {
 #[tokio::test(start_paused = true)]
 async fn engagement_is_checked_at_decaying_ages_after_posting_comes_first() {
     let w = world(&[]);
-    let net = Arc::new(Network {
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
         counts: true,
         ..Default::default()
     });
@@ -500,7 +418,10 @@ async fn engagement_is_checked_at_decaying_ages_after_posting_comes_first() {
 #[tokio::test(start_paused = true)]
 async fn an_outbox_has_nothing_to_collect() {
     let w = world(&[]);
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     let c = campaign(&w, &[("outbox", &net)], monday());
     run_for(c, &w.config.data_dir, Duration::from_secs(2 * 86_400)).await;
     assert!(net.engagement_calls.lock().unwrap().is_empty());
@@ -513,7 +434,10 @@ async fn an_outbox_has_nothing_to_collect() {
 #[tokio::test(start_paused = true)]
 async fn a_pending_post_whose_lookup_fails_at_start_is_looked_up_again_and_sent() {
     let w = world(&[]);
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     *net.failing_lookups.lock().unwrap() = 2;
     let slot = Slot::cron(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
     let c = campaign(
@@ -540,7 +464,10 @@ async fn a_pending_post_whose_lookup_fails_at_start_is_looked_up_again_and_sent(
 #[tokio::test(start_paused = true)]
 async fn a_pending_post_the_network_cannot_be_asked_about_goes_to_a_person_not_out() {
     let w = world(&[]);
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     *net.failing_lookups.lock().unwrap() = u32::MAX;
     let slot = Slot::cron(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
     let c = campaign(
@@ -568,7 +495,8 @@ async fn a_pending_post_the_network_cannot_be_asked_about_goes_to_a_person_not_o
 #[tokio::test(start_paused = true)]
 async fn a_stop_lets_a_post_being_sent_finish_and_records_it() {
     let w = world(&[]);
-    let net = Arc::new(Network {
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
         answer_after: Some(Duration::from_secs(3)),
         ..Default::default()
     });
@@ -605,7 +533,8 @@ async fn engagement_is_checked_on_a_schedule_with_slots_two_minutes_apart() {
         ("CAMPAIGN_BOT__SCHEDULE__SLOTS", "*/2 * * * *"),
         ("CAMPAIGN_BOT__ENGAGEMENT__CHECKPOINTS", "10s;60s"),
     ]);
-    let net = Arc::new(Network {
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
         counts: true,
         ..Default::default()
     });
@@ -633,7 +562,10 @@ async fn a_timed_post_seen_after_its_time_is_posted_within_grace_or_recorded_as_
         )
         .unwrap();
     }
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     // The schedule had gone past both while their files were not there.
     let now = Utc.with_ymd_and_hms(2026, 11, 30, 8, 20, 0).unwrap();
     let c = campaign(&w, &[("outbox", &net)], now);
@@ -664,7 +596,10 @@ async fn a_timed_post_takes_the_rotation_slot_it_lands_on() {
         "at = 2026-11-30T09:00:00\n[text]\nen = \"day en\"\nfr = \"day fr\"\nar = \"day ar\"\n",
     )
     .unwrap();
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     let c = campaign(&w, &[("outbox", &net)], monday());
     run_for(c.clone(), &w.config.data_dir, Duration::from_secs(86_400)).await;
     let posts = summary(&net);
@@ -710,7 +645,10 @@ async fn a_post_sends_the_images_recorded_with_it_not_the_files_edited_since() {
     };
     let file = w.dir.path().join("posts/rotation/alpha.toml");
     std::fs::write(&file, with_image("first.png")).unwrap();
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     let c = campaign(&w, &[("outbox", &net)], monday());
     let slot = Slot::cron(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
     let target = w.config.target("outbox").unwrap().clone();
@@ -757,7 +695,10 @@ async fn a_week_of_the_daemon_posts_what_the_preview_said() {
         "[text]\nfr = \"news fr\"\n",
     )
     .unwrap();
-    let net = Arc::new(Network::default());
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
+        ..Default::default()
+    });
     let start = monday();
     let c = campaign(&w, &[("outbox", &net)], start);
     let week = chrono::Duration::days(7);
@@ -807,8 +748,12 @@ async fn a_week_costs_the_store_the_same_whatever_the_history() {
         if history > 0 {
             fill_history(&w.config.data_dir, history);
         }
-        let outbox = Arc::new(Network::default());
-        let net = Arc::new(Network {
+        let outbox = Arc::new(FakeNetwork {
+            batch: 25,
+            ..Default::default()
+        });
+        let net = Arc::new(FakeNetwork {
+            batch: 25,
             counts: true,
             ..Default::default()
         });
@@ -879,11 +824,12 @@ async fn many_targets_post_a_bounded_number_at_a_time() {
     env.push(("CAMPAIGN_BOT__SCHEDULE__PARALLEL_POSTS", "4"));
     let w = world(&env);
     assert_eq!(w.config.parallel_posts, 4);
-    let net = Arc::new(Network {
+    let net = Arc::new(FakeNetwork {
+        batch: 25,
         answer_after: Some(Duration::from_secs(10)),
         ..Default::default()
     });
-    let nets: Vec<(&str, &Arc<Network>)> = names.iter().map(|n| (n.as_str(), &net)).collect();
+    let nets: Vec<(&str, &Arc<FakeNetwork>)> = names.iter().map(|n| (n.as_str(), &net)).collect();
     let c = campaign(&w, &nets, monday());
     // Monday 08:00 UTC: one slot, 40 posts of 10 s each, 4 at a time.
     run_for(

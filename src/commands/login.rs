@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use super::{CliError, exit, open_targets};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::publish::network::{self, LoginError, LoginRequest};
+use crate::publish::network::LoginError;
+use crate::publish::registry;
 
 /// What `login` was given on the command line.
 pub struct LoginArgs<'a> {
@@ -21,11 +22,11 @@ pub struct LoginArgs<'a> {
 /// target is configured, needs none).
 pub async fn login(config: Option<&Config>, args: LoginArgs<'_>) -> Result<ExitCode, CliError> {
     let wanted = args.network.to_ascii_lowercase();
-    let Some(net) = network::by_kind(&wanted) else {
+    let Some(net) = registry::by_kind(&wanted) else {
         return Err(CliError::Usage(format!(
             "no network called {:?}; log in to one of {}",
             args.network,
-            network::all_kinds().join(", ")
+            registry::all_kinds().join(", ")
         )));
     };
     let targets = match config {
@@ -36,7 +37,7 @@ pub async fn login(config: Option<&Config>, args: LoginArgs<'_>) -> Result<ExitC
         .map(|c| {
             c.targets
                 .iter()
-                .filter(|t| t.network().name() == net.name())
+                .filter(|t| t.profile().name == net.profile().name)
                 .filter(|t| args.target.is_none_or(|only| only == t.name))
                 .collect()
         })
@@ -46,7 +47,7 @@ pub async fn login(config: Option<&Config>, args: LoginArgs<'_>) -> Result<ExitC
     {
         return Err(CliError::Usage(format!(
             "no {} target named {only:?} is configured",
-            net.name()
+            net.profile().name
         )));
     }
     let built = mine
@@ -60,17 +61,14 @@ pub async fn login(config: Option<&Config>, args: LoginArgs<'_>) -> Result<ExitC
                     .map(|b| b.message.clone())
                     .unwrap_or_else(|| "not started".into())),
             };
-            (t, p)
+            (t.name.as_str(), t.network.as_ref(), p)
         })
         .collect();
     let mut stdin = std::io::BufReader::new(std::io::stdin());
-    let request = LoginRequest {
-        instance: args.instance,
-        token_file: args.token_file,
-        targets: built,
-        input: &mut stdin,
-    };
-    match net.login(request).await {
+    match net
+        .login(args.instance, args.token_file, built, &mut stdin)
+        .await
+    {
         Ok(()) => Ok(ExitCode::from(exit::OK)),
         Err(LoginError::Usage(m)) => Err(CliError::Usage(m)),
         Err(LoginError::Failed(m)) => Err(CliError::Failed(m)),

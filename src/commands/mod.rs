@@ -30,7 +30,7 @@ pub use preview::{preview, preview_ics, preview_message};
 pub use report::{engagement, report};
 pub use resolve::resolve;
 pub use run::run;
-pub use status::{health, status};
+pub use status::status;
 pub use validate::validate;
 
 /// Exit codes, as documented in `--help` and README.
@@ -151,7 +151,7 @@ pub fn offline_limits_by_target(config: &Config) -> HashMap<String, Limits> {
             let l = store
                 .as_ref()
                 .and_then(|s| cached_limits(s, &t.name))
-                .unwrap_or_else(|| t.network().offline_limits());
+                .unwrap_or_else(|| t.profile().limits);
             (t.name.clone(), l)
         })
         .collect()

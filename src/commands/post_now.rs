@@ -151,11 +151,14 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
         {
             Outcome::Published(p) => {
                 // Where to look: an outbox's post is a line in a file.
-                let file = target
-                    .network()
-                    .writes_to(target, &super::data_dir(config, args.dry_run))
-                    .map(|f| format!(", a line in {}", f.display()))
-                    .unwrap_or_default();
+                let data = super::data_dir(config, args.dry_run);
+                let file = if args.dry_run {
+                    Some(crate::publish::registry::dry_run_file(&data))
+                } else {
+                    target.network.writes_to(&data)
+                }
+                .map(|f| format!(", a line in {}", f.display()))
+                .unwrap_or_default();
                 println!(
                     "{}: posted {planned} for the slot of {slot_shown}: {}{file}",
                     target.name,

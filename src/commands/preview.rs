@@ -50,7 +50,7 @@ fn start(config: &Config, from: Option<&str>) -> Result<Start, CliError> {
     let (states, cursor): (BTreeMap<String, RotationState>, Option<DateTime<Utc>>) = if db.exists()
     {
         let store = Store::open(&config.data_dir)?;
-        (store.rotations(config)?, store.cursor()?)
+        (store.rotations(config.target_names())?, store.cursor()?)
     } else {
         (BTreeMap::new(), None)
     };
@@ -144,7 +144,7 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
     for t in config
         .targets
         .iter()
-        .filter(|t| t.network().refuses_repeats())
+        .filter(|t| t.profile().refuses_repeats)
     {
         if let Some(days) = crate::checks::repeat_days(config, &catalog, t) {
             let window = config.repeat_window.as_secs_f64() / 86_400.0;
@@ -155,7 +155,7 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
                     format!(
                         " — sooner than schedule.repeat_window ({}): {} may refuse repeats as duplicates",
                         humantime::format_duration(config.repeat_window),
-                        t.network().name()
+                        t.profile().name
                     )
                 } else {
                     String::new()
@@ -170,7 +170,7 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
             let limits = known
                 .get(&target.name)
                 .copied()
-                .unwrap_or_else(|| target.network().offline_limits());
+                .unwrap_or_else(|| target.profile().limits);
             let (rendered, variant) =
                 render_for(m, lang, &config.hashtags, &limits).expect("language present");
             let ms = measure(&rendered, &limits);

@@ -76,11 +76,11 @@ pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError
     for t in &summary.nothing_to_collect {
         let why = config
             .target(t)
-            .and_then(|t| t.network().no_engagement_reason())
+            .and_then(|t| t.profile().no_engagement_reason())
             .unwrap_or("its network gives no counts");
         println!(
             "{t}: nothing to collect: {why}; targets on {} collect engagement",
-            crate::publish::network::collecting_networks()
+            crate::publish::registry::collecting_networks()
         );
     }
     for (t, why) in &summary.failures {

@@ -7,117 +7,9 @@ use chrono::Utc;
 use super::{CliError, exit, local_time, open_targets};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::daemon::DaemonStatus;
+use crate::health::{DaemonStatus, health, process_alive};
 use crate::publish::network;
 use crate::store::Store;
-
-/// How late the scheduler may be on its next event, beyond the grace,
-/// before it counts as stuck.
-const STUCK_AFTER: chrono::Duration = chrono::Duration::minutes(2);
-
-/// Why the daemon is not healthy, or `None` if it is.
-pub fn health(
-    config: &Config,
-    store: &Store,
-    daemon: Option<&DaemonStatus>,
-) -> Result<Option<String>, CliError> {
-    let mut why: Vec<String> = Vec::new();
-    match daemon {
-        None => why.push("the daemon is not running (no data/daemon.json)".into()),
-        Some(d) if !d.running => why.push(format!(
-            "the daemon stopped at {}",
-            local_time(d.updated_at, config.schedule.timezone())
-        )),
-        Some(d) if !process_alive(d.pid) => why.push(format!(
-            "the daemon (pid {}) is gone without stopping cleanly",
-            d.pid
-        )),
-        Some(d) => {
-            if let Some(next) = d.next_event {
-                let grace = chrono::Duration::from_std(config.schedule.grace()).unwrap_or_default();
-                if Utc::now() > next + grace + STUCK_AFTER {
-                    why.push(format!(
-                        "the scheduler is stuck: the event of {} has not been handled",
-                        local_time(next, config.schedule.timezone())
-                    ));
-                }
-            }
-        }
-    }
-    if let Err(e) = std::fs::read_dir(&config.posts_dir) {
-        why.push(format!(
-            "the posts folder {} cannot be read ({e}): nothing new can be posted",
-            config.posts_dir.display()
-        ));
-    }
-    if let Some(d) = daemon.filter(|d| d.running && process_alive(d.pid))
-        && let Some(missing) = unrecorded_slot(config, store, d)?
-    {
-        why.push(missing);
-    }
-    for t in &config.targets {
-        if let Some(reason) = crate::targets::paused(store, &t.name)? {
-            why.push(format!("target {} is paused: {reason}", t.name));
-        }
-    }
-    let today = Utc::now().date_naive();
-    for t in &config.targets {
-        if let Some(day) = t.network().token_expires(t)
-            && (day - today).num_days() <= network::TOKEN_WARNING_DAYS
-        {
-            why.push(format!(
-                "the token of target {} {}; get a new one and set it",
-                t.name,
-                network::token_expiry(day, today)
-            ));
-        }
-    }
-    let uncertain = store.uncertain()?;
-    if !uncertain.is_empty() {
-        why.push(format!(
-            "{} post(s) may or may not have gone out and need a person: run `campaign-bot status`",
-            uncertain.len()
-        ));
-    }
-    Ok((!why.is_empty()).then(|| why.join("; ")))
-}
-
-/// How long after a slot its records must be in the state store: they are
-/// written within milliseconds, or within the store's 30 s busy wait when
-/// another process holds it.
-const RECORD_MARGIN: chrono::Duration = chrono::Duration::seconds(45);
-
-/// The latest slot of the running daemon that no target has a record of,
-/// RECORD_MARGIN after it: the state store cannot be written (a full disk)
-/// and slots are being lost.
-fn unrecorded_slot(
-    config: &Config,
-    store: &Store,
-    d: &DaemonStatus,
-) -> Result<Option<String>, CliError> {
-    let until = Utc::now() - RECORD_MARGIN;
-    let schedule = &config.schedule;
-    let Some(last) = schedule
-        .between(d.started_at.max(until - chrono::Duration::hours(6)), until)
-        .pop()
-    else {
-        return Ok(None);
-    };
-    let slot = crate::model::Slot::cron(last);
-    for t in &config.targets {
-        if store.intent(&slot.intent_key(&t.name))?.is_some() {
-            return Ok(None);
-        }
-    }
-    Ok(Some(format!(
-        "the slot of {} has no record in the state store: it cannot be written (is the disk full?) and slots are being lost",
-        local_time(last, config.schedule.timezone())
-    )))
-}
-
-fn process_alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
 
 pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliError> {
     let store = Store::open(&config.data_dir)?;
@@ -159,7 +51,7 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
     let targets = open_targets(config, false, Clock::System)?;
     for t in &config.targets {
         let creds = match targets.publisher(&t.name) {
-            _ if t.network().secrets(t).is_empty() => "no credentials needed".to_string(),
+            _ if t.network.secrets().is_empty() => "no credentials needed".to_string(),
             None => targets
                 .why_broken(&t.name)
                 .map(|b| format!("NOT STARTED: {}", b.message))
@@ -179,8 +71,8 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
             .unwrap_or_default();
         let today = Utc::now().date_naive();
         let expiry = t
-            .network()
-            .token_expires(t)
+            .network
+            .token_expires()
             .map(|day| {
                 let soon = (day - today).num_days() <= network::TOKEN_WARNING_DAYS;
                 format!(

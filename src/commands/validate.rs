@@ -13,7 +13,7 @@ use crate::posts::Severity;
 fn check_credentials(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
     for t in &config.targets {
-        for source in t.network().secrets(t) {
+        for source in t.network.secrets() {
             match source.resolve() {
                 Err(e) => {
                     let b = crate::publish::BuildError {
@@ -81,7 +81,7 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
         && config
             .targets
             .iter()
-            .any(|t| t.network().asks_server_for_limits())
+            .any(|t| t.profile().server_limits.is_some())
     {
         let targets = open_targets(config, false, Clock::System)?;
         let (fresh, notes) = targets.refresh_limits().await;
@@ -94,7 +94,7 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
         limits
             .get(&t.name)
             .copied()
-            .unwrap_or_else(|| t.network().offline_limits())
+            .unwrap_or_else(|| t.profile().limits)
     };
     // The two checks are independent and each takes a while on thousands
     // of posts: they run side by side, each over all cores.

@@ -17,6 +17,7 @@ use crate::posts::files::{self, ImageInfo};
 use crate::render::Limits;
 
 pub mod bluesky;
+pub mod fake;
 pub mod http;
 pub mod linkedin;
 pub mod mastodon;
@@ -24,6 +25,8 @@ pub mod matching;
 pub mod network;
 pub mod oauth;
 pub mod outbox;
+pub mod profile;
+pub mod registry;
 pub mod telegram;
 pub mod threads;
 pub mod x;
@@ -208,6 +211,8 @@ pub trait Publisher: Send + Sync {
     fn name(&self) -> &str;
     /// The target's `kind`, as configured (`mastodon`, `bluesky`…).
     fn kind(&self) -> &'static str;
+    /// What its network is (whether it has counts to collect, …).
+    fn profile(&self) -> &'static profile::Profile;
     /// How the network counts length, and its limits.
     fn limits(&self) -> Limits;
     /// Posts once. Sending the same `intent_key` again must not make a
@@ -225,11 +230,6 @@ pub trait Publisher: Send + Sync {
     /// their own); networks with fixed limits return them.
     async fn refresh_limits(&self) -> Result<Limits, PublishError> {
         Ok(self.limits())
-    }
-    /// Whether the network has engagement counts to collect (the outbox
-    /// has none, and says so rather than inventing numbers).
-    fn collects_engagement(&self) -> bool {
-        false
     }
     /// How many posts one engagement call covers.
     fn engagement_batch(&self) -> usize {

@@ -1,200 +1,100 @@
-//! The registry of networks: what the rest of the bot may ask of any
-//! network, and the one list of them. Everything particular to a network
-//! (its settings, their checks, its limits and media rules, how it is
-//! built, its login) lives in its own home under `publish/` and is reached
-//! through [`Network`].
+//! A network at set-up: what the configuration, `validate`, `status` and
+//! `login` ask of it. The part the engine calls while posting and
+//! collecting is [`super::Publisher`]; this is the other part, and the two
+//! share no method.
 //!
-//! Adding a network is: its home (`publish/NAME.rs`, or a folder), one
-//! variant of [`NetworkSettings`], one line of [`NETWORKS`].
+//! A network implements [`Network`], with its own settings type (a serde
+//! type whose fields are its `[targets.NAME]` keys) and its [`Profile`]
+//! (data). The registry ([`super::registry`]) holds one line per network;
+//! a configured target holds its network and its settings together as a
+//! [`Target`], so nothing takes settings apart by network.
 
+use std::any::Any;
+use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
-use super::{Publisher, bluesky, linkedin, mastodon, outbox, telegram, threads, x};
+use super::Publisher;
+use super::profile::Profile;
 use crate::clock::Clock;
-use crate::config::{ConfigError, SecretSource, TargetConfig};
 use crate::render::Limits;
-use crate::store::Store;
+use crate::secret::SecretSource;
+use crate::store::Kept;
 
-/// Every network the bot posts to, one line each.
-pub static NETWORKS: &[&dyn Network] = &[
-    &outbox::Home,
-    &mastodon::Home,
-    &bluesky::Home,
-    &telegram::Home,
-    &x::Home,
-    &linkedin::Home,
-    &threads::Home,
-];
-
-/// The network a `kind` names, if any.
-pub fn by_kind(kind: &str) -> Option<&'static dyn Network> {
-    NETWORKS.iter().copied().find(|n| n.kinds().contains(&kind))
+/// A bad value of a target's key (`targets.NAME.KEY`), or a missing one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration key `{key}`: {message}")]
+pub struct KeyError {
+    pub key: String,
+    pub message: String,
 }
 
-/// Every `kind` a target may have, for messages.
-pub fn all_kinds() -> Vec<&'static str> {
-    NETWORKS
-        .iter()
-        .flat_map(|n| n.kinds().iter().copied())
-        .collect()
-}
-
-/// The networks that collect engagement counts, for people: "Mastodon,
-/// Bluesky, X, LinkedIn or Threads" (from the registry, never by hand).
-pub fn collecting_networks() -> String {
-    let names: Vec<&str> = NETWORKS
-        .iter()
-        .filter(|n| n.collects_engagement())
-        .map(|n| n.name())
-        .collect();
-    match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-        Some((last, _)) => last.to_string(),
-        None => String::new(),
+/// A [`KeyError`] about `key`.
+pub fn key_error(key: impl Into<String>, message: impl Into<String>) -> KeyError {
+    KeyError {
+        key: key.into(),
+        message: message.into(),
     }
 }
 
-/// A network's own settings of a target: one variant per network.
-#[derive(Debug, Clone)]
-pub enum NetworkSettings {
-    Outbox(outbox::Settings),
-    Fediverse(mastodon::Settings),
-    Bluesky(bluesky::Settings),
-    Telegram(telegram::Settings),
-    X(x::Settings),
-    LinkedIn(linkedin::Settings),
-    Threads(threads::Settings),
-}
-
-/// How many images a post may carry on a network, and how big each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MediaRules {
-    pub max_images: usize,
-    pub max_bytes: u64,
-}
-
-/// What building a publisher needs besides its target.
+/// What building a publisher needs besides its settings.
 pub struct BuildContext<'a> {
     pub data_dir: &'a Path,
     /// Limits learnt from the servers earlier (cached in the state store).
     pub cached_limits: &'a dyn Fn(&str) -> Option<Limits>,
-    /// Where sessions are kept between runs (Bluesky).
-    pub store: Arc<Store>,
+    /// What a publisher may keep between runs (a session, a container id).
+    pub kept: Kept,
     /// The time publishers stamp and compare with.
     pub clock: Clock,
 }
 
-/// A configured target and its publisher, or why it cannot start.
-pub type BuiltTarget<'a> = (&'a TargetConfig, Result<Arc<dyn Publisher>, String>);
+/// A configured target of a network, for its login: its name, its
+/// settings, and its publisher or why it cannot start.
+pub struct LoginTarget<'a, S> {
+    pub name: &'a str,
+    pub settings: &'a S,
+    pub built: Built,
+}
 
 /// What a `login` asks of a network.
-pub struct LoginRequest<'a> {
+pub struct LoginRequest<'a, S> {
     /// `--instance URL` (a server to register with).
     pub instance: Option<&'a str>,
     /// `--token-file FILE` (where to keep a token).
     pub token_file: Option<&'a Path>,
     /// The targets of this network in the configuration (already built).
-    pub targets: Vec<BuiltTarget<'a>>,
+    pub targets: Vec<LoginTarget<'a, S>>,
     /// Where the user's answers come from.
     pub input: &'a mut (dyn std::io::BufRead + Send),
 }
 
-/// A network the bot can post to.
-#[async_trait]
-pub trait Network: Send + Sync {
-    /// Its name, for people.
-    fn name(&self) -> &'static str;
-    /// The `kind` values that select it.
-    fn kinds(&self) -> &'static [&'static str];
-    /// Its own keys in a `[targets.NAME]` table (besides `kind`,
-    /// `languages` and `enabled`).
-    fn keys(&self) -> &'static [&'static str];
-    /// Reads and checks those keys. `keys` holds only keys of this network.
-    fn settings(
-        &self,
-        target: &str,
-        kind: &str,
-        keys: toml::Table,
-    ) -> Result<NetworkSettings, ConfigError>;
-    /// The limits a text must fit, without asking a server.
-    fn offline_limits(&self) -> Limits;
-    /// Its name where it has no target yet, with what its limits depend on.
-    fn unconfigured_name(&self) -> String {
-        self.name().to_string()
+/// The one target a login flow works on: an error saying what to add when
+/// there is none, or to choose when there are several.
+pub fn one_target<'t, 'a, S>(
+    targets: &'t [LoginTarget<'a, S>],
+    profile: &Profile,
+) -> Result<&'t LoginTarget<'a, S>, LoginError> {
+    match targets {
+        [] => Err(no_target(profile)),
+        [one] => Ok(one),
+        _ => Err(LoginError::Usage(format!(
+            "several {} targets are configured: say which with --target NAME",
+            profile.name
+        ))),
     }
-    /// Whether its servers set their own limits (asked by `validate`).
-    fn asks_server_for_limits(&self) -> bool {
-        false
-    }
-    /// Images per post and bytes per image it takes.
-    fn media_rules(&self) -> MediaRules {
-        MediaRules {
-            max_images: 4,
-            max_bytes: crate::posts::MAX_MEDIA_BYTES,
-        }
-    }
-    /// The most a text may be, in UTF-16 code units, to go with an image
-    /// (Telegram's photo caption); `None`: the same as without one.
-    fn caption_limit(&self) -> Option<usize> {
-        None
-    }
-    /// Whether it collects engagement counts at all.
-    fn collects_engagement(&self) -> bool {
-        true
-    }
-    /// Why a target's posts go out without their images, where they do
-    /// (`validate` warns of each post with images).
-    fn images_left_out(&self, target: &TargetConfig) -> Option<&'static str> {
-        let _ = target;
-        None
-    }
-    /// Whether it refuses a text the account posted recently (X,
-    /// LinkedIn): `validate` warns when the rotation repeats one too soon.
-    fn refuses_repeats(&self) -> bool {
-        false
-    }
-    /// The day a target's token stops working, where the token cannot be
-    /// refreshed by the bot and the configuration says (`token_expires`):
-    /// `status` shows it, and `status --health` fails a week ahead.
-    fn token_expires(&self, target: &TargetConfig) -> Option<chrono::NaiveDate> {
-        let _ = target;
-        None
-    }
-    /// What a post with a link costs on it, where that is worth saying.
-    fn link_cost_note(&self) -> Option<&'static str> {
-        None
-    }
-    /// Why it has no counts to collect, for `report` (where it has none).
-    fn no_engagement_reason(&self) -> Option<&'static str> {
-        None
-    }
-    /// The secrets a target needs (resolved when it is built; `validate`
-    /// checks they can be read).
-    fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource>;
-    /// The file a target writes its posts to, if it is an outbox.
-    fn writes_to(&self, target: &TargetConfig, data_dir: &Path) -> Option<PathBuf> {
-        let _ = (target, data_dir);
-        None
-    }
-    /// Builds the target's publisher; the error says why it cannot start.
-    fn build(
-        &self,
-        target: &TargetConfig,
-        ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, String>;
-    /// `campaign-bot login NETWORK`: gets or checks credentials, printing
-    /// for the user. `Err` says why it failed.
-    async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
-        let _ = request;
-        Err(LoginError::Usage(format!(
-            "{} has no login: it needs no account",
-            self.name()
-        )))
-    }
+}
+
+/// "No such target is configured; add one like this".
+pub fn no_target(profile: &Profile) -> LoginError {
+    LoginError::Usage(format!(
+        "no {} target is configured; add one to config/local.toml (or --config FILE), e.g.\n\n{}\n\nthen run `campaign-bot login {}` again",
+        profile.name,
+        profile.example.trim_end(),
+        profile.kinds[0]
+    ))
 }
 
 /// Why a login did not succeed.
@@ -206,6 +106,296 @@ pub enum LoginError {
     /// It ran and failed (exit 1).
     #[error("{0}")]
     Failed(String),
+}
+
+/// A network the bot can post to, at set-up.
+#[async_trait]
+pub trait Network: Send + Sync + 'static {
+    /// Its settings of one target, read from the `[targets.NAME]` table.
+    type Settings: Debug + Send + Sync + 'static;
+    /// What it is.
+    fn profile(&self) -> &'static Profile;
+    /// Its own keys in a `[targets.NAME]` table (besides `kind`,
+    /// `languages` and `enabled`), derived from its settings' serde type.
+    fn keys(&self) -> Vec<&'static str>;
+    /// Reads and checks those keys. `keys` holds only keys of this network;
+    /// `kind` is the one the target names (a flavour, for the fediverse).
+    fn settings(
+        &self,
+        target: &str,
+        kind: &str,
+        keys: toml::Table,
+    ) -> Result<Self::Settings, KeyError>;
+    /// The secrets a target needs (resolved when it is built; `validate`
+    /// checks they can be read).
+    fn secrets<'s>(&self, settings: &'s Self::Settings) -> Vec<&'s SecretSource>;
+    /// The day a target's token stops working, where the bot cannot renew
+    /// it and knows when: `status` shows it, `status --health` fails a
+    /// week ahead, and an alert is raised.
+    fn token_expires(&self, settings: &Self::Settings) -> Option<chrono::NaiveDate> {
+        let _ = settings;
+        None
+    }
+    /// Why a target's posts go out without their images, where they do
+    /// (`validate` warns of each post with images).
+    fn images_left_out(&self, settings: &Self::Settings) -> Option<&'static str> {
+        let _ = settings;
+        None
+    }
+    /// The file a target writes its posts to, if it writes to a file.
+    fn writes_to(&self, settings: &Self::Settings, data_dir: &Path) -> Option<PathBuf> {
+        let _ = (settings, data_dir);
+        None
+    }
+    /// Builds the target's publisher; the error says why it cannot start.
+    fn build(
+        &self,
+        target: &str,
+        settings: &Self::Settings,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Arc<dyn Publisher>, String>;
+    /// `campaign-bot login NETWORK`: gets or checks credentials, printing
+    /// for the user. By default it checks each target's credentials.
+    async fn login(&self, request: LoginRequest<'_, Self::Settings>) -> Result<(), LoginError> {
+        if request.targets.is_empty() {
+            return Err(no_target(self.profile()));
+        }
+        check_credentials(
+            request
+                .targets
+                .into_iter()
+                .map(|t| (t.name, t.built))
+                .collect(),
+        )
+        .await
+    }
+}
+
+/// A configured target's network and settings together: what the rest of
+/// the bot asks of a target at set-up, without knowing its network.
+pub trait Target: Debug + Send + Sync {
+    fn profile(&self) -> &'static Profile;
+    fn secrets(&self) -> Vec<&SecretSource>;
+    fn token_expires(&self) -> Option<chrono::NaiveDate>;
+    fn images_left_out(&self) -> Option<&'static str>;
+    fn writes_to(&self, data_dir: &Path) -> Option<PathBuf>;
+    fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Result<Arc<dyn Publisher>, String>;
+    /// For the registry's login, which gives a network its own settings back.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// [`Target`] of network `N`.
+pub struct Configured<N: Network> {
+    network: &'static N,
+    settings: N::Settings,
+}
+
+impl<N: Network> Debug for Configured<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(self.network.profile().name)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl<N: Network> Target for Configured<N> {
+    fn profile(&self) -> &'static Profile {
+        self.network.profile()
+    }
+    fn secrets(&self) -> Vec<&SecretSource> {
+        self.network.secrets(&self.settings)
+    }
+    fn token_expires(&self) -> Option<chrono::NaiveDate> {
+        self.network.token_expires(&self.settings)
+    }
+    fn images_left_out(&self) -> Option<&'static str> {
+        self.network.images_left_out(&self.settings)
+    }
+    fn writes_to(&self, data_dir: &Path) -> Option<PathBuf> {
+        self.network.writes_to(&self.settings, data_dir)
+    }
+    fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Result<Arc<dyn Publisher>, String> {
+        self.network.build(name, &self.settings, ctx)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A target's publisher, or why it cannot start.
+pub type Built = Result<Arc<dyn Publisher>, String>;
+
+/// A configured target, for a login: its name, its network and settings,
+/// and its publisher or why it cannot start.
+pub type BuiltTarget<'a> = (&'a str, &'a dyn Target, Built);
+
+/// A network in the registry: [`Network`] without its settings type, so
+/// that the registry can hold them all in one list.
+#[async_trait]
+pub trait Entry: Send + Sync {
+    fn profile(&self) -> &'static Profile;
+    fn keys(&self) -> Vec<&'static str>;
+    /// Reads a target's table into its network and settings.
+    fn configure(
+        &'static self,
+        target: &str,
+        kind: &str,
+        keys: toml::Table,
+    ) -> Result<Arc<dyn Target>, KeyError>;
+    /// The network's login, given its configured targets.
+    async fn login(
+        &self,
+        instance: Option<&str>,
+        token_file: Option<&Path>,
+        targets: Vec<BuiltTarget<'_>>,
+        input: &mut (dyn std::io::BufRead + Send),
+    ) -> Result<(), LoginError>;
+}
+
+#[async_trait]
+impl<N: Network> Entry for N {
+    fn profile(&self) -> &'static Profile {
+        Network::profile(self)
+    }
+    fn keys(&self) -> Vec<&'static str> {
+        Network::keys(self)
+    }
+    fn configure(
+        &'static self,
+        target: &str,
+        kind: &str,
+        keys: toml::Table,
+    ) -> Result<Arc<dyn Target>, KeyError> {
+        Ok(Arc::new(Configured {
+            network: self,
+            settings: self.settings(target, kind, keys)?,
+        }))
+    }
+    async fn login(
+        &self,
+        instance: Option<&str>,
+        token_file: Option<&Path>,
+        targets: Vec<BuiltTarget<'_>>,
+        input: &mut (dyn std::io::BufRead + Send),
+    ) -> Result<(), LoginError> {
+        let targets = targets
+            .into_iter()
+            .filter_map(|(name, target, built)| {
+                // Every target given is of this network (the command picks
+                // them by profile); its settings are this network's type.
+                let configured = target.as_any().downcast_ref::<Configured<N>>()?;
+                Some(LoginTarget {
+                    name,
+                    settings: &configured.settings,
+                    built,
+                })
+            })
+            .collect();
+        Network::login(
+            self,
+            LoginRequest {
+                instance,
+                token_file,
+                targets,
+                input,
+            },
+        )
+        .await
+    }
+}
+
+/// Reads a network's raw settings type from a target's keys, naming the key
+/// of a bad value (`targets.NAME.KEY`) from where the reading failed.
+pub fn parse_keys<T: DeserializeOwned>(target: &str, keys: toml::Table) -> Result<T, KeyError> {
+    serde_path_to_error::deserialize(toml::Value::Table(keys)).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." || path.is_empty() {
+            String::new()
+        } else {
+            format!(".{path}")
+        };
+        KeyError {
+            key: format!("targets.{target}{field}"),
+            message: e.inner().to_string().trim().to_string(),
+        }
+    })
+}
+
+/// The field names of a serde struct type: a network's keys, derived from
+/// its raw settings type rather than listed again by hand.
+pub fn fields<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    struct Names(Option<&'static [&'static str]>);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("fields read")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl de::Error for Stop {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+    impl<'de> de::Deserializer<'de> for &mut Names {
+        type Error = Stop;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = Some(fields);
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut names = Names(None);
+    let _ = T::deserialize(&mut names);
+    names.0.unwrap_or(&[])
+}
+
+/// A URL key's value, checked.
+pub fn check_url(key: &str, url: &str) -> Result<(), KeyError> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(())
+    } else {
+        Err(key_error(key, format!("{url:?} is not an http(s) URL")))
+    }
+}
+
+/// A secret named by `WHAT_env` or `WHAT_file` (exactly one of them) of
+/// target `target`.
+pub fn secret_source(
+    target: &str,
+    what: &str,
+    env: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<SecretSource, KeyError> {
+    let key = format!("targets.{target}.{what}_env");
+    match (env, file) {
+        (Some(_), Some(_)) => Err(key_error(
+            key,
+            format!("give either {what}_env or {what}_file, not both"),
+        )),
+        (Some(e), None) => Ok(SecretSource::Env(e)),
+        (None, Some(f)) => Ok(SecretSource::File(f)),
+        (None, None) => Err(key_error(
+            key,
+            format!(
+                "missing: name the environment variable ({what}_env) or secret file ({what}_file) that holds it"
+            ),
+        )),
+    }
 }
 
 /// How many days ahead a token that the bot cannot renew makes the
@@ -228,7 +418,7 @@ pub fn token_expiry(day: chrono::NaiveDate, today: chrono::NaiveDate) -> String 
 pub fn expiry_date(
     target: &str,
     value: Option<toml::Value>,
-) -> Result<Option<chrono::NaiveDate>, ConfigError> {
+) -> Result<Option<chrono::NaiveDate>, KeyError> {
     let text = match value {
         None => return Ok(None),
         Some(toml::Value::Datetime(d)) => d.to_string(),
@@ -238,7 +428,7 @@ pub fn expiry_date(
     text.trim()
         .parse::<chrono::NaiveDate>()
         .map(Some)
-        .map_err(|_| ConfigError::Key {
+        .map_err(|_| KeyError {
             key: format!("targets.{target}.token_expires"),
             message: format!(
                 "{text:?} is not a date; write the day the token stops working as 2027-01-31"
@@ -246,73 +436,29 @@ pub fn expiry_date(
         })
 }
 
-/// Reads a network's settings struct from its keys, naming the key of a
-/// bad value (`targets.NAME.KEY`).
-pub fn parse_keys<T: DeserializeOwned>(target: &str, keys: toml::Table) -> Result<T, ConfigError> {
-    toml::Value::Table(keys)
-        .try_into()
-        .map_err(|e: toml::de::Error| {
-            let message = e.message().trim().to_string();
-            let field = message
-                .split('`')
-                .nth(1)
-                .filter(|_| {
-                    message.starts_with("unknown field") || message.starts_with("missing field")
-                })
-                .map(|f| format!(".{f}"))
-                .unwrap_or_default();
-            ConfigError::Key {
-                key: format!("targets.{target}{field}"),
-                message,
-            }
-        })
-}
-
-/// Writes a secret (a token) to `path`, readable only by its owner, whole
-/// or not at all: a temporary file beside it, synced, then renamed over it.
-pub fn save_secret(path: &Path, value: &str) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::store::create_private_dir(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(fail)?;
-    f.write_all(value.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
-}
-
 /// Checks each target's credentials and prints what it finds: the login of
 /// networks whose credentials are made elsewhere (an app password).
-pub async fn check_credentials(targets: Vec<BuiltTarget<'_>>) -> Result<(), LoginError> {
+pub async fn check_credentials(
+    targets: Vec<(&str, Built)>,
+) -> Result<(), LoginError> {
     let mut failed = false;
-    for (t, built) in targets {
+    for (name, built) in targets {
         let publisher = match built {
             Ok(p) => p,
             Err(why) => {
-                println!("{}: {why}", t.name);
+                println!("{name}: {why}");
                 failed = true;
                 continue;
             }
         };
         match tokio::time::timeout(super::http::REQUEST_TIMEOUT, publisher.verify()).await {
-            Ok(Ok(who)) => println!("{}: credentials work ({who})", t.name),
+            Ok(Ok(who)) => println!("{name}: credentials work ({who})"),
             Ok(Err(e)) => {
-                println!("{}: {e}", t.name);
+                println!("{name}: {e}");
                 failed = true;
             }
             Err(_) => {
-                println!("{}: the server did not answer in time", t.name);
+                println!("{name}: the server did not answer in time");
                 failed = true;
             }
         }
@@ -323,5 +469,35 @@ pub async fn check_credentials(targets: Vec<BuiltTarget<'_>>) -> Result<(), Logi
         ))
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Raw {
+        api_url: Option<String>,
+        token_env: Option<String>,
+        count: Option<u32>,
+    }
+
+    #[test]
+    fn keys_are_derived_from_the_settings_type() {
+        assert_eq!(fields::<Raw>(), &["api_url", "token_env", "count"]);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let mut keys = toml::Table::new();
+        keys.insert("count".into(), toml::Value::String("three".into()));
+        let Err(e) = parse_keys::<Raw>("t", keys) else {
+            panic!()
+        };
+        assert_eq!(e.key, "targets.t.count");
+        assert!(e.message.contains("expected u32"), "{}", e.message);
     }
 }

@@ -20,8 +20,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::PublishError;
-use super::network::{LoginError, save_secret};
-use crate::config::{Secret, SecretSource};
+use super::network::KeyError;
+use super::network::LoginError;
+use crate::private::save_secret;
+use crate::secret::{Secret, SecretSource};
 
 /// An access token with what the bot needs to keep it working.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -367,23 +369,16 @@ pub struct AppKeys {
 }
 
 /// The names of [`AppKeys`], for a network's `keys()`.
-pub const APP_KEYS: [&str; 4] = [
-    "client_id",
-    "client_secret_env",
-    "client_secret_file",
-    "redirect_uri",
-];
+pub static APP_KEYS: std::sync::LazyLock<&'static [&'static str]> =
+    std::sync::LazyLock::new(super::network::fields::<AppKeys>);
 
 impl AppKeys {
     /// Takes the app's keys out of a target's table (the rest is the
     /// network's own).
-    pub fn take(
-        target: &str,
-        keys: &mut toml::Table,
-    ) -> Result<AppKeys, crate::config::ConfigError> {
+    pub fn take(target: &str, keys: &mut toml::Table) -> Result<AppKeys, KeyError> {
         let mut mine = toml::Table::new();
-        for k in APP_KEYS {
-            if let Some(v) = keys.remove(k) {
+        for k in APP_KEYS.iter() {
+            if let Some(v) = keys.remove(*k) {
                 mine.insert(k.to_string(), v);
             }
         }
@@ -398,8 +393,8 @@ impl AppKeys {
         target: &str,
         network: &str,
         secret_required: bool,
-    ) -> Result<Option<App>, crate::config::ConfigError> {
-        use crate::config::{check_url, key_error, secret_source};
+    ) -> Result<Option<App>, KeyError> {
+        use super::network::{check_url, key_error, secret_source};
         let key = |k: &str| format!("targets.{target}.{k}");
         let secret_given = self.client_secret_env.is_some() || self.client_secret_file.is_some();
         if self.client_id.is_none() && self.redirect_uri.is_none() && !secret_given {

@@ -12,11 +12,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::network::{self, BuildContext, Network, NetworkSettings};
+use super::network::{self, BuildContext, KeyError, Network};
+use super::profile::{Engagement, MediaRules, Profile};
 use super::{Lookup, Outgoing, PublishError, Publisher};
-use crate::config::{ConfigError, SecretSource, TargetConfig};
 use crate::model::Published;
 use crate::render::Limits;
+use crate::secret::SecretSource;
 
 /// The file name under `data/` when the target does not set `path`.
 pub const FILE_NAME: &str = "outbox.jsonl";
@@ -31,63 +32,66 @@ pub struct Settings {
     pub path: Option<PathBuf>,
 }
 
-/// The outbox in the registry of networks.
+/// The outbox, described.
+pub static PROFILE: Profile = Profile {
+    name: "outbox",
+    kinds: &["outbox"],
+    limits: Limits::NONE,
+    server_limits: None,
+    media: MediaRules {
+        max_images: usize::MAX,
+        max_bytes: crate::posts::MAX_MEDIA_BYTES,
+    },
+    caption_limit: None,
+    refuses_repeats: false,
+    engagement: Engagement::NotCounted(
+        "an outbox's posts are lines in a file on this machine, which nobody can like or repost",
+    ),
+    link_cost: None,
+    example: "[targets.outbox]\nkind = \"outbox\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+};
+
+/// The outbox in the registry of networks. It has no login: it needs no
+/// account.
 pub struct Home;
 
 #[async_trait]
 impl Network for Home {
-    fn name(&self) -> &'static str {
-        "outbox"
+    type Settings = Settings;
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
-    fn kinds(&self) -> &'static [&'static str] {
-        &["outbox"]
+    fn keys(&self) -> Vec<&'static str> {
+        network::fields::<Settings>().to_vec()
     }
-    fn keys(&self) -> &'static [&'static str] {
-        &["path"]
+    fn settings(&self, target: &str, _kind: &str, keys: toml::Table) -> Result<Settings, KeyError> {
+        network::parse_keys(target, keys)
     }
-    fn settings(
-        &self,
-        target: &str,
-        _kind: &str,
-        keys: toml::Table,
-    ) -> Result<NetworkSettings, ConfigError> {
-        Ok(NetworkSettings::Outbox(network::parse_keys(target, keys)?))
-    }
-    fn offline_limits(&self) -> Limits {
-        Limits::NONE
-    }
-    fn collects_engagement(&self) -> bool {
-        false
-    }
-    fn no_engagement_reason(&self) -> Option<&'static str> {
-        Some(
-            "an outbox's posts are lines in a file on this machine, which nobody can like or repost",
-        )
-    }
-    fn media_rules(&self) -> network::MediaRules {
-        network::MediaRules {
-            max_images: usize::MAX,
-            max_bytes: crate::posts::MAX_MEDIA_BYTES,
-        }
-    }
-    fn secrets<'t>(&self, _target: &'t TargetConfig) -> Vec<&'t SecretSource> {
+    fn secrets<'s>(&self, _: &'s Settings) -> Vec<&'s SecretSource> {
         Vec::new()
     }
-    fn writes_to(&self, target: &TargetConfig, data_dir: &Path) -> Option<PathBuf> {
-        let NetworkSettings::Outbox(s) = &target.settings else {
-            return None;
-        };
+    fn writes_to(&self, s: &Settings, data_dir: &Path) -> Option<PathBuf> {
         Some(s.path.clone().unwrap_or_else(|| data_dir.join(FILE_NAME)))
     }
     fn build(
         &self,
-        target: &TargetConfig,
+        target: &str,
+        s: &Settings,
         ctx: &BuildContext<'_>,
     ) -> Result<Arc<dyn Publisher>, String> {
-        let path = self
-            .writes_to(target, ctx.data_dir)
-            .expect("an outbox target has outbox settings");
-        Ok(Arc::new(Outbox::new(&target.name, path, ctx.clock)))
+        let path = s
+            .path
+            .clone()
+            .unwrap_or_else(|| ctx.data_dir.join(FILE_NAME));
+        Ok(Arc::new(Outbox::new(target, path, ctx.clock)))
+    }
+    async fn login(
+        &self,
+        _: network::LoginRequest<'_, Settings>,
+    ) -> Result<(), network::LoginError> {
+        Err(network::LoginError::Usage(
+            "outbox has no login: it needs no account".into(),
+        ))
     }
 }
 
@@ -285,6 +289,9 @@ impl Publisher for Outbox {
     }
     fn kind(&self) -> &'static str {
         "outbox"
+    }
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
     fn limits(&self) -> Limits {
         Limits::NONE

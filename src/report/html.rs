@@ -437,7 +437,7 @@ pub fn render(report: &Report) -> String {
             let _ = write!(
                 body,
                 "<p class=\"summary\">Nothing posted yet. How each post on {} does is checked from 1 h after it goes out.</p>",
-                escape(&crate::publish::network::collecting_networks())
+                escape(&crate::publish::registry::collecting_networks())
             );
         } else {
             let _ = write!(
@@ -648,7 +648,9 @@ mod tests {
         assert!(html.contains("Report generated 2026-12-18 09:30"), "{html}");
         assert!(html.contains("(Europe/Brussels)"));
         assert!(html.contains("No engagement counted yet: 1 published"));
-        assert!(html.contains("<th scope=\"row\">2026-12-18 09:30</th><td>living-together</td><td>Arabic</td>"));
+        assert!(html.contains(
+            "<th scope=\"row\">2026-12-18 09:30</th><td>living-together</td><td>Arabic</td>"
+        ));
         assert!(html.contains(">not checked yet</td>"));
         assert!(!html.contains("posts are checked one hour after they go out"));
     }

@@ -292,7 +292,7 @@ impl Report {
                 continue;
             }
             let target = config.target(&i.target);
-            let why = match target.and_then(|t| t.network().no_engagement_reason()) {
+            let why = match target.and_then(|t| t.profile().no_engagement_reason()) {
                 Some(_) => format!("never counted ({})", t_kind(target)),
                 None if i.gone => "deleted on its network before its first check".into(),
                 None if target.is_none() => "its target is no longer configured".into(),
@@ -314,7 +314,7 @@ impl Report {
             });
         }
         for t in &config.targets {
-            if let Some(why) = t.network().no_engagement_reason() {
+            if let Some(why) = t.profile().no_engagement_reason() {
                 report.not_counted.push(NotCounted {
                     target: t.name.clone(),
                     why: why.to_string(),
@@ -550,7 +550,7 @@ pub fn table(report: &Report, only: Option<By>) -> String {
                 } else {
                     ""
                 },
-                crate::publish::network::collecting_networks()
+                crate::publish::registry::collecting_networks()
             );
         } else {
             let _ = writeln!(

@@ -4,16 +4,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{Bluesky, MAX_IMAGE_BYTES, MAX_IMAGES};
-use crate::config::{ConfigError, SecretSource, TargetConfig, check_url, key_error, secret_source};
 use crate::publish::Publisher;
 use crate::publish::network::{
-    self, BuildContext, LoginError, LoginRequest, MediaRules, Network, NetworkSettings,
+    self, BuildContext, KeyError, Network, check_url, key_error, secret_source,
 };
+use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::render::Limits;
+use crate::secret::SecretSource;
 
 /// `kind = "bluesky"`: `service` (the account's PDS), `identifier`, the app
 /// password by `password_env` or `password_file`.
@@ -33,26 +33,36 @@ struct Raw {
     password_file: Option<PathBuf>,
 }
 
-/// Bluesky in the registry of networks.
+/// Bluesky, described.
+pub static PROFILE: Profile = Profile {
+    name: "Bluesky",
+    kinds: &["bluesky"],
+    limits: Limits::BLUESKY,
+    server_limits: None,
+    media: MediaRules {
+        max_images: MAX_IMAGES,
+        max_bytes: MAX_IMAGE_BYTES,
+    },
+    caption_limit: None,
+    refuses_repeats: false,
+    engagement: Engagement::Counted,
+    link_cost: None,
+    example: "[targets.bluesky]\nkind = \"bluesky\"\nservice = \"https://bsky.social\"\nidentifier = \"yourname.bsky.social\"\npassword_env = \"BLUESKY_APP_PASSWORD\"   # an app password: Settings → Privacy and security → App passwords\nlanguages = [\"en\", \"fr\", \"ar\"]",
+};
+
+/// Bluesky in the registry of networks. Its login checks the app password
+/// of each Bluesky target (with the stored session when there is one).
 pub struct Home;
 
-#[async_trait]
 impl Network for Home {
-    fn name(&self) -> &'static str {
-        "Bluesky"
+    type Settings = Settings;
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
-    fn kinds(&self) -> &'static [&'static str] {
-        &["bluesky"]
+    fn keys(&self) -> Vec<&'static str> {
+        network::fields::<Raw>().to_vec()
     }
-    fn keys(&self) -> &'static [&'static str] {
-        &["service", "identifier", "password_env", "password_file"]
-    }
-    fn settings(
-        &self,
-        target: &str,
-        _kind: &str,
-        keys: toml::Table,
-    ) -> Result<NetworkSettings, ConfigError> {
+    fn settings(&self, target: &str, _kind: &str, keys: toml::Table) -> Result<Settings, KeyError> {
         let key = |k: &str| format!("targets.{target}.{k}");
         let raw: Raw = network::parse_keys(target, keys)?;
         let service = raw.service.unwrap_or_else(|| "https://bsky.social".into());
@@ -63,55 +73,31 @@ impl Network for Home {
                 "missing: the account's handle or DID, e.g. name.bsky.social",
             )
         })?;
-        Ok(NetworkSettings::Bluesky(Settings {
+        Ok(Settings {
             service: service.trim_end_matches('/').to_string(),
             identifier,
             password: secret_source(target, "password", raw.password_env, raw.password_file)?,
-        }))
+        })
     }
-    fn offline_limits(&self) -> Limits {
-        Limits::BLUESKY
-    }
-    fn media_rules(&self) -> MediaRules {
-        MediaRules {
-            max_images: MAX_IMAGES,
-            max_bytes: MAX_IMAGE_BYTES,
-        }
-    }
-    fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
-        match &target.settings {
-            NetworkSettings::Bluesky(s) => vec![&s.password],
-            _ => Vec::new(),
-        }
+    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
+        vec![&s.password]
     }
     fn build(
         &self,
-        target: &TargetConfig,
+        target: &str,
+        s: &Settings,
         ctx: &BuildContext<'_>,
     ) -> Result<Arc<dyn Publisher>, String> {
-        let NetworkSettings::Bluesky(s) = &target.settings else {
-            return Err("the settings are not Bluesky's".into());
-        };
         let password = s.password.resolve().map_err(|e| e.to_string())?;
         Ok(Arc::new(
             Bluesky::new(
-                &target.name,
+                target,
                 &s.service,
                 &s.identifier,
                 password,
-                ctx.store.clone(),
+                ctx.kept.clone(),
             )
             .with_clock(ctx.clock),
         ))
-    }
-    /// Checks the app password of each Bluesky target (with the stored
-    /// session when there is one).
-    async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
-        if request.targets.is_empty() {
-            return Err(LoginError::Usage(
-                "no Bluesky target is configured; add one to config/local.toml (or --config FILE), e.g.\n\n[targets.bluesky]\nkind = \"bluesky\"\nservice = \"https://bsky.social\"\nidentifier = \"yourname.bsky.social\"\npassword_env = \"BLUESKY_APP_PASSWORD\"   # an app password: Settings → Privacy and security → App passwords\nlanguages = [\"en\", \"fr\", \"ar\"]\n\nthen run `campaign-bot login bluesky` again".into(),
-            ));
-        }
-        network::check_credentials(request.targets).await
     }
 }

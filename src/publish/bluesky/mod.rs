@@ -17,8 +17,6 @@
 //!   filled). After an uncertain outcome the record is looked up by its key.
 //! - **Facets**: hashtags and links over UTF-8 byte offsets.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::StatusCode;
@@ -29,13 +27,13 @@ use sha2::{Digest, Sha256};
 use super::http::{self, classify, readable_body, transport};
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
-use crate::config::Secret;
+use crate::secret::Secret;
 
 pub mod home;
 
 use crate::model::{Check, Counts, Published};
 use crate::render::{Limits, find_hashtags, find_urls};
-use crate::store::Store;
+use crate::store::Kept;
 pub use home::{Home, Settings};
 
 /// Bluesky refuses images over this size.
@@ -104,7 +102,8 @@ pub struct Bluesky {
     identifier: String,
     password: Secret,
     http: http::Http,
-    store: Arc<Store>,
+    /// Where its session is kept between runs.
+    kept: Kept,
     window: http::RateWindow,
     /// The session, shared by concurrent posts; a `tokio` mutex because it is
     /// held across the refresh request, so two posts never refresh at once.
@@ -113,20 +112,14 @@ pub struct Bluesky {
 }
 
 impl Bluesky {
-    pub fn new(
-        name: &str,
-        service: &str,
-        identifier: &str,
-        password: Secret,
-        store: Arc<Store>,
-    ) -> Self {
+    pub fn new(name: &str, service: &str, identifier: &str, password: Secret, kept: Kept) -> Self {
         Bluesky {
             name: name.to_string(),
             service: service.trim_end_matches('/').to_string(),
             identifier: identifier.to_string(),
             password,
             http: http::Http::new(http::REQUEST_TIMEOUT),
-            store,
+            kept,
             window: http::RateWindow::default(),
             session: tokio::sync::Mutex::new(None),
             clock: Clock::System,
@@ -143,13 +136,14 @@ impl Bluesky {
         format!("{}/xrpc/{method}", self.service)
     }
 
+    /// Where its session is kept: `session:TARGET`.
     fn session_key(&self) -> String {
-        crate::store::keys::session(&self.name)
+        format!("session:{}", self.name)
     }
 
     fn save_session(&self, s: &Session) {
         let json = serde_json::to_string(s).expect("a session serialises");
-        if let Err(e) = self.store.set_meta(&self.session_key(), &json) {
+        if let Err(e) = self.kept.set(&self.session_key(), &json) {
             tracing::warn!(target_name = self.name, error = %e, "cannot keep the Bluesky session; the next start logs in again");
         }
     }
@@ -229,8 +223,8 @@ impl Bluesky {
             return Ok(s.clone());
         }
         let stored = self
-            .store
-            .meta(&self.session_key())
+            .kept
+            .get(&self.session_key())
             .ok()
             .flatten()
             .and_then(|j| serde_json::from_str::<Session>(&j).ok());
@@ -458,6 +452,9 @@ impl Publisher for Bluesky {
     fn kind(&self) -> &'static str {
         "bluesky"
     }
+    fn profile(&self) -> &'static crate::publish::profile::Profile {
+        &home::PROFILE
+    }
     fn limits(&self) -> Limits {
         Limits::BLUESKY
     }
@@ -533,10 +530,6 @@ impl Publisher for Bluesky {
             Some((existing, text)) if text == post.text => Lookup::Posted(existing),
             Some((existing, text)) => Lookup::Other { existing, text },
         })
-    }
-
-    fn collects_engagement(&self) -> bool {
-        true
     }
 
     fn engagement_batch(&self) -> usize {

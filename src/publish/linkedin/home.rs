@@ -8,13 +8,15 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{API_VERSION, LinkedIn};
-use crate::config::{ConfigError, SecretSource, TargetConfig, check_url, key_error, secret_source};
 use crate::publish::Publisher;
 use crate::publish::network::{
-    self, BuildContext, LoginError, LoginRequest, MediaRules, Network, NetworkSettings,
+    self, BuildContext, KeyError, LoginError, LoginRequest, Network, check_url, key_error,
+    secret_source,
 };
 use crate::publish::oauth::{self, App, AppKeys, KeptToken};
+use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::render::Limits;
+use crate::secret::SecretSource;
 
 /// `kind = "linkedin"`: the page (`organization`, its URN or number), the
 /// member's access token by `token_env` or `token_file`, `api_version`
@@ -45,38 +47,41 @@ struct Raw {
     oauth_url: Option<String>,
 }
 
+/// LinkedIn, described.
+pub static PROFILE: Profile = Profile {
+    name: "LinkedIn",
+    kinds: &["linkedin"],
+    limits: Limits::LINKEDIN,
+    server_limits: None,
+    media: MediaRules {
+        max_images: super::MAX_IMAGES,
+        max_bytes: crate::posts::MAX_MEDIA_BYTES,
+    },
+    caption_limit: None,
+    refuses_repeats: true,
+    engagement: Engagement::Counted,
+    link_cost: None,
+    example: "[targets.linkedin]\nkind = \"linkedin\"\norganization = 2414183\ntoken_file = \"/var/lib/campaign-bot/linkedin-token.json\"\nclient_id = \"YOUR_CLIENT_ID\"\nclient_secret_file = \"/run/secrets/linkedin_client_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+};
+
 /// LinkedIn in the registry of networks.
 pub struct Home;
 
 #[async_trait]
 impl Network for Home {
-    fn name(&self) -> &'static str {
-        "LinkedIn"
+    type Settings = Settings;
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
-    fn kinds(&self) -> &'static [&'static str] {
-        &["linkedin"]
-    }
-    fn keys(&self) -> &'static [&'static str] {
-        &[
-            "api_url",
-            "organization",
-            "api_version",
-            "token_env",
-            "token_file",
-            "token_expires",
-            "oauth_url",
-            oauth::APP_KEYS[0],
-            oauth::APP_KEYS[1],
-            oauth::APP_KEYS[2],
-            oauth::APP_KEYS[3],
-        ]
+    fn keys(&self) -> Vec<&'static str> {
+        [network::fields::<Raw>(), *oauth::APP_KEYS].concat()
     }
     fn settings(
         &self,
         target: &str,
         _kind: &str,
         mut keys: toml::Table,
-    ) -> Result<NetworkSettings, ConfigError> {
+    ) -> Result<Settings, KeyError> {
         let app = AppKeys::take(target, &mut keys)?.read(target, "LinkedIn", true)?;
         let key = |k: &str| format!("targets.{target}.{k}");
         let raw: Raw = network::parse_keys(target, keys)?;
@@ -115,7 +120,7 @@ impl Network for Home {
                 format!("LinkedIn-Version is a month, YYYYMM (e.g. \"{API_VERSION}\")"),
             ));
         }
-        Ok(NetworkSettings::LinkedIn(Settings {
+        Ok(Settings {
             api_url: api_url.trim_end_matches('/').to_string(),
             organization,
             api_version,
@@ -123,44 +128,24 @@ impl Network for Home {
             token_expires: network::expiry_date(target, raw.token_expires)?,
             app,
             oauth_url: oauth_url.trim_end_matches('/').to_string(),
-        }))
+        })
     }
-    fn offline_limits(&self) -> Limits {
-        Limits::LINKEDIN
+    fn token_expires(&self, s: &Settings) -> Option<chrono::NaiveDate> {
+        oauth::expiry_day(&s.token, s.token_expires)
     }
-    fn media_rules(&self) -> MediaRules {
-        MediaRules {
-            max_images: super::MAX_IMAGES,
-            max_bytes: crate::posts::MAX_MEDIA_BYTES,
-        }
-    }
-    fn refuses_repeats(&self) -> bool {
-        true
-    }
-    fn token_expires(&self, target: &TargetConfig) -> Option<chrono::NaiveDate> {
-        match &target.settings {
-            NetworkSettings::LinkedIn(s) => oauth::expiry_day(&s.token, s.token_expires),
-            _ => None,
-        }
-    }
-    fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
-        match &target.settings {
-            NetworkSettings::LinkedIn(s) => vec![&s.token],
-            _ => Vec::new(),
-        }
+    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
+        vec![&s.token]
     }
     fn build(
         &self,
-        target: &TargetConfig,
+        target: &str,
+        s: &Settings,
         ctx: &BuildContext<'_>,
     ) -> Result<Arc<dyn Publisher>, String> {
-        let NetworkSettings::LinkedIn(s) = &target.settings else {
-            return Err("the settings are not LinkedIn's".into());
-        };
-        let token = KeptToken::open(&target.name, &s.token)?;
+        let token = KeptToken::open(target, &s.token)?;
         Ok(Arc::new(
             LinkedIn::new(
-                &target.name,
+                target,
                 &s.api_url,
                 &s.organization,
                 &s.api_version,
@@ -172,26 +157,21 @@ impl Network for Home {
     }
     /// With an app (`client_id`, `client_secret_*`, `redirect_uri`):
     /// LinkedIn's OAuth login, the token kept in the target's token file.
-    async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
-        let Some((target, _)) = request.targets.first() else {
-            return Err(LoginError::Usage(
-                "no LinkedIn target is configured; add one to config/local.toml (or --config FILE), e.g.\n\n[targets.linkedin]\nkind = \"linkedin\"\norganization = 2414183\ntoken_file = \"/var/lib/campaign-bot/linkedin-token.json\"\nclient_id = \"YOUR_CLIENT_ID\"\nclient_secret_file = \"/run/secrets/linkedin_client_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]\n\nthen run `campaign-bot login linkedin` again".into(),
-            ));
-        };
-        if request.targets.len() > 1 {
-            return Err(LoginError::Usage(
-                "several LinkedIn targets are configured: say which with --target NAME".into(),
-            ));
-        }
-        let NetworkSettings::LinkedIn(s) = &target.settings else {
-            return Err(LoginError::Failed("the settings are not LinkedIn's".into()));
-        };
+    async fn login(&self, request: LoginRequest<'_, Settings>) -> Result<(), LoginError> {
+        let LoginRequest {
+            token_file,
+            targets,
+            input,
+            ..
+        } = request;
+        let target = network::one_target(&targets, &PROFILE)?;
+        let s = target.settings;
         let Some(app) = &s.app else {
             return Err(LoginError::Usage(format!(
                 "target {} has no app to log in with: set client_id, client_secret_env (or client_secret_file) and redirect_uri (the LinkedIn app's, from its Developer Portal page), or create a token in the portal's OAuth 2.0 tools and give it by token_file",
                 target.name
             )));
         };
-        super::login::login(target, s, app, request.token_file, request.input).await
+        super::login::login(target.name, s, app, token_file, input).await
     }
 }

@@ -11,7 +11,6 @@ use std::io::BufRead;
 use std::path::Path;
 
 use super::home::Settings;
-use crate::config::TargetConfig;
 use crate::publish::network::LoginError;
 use crate::publish::oauth::{self, App};
 
@@ -39,7 +38,7 @@ pub fn token_request(
 }
 
 pub async fn login(
-    target: &TargetConfig,
+    target: &str,
     s: &Settings,
     app: &App,
     given: Option<&Path>,
@@ -80,7 +79,7 @@ pub async fn login(
         "Logged in to LinkedIn. The token is in {} (readable only by you) and works until {until}; {renewal}. Set token_file = {:?} in target {} if it is not there yet.",
         path.display(),
         path.display().to_string(),
-        target.name
+        target
     );
     Ok(())
 }

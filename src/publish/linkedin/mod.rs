@@ -25,10 +25,10 @@ use serde::Deserialize;
 use super::http::{self, Http};
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
-use crate::config::Secret;
 use crate::model::{Check, Counts, Published};
 use crate::publish::oauth::{App, KeptToken};
 use crate::render::{Limits, find_hashtags};
+use crate::secret::Secret;
 
 pub mod home;
 pub mod login;
@@ -352,6 +352,9 @@ impl Publisher for LinkedIn {
     fn kind(&self) -> &'static str {
         "linkedin"
     }
+    fn profile(&self) -> &'static crate::publish::profile::Profile {
+        &home::PROFILE
+    }
     fn limits(&self) -> Limits {
         Limits::LINKEDIN
     }
@@ -423,9 +426,6 @@ impl Publisher for LinkedIn {
         Ok(Lookup::NotPosted)
     }
 
-    fn collects_engagement(&self) -> bool {
-        true
-    }
     fn engagement_batch(&self) -> usize {
         STATS_BATCH
     }

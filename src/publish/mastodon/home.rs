@@ -8,12 +8,14 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::Mastodon;
-use crate::config::{ConfigError, SecretSource, TargetConfig, check_url, key_error, secret_source};
 use crate::publish::Publisher;
 use crate::publish::network::{
-    self, BuildContext, LoginError, LoginRequest, Network, NetworkSettings,
+    self, BuildContext, KeyError, LoginError, LoginRequest, Network, check_url, key_error,
+    secret_source,
 };
+use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::render::Limits;
+use crate::secret::SecretSource;
 
 /// Which fediverse server software a `mastodon`-like target runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,26 +73,33 @@ pub const DEFAULT_LIMITS: Limits = Limits {
     max_links: None,
 };
 
+/// The fediverse, described.
+pub static PROFILE: Profile = Profile {
+    name: "Mastodon",
+    kinds: &["mastodon", "pleroma", "gotosocial", "friendica", "firefish"],
+    limits: DEFAULT_LIMITS,
+    server_limits: Some("500 characters unless the server allows more"),
+    media: MediaRules::DEFAULT,
+    caption_limit: None,
+    refuses_repeats: false,
+    engagement: Engagement::Counted,
+    link_cost: None,
+    example: "[targets.mastodon]\nkind = \"mastodon\"\nbase_url = \"https://mastodon.social\"\ntoken_file = \"data/secrets/mastodon_token\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+};
+
 /// The fediverse in the registry of networks.
 pub struct Home;
 
 #[async_trait]
 impl Network for Home {
-    fn name(&self) -> &'static str {
-        "Mastodon"
+    type Settings = Settings;
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
-    fn kinds(&self) -> &'static [&'static str] {
-        &["mastodon", "pleroma", "gotosocial", "friendica", "firefish"]
+    fn keys(&self) -> Vec<&'static str> {
+        network::fields::<Raw>().to_vec()
     }
-    fn keys(&self) -> &'static [&'static str] {
-        &["base_url", "token_env", "token_file", "visibility"]
-    }
-    fn settings(
-        &self,
-        target: &str,
-        kind: &str,
-        keys: toml::Table,
-    ) -> Result<NetworkSettings, ConfigError> {
+    fn settings(&self, target: &str, kind: &str, keys: toml::Table) -> Result<Settings, KeyError> {
         let key = |k: &str| format!("targets.{target}.{k}");
         let raw: Raw = network::parse_keys(target, keys)?;
         let base_url = raw.base_url.ok_or_else(|| {
@@ -107,50 +116,31 @@ impl Network for Home {
                 format!("{visibility:?} is not one of {}", VISIBILITIES.join(", ")),
             ));
         }
-        Ok(NetworkSettings::Fediverse(Settings {
+        Ok(Settings {
             flavour: FediverseFlavour::of(kind).expect("one of this network's kinds"),
             base_url: base_url.trim_end_matches('/').to_string(),
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
             visibility,
-        }))
+        })
     }
-    fn offline_limits(&self) -> Limits {
-        DEFAULT_LIMITS
-    }
-    fn unconfigured_name(&self) -> String {
-        "Mastodon (500 characters unless the server allows more)".into()
-    }
-    fn asks_server_for_limits(&self) -> bool {
-        true
-    }
-    fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
-        match &target.settings {
-            NetworkSettings::Fediverse(s) => vec![&s.token],
-            _ => Vec::new(),
-        }
+    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
+        vec![&s.token]
     }
     fn build(
         &self,
-        target: &TargetConfig,
+        target: &str,
+        s: &Settings,
         ctx: &BuildContext<'_>,
     ) -> Result<Arc<dyn Publisher>, String> {
-        let NetworkSettings::Fediverse(s) = &target.settings else {
-            return Err("the settings are not Mastodon's".into());
-        };
         let token = s.token.resolve().map_err(|e| e.to_string())?;
-        let limits = (ctx.cached_limits)(&target.name).unwrap_or(DEFAULT_LIMITS);
-        let m = Mastodon::new(
-            &target.name,
-            s.flavour,
-            &s.base_url,
-            token,
-            &s.visibility,
-            limits,
-        )?
-        .with_clock(ctx.clock);
+        let limits = (ctx.cached_limits)(target).unwrap_or(DEFAULT_LIMITS);
+        let m = Mastodon::new(target, s.flavour, &s.base_url, token, &s.visibility, limits)?
+            .with_clock(ctx.clock);
         Ok(Arc::new(m))
     }
-    async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
+    /// Registers the bot with a server and gets a token by the OAuth code
+    /// flow; needs no configured target.
+    async fn login(&self, request: LoginRequest<'_, Settings>) -> Result<(), LoginError> {
         let Some(instance) = request.instance else {
             return Err(LoginError::Usage(
                 "login mastodon needs --instance URL, the server to log in to (e.g. https://mastodon.social)"

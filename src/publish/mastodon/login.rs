@@ -9,8 +9,9 @@ use std::path::Path;
 
 use megalodon::megalodon::AppInputOptions;
 
+use crate::private::save_secret;
 use crate::publish::http::REQUEST_TIMEOUT;
-use crate::publish::network::{LoginError, save_secret};
+use crate::publish::network::LoginError;
 
 /// The scopes the bot needs: read (engagement), post statuses, upload media.
 pub const SCOPES: &[&str] = &["read", "write:statuses", "write:media"];

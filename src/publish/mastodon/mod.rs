@@ -27,7 +27,7 @@ use super::http::{self, classify, readable_body, transport};
 use super::matching;
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
-use crate::config::Secret;
+use crate::secret::Secret;
 
 pub mod home;
 mod login;
@@ -593,6 +593,9 @@ impl Publisher for Mastodon {
             FediverseFlavour::Firefish => "firefish",
         }
     }
+    fn profile(&self) -> &'static crate::publish::profile::Profile {
+        &home::PROFILE
+    }
     fn limits(&self) -> Limits {
         *self.limits.read().unwrap_or_else(|p| p.into_inner())
     }
@@ -635,10 +638,6 @@ impl Publisher for Mastodon {
     /// the account's recent statuses (by its text) before it is sent again.
     async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
         self.search_recent(post).await
-    }
-
-    fn collects_engagement(&self) -> bool {
-        true
     }
 
     fn engagement_batch(&self) -> usize {

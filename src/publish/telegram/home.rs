@@ -4,16 +4,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{MAX_PHOTO_BYTES, Telegram};
-use crate::config::{ConfigError, SecretSource, TargetConfig, check_url, key_error, secret_source};
 use crate::publish::Publisher;
 use crate::publish::network::{
-    self, BuildContext, LoginError, LoginRequest, MediaRules, Network, NetworkSettings,
+    self, BuildContext, KeyError, Network, check_url, key_error, secret_source,
 };
+use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::render::Limits;
+use crate::secret::SecretSource;
 
 /// `kind = "telegram"`: `channel` (`@username` of a public channel, or the
 /// numeric id `-100…` of any), the bot token by `token_env` or
@@ -34,26 +34,38 @@ struct Raw {
     token_file: Option<PathBuf>,
 }
 
-/// Telegram in the registry of networks.
+/// Telegram, described.
+pub static PROFILE: Profile = Profile {
+    name: "Telegram",
+    kinds: &["telegram"],
+    limits: Limits::TELEGRAM,
+    server_limits: None,
+    media: MediaRules {
+        max_images: 1,
+        max_bytes: MAX_PHOTO_BYTES,
+    },
+    caption_limit: Some(super::MAX_CAPTION),
+    refuses_repeats: false,
+    engagement: Engagement::NotCounted(
+        "the Telegram Bot API gives bots no views or reactions of channel posts",
+    ),
+    link_cost: None,
+    example: "[targets.telegram]\nkind = \"telegram\"\nchannel = \"@yourchannel\"            # or its numeric id, \"-100…\"\ntoken_env = \"TELEGRAM_BOT_TOKEN\"     # from @BotFather; make the bot an administrator of the channel\nlanguages = [\"ar\", \"fr\", \"en\"]",
+};
+
+/// Telegram in the registry of networks. Its login checks the bot token of
+/// each Telegram target (`getMe`).
 pub struct Home;
 
-#[async_trait]
 impl Network for Home {
-    fn name(&self) -> &'static str {
-        "Telegram"
+    type Settings = Settings;
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
-    fn kinds(&self) -> &'static [&'static str] {
-        &["telegram"]
+    fn keys(&self) -> Vec<&'static str> {
+        network::fields::<Raw>().to_vec()
     }
-    fn keys(&self) -> &'static [&'static str] {
-        &["api_url", "channel", "token_env", "token_file"]
-    }
-    fn settings(
-        &self,
-        target: &str,
-        _kind: &str,
-        keys: toml::Table,
-    ) -> Result<NetworkSettings, ConfigError> {
+    fn settings(&self, target: &str, _kind: &str, keys: toml::Table) -> Result<Settings, KeyError> {
         let key = |k: &str| format!("targets.{target}.{k}");
         let raw: Raw = network::parse_keys(target, keys)?;
         let api_url = raw
@@ -78,56 +90,24 @@ impl Network for Home {
                 "the channel to post to: its @username if it is public (\"@cities4migration\"), or its numeric id (\"-1001234567890\"); the bot must be an administrator there",
             ));
         }
-        Ok(NetworkSettings::Telegram(Settings {
+        Ok(Settings {
             api_url: api_url.trim_end_matches('/').to_string(),
             channel,
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
-        }))
+        })
     }
-    fn offline_limits(&self) -> Limits {
-        Limits::TELEGRAM
-    }
-    fn media_rules(&self) -> MediaRules {
-        MediaRules {
-            max_images: 1,
-            max_bytes: MAX_PHOTO_BYTES,
-        }
-    }
-    fn caption_limit(&self) -> Option<usize> {
-        Some(super::MAX_CAPTION)
-    }
-    fn collects_engagement(&self) -> bool {
-        false
-    }
-    fn no_engagement_reason(&self) -> Option<&'static str> {
-        Some("the Telegram Bot API gives bots no views or reactions of channel posts")
-    }
-    fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
-        match &target.settings {
-            NetworkSettings::Telegram(s) => vec![&s.token],
-            _ => Vec::new(),
-        }
+    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
+        vec![&s.token]
     }
     fn build(
         &self,
-        target: &TargetConfig,
+        target: &str,
+        s: &Settings,
         ctx: &BuildContext<'_>,
     ) -> Result<Arc<dyn Publisher>, String> {
-        let NetworkSettings::Telegram(s) = &target.settings else {
-            return Err("the settings are not Telegram's".into());
-        };
         let token = s.token.resolve().map_err(|e| e.to_string())?;
         Ok(Arc::new(
-            Telegram::new(&target.name, &s.api_url, &s.channel, token).with_clock(ctx.clock),
+            Telegram::new(target, &s.api_url, &s.channel, token).with_clock(ctx.clock),
         ))
-    }
-    /// Checks the bot token of each Telegram target (`getMe`).
-    async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
-        if request.targets.is_empty() {
-            return Err(LoginError::Usage(
-                "no Telegram target is configured; add one to config/local.toml (or --config FILE), e.g.\n\n[targets.telegram]\nkind = \"telegram\"\nchannel = \"@yourchannel\"            # or its numeric id, \"-100…\"\ntoken_env = \"TELEGRAM_BOT_TOKEN\"     # from @BotFather; make the bot an administrator of the channel\nlanguages = [\"ar\", \"fr\", \"en\"]\n\nthen run `campaign-bot login telegram` again".into(),
-            ));
-        }
-        network::check_credentials(request.targets).await
     }
 }

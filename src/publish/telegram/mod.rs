@@ -22,9 +22,9 @@ use serde::Deserialize;
 use super::http::{self, Http};
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
-use crate::config::Secret;
 use crate::model::Published;
 use crate::render::Limits;
+use crate::secret::Secret;
 
 pub mod home;
 pub use home::{Home, Settings};
@@ -227,6 +227,9 @@ impl Publisher for Telegram {
     }
     fn kind(&self) -> &'static str {
         "telegram"
+    }
+    fn profile(&self) -> &'static crate::publish::profile::Profile {
+        &home::PROFILE
     }
     fn limits(&self) -> Limits {
         Limits::TELEGRAM

@@ -8,13 +8,14 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{Threads, VERSION};
-use crate::config::{ConfigError, SecretSource, TargetConfig, check_url, secret_source};
 use crate::publish::Publisher;
 use crate::publish::network::{
-    self, BuildContext, LoginError, LoginRequest, MediaRules, Network, NetworkSettings,
+    self, BuildContext, KeyError, LoginError, LoginRequest, Network, check_url, secret_source,
 };
 use crate::publish::oauth::{self, App, AppKeys, KeptToken, TokenSet};
+use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::render::Limits;
+use crate::secret::SecretSource;
 
 /// Where Threads asks the user to allow the app (`login threads`).
 pub const AUTHORIZE_URL: &str = "https://threads.net/oauth/authorize";
@@ -46,36 +47,43 @@ struct Raw {
     media_base_url: Option<String>,
 }
 
+/// Threads, described.
+pub static PROFILE: Profile = Profile {
+    name: "Threads",
+    kinds: &["threads"],
+    limits: Limits::THREADS,
+    server_limits: None,
+    // One image a post (by its public address), up to 8 MB (Meta's image
+    // specifications).
+    media: MediaRules {
+        max_images: 1,
+        max_bytes: 8 * 1024 * 1024,
+    },
+    caption_limit: None,
+    refuses_repeats: false,
+    engagement: Engagement::Counted,
+    link_cost: None,
+    example: "[targets.threads]\nkind = \"threads\"\ntoken_file = \"/var/lib/campaign-bot/threads-token.json\"\nclient_id = \"YOUR_APP_ID\"\nclient_secret_file = \"/run/secrets/threads_app_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+};
+
 /// Threads in the registry of networks.
 pub struct Home;
 
 #[async_trait]
 impl Network for Home {
-    fn name(&self) -> &'static str {
-        "Threads"
+    type Settings = Settings;
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
-    fn kinds(&self) -> &'static [&'static str] {
-        &["threads"]
-    }
-    fn keys(&self) -> &'static [&'static str] {
-        &[
-            "api_url",
-            "token_env",
-            "token_file",
-            "token_expires",
-            "media_base_url",
-            oauth::APP_KEYS[0],
-            oauth::APP_KEYS[1],
-            oauth::APP_KEYS[2],
-            oauth::APP_KEYS[3],
-        ]
+    fn keys(&self) -> Vec<&'static str> {
+        [network::fields::<Raw>(), *oauth::APP_KEYS].concat()
     }
     fn settings(
         &self,
         target: &str,
         _kind: &str,
         mut keys: toml::Table,
-    ) -> Result<NetworkSettings, ConfigError> {
+    ) -> Result<Settings, KeyError> {
         let app = AppKeys::take(target, &mut keys)?.read(target, "Threads", true)?;
         let key = |k: &str| format!("targets.{target}.{k}");
         let raw: Raw = network::parse_keys(target, keys)?;
@@ -86,7 +94,7 @@ impl Network for Home {
         if let Some(m) = &raw.media_base_url {
             check_url(&key("media_base_url"), m)?;
         }
-        Ok(NetworkSettings::Threads(Settings {
+        Ok(Settings {
             api_url: api_url.trim_end_matches('/').to_string(),
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
             token_expires: network::expiry_date(target, raw.token_expires)?,
@@ -94,82 +102,55 @@ impl Network for Home {
                 .media_base_url
                 .map(|m| m.trim_end_matches('/').to_string()),
             app,
-        }))
+        })
     }
-    fn offline_limits(&self) -> Limits {
-        Limits::THREADS
+    fn images_left_out(&self, s: &Settings) -> Option<&'static str> {
+        s.media_base_url.is_none().then_some(
+            "Threads takes images only by a public address: set media_base_url to where posts/ is published, or its posts go out as text only",
+        )
     }
-    fn media_rules(&self) -> MediaRules {
-        // One image a post (by its public address), up to 8 MB (Meta's
-        // image specifications).
-        MediaRules {
-            max_images: 1,
-            max_bytes: 8 * 1024 * 1024,
-        }
-    }
-    fn images_left_out(&self, target: &TargetConfig) -> Option<&'static str> {
-        match &target.settings {
-            NetworkSettings::Threads(s) if s.media_base_url.is_none() => Some(
-                "Threads takes images only by a public address: set media_base_url to where posts/ is published, or its posts go out as text only",
-            ),
-            _ => None,
-        }
-    }
-    fn token_expires(&self, target: &TargetConfig) -> Option<chrono::NaiveDate> {
-        let NetworkSettings::Threads(s) = &target.settings else {
-            return None;
-        };
+    fn token_expires(&self, s: &Settings) -> Option<chrono::NaiveDate> {
         oauth::expiry_day(&s.token, s.token_expires)
     }
-    fn secrets<'t>(&self, target: &'t TargetConfig) -> Vec<&'t SecretSource> {
-        match &target.settings {
-            NetworkSettings::Threads(s) => vec![&s.token],
-            _ => Vec::new(),
-        }
+    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
+        vec![&s.token]
     }
     fn build(
         &self,
-        target: &TargetConfig,
+        target: &str,
+        s: &Settings,
         ctx: &BuildContext<'_>,
     ) -> Result<Arc<dyn Publisher>, String> {
-        let NetworkSettings::Threads(s) = &target.settings else {
-            return Err("the settings are not Threads'".into());
-        };
-        let token = KeptToken::open(&target.name, &s.token)?;
+        let token = KeptToken::open(target, &s.token)?;
         Ok(Arc::new(
             Threads::new(
-                &target.name,
+                target,
                 &s.api_url,
                 Arc::new(token),
                 s.media_base_url.clone(),
-                ctx.store.clone(),
+                ctx.kept.clone(),
             )
             .with_clock(ctx.clock),
         ))
     }
     /// Has the user allow the app, exchanges the code for a long-lived
     /// token (60 days) and keeps it in the target's token file.
-    async fn login(&self, request: LoginRequest<'_>) -> Result<(), LoginError> {
-        let Some((target, _)) = request.targets.first() else {
-            return Err(LoginError::Usage(
-                "no Threads target is configured; add one to config/local.toml (or --config FILE), e.g.\n\n[targets.threads]\nkind = \"threads\"\ntoken_file = \"/var/lib/campaign-bot/threads-token.json\"\nclient_id = \"YOUR_APP_ID\"\nclient_secret_file = \"/run/secrets/threads_app_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]\n\nthen run `campaign-bot login threads` again".into(),
-            ));
-        };
-        if request.targets.len() > 1 {
-            return Err(LoginError::Usage(
-                "several Threads targets are configured: say which with --target NAME".into(),
-            ));
-        }
-        let NetworkSettings::Threads(s) = &target.settings else {
-            return Err(LoginError::Failed("the settings are not Threads'".into()));
-        };
+    async fn login(&self, request: LoginRequest<'_, Settings>) -> Result<(), LoginError> {
+        let LoginRequest {
+            token_file,
+            targets,
+            input,
+            ..
+        } = request;
+        let target = network::one_target(&targets, &PROFILE)?;
+        let s = target.settings;
         let Some(app) = &s.app else {
             return Err(LoginError::Usage(format!(
                 "target {} has no app to log in with: set client_id, client_secret_env (or client_secret_file) and redirect_uri (the Threads app's ID, secret and redirect address)",
                 target.name
             )));
         };
-        let path = oauth::token_path(request.token_file, Some(&s.token), "token_file")?;
+        let path = oauth::token_path(token_file, Some(&s.token), "token_file")?;
         let secret = app
             .secret()
             .map_err(LoginError::Usage)?
@@ -183,7 +164,7 @@ impl Network for Home {
             .append_pair("response_type", "code");
         let client = crate::publish::http::client();
         // The code for a short-lived token (1 hour)…
-        let short = oauth::code_login("Threads", authorize, None, request.input, |code| {
+        let short = oauth::code_login("Threads", authorize, None, input, |code| {
             Ok(client
                 .post(format!("{}/oauth/access_token", s.api_url))
                 .form(&[

@@ -37,10 +37,10 @@ use super::matching;
 use super::oauth::{KeptToken, TokenAnswer, TokenSet};
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
-use crate::config::Secret;
 use crate::model::{Check, Counts, Published};
 use crate::render::{Limits, find_hashtags};
-use crate::store::Store;
+use crate::secret::Secret;
+use crate::store::Kept;
 
 pub mod home;
 pub use home::{Home, Settings};
@@ -58,7 +58,7 @@ pub struct Threads {
     /// Public address of the posts folder's images, if any.
     media_base_url: Option<String>,
     http: Http,
-    store: Arc<Store>,
+    kept: Kept,
     me: OnceLock<User>,
     /// The publishing quota as last asked: (posts left, when asked).
     quota: std::sync::Mutex<Option<(u64, DateTime<Utc>)>>,
@@ -165,7 +165,7 @@ impl Threads {
         api_url: &str,
         token: Arc<KeptToken>,
         media_base_url: Option<String>,
-        store: Arc<Store>,
+        kept: Kept,
     ) -> Self {
         Threads {
             name: name.to_string(),
@@ -173,7 +173,7 @@ impl Threads {
             token,
             media_base_url,
             http: Http::new(http::REQUEST_TIMEOUT),
-            store,
+            kept,
             me: OnceLock::new(),
             quota: std::sync::Mutex::new(None),
             clock: Clock::System,
@@ -320,16 +320,16 @@ impl Threads {
 
     fn step(&self, intent_key: &str) -> Result<Option<Step>, PublishError> {
         let raw = self
-            .store
-            .meta(&step_key(intent_key))
+            .kept
+            .get(&step_key(intent_key))
             .map_err(|e| PublishError::Transient(format!("reading the state store: {e}")))?;
         Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
     }
 
     fn keep_step(&self, intent_key: &str, step: &Step) -> Result<(), PublishError> {
         let json = serde_json::to_string(step).expect("a step serialises");
-        self.store
-            .set_meta(&step_key(intent_key), &json)
+        self.kept
+            .set(&step_key(intent_key), &json)
             .map_err(|e| PublishError::Transient(format!("recording the container: {e}")))
     }
 
@@ -543,6 +543,9 @@ impl Publisher for Threads {
     fn kind(&self) -> &'static str {
         "threads"
     }
+    fn profile(&self) -> &'static crate::publish::profile::Profile {
+        &home::PROFILE
+    }
     fn limits(&self) -> Limits {
         Limits::THREADS
     }
@@ -629,10 +632,6 @@ impl Publisher for Threads {
             Some(left) => format!("{who}, {left} API posts left in the last 24 hours"),
             None => who,
         })
-    }
-
-    fn collects_engagement(&self) -> bool {
-        true
     }
 
     async fn followers(&self) -> Result<Option<u64>, PublishError> {

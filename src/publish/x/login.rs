@@ -11,7 +11,6 @@ use std::io::BufRead;
 use std::path::Path;
 
 use super::home::Settings;
-use crate::config::TargetConfig;
 use crate::publish::network::LoginError;
 use crate::publish::oauth::{self, App, Pkce};
 
@@ -41,7 +40,7 @@ pub fn token_request(
 }
 
 pub async fn login(
-    target: &TargetConfig,
+    target: &str,
     s: &Settings,
     app: &App,
     given: Option<&Path>,
@@ -96,7 +95,7 @@ pub async fn login(
         "Logged in to X as {who}. The tokens are in {} (readable only by you); the bot refreshes them as they end. Set token_file = {:?} in target {} if it is not there yet.",
         path.display(),
         path.display().to_string(),
-        target.name
+        target
     );
     Ok(())
 }

@@ -146,7 +146,7 @@ impl X {
     /// and a refresh token can renew it (`POST /2/oauth2/token`; X's
     /// refresh tokens are good for one use: the new pair is written back at
     /// once).
-    async fn access(&self) -> Result<crate::config::Secret, PublishError> {
+    async fn access(&self) -> Result<crate::secret::Secret, PublishError> {
         self.token
             .renewing(
                 self.clock.now(),
@@ -286,6 +286,9 @@ impl Publisher for X {
     fn kind(&self) -> &'static str {
         "x"
     }
+    fn profile(&self) -> &'static crate::publish::profile::Profile {
+        &home::PROFILE
+    }
     fn limits(&self) -> Limits {
         Limits::X
     }
@@ -359,9 +362,6 @@ impl Publisher for X {
         })
     }
 
-    fn collects_engagement(&self) -> bool {
-        true
-    }
     fn engagement_batch(&self) -> usize {
         LOOKUP_BATCH
     }

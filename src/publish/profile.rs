@@ -1,0 +1,82 @@
+//! What a network is, as data: how it counts a text, what images it takes,
+//! whether it refuses repeats, whether it has counts to collect. The rest
+//! of the bot reads a network's [`Profile`] rather than asking it one flag
+//! at a time (apache/opendal's `Capability`): a new rule is a field here,
+//! with its default, not a method every network must answer.
+
+use crate::render::Limits;
+
+/// A network, described.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    /// Its name, for people ("Mastodon", "X").
+    pub name: &'static str,
+    /// The `kind` values that select it (`mastodon`, `pleroma`…).
+    pub kinds: &'static [&'static str],
+    /// How it counts a text, and its limits, without asking a server.
+    pub limits: Limits,
+    /// Where its servers set their own limits (asked by `validate`), what
+    /// to say of it where no target is configured yet.
+    pub server_limits: Option<&'static str>,
+    /// Images per post and bytes per image.
+    pub media: MediaRules,
+    /// The most a text may be, in UTF-16 code units, to go with an image
+    /// (a Telegram photo's caption); `None`: the same as without one.
+    pub caption_limit: Option<usize>,
+    /// Whether it refuses a text the account posted recently (X,
+    /// LinkedIn): `validate` warns when the rotation repeats one too soon.
+    pub refuses_repeats: bool,
+    /// Whether it has engagement counts to collect.
+    pub engagement: Engagement,
+    /// What a post with a link costs on it, where that is worth saying.
+    pub link_cost: Option<&'static str>,
+    /// A `[targets.NAME]` table for it, for messages that ask for one.
+    pub example: &'static str,
+}
+
+/// How many images a post may carry on a network, and how big each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaRules {
+    pub max_images: usize,
+    pub max_bytes: u64,
+}
+
+impl MediaRules {
+    /// Four images, each as large as a post file may bring.
+    pub const DEFAULT: MediaRules = MediaRules {
+        max_images: 4,
+        max_bytes: crate::posts::MAX_MEDIA_BYTES,
+    };
+}
+
+/// Whether a network's posts have counts the bot can collect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engagement {
+    /// Likes, reposts and the like, checked at the configured ages.
+    Counted,
+    /// None, and why (for `report` and `engagement`): no numbers are
+    /// invented for it.
+    NotCounted(&'static str),
+}
+
+impl Profile {
+    /// Whether its posts are checked for engagement.
+    pub fn counts_engagement(&self) -> bool {
+        self.engagement == Engagement::Counted
+    }
+    /// Why it has no counts, where it has none.
+    pub fn no_engagement_reason(&self) -> Option<&'static str> {
+        match self.engagement {
+            Engagement::Counted => None,
+            Engagement::NotCounted(why) => Some(why),
+        }
+    }
+    /// Its name where no target of it is configured, with what its limits
+    /// depend on.
+    pub fn unconfigured_name(&self) -> String {
+        match self.server_limits {
+            Some(note) => format!("{} ({note})", self.name),
+            None => self.name.to_string(),
+        }
+    }
+}

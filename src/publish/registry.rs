@@ -1,0 +1,71 @@
+//! The one list of networks. Adding a network is its folder under
+//! `publish/` (its publisher, its [`super::network::Network`] with its
+//! settings type and profile) and one line here; nothing else in the bot
+//! names it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::network::Entry;
+use super::{Publisher, bluesky, linkedin, mastodon, outbox, telegram, threads, x};
+use crate::clock::Clock;
+
+/// Every network the bot posts to, one line each.
+pub static NETWORKS: &[&dyn Entry] = &[
+    &outbox::Home,
+    &mastodon::Home,
+    &bluesky::Home,
+    &telegram::Home,
+    &x::Home,
+    &linkedin::Home,
+    &threads::Home,
+];
+
+/// The network a `kind` names, if any.
+pub fn by_kind(kind: &str) -> Option<&'static dyn Entry> {
+    NETWORKS
+        .iter()
+        .copied()
+        .find(|n| n.profile().kinds.contains(&kind))
+}
+
+/// Every `kind` a target may have, for messages.
+pub fn all_kinds() -> Vec<&'static str> {
+    NETWORKS
+        .iter()
+        .flat_map(|n| n.profile().kinds.iter().copied())
+        .collect()
+}
+
+/// Whether some network has a key of this name (to tell "not this
+/// network's key" from "no key at all").
+pub fn some_network_has_key(key: &str) -> bool {
+    NETWORKS.iter().any(|n| n.keys().contains(&key))
+}
+
+/// The networks that collect engagement counts, for people: "Mastodon,
+/// Bluesky, X, LinkedIn or Threads".
+pub fn collecting_networks() -> String {
+    let names: Vec<&str> = NETWORKS
+        .iter()
+        .map(|n| n.profile())
+        .filter(|p| p.counts_engagement())
+        .map(|p| p.name)
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, _)) => last.to_string(),
+        None => String::new(),
+    }
+}
+
+/// What `--dry-run` posts to instead of `target`'s network: a line in the
+/// outbox file of the dry-run data folder.
+pub fn dry_run(target: &str, data_dir: &Path, clock: Clock) -> Arc<dyn Publisher> {
+    Arc::new(outbox::Outbox::new(target, dry_run_file(data_dir), clock))
+}
+
+/// The file a dry run writes every post to.
+pub fn dry_run_file(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join(outbox::FILE_NAME)
+}
