@@ -125,7 +125,9 @@ pub fn check_targets(
                 for lang in target.languages.iter().filter(|l| m.has_lang(l)) {
                     let full = lengths.measure(lang, limits);
                     // Over the limits, a target gets the short text if there is one.
-                    let short = (!overruns(&full, limits).is_empty())
+                    let short = overruns(&full, limits)
+                        .iter()
+                        .any(|o| !o.soft)
                         .then(|| lengths.short(lang, limits))
                         .flatten();
                     let (measure, which) = match short {
@@ -151,11 +153,20 @@ pub fn check_targets(
                     }
                     for over in overruns(&measure, limits) {
                         problems.push(Problem {
-                            severity: Severity::Error,
+                            severity: if over.soft {
+                                Severity::Warning
+                            } else {
+                                Severity::Error
+                            },
                             file: file.clone(),
                             line: m.text_lines.get(lang).copied().unwrap_or(0),
                             column: 1,
-                            message: if which.is_empty() {
+                            message: if over.soft {
+                                format!(
+                                    "the {which}{lang} text goes beyond what target {} ({}) advises: {over}; it is posted, but consider fewer",
+                                    target.name, target.kind
+                                )
+                            } else if which.is_empty() {
                                 format!(
                                     "the {lang} text is too long for target {} ({}): {over}, hashtags included; shorten it, or add a shorter {lang} text under [short] for such targets",
                                     target.name, target.kind

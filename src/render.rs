@@ -24,6 +24,12 @@ static HASHTAG: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// @mentions: `@` after a start, a space or an opening bracket, then a
+/// handle (letters, digits, `_`, `.`).
+static MENTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s(\[{])@[\p{L}\p{N}_][\p{L}\p{N}_.]*").expect("valid regex")
+});
+
 /// LEFT-TO-RIGHT MARK: starts the tag line of a right-to-left post, so a
 /// client that lays the whole post out right to left keeps each `#` before
 /// its tag (without it the line's first `#` ends up at its far right).
@@ -112,7 +118,9 @@ pub fn render_for(
     let full = render(message, lang, campaign_hashtags)?;
     if limits.limits_anything()
         && message.short.contains_key(lang)
-        && !overruns(&measure(&full, limits), limits).is_empty()
+        && overruns(&measure(&full, limits), limits)
+            .iter()
+            .any(|o| !o.soft)
     {
         return render_short(message, lang, campaign_hashtags).map(|r| (r, Variant::Short));
     }
@@ -151,116 +159,154 @@ fn render_body(
     })
 }
 
-/// How a network counts a post's length, and its limits. `None` = no limit.
+/// What a limit counts. A network's limits are a few of these with their
+/// maximum ([`Rule`]); a new way of counting is a new variant here, with
+/// its measure and its words, and nothing else changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Count {
+    /// Characters (grapheme clusters) of the content warning and the text,
+    /// each link counting as `url_weight` (Mastodon).
+    Characters { url_weight: usize },
+    /// Grapheme clusters of the text.
+    Graphemes,
+    /// UTF-8 bytes of the text.
+    Bytes,
+    /// UTF-16 code units of the text (an emoji outside the Basic
+    /// Multilingual Plane counts 2).
+    Utf16,
+    /// twitter-text's weighted length (v3: most scripts, Arabic included,
+    /// count 1; CJK and emoji 2; each link 23).
+    Weighted,
+    /// How many links.
+    Links,
+    /// How many hashtags.
+    Hashtags,
+    /// How many @mentions.
+    Mentions,
+}
+
+impl Count {
+    /// What it counts, for people: `300 graphemes`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Count::Characters { .. } => "characters",
+            Count::Graphemes => "graphemes",
+            Count::Bytes => "bytes",
+            Count::Utf16 => "UTF-16 code units",
+            Count::Weighted => "weighted characters",
+            Count::Links => "links",
+            Count::Hashtags => "hashtags",
+            Count::Mentions => "mentions",
+        }
+    }
+    /// How it counts, where that is not plain (issue 32: "weighted
+    /// characters" alone is jargon).
+    fn how(self) -> &'static str {
+        match self {
+            Count::Weighted => {
+                "; an emoji and each Chinese, Japanese or Korean character count as 2, a link as 23"
+            }
+            Count::Utf16 => "; most emoji count as 2",
+            Count::Bytes => "; an accented or Arabic letter takes 2 bytes, an emoji 4",
+            _ => "",
+        }
+    }
+}
+
+/// One limit: at most `max` of `count`. A `soft` one is advice (a
+/// warning), not a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rule {
+    pub count: Count,
+    pub max: usize,
+    #[serde(default)]
+    pub soft: bool,
+}
+
+impl Rule {
+    pub const fn at_most(max: usize, count: Count) -> Rule {
+        Rule {
+            count,
+            max,
+            soft: false,
+        }
+    }
+    /// A limit that only warns.
+    pub const fn advised(max: usize, count: Count) -> Rule {
+        Rule {
+            count,
+            max,
+            soft: true,
+        }
+    }
+}
+
+/// How many rules a network's limits hold at most.
+const MAX_RULES: usize = 4;
+
+/// How a network counts a post's length, and its limits: a few [`Rule`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Vec<Rule>", into = "Vec<Rule>")]
 pub struct Limits {
-    /// Mastodon: characters (grapheme clusters) of the spoiler plus the text,
-    /// each link counting as `url_weight`.
-    pub max_characters: Option<usize>,
-    pub url_weight: usize,
-    /// Bluesky: grapheme clusters of the text.
-    pub max_graphemes: Option<usize>,
-    /// Bluesky: UTF-8 bytes of the text.
-    pub max_bytes: Option<usize>,
-    /// Telegram: UTF-16 code units of the text (an emoji outside the
-    /// Basic Multilingual Plane counts 2).
-    #[serde(default)]
-    pub max_utf16: Option<usize>,
-    /// X: twitter-text's weighted length (v3: most scripts, Arabic
-    /// included, count 1; CJK and emoji 2; each link 23).
-    #[serde(default)]
-    pub max_weighted: Option<usize>,
-    /// Threads: how many links a post may carry.
-    #[serde(default)]
-    pub max_links: Option<usize>,
+    rules: [Option<Rule>; MAX_RULES],
+}
+
+impl From<Vec<Rule>> for Limits {
+    fn from(rules: Vec<Rule>) -> Limits {
+        Limits::of(&rules)
+    }
+}
+
+impl From<Limits> for Vec<Rule> {
+    fn from(l: Limits) -> Vec<Rule> {
+        l.rules().copied().collect()
+    }
 }
 
 impl Limits {
-    /// Whether any length is limited at all.
-    pub fn limits_anything(&self) -> bool {
-        self.max_characters.is_some()
-            || self.max_graphemes.is_some()
-            || self.max_bytes.is_some()
-            || self.max_utf16.is_some()
-            || self.max_weighted.is_some()
-            || self.max_links.is_some()
-    }
-
     /// No limit (the outbox).
     pub const NONE: Limits = Limits {
-        max_characters: None,
-        url_weight: 23,
-        max_graphemes: None,
-        max_bytes: None,
-        max_utf16: None,
-        max_weighted: None,
-        max_links: None,
+        rules: [None; MAX_RULES],
     };
-    /// Bluesky's fixed limits (app.bsky.feed.post lexicon).
-    pub const BLUESKY: Limits = Limits {
-        max_characters: None,
-        url_weight: 23,
-        max_graphemes: Some(300),
-        max_bytes: Some(3000),
-        max_utf16: None,
-        max_weighted: None,
-        max_links: None,
-    };
-    /// Telegram's for a message's text (Bot API `sendMessage`).
-    pub const TELEGRAM: Limits = Limits {
-        max_characters: None,
-        url_weight: 23,
-        max_graphemes: None,
-        max_bytes: None,
-        max_utf16: Some(4096),
-        max_weighted: None,
-        max_links: None,
-    };
-    /// LinkedIn's `commentary` (3,000 characters, counted here as UTF-16
-    /// code units, the conservative reading).
-    pub const LINKEDIN: Limits = Limits {
-        max_characters: None,
-        url_weight: 23,
-        max_graphemes: None,
-        max_bytes: None,
-        max_utf16: Some(3000),
-        max_weighted: None,
-        max_links: None,
-    };
-    /// X's (API v2 `POST /2/tweets`, twitter-text v3).
-    pub const X: Limits = Limits {
-        max_characters: None,
-        url_weight: 23,
-        max_graphemes: None,
-        max_bytes: None,
-        max_utf16: None,
-        max_weighted: Some(280),
-        max_links: None,
-    };
-    /// Threads' (500, emoji counted as their UTF-8 bytes by Meta's docs;
-    /// every other character is counted as its bytes here too, the
-    /// conservative reading, since the docs do not say how Arabic counts;
-    /// at most 5 links).
-    pub const THREADS: Limits = Limits {
-        max_characters: None,
-        url_weight: 23,
-        max_graphemes: None,
-        max_bytes: Some(500),
-        max_utf16: None,
-        max_weighted: None,
-        max_links: Some(5),
-    };
-    /// Mastodon's, from the instance (default 500 characters, URLs as 23).
-    pub fn mastodon(max_characters: usize, url_weight: usize) -> Limits {
-        Limits {
-            max_characters: Some(max_characters),
-            url_weight,
-            max_graphemes: None,
-            max_bytes: None,
-            max_utf16: None,
-            max_weighted: None,
-            max_links: None,
+
+    /// The limits of `rules` (the first four).
+    pub const fn of(rules: &[Rule]) -> Limits {
+        let mut out = [None; MAX_RULES];
+        let mut i = 0;
+        while i < rules.len() && i < MAX_RULES {
+            out[i] = Some(rules[i]);
+            i += 1;
         }
+        Limits { rules: out }
+    }
+
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().flatten()
+    }
+
+    /// The maximum of `count`, where a (hard or soft) rule sets one.
+    pub fn max(&self, count: fn(&Count) -> bool) -> Option<usize> {
+        self.rules().find(|r| count(&r.count)).map(|r| r.max)
+    }
+
+    /// Whether any length is limited at all.
+    pub fn limits_anything(&self) -> bool {
+        self.rules().next().is_some()
+    }
+
+    /// What each link weighs where characters are counted (23 otherwise).
+    fn url_weight(&self) -> usize {
+        self.rules()
+            .find_map(|r| match r.count {
+                Count::Characters { url_weight } => Some(url_weight),
+                _ => None,
+            })
+            .unwrap_or(23)
+    }
+
+    fn counts(&self, count: Count) -> bool {
+        self.rules().any(|r| r.count == count)
     }
 }
 
@@ -268,21 +314,21 @@ impl fmt::Display for Limits {
     /// For people: `500 characters (links count 23)`, `300 graphemes and
     /// 3000 bytes`, `no limit`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(w) = self.max_weighted {
-            return write!(f, "{w} weighted characters (links count 23)");
-        }
-        if let Some(u) = self.max_utf16 {
-            return write!(f, "{u} UTF-16 code units");
-        }
-        if let (Some(b), Some(l)) = (self.max_bytes, self.max_links) {
-            return write!(f, "{b} bytes (UTF-8) and {l} links");
-        }
-        match (self.max_characters, self.max_graphemes, self.max_bytes) {
-            (Some(c), _, _) => write!(f, "{c} characters (links count {})", self.url_weight),
-            (None, Some(g), Some(b)) => write!(f, "{g} graphemes and {b} bytes"),
-            (None, Some(g), None) => write!(f, "{g} graphemes"),
-            (None, None, Some(b)) => write!(f, "{b} bytes"),
-            (None, None, None) => f.write_str("no limit"),
+        let parts: Vec<String> = self
+            .rules()
+            .map(|r| match r.count {
+                Count::Characters { url_weight } => {
+                    format!("{} characters (links count {url_weight})", r.max)
+                }
+                Count::Weighted => format!("{} weighted characters (links count 23)", r.max),
+                Count::Bytes => format!("{} bytes (UTF-8)", r.max),
+                c => format!("{} {}", r.max, c.noun()),
+            })
+            .collect();
+        if parts.is_empty() {
+            f.write_str("no limit")
+        } else {
+            f.write_str(&parts.join(" and "))
         }
     }
 }
@@ -298,8 +344,27 @@ pub struct Measure {
     pub utf16: usize,
     /// X's weighted count (0 where no limit asked for it).
     pub weighted: usize,
-    /// How many links (Threads).
+    /// How many links.
     pub links: usize,
+    /// How many hashtags and @mentions.
+    pub hashtags: usize,
+    pub mentions: usize,
+}
+
+impl Measure {
+    /// Its length as `count` counts.
+    pub fn of(&self, count: Count) -> usize {
+        match count {
+            Count::Characters { .. } => self.characters,
+            Count::Graphemes => self.graphemes,
+            Count::Bytes => self.bytes,
+            Count::Utf16 => self.utf16,
+            Count::Weighted => self.weighted,
+            Count::Links => self.links,
+            Count::Hashtags => self.hashtags,
+            Count::Mentions => self.mentions,
+        }
+    }
 }
 
 /// Measures `r` with the URL weight of `limits`.
@@ -390,11 +455,15 @@ impl Lengths {
     }
 
     /// The measures against `limits` (links weigh its URL weight).
-    /// X's weighted length is counted only when `limits` has one; see
-    /// [`Lengths::measure_text`] for a text that needs twitter-text.
+    /// X's weighted length, hashtags and mentions are counted only when
+    /// `limits` has them; see [`Lengths::measure_text`] for those that
+    /// need the text itself.
     pub fn measure(&self, limits: &Limits) -> Measure {
+        let unknown = |count: Count| {
+            if limits.counts(count) { usize::MAX } else { 0 }
+        };
         Measure {
-            weighted: if limits.max_weighted.is_some() {
+            weighted: if limits.counts(Count::Weighted) {
                 self.weighted_plain.unwrap_or(usize::MAX)
             } else {
                 0
@@ -402,27 +471,36 @@ impl Lengths {
             graphemes: self.graphemes,
             bytes: self.bytes,
             characters: self.graphemes - self.url_graphemes
-                + self.urls * limits.url_weight
+                + self.urls * limits.url_weight()
                 + self.spoiler_graphemes,
             utf16: self.utf16,
             links: self.urls,
+            hashtags: unknown(Count::Hashtags),
+            mentions: unknown(Count::Mentions),
         }
     }
-}
 
-impl Lengths {
     /// Whether measuring against `limits` needs the text itself (X's
-    /// weighted length of a text twitter-text must parse).
+    /// weighted length of a text twitter-text must parse; hashtags and
+    /// mentions).
     pub fn needs_text(&self, limits: &Limits) -> bool {
-        limits.max_weighted.is_some() && self.weighted_plain.is_none()
+        (limits.counts(Count::Weighted) && self.weighted_plain.is_none())
+            || limits.counts(Count::Hashtags)
+            || limits.counts(Count::Mentions)
     }
 
     /// As [`Lengths::measure`], with `text` (the rendered text these
-    /// lengths are of) counted by twitter-text where X's limit needs it.
+    /// lengths are of) counted where the limits need it.
     pub fn measure_text(&self, text: &str, limits: &Limits) -> Measure {
         let mut m = self.measure(limits);
-        if self.needs_text(limits) {
+        if limits.counts(Count::Weighted) && self.weighted_plain.is_none() {
             m.weighted = weighted_length(text);
+        }
+        if limits.counts(Count::Hashtags) {
+            m.hashtags = find_hashtags(text).len();
+        }
+        if limits.counts(Count::Mentions) {
+            m.mentions = MENTION.find_iter(text).count();
         }
         m
     }
@@ -431,9 +509,11 @@ impl Lengths {
 /// A limit a rendered post goes over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overrun {
-    pub what: &'static str,
+    pub count: Count,
     pub length: usize,
     pub limit: usize,
+    /// Advice, not a refusal (see [`Rule::soft`]).
+    pub soft: bool,
 }
 
 impl fmt::Display for Overrun {
@@ -442,64 +522,38 @@ impl fmt::Display for Overrun {
             f,
             "{} {} over the limit of {} ({} too many{})",
             self.length,
-            self.what,
+            self.count.noun(),
             self.limit,
             self.length - self.limit,
-            how_counted(self.what)
+            self.count.how()
         )
-    }
-}
-
-/// What a count that is not plain characters means, for people (issue 32:
-/// "weighted characters" is jargon).
-fn how_counted(what: &str) -> &'static str {
-    match what {
-        "weighted characters" => {
-            "; X counts an emoji and each Chinese, Japanese or Korean character as 2, a link as 23"
-        }
-        "UTF-16 code units" => "; Telegram counts most emoji as 2",
-        "bytes" => "; an accented or Arabic letter takes 2 bytes, an emoji 4",
-        _ => "",
     }
 }
 
 /// The limits of `limits` that `m` goes over.
 pub fn overruns(m: &Measure, limits: &Limits) -> Vec<Overrun> {
-    let mut out = Vec::new();
-    let mut check = |what, length, limit: Option<usize>| {
-        if let Some(limit) = limit
-            && length > limit
-        {
-            out.push(Overrun {
-                what,
-                length,
-                limit,
-            });
-        }
-    };
-    check("characters", m.characters, limits.max_characters);
-    check("graphemes", m.graphemes, limits.max_graphemes);
-    check("bytes", m.bytes, limits.max_bytes);
-    check("UTF-16 code units", m.utf16, limits.max_utf16);
-    check("weighted characters", m.weighted, limits.max_weighted);
-    check("links", m.links, limits.max_links);
-    out
+    limits
+        .rules()
+        .filter(|r| m.of(r.count) > r.max)
+        .map(|r| Overrun {
+            count: r.count,
+            length: m.of(r.count),
+            limit: r.max,
+            soft: r.soft,
+        })
+        .collect()
 }
 
-/// A short description of the length against the limit, for `preview`.
+/// A short description of the length against the limits, for `preview`.
 pub fn describe_length(m: &Measure, limits: &Limits) -> String {
-    if let Some(max) = limits.max_weighted {
-        format!("{}/{} weighted characters", m.weighted, max)
-    } else if let Some(max) = limits.max_utf16 {
-        format!("{}/{} UTF-16 code units", m.utf16, max)
-    } else if let (Some(b), Some(l)) = (limits.max_bytes, limits.max_links) {
-        format!("{}/{} bytes, {}/{} links", m.bytes, b, m.links, l)
-    } else if let Some(max) = limits.max_characters {
-        format!("{}/{} characters", m.characters, max)
-    } else if let (Some(g), Some(b)) = (limits.max_graphemes, limits.max_bytes) {
-        format!("{}/{} graphemes, {}/{} bytes", m.graphemes, g, m.bytes, b)
-    } else {
+    let parts: Vec<String> = limits
+        .rules()
+        .map(|r| format!("{}/{} {}", m.of(r.count), r.max, r.count.noun()))
+        .collect();
+    if parts.is_empty() {
         format!("{} characters, no limit", m.graphemes)
+    } else {
+        parts.join(", ")
     }
 }
 
@@ -508,6 +562,17 @@ mod tests {
     use super::*;
     use crate::model::LangMap;
     use crate::model::MessageKind;
+
+    // The networks' limits, as their folders under publish/ set them.
+    const BLUESKY: Limits = Limits::of(&[
+        Rule::at_most(300, Count::Graphemes),
+        Rule::at_most(3000, Count::Bytes),
+    ]);
+    const TELEGRAM: Limits = Limits::of(&[Rule::at_most(4096, Count::Utf16)]);
+    const X: Limits = Limits::of(&[Rule::at_most(280, Count::Weighted)]);
+    fn mastodon(max: usize, url_weight: usize) -> Limits {
+        Limits::of(&[Rule::at_most(max, Count::Characters { url_weight })])
+    }
 
     fn msg(lang: &str, text: &str, tags: &[&str]) -> Message {
         Message {
@@ -552,7 +617,7 @@ mod tests {
             r.text,
             "المدن ترحب بالجميع.\n\n\u{200E}#WeTogether #Cities4Migration"
         );
-        let ms = measure(&r, &Limits::BLUESKY);
+        let ms = measure(&r, &BLUESKY);
         assert_eq!(ms.graphemes, 19 + 2 + 1 + 29);
         assert!(ms.bytes > ms.graphemes);
         // Both tags are still tags, the mark outside them.
@@ -617,13 +682,57 @@ mod tests {
         );
     }
 
+    // Instagram's caption rule (issue 29): hashtags and mentions counted,
+    // a soft limit only advising.
+    #[test]
+    fn hashtags_and_mentions_are_counted_and_a_soft_limit_only_advises() {
+        let limits = Limits::of(&[
+            Rule::at_most(30, Count::Hashtags),
+            Rule::advised(5, Count::Hashtags),
+            Rule::at_most(2, Count::Mentions),
+        ]);
+        let r = Rendered {
+            text: "Hi @city.hall and @un_habitat, mail a@b.org #A #B #C #D #E #F\n\n#WeTogether"
+                .into(),
+            spoiler: None,
+        };
+        let m = measure(&r, &limits);
+        assert_eq!((m.hashtags, m.mentions), (7, 2));
+        let over = overruns(&m, &limits);
+        assert_eq!(over.len(), 1);
+        assert!(over[0].soft);
+        assert_eq!(
+            over[0].to_string(),
+            "7 hashtags over the limit of 5 (2 too many)"
+        );
+        assert_eq!(
+            describe_length(&m, &limits),
+            "7/30 hashtags, 7/5 hashtags, 2/2 mentions"
+        );
+        // Not counted where no rule asks.
+        assert_eq!(measure(&r, &BLUESKY).hashtags, 0);
+    }
+
+    #[test]
+    fn limits_keep_their_rules_through_the_state_store() {
+        let l = mastodon(1000, 23);
+        let json = serde_json::to_string(&l).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"count":{"characters":{"url_weight":23}},"max":1000,"soft":false}]"#
+        );
+        assert_eq!(serde_json::from_str::<Limits>(&json).unwrap(), l);
+        assert_eq!(l.to_string(), "1000 characters (links count 23)");
+        assert_eq!(BLUESKY.to_string(), "300 graphemes and 3000 bytes (UTF-8)");
+    }
+
     #[test]
     fn mastodon_counts_urls_as_23_and_the_spoiler() {
         let r = Rendered {
             text: format!("a https://example.org/{}", "x".repeat(100)),
             spoiler: Some("cw".into()),
         };
-        let ms = measure(&r, &Limits::mastodon(500, 23));
+        let ms = measure(&r, &mastodon(500, 23));
         assert_eq!(ms.characters, 2 + 23 + 2);
     }
 
@@ -633,10 +742,10 @@ mod tests {
             text: "👨‍👩‍👧‍👦".repeat(121),
             spoiler: None,
         };
-        let ms = measure(&r, &Limits::BLUESKY);
+        let ms = measure(&r, &BLUESKY);
         assert_eq!(ms.graphemes, 121);
         assert_eq!(ms.bytes, 3025);
-        let over = overruns(&ms, &Limits::BLUESKY);
+        let over = overruns(&ms, &BLUESKY);
         assert_eq!(over.len(), 1);
         assert_eq!(
             over[0].to_string(),
@@ -649,13 +758,13 @@ mod tests {
         let mut m = msg("en", &"Cities welcome everyone. ".repeat(20), &[]);
         let en = Lang::new("en").unwrap();
         m.short.insert(en, "Cities welcome everyone.".into());
-        let (r, v) = render_for(&m, &en, &campaign(), &Limits::BLUESKY).unwrap();
+        let (r, v) = render_for(&m, &en, &campaign(), &BLUESKY).unwrap();
         assert_eq!(v, Variant::Short);
         assert!(
             r.text
                 .starts_with("Cities welcome everyone.\n\n#WeTogether")
         );
-        let (r, v) = render_for(&m, &en, &campaign(), &Limits::TELEGRAM).unwrap();
+        let (r, v) = render_for(&m, &en, &campaign(), &TELEGRAM).unwrap();
         assert_eq!(v, Variant::Full, "it fits Telegram's 4096");
         assert!(r.text.len() > 400);
         let (_, v) = render_for(&m, &en, &campaign(), &Limits::NONE).unwrap();
@@ -685,12 +794,12 @@ mod tests {
             text: "See cities4migration.org".into(),
             spoiler: None,
         };
-        assert_eq!(measure(&r, &Limits::X).weighted, 4 + 23);
+        assert_eq!(measure(&r, &X).weighted, 4 + 23);
         assert_eq!(weighted_length("We 🤝 cities"), 12);
         let r = Rendered {
             text: "Read https://example.org/a/very/long/path/indeed".into(),
             spoiler: None,
         };
-        assert_eq!(measure(&r, &Limits::X).weighted, 5 + 23);
+        assert_eq!(measure(&r, &X).weighted, 5 + 23);
     }
 }

@@ -10,7 +10,7 @@ use campaign_bot::checks::check_text_languages;
 use campaign_bot::config::{Config, Sources};
 use campaign_bot::model::Lang;
 use campaign_bot::posts;
-use campaign_bot::render::{Limits, measure, overruns, render};
+use campaign_bot::render::{measure, overruns, render};
 
 fn shipped() -> (Config, posts::Catalog) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -80,7 +80,10 @@ fn every_variant_fits_bluesky_and_mastodon() {
     for m in &catalog.messages {
         for l in m.langs() {
             let r = render(m, l, &config.hashtags).unwrap();
-            for limits in [Limits::BLUESKY, Limits::mastodon(500, 23)] {
+            for limits in [
+                campaign_bot::publish::bluesky::LIMITS,
+                campaign_bot::publish::mastodon::limits(500, 23),
+            ] {
                 let over = overruns(&measure(&r, &limits), &limits);
                 assert!(over.is_empty(), "{} [{l}]: {over:?}", m.id);
             }

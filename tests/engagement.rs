@@ -18,7 +18,6 @@ use campaign_bot::model::{Check, Counts};
 use campaign_bot::publish::Publisher;
 use campaign_bot::publish::mastodon::FediverseFlavour;
 use campaign_bot::publish::mastodon::Mastodon;
-use campaign_bot::render::Limits;
 use common::*;
 
 fn masto(server: &MockServer) -> Mastodon {
@@ -28,7 +27,7 @@ fn masto(server: &MockServer) -> Mastodon {
         &server.uri(),
         Secret::new("t"),
         "public",
-        Limits::mastodon(500, 23),
+        campaign_bot::publish::mastodon::limits(500, 23),
     )
     .unwrap()
 }

@@ -19,7 +19,6 @@ use campaign_bot::posts::Catalog;
 use campaign_bot::publish::Publisher;
 use campaign_bot::publish::mastodon::FediverseFlavour;
 use campaign_bot::publish::mastodon::Mastodon;
-use campaign_bot::render::Limits;
 use campaign_bot::store::{Begin, IntentState, Planned, Store};
 use common::fault_server::{Fault, FaultServer, Language};
 use common::workdir_with_posts;
@@ -73,7 +72,7 @@ async fn deliver_on(
             &server.url,
             Secret::new("t"),
             "public",
-            Limits::mastodon(500, 23),
+            campaign_bot::publish::mastodon::limits(500, 23),
         )
         .unwrap()
         .with_timeout(CLIENT_TIMEOUT),
@@ -342,7 +341,7 @@ async fn an_idempotent_request_on_a_dead_pooled_connection_is_sent_once_more_on_
         &url,
         Secret::new("t"),
         "public",
-        Limits::mastodon(500, 23),
+        campaign_bot::publish::mastodon::limits(500, 23),
     )
     .unwrap();
     for i in 0..6 {

@@ -44,24 +44,24 @@ fuzz_target!(|data: &[u8]| {
     for tag in &campaign {
         assert!(r.text.to_lowercase().contains(&format!("#{}", tag.to_lowercase())));
     }
-    let m = measure(&r, &Limits::BLUESKY);
+    let m = measure(&r, &campaign_bot::publish::bluesky::LIMITS);
     assert!(m.graphemes <= m.bytes);
     assert_eq!(m.bytes, r.text.len());
     // Telegram's rule: UTF-16 code units, between graphemes and bytes.
-    let t = measure(&r, &Limits::TELEGRAM);
+    let t = measure(&r, &campaign_bot::publish::telegram::LIMITS);
     assert_eq!(t.utf16, r.text.encode_utf16().count());
     assert!(m.graphemes <= t.utf16 && t.utf16 <= m.bytes);
-    assert_eq!(overruns(&t, &Limits::TELEGRAM).is_empty(), t.utf16 <= 4096);
+    assert_eq!(overruns(&t, &campaign_bot::publish::telegram::LIMITS).is_empty(), t.utf16 <= 4096);
     // X's rule: the quick count, where it applies, is twitter-text's.
-    let x = measure(&r, &Limits::X);
+    let x = measure(&r, &campaign_bot::publish::x::LIMITS);
     assert_eq!(x.weighted, weighted_length(&r.text));
-    assert_eq!(overruns(&x, &Limits::X).is_empty(), x.weighted <= 280);
+    assert_eq!(overruns(&x, &campaign_bot::publish::x::LIMITS).is_empty(), x.weighted <= 280);
     // Threads' rule: every character as its UTF-8 bytes, 5 links at most.
-    let th = measure(&r, &Limits::THREADS);
+    let th = measure(&r, &campaign_bot::publish::threads::LIMITS);
     assert_eq!(th.bytes, r.text.len());
     assert_eq!(th.links, find_urls(&r.text).len());
     assert_eq!(
-        overruns(&th, &Limits::THREADS).is_empty(),
+        overruns(&th, &campaign_bot::publish::threads::LIMITS).is_empty(),
         th.bytes <= 500 && th.links <= 5
     );
     if let Some(topic) = topic_tag(&r.text) {

@@ -175,7 +175,7 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
                 render_for(m, lang, &config.hashtags, &limits).expect("language present");
             let ms = measure(&rendered, &limits);
             let overs = overruns(&ms, &limits);
-            over_limit |= !overs.is_empty();
+            over_limit |= overs.iter().any(|o| !o.soft);
             println!(
                 "{}  {}  {}  {}{}  ({})",
                 local_time(t, tz),
@@ -189,7 +189,11 @@ pub fn preview(config: &Config, next: usize, from: Option<&str>) -> Result<ExitC
                 println!("    the short text: the full one is over this target's limit");
             }
             for o in overs {
-                println!("    TOO LONG: {o}");
+                if o.soft {
+                    println!("    MORE THAN ADVISED: {o}");
+                } else {
+                    println!("    TOO LONG: {o}");
+                }
             }
             if let Some(s) = &rendered.spoiler {
                 println!("    content warning: {s}");

@@ -438,9 +438,7 @@ pub fn expiry_date(
 
 /// Checks each target's credentials and prints what it finds: the login of
 /// networks whose credentials are made elsewhere (an app password).
-pub async fn check_credentials(
-    targets: Vec<(&str, Built)>,
-) -> Result<(), LoginError> {
+pub async fn check_credentials(targets: Vec<(&str, Built)>) -> Result<(), LoginError> {
     let mut failed = false;
     for (name, built) in targets {
         let publisher = match built {

@@ -12,7 +12,6 @@ use crate::publish::network::{
     self, BuildContext, KeyError, Network, check_url, key_error, secret_source,
 };
 use crate::publish::profile::{Engagement, MediaRules, Profile};
-use crate::render::Limits;
 use crate::secret::SecretSource;
 
 /// `kind = "bluesky"`: `service` (the account's PDS), `identifier`, the app
@@ -37,7 +36,7 @@ struct Raw {
 pub static PROFILE: Profile = Profile {
     name: "Bluesky",
     kinds: &["bluesky"],
-    limits: Limits::BLUESKY,
+    limits: super::LIMITS,
     server_limits: None,
     media: MediaRules {
         max_images: MAX_IMAGES,

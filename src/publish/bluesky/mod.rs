@@ -32,9 +32,16 @@ use crate::secret::Secret;
 pub mod home;
 
 use crate::model::{Check, Counts, Published};
-use crate::render::{Limits, find_hashtags, find_urls};
+use crate::render::{Count, Limits, Rule, find_hashtags, find_urls};
 use crate::store::Kept;
 pub use home::{Home, Settings};
+
+/// Bluesky's fixed limits (app.bsky.feed.post lexicon): 300 graphemes and
+/// 3,000 bytes.
+pub const LIMITS: Limits = Limits::of(&[
+    Rule::at_most(300, Count::Graphemes),
+    Rule::at_most(3000, Count::Bytes),
+]);
 
 /// Bluesky refuses images over this size.
 pub const MAX_IMAGE_BYTES: u64 = 1_000_000;
@@ -456,7 +463,7 @@ impl Publisher for Bluesky {
         &home::PROFILE
     }
     fn limits(&self) -> Limits {
-        Limits::BLUESKY
+        LIMITS
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {

@@ -15,7 +15,6 @@ use crate::publish::network::{
 };
 use crate::publish::oauth::{self, App, AppKeys, KeptToken};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
-use crate::render::Limits;
 use crate::secret::SecretSource;
 
 /// `kind = "linkedin"`: the page (`organization`, its URN or number), the
@@ -51,7 +50,7 @@ struct Raw {
 pub static PROFILE: Profile = Profile {
     name: "LinkedIn",
     kinds: &["linkedin"],
-    limits: Limits::LINKEDIN,
+    limits: super::LIMITS,
     server_limits: None,
     media: MediaRules {
         max_images: super::MAX_IMAGES,

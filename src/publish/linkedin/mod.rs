@@ -27,12 +27,16 @@ use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
 use crate::model::{Check, Counts, Published};
 use crate::publish::oauth::{App, KeptToken};
-use crate::render::{Limits, find_hashtags};
+use crate::render::{Count, Limits, Rule, find_hashtags};
 use crate::secret::Secret;
 
 pub mod home;
 pub mod login;
 pub use home::{Home, Settings};
+
+/// LinkedIn's `commentary`: 3,000 characters, counted here as UTF-16 code
+/// units, the conservative reading.
+pub const LIMITS: Limits = Limits::of(&[Rule::at_most(3000, Count::Utf16)]);
 
 /// The `LinkedIn-Version` sent on every call (versions are sunset about a
 /// year after they come out).
@@ -356,7 +360,7 @@ impl Publisher for LinkedIn {
         &home::PROFILE
     }
     fn limits(&self) -> Limits {
-        Limits::LINKEDIN
+        LIMITS
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {

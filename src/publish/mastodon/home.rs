@@ -63,15 +63,7 @@ struct Raw {
 const VISIBILITIES: &[&str] = &["public", "unlisted", "private", "direct"];
 
 /// Mastodon's default length limit, until the server says its own.
-pub const DEFAULT_LIMITS: Limits = Limits {
-    max_characters: Some(500),
-    url_weight: 23,
-    max_graphemes: None,
-    max_bytes: None,
-    max_utf16: None,
-    max_weighted: None,
-    max_links: None,
-};
+pub const DEFAULT_LIMITS: Limits = super::limits(500, 23);
 
 /// The fediverse, described.
 pub static PROFILE: Profile = Profile {

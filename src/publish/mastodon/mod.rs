@@ -33,8 +33,17 @@ pub mod home;
 mod login;
 
 use crate::model::{Check, Counts, Published};
-use crate::render::Limits;
+use crate::render::{Count, Limits, Rule};
 pub use home::{FediverseFlavour, Home, Settings};
+
+/// A server's limits: `max_characters` characters of the content warning
+/// and the text, each link counting `url_weight`.
+pub const fn limits(max_characters: usize, url_weight: usize) -> Limits {
+    Limits::of(&[Rule::at_most(
+        max_characters,
+        Count::Characters { url_weight },
+    )])
+}
 
 /// How far the server's clock may be behind ours when matching a status
 /// with the intent it came from.
@@ -467,7 +476,7 @@ impl Mastodon {
             }
             Err(e) => return Err(e),
         };
-        let limits = Limits::mastodon(max_characters.unwrap_or(500), url_weight.unwrap_or(23));
+        let limits = limits(max_characters.unwrap_or(500), url_weight.unwrap_or(23));
         *self.limits.write().unwrap_or_else(|p| p.into_inner()) = limits;
         Ok(limits)
     }

@@ -12,7 +12,6 @@ use crate::publish::network::{
     self, BuildContext, KeyError, Network, check_url, key_error, secret_source,
 };
 use crate::publish::profile::{Engagement, MediaRules, Profile};
-use crate::render::Limits;
 use crate::secret::SecretSource;
 
 /// `kind = "telegram"`: `channel` (`@username` of a public channel, or the
@@ -38,7 +37,7 @@ struct Raw {
 pub static PROFILE: Profile = Profile {
     name: "Telegram",
     kinds: &["telegram"],
-    limits: Limits::TELEGRAM,
+    limits: super::LIMITS,
     server_limits: None,
     media: MediaRules {
         max_images: 1,

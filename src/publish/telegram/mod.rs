@@ -23,11 +23,15 @@ use super::http::{self, Http};
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
 use crate::model::Published;
-use crate::render::Limits;
+use crate::render::{Count, Limits, Rule};
 use crate::secret::Secret;
 
 pub mod home;
 pub use home::{Home, Settings};
+
+/// Telegram's for a message's text (Bot API `sendMessage`): 4,096 UTF-16
+/// code units.
+pub const LIMITS: Limits = Limits::of(&[Rule::at_most(4096, Count::Utf16)]);
 
 /// A photo's caption, in UTF-16 code units.
 pub const MAX_CAPTION: usize = 1024;
@@ -232,7 +236,7 @@ impl Publisher for Telegram {
         &home::PROFILE
     }
     fn limits(&self) -> Limits {
-        Limits::TELEGRAM
+        LIMITS
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {

@@ -14,7 +14,6 @@ use crate::publish::network::{
 };
 use crate::publish::oauth::{self, App, AppKeys, KeptToken, TokenSet};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
-use crate::render::Limits;
 use crate::secret::SecretSource;
 
 /// Where Threads asks the user to allow the app (`login threads`).
@@ -51,7 +50,7 @@ struct Raw {
 pub static PROFILE: Profile = Profile {
     name: "Threads",
     kinds: &["threads"],
-    limits: Limits::THREADS,
+    limits: super::LIMITS,
     server_limits: None,
     // One image a post (by its public address), up to 8 MB (Meta's image
     // specifications).

@@ -19,7 +19,7 @@
 //!
 //! Length: 500, emoji counted as their UTF-8 bytes (Meta's docs); the docs
 //! do not say how Arabic counts, so every character counts as its bytes
-//! here, the conservative reading ([`Limits::THREADS`]); at most 5 links.
+//! here, the conservative reading ([`LIMITS`]); at most 5 links.
 //! Only the first hashtag becomes the post's topic: it is sent as
 //! `topic_tag`. Engagement: `/{media}/insights` (views, likes, replies,
 //! reposts, quotes), one call per post. The account may publish 250 posts
@@ -38,12 +38,20 @@ use super::oauth::{KeptToken, TokenAnswer, TokenSet};
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
 use crate::model::{Check, Counts, Published};
-use crate::render::{Limits, find_hashtags};
+use crate::render::{Count, Limits, Rule, find_hashtags};
 use crate::secret::Secret;
 use crate::store::Kept;
 
 pub mod home;
 pub use home::{Home, Settings};
+
+/// Threads': 500, emoji counted as their UTF-8 bytes by Meta's docs; every
+/// other character is counted as its bytes here too, the conservative
+/// reading, since the docs do not say how Arabic counts; at most 5 links.
+pub const LIMITS: Limits = Limits::of(&[
+    Rule::at_most(500, Count::Bytes),
+    Rule::at_most(5, Count::Links),
+]);
 
 /// The API version in every path but the token refresh's.
 pub const VERSION: &str = "v1.0";
@@ -547,7 +555,7 @@ impl Publisher for Threads {
         &home::PROFILE
     }
     fn limits(&self) -> Limits {
-        Limits::THREADS
+        LIMITS
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {

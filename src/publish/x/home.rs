@@ -14,7 +14,6 @@ use crate::publish::network::{
 };
 use crate::publish::oauth::{self, App, AppKeys, KeptToken};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
-use crate::render::Limits;
 use crate::secret::SecretSource;
 
 /// `kind = "x"`: the user's OAuth 2.0 access token by `token_env` or
@@ -43,7 +42,7 @@ struct Raw {
 pub static PROFILE: Profile = Profile {
     name: "X",
     kinds: &["x"],
-    limits: Limits::X,
+    limits: super::LIMITS,
     server_limits: None,
     media: MediaRules {
         max_images: super::MAX_IMAGES,

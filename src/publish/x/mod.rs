@@ -30,11 +30,14 @@ use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::clock::Clock;
 use crate::model::{Check, Counts, Published};
 use crate::publish::oauth::{App, KeptToken};
-use crate::render::Limits;
+use crate::render::{Count, Limits, Rule};
 
 pub mod home;
 pub mod login;
 pub use home::{Home, Settings};
+
+/// X's (API v2 `POST /2/tweets`, twitter-text v3): 280 weighted.
+pub const LIMITS: Limits = Limits::of(&[Rule::at_most(280, Count::Weighted)]);
 
 /// How many posts one `GET /2/tweets?ids=` covers.
 pub const LOOKUP_BATCH: usize = 100;
@@ -290,7 +293,7 @@ impl Publisher for X {
         &home::PROFILE
     }
     fn limits(&self) -> Limits {
-        Limits::X
+        LIMITS
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
