@@ -60,9 +60,9 @@ impl Targets {
                 Ok(p) => {
                     publishers.insert(t.name.clone(), p);
                 }
-                Err(message) => broken.push(BuildError {
+                Err(reason) => broken.push(BuildError {
                     target: t.name.clone(),
-                    message,
+                    reason,
                 }),
             }
         }

@@ -58,7 +58,7 @@ pub async fn login(config: Option<&Config>, args: LoginArgs<'_>) -> Result<ExitC
                 Some(p) => Ok(p.clone()),
                 None => Err(registry
                     .why_broken(&t.name)
-                    .map(|b| b.message.clone())
+                    .map(|b| b.reason.to_string())
                     .unwrap_or_else(|| "not started".into())),
             };
             (t.name.as_str(), t.network.as_ref(), p)

@@ -91,7 +91,7 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
     let mut failed = false;
     for target in &targets {
         if let Some(b) = campaign.registry().why_broken(&target.name) {
-            println!("{}: not posted: {}", target.name, b.message);
+            println!("{}: not posted: {}", target.name, b.reason);
             failed = true;
             continue;
         }

@@ -25,7 +25,7 @@ pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError
             let n = followed.iter().filter(|i| i.target == b.target).count();
             format!(
                 "{}: skipped, {n} of its posts not checked: the target cannot start: {}",
-                b.target, b.message
+                b.target, b.reason
             )
         })
         .collect();

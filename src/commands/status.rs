@@ -54,7 +54,7 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
             _ if t.network.secrets().is_empty() => "no credentials needed".to_string(),
             None => targets
                 .why_broken(&t.name)
-                .map(|b| format!("NOT STARTED: {}", b.message))
+                .map(|b| format!("NOT STARTED: {}", b.reason))
                 .unwrap_or_default(),
             Some(p) => {
                 match tokio::time::timeout(crate::publish::http::REQUEST_TIMEOUT, p.verify()).await

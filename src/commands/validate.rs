@@ -10,7 +10,7 @@ use crate::posts::Severity;
 
 /// Targets whose secret cannot be read here: `run` would not start them,
 /// so they are errors, in `run`'s own words.
-fn check_credentials(config: &Config) -> Vec<String> {
+fn check_credentials(config: &Config) -> Vec<(Severity, String)> {
     let mut out = Vec::new();
     for t in &config.targets {
         for source in t.network.secrets() {
@@ -18,9 +18,9 @@ fn check_credentials(config: &Config) -> Vec<String> {
                 Err(e) => {
                     let b = crate::publish::BuildError {
                         target: t.name.clone(),
-                        message: e.to_string(),
+                        reason: e.into(),
                     };
-                    out.push(format!("error: {b}"));
+                    out.push((Severity::Error, b.to_string()));
                 }
                 Ok(secret) => out.extend(token_file_note(&t.name, source, secret.expose())),
             }
@@ -30,7 +30,7 @@ fn check_credentials(config: &Config) -> Vec<String> {
     if let Some(alerts) = &config.alerts {
         for source in std::iter::once(&alerts.webhook).chain(alerts.matrix_token.as_ref()) {
             if let Err(e) = source.resolve() {
-                out.push(format!("error: alerts: {e}"));
+                out.push((Severity::Error, format!("alerts: {e}")));
             }
         }
     }
@@ -45,15 +45,18 @@ fn token_file_note(
     target: &str,
     source: &crate::config::SecretSource,
     contents: &str,
-) -> Option<String> {
+) -> Option<(Severity, String)> {
     use crate::publish::oauth::TokenSet;
     let crate::config::SecretSource::File(path) = source else {
         return None;
     };
     match TokenSet::parse(contents) {
-        Err(why) => Some(format!(
-            "error: target {target} cannot start: the token file {}: {why}",
-            path.display()
+        Err(why) => Some((
+            Severity::Error,
+            format!(
+                "target {target} cannot start: the token file {}: {why}",
+                path.display()
+            ),
         )),
         Ok(token) if token.refresh_token.is_some() || token.issued_at.is_some() => {
             let dir = path
@@ -62,9 +65,12 @@ fn token_file_note(
                 .unwrap_or(std::path::Path::new("."));
             let writable = rustix::fs::access(dir, rustix::fs::Access::WRITE_OK).is_ok();
             (!writable).then(|| {
-                format!(
-                    "warning: target {target}: its token file {} is in a folder the bot cannot write, so a refreshed token would be lost when it stops; keep it in the data folder",
-                    path.display()
+                (
+                    Severity::Warning,
+                    format!(
+                        "target {target}: its token file {} is in a folder the bot cannot write, so a refreshed token would be lost when it stops; keep it in the data folder",
+                        path.display()
+                    ),
                 )
             })
         }
@@ -117,8 +123,12 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
         println!("{p}");
     }
     let credential_notes = check_credentials(config);
-    for e in &credential_notes {
-        println!("{e}");
+    for (severity, note) in &credential_notes {
+        let word = match severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        println!("{word}: {note}");
     }
     let errors = catalog
         .problems
@@ -127,7 +137,7 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
         .count()
         + credential_notes
             .iter()
-            .filter(|e| e.starts_with("error:"))
+            .filter(|(severity, _)| *severity == Severity::Error)
             .count();
     let warnings = catalog.problems.len() + credential_notes.len() - errors;
     let rotation = catalog.rotation().count();

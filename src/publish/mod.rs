@@ -257,8 +257,8 @@ pub trait Publisher: Send + Sync {
 /// Why a publisher could not be built: the target cannot start. `run`
 /// logs it and `validate` counts it as an error, in these same words.
 #[derive(Debug, thiserror::Error)]
-#[error("target {target} cannot start: {message}")]
+#[error("target {target} cannot start: {reason}")]
 pub struct BuildError {
     pub target: String,
-    pub message: String,
+    pub reason: network::CannotStart,
 }

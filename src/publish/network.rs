@@ -21,7 +21,7 @@ use super::Publisher;
 use super::profile::Profile;
 use crate::clock::Clock;
 use crate::render::Limits;
-use crate::secret::SecretSource;
+use crate::secret::{SecretError, SecretSource};
 use crate::store::Kept;
 
 /// A bad value of a target's key (`targets.NAME.KEY`), or a missing one.
@@ -38,6 +38,20 @@ pub fn key_error(key: impl Into<String>, message: impl Into<String>) -> KeyError
         key: key.into(),
         message: message.into(),
     }
+}
+
+/// Why a target cannot start.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CannotStart {
+    /// Its secret cannot be read.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// Its token file holds no token the bot can use.
+    #[error("{0}")]
+    Token(String),
+    /// Its settings make no client (an address the HTTP client refuses).
+    #[error("{0}")]
+    Client(String),
 }
 
 /// What building a publisher needs besides its settings.
@@ -153,7 +167,7 @@ pub trait Network: Send + Sync + 'static {
         target: &str,
         settings: &Self::Settings,
         ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, String>;
+    ) -> Result<Arc<dyn Publisher>, CannotStart>;
     /// `campaign-bot login NETWORK`: gets or checks credentials, printing
     /// for the user. By default it checks each target's credentials.
     async fn login(&self, request: LoginRequest<'_, Self::Settings>) -> Result<(), LoginError> {
@@ -179,7 +193,7 @@ pub trait Target: Debug + Send + Sync {
     fn token_expires(&self) -> Option<chrono::NaiveDate>;
     fn images_left_out(&self) -> Option<&'static str>;
     fn writes_to(&self, data_dir: &Path) -> Option<PathBuf>;
-    fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Result<Arc<dyn Publisher>, String>;
+    fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Result<Arc<dyn Publisher>, CannotStart>;
     /// For the registry's login, which gives a network its own settings back.
     fn as_any(&self) -> &dyn Any;
 }
@@ -214,7 +228,7 @@ impl<N: Network> Target for Configured<N> {
     fn writes_to(&self, data_dir: &Path) -> Option<PathBuf> {
         self.network.writes_to(&self.settings, data_dir)
     }
-    fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Result<Arc<dyn Publisher>, String> {
+    fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Result<Arc<dyn Publisher>, CannotStart> {
         self.network.build(name, &self.settings, ctx)
     }
     fn as_any(&self) -> &dyn Any {

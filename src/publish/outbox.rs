@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::network::{self, BuildContext, KeyError, Network};
+use super::network::{self, BuildContext, CannotStart, KeyError, Network};
 use super::profile::{Engagement, MediaRules, Profile};
 use super::{Lookup, Outgoing, PublishError, Publisher};
 use crate::model::Published;
@@ -78,7 +78,7 @@ impl Network for Home {
         target: &str,
         s: &Settings,
         ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, String> {
+    ) -> Result<Arc<dyn Publisher>, CannotStart> {
         let path = s
             .path
             .clone()

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{Bluesky, MAX_IMAGE_BYTES, MAX_IMAGES};
 use crate::publish::Publisher;
 use crate::publish::network::{
-    self, BuildContext, KeyError, Network, check_url, key_error, secret_source,
+    self, BuildContext, CannotStart, KeyError, Network, check_url, key_error, secret_source,
 };
 use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::secret::SecretSource;
@@ -86,8 +86,8 @@ impl Network for Home {
         target: &str,
         s: &Settings,
         ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, String> {
-        let password = s.password.resolve().map_err(|e| e.to_string())?;
+    ) -> Result<Arc<dyn Publisher>, CannotStart> {
+        let password = s.password.resolve()?;
         Ok(Arc::new(
             Bluesky::new(
                 target,

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::Mastodon;
 use crate::publish::Publisher;
 use crate::publish::network::{
-    self, BuildContext, KeyError, LoginError, LoginRequest, Network, check_url, key_error,
-    secret_source,
+    self, BuildContext, CannotStart, KeyError, LoginError, LoginRequest, Network, check_url,
+    key_error, secret_source,
 };
 use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::render::Limits;
@@ -123,10 +123,11 @@ impl Network for Home {
         target: &str,
         s: &Settings,
         ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, String> {
-        let token = s.token.resolve().map_err(|e| e.to_string())?;
+    ) -> Result<Arc<dyn Publisher>, CannotStart> {
+        let token = s.token.resolve()?;
         let limits = (ctx.cached_limits)(target).unwrap_or(DEFAULT_LIMITS);
-        let m = Mastodon::new(target, s.flavour, &s.base_url, token, &s.visibility, limits)?
+        let m = Mastodon::new(target, s.flavour, &s.base_url, token, &s.visibility, limits)
+            .map_err(CannotStart::Client)?
             .with_clock(ctx.clock);
         Ok(Arc::new(m))
     }

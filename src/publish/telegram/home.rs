@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{MAX_PHOTO_BYTES, Telegram};
 use crate::publish::Publisher;
 use crate::publish::network::{
-    self, BuildContext, KeyError, Network, check_url, key_error, secret_source,
+    self, BuildContext, CannotStart, KeyError, Network, check_url, key_error, secret_source,
 };
 use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::secret::SecretSource;
@@ -103,8 +103,8 @@ impl Network for Home {
         target: &str,
         s: &Settings,
         ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, String> {
-        let token = s.token.resolve().map_err(|e| e.to_string())?;
+    ) -> Result<Arc<dyn Publisher>, CannotStart> {
+        let token = s.token.resolve()?;
         Ok(Arc::new(
             Telegram::new(target, &s.api_url, &s.channel, token).with_clock(ctx.clock),
         ))

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use super::X;
 use crate::publish::Publisher;
 use crate::publish::network::{
-    self, BuildContext, KeyError, LoginError, LoginRequest, Network, check_url, secret_source,
+    self, BuildContext, CannotStart, KeyError, LoginError, LoginRequest, Network, check_url,
+    secret_source,
 };
 use crate::publish::oauth::{self, App, AppKeys, KeptToken};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
@@ -97,8 +98,8 @@ impl Network for Home {
         target: &str,
         s: &Settings,
         ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, String> {
-        let token = KeptToken::open(target, &s.token)?;
+    ) -> Result<Arc<dyn Publisher>, CannotStart> {
+        let token = KeptToken::open(target, &s.token).map_err(CannotStart::Token)?;
         Ok(Arc::new(
             X::new(target, &s.api_url, Arc::new(token), s.app.clone()).with_clock(ctx.clock),
         ))
