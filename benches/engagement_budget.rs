@@ -96,14 +96,8 @@ async fn main() {
         })
     };
     let (masto_net, sky_net) = (network(20), network(25));
-    let masto = Arc::new(Fake {
-        name: "mastodon".into(),
-        net: masto_net.clone(),
-    });
-    let sky = Arc::new(Fake {
-        name: "bluesky".into(),
-        net: sky_net.clone(),
-    });
+    let masto = Arc::new(Fake::new("mastodon", masto_net.clone()));
+    let sky = Arc::new(Fake::new("bluesky", sky_net.clone()));
     let campaign = Campaign::new(
         config,
         store,

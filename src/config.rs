@@ -14,7 +14,8 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::model::Lang;
-use crate::publish::network::{KeyError, Target};
+use crate::publish::keys::KeyError;
+use crate::publish::network::Target;
 use crate::publish::profile::Profile;
 use crate::publish::registry;
 use crate::schedule::Schedule;

@@ -75,12 +75,7 @@ fn campaign(w: &World, nets: &[(&str, &Arc<FakeNetwork>)], start: DateTime<Utc>)
     assert!(catalog.problems.is_empty(), "{:?}", catalog.problems);
     let pubs: Vec<Arc<dyn Publisher>> = nets
         .iter()
-        .map(|(name, net)| {
-            Arc::new(Fake {
-                name: name.to_string(),
-                net: (*net).clone(),
-            }) as Arc<dyn Publisher>
-        })
+        .map(|(name, net)| Arc::new(Fake::new(name, (*net).clone())) as Arc<dyn Publisher>)
         .collect();
     Arc::new(Campaign::new(
         w.config.clone(),
@@ -194,13 +189,10 @@ async fn a_crash_after_sending_never_posts_twice() {
     else {
         panic!("new intent")
     };
-    Fake {
-        name: "outbox".into(),
-        net: net.clone(),
-    }
-    .publish(&outgoing_of(&intent))
-    .await
-    .unwrap();
+    Fake::new("outbox", net.clone())
+        .publish(&outgoing_of(&intent))
+        .await
+        .unwrap();
     c.store().set_cursor(slot.at).unwrap();
 
     run_for(c.clone(), &w.config.data_dir, Duration::from_secs(3600)).await;

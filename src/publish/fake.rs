@@ -11,14 +11,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::profile::{Engagement, MediaRules, Profile};
-use super::{Lookup, Outgoing, PublishError, Publisher};
+use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::model::{Check, Counts, Published};
 use crate::render::Limits;
 
 /// A fake network whose posts have counts.
 static COUNTED: Profile = Profile {
     name: "fake",
-    kinds: &[],
+    // It stands in for targets configured as outboxes.
+    kinds: &["outbox"],
     limits: Limits::NONE,
     server_limits: None,
     media: MediaRules::DEFAULT,
@@ -75,27 +76,24 @@ impl FakeNetwork {
 
 /// A target on a [`FakeNetwork`].
 pub struct Fake {
-    pub name: String,
+    target: TargetId,
     pub net: std::sync::Arc<FakeNetwork>,
+}
+
+impl Fake {
+    pub fn new(name: &str, net: std::sync::Arc<FakeNetwork>) -> Fake {
+        let profile = if net.counts { &COUNTED } else { &NOT_COUNTED };
+        Fake {
+            target: TargetId::new(name, profile),
+            net,
+        }
+    }
 }
 
 #[async_trait]
 impl Publisher for Fake {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> &'static str {
-        "outbox"
-    }
-    fn profile(&self) -> &'static Profile {
-        if self.net.counts {
-            &COUNTED
-        } else {
-            &NOT_COUNTED
-        }
-    }
-    fn limits(&self) -> Limits {
-        Limits::NONE
+    fn target(&self) -> &TargetId {
+        &self.target
     }
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
         if let Some(e) = self.net.failures.lock().expect("not poisoned").pop() {

@@ -16,9 +16,11 @@ use crate::posts::MAX_MEDIA_BYTES;
 use crate::posts::files::{self, ImageInfo};
 use crate::render::Limits;
 
+pub mod app;
 pub mod bluesky;
 pub mod fake;
 pub mod http;
+pub mod keys;
 pub mod linkedin;
 pub mod mastodon;
 pub mod matching;
@@ -204,17 +206,46 @@ impl PublishError {
     }
 }
 
+/// Which target a publisher posts for, and what its network is.
+#[derive(Debug, Clone)]
+pub struct TargetId {
+    /// The target's name in the config.
+    pub name: String,
+    pub profile: &'static profile::Profile,
+}
+
+impl TargetId {
+    pub fn new(name: &str, profile: &'static profile::Profile) -> TargetId {
+        TargetId {
+            name: name.to_string(),
+            profile,
+        }
+    }
+}
+
 /// A network the bot posts to.
 #[async_trait]
 pub trait Publisher: Send + Sync {
+    /// Which target it posts for.
+    fn target(&self) -> &TargetId;
     /// The target's name in the config.
-    fn name(&self) -> &str;
-    /// The target's `kind`, as configured (`mastodon`, `bluesky`…).
-    fn kind(&self) -> &'static str;
+    fn name(&self) -> &str {
+        &self.target().name
+    }
     /// What its network is (whether it has counts to collect, …).
-    fn profile(&self) -> &'static profile::Profile;
-    /// How the network counts length, and its limits.
-    fn limits(&self) -> Limits;
+    fn profile(&self) -> &'static profile::Profile {
+        self.target().profile
+    }
+    /// The target's `kind`, as configured (`mastodon`, `bluesky`…): its
+    /// network's first, unless the network has flavours.
+    fn kind(&self) -> &'static str {
+        self.profile().kinds.first().copied().unwrap_or("")
+    }
+    /// How the network counts length, and its limits: its profile's,
+    /// unless its servers set their own.
+    fn limits(&self) -> Limits {
+        self.profile().limits
+    }
     /// Posts once. Sending the same `intent_key` again must not make a
     /// second post (networks do this with idempotency keys or record keys).
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError>;

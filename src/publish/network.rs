@@ -18,27 +18,14 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
 use super::Publisher;
+use super::app::{APP_KEYS, App, AppKeys, AppSecret};
+use super::keys::{KeyError, fields, parse_keys};
 use super::profile::Profile;
 use crate::clock::Clock;
 use crate::render::Limits;
 use crate::secret::{SecretError, SecretSource};
+
 use crate::store::Kept;
-
-/// A bad value of a target's key (`targets.NAME.KEY`), or a missing one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("configuration key `{key}`: {message}")]
-pub struct KeyError {
-    pub key: String,
-    pub message: String,
-}
-
-/// A [`KeyError`] about `key`.
-pub fn key_error(key: impl Into<String>, message: impl Into<String>) -> KeyError {
-    KeyError {
-        key: key.into(),
-        message: message.into(),
-    }
-}
 
 /// Why a target cannot start.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -63,6 +50,18 @@ pub struct BuildContext<'a> {
     pub kept: Kept,
     /// The time publishers stamp and compare with.
     pub clock: Clock,
+}
+
+/// A target's keys, read: what [`Network::settings`] checks.
+pub struct Keys<'a, R> {
+    /// The target's name.
+    pub target: &'a str,
+    /// Its `kind` as written (a flavour, for the fediverse).
+    pub kind: &'a str,
+    /// Its network's own keys.
+    pub raw: R,
+    /// Its OAuth app, where the network has one and the target names it.
+    pub app: Option<App>,
 }
 
 /// A configured target of a network, for its login: its name, its
@@ -127,19 +126,26 @@ pub enum LoginError {
 pub trait Network: Send + Sync + 'static {
     /// Its settings of one target, read from the `[targets.NAME]` table.
     type Settings: Debug + Send + Sync + 'static;
+    /// Its keys as written: a serde type (with `deny_unknown_fields`)
+    /// whose fields are its keys.
+    type Raw: DeserializeOwned;
     /// What it is.
-    fn profile(&self) -> &'static Profile;
+    const PROFILE: &'static Profile;
+    /// Whether a target may name an OAuth app (`client_id`, …) for login
+    /// and refreshing its token, and whether its secret is required.
+    const APP: Option<AppSecret> = None;
     /// Its own keys in a `[targets.NAME]` table (besides `kind`,
-    /// `languages` and `enabled`), derived from its settings' serde type.
-    fn keys(&self) -> Vec<&'static str>;
-    /// Reads and checks those keys. `keys` holds only keys of this network;
-    /// `kind` is the one the target names (a flavour, for the fediverse).
-    fn settings(
-        &self,
-        target: &str,
-        kind: &str,
-        keys: toml::Table,
-    ) -> Result<Self::Settings, KeyError>;
+    /// `languages` and `enabled`): its raw type's fields, and the app's.
+    fn keys(&self) -> Vec<&'static str> {
+        let own = fields::<Self::Raw>();
+        match Self::APP {
+            Some(_) => [own, *APP_KEYS].concat(),
+            None => own.to_vec(),
+        }
+    }
+    /// Checks a target's keys, read into its raw type (and its app, if it
+    /// has one), and makes its settings.
+    fn settings(&self, keys: Keys<'_, Self::Raw>) -> Result<Self::Settings, KeyError>;
     /// The secrets a target needs (resolved when it is built; `validate`
     /// checks they can be read).
     fn secrets<'s>(&self, settings: &'s Self::Settings) -> Vec<&'s SecretSource>;
@@ -172,7 +178,7 @@ pub trait Network: Send + Sync + 'static {
     /// for the user. By default it checks each target's credentials.
     async fn login(&self, request: LoginRequest<'_, Self::Settings>) -> Result<(), LoginError> {
         if request.targets.is_empty() {
-            return Err(no_target(self.profile()));
+            return Err(no_target(Self::PROFILE));
         }
         check_credentials(
             request
@@ -206,7 +212,7 @@ pub struct Configured<N: Network> {
 
 impl<N: Network> Debug for Configured<N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct(self.network.profile().name)
+        f.debug_struct(N::PROFILE.name)
             .field("settings", &self.settings)
             .finish()
     }
@@ -214,7 +220,7 @@ impl<N: Network> Debug for Configured<N> {
 
 impl<N: Network> Target for Configured<N> {
     fn profile(&self) -> &'static Profile {
-        self.network.profile()
+        N::PROFILE
     }
     fn secrets(&self) -> Vec<&SecretSource> {
         self.network.secrets(&self.settings)
@@ -269,7 +275,7 @@ pub trait Entry: Send + Sync {
 #[async_trait]
 impl<N: Network> Entry for N {
     fn profile(&self) -> &'static Profile {
-        Network::profile(self)
+        N::PROFILE
     }
     fn keys(&self) -> Vec<&'static str> {
         Network::keys(self)
@@ -278,11 +284,23 @@ impl<N: Network> Entry for N {
         &'static self,
         target: &str,
         kind: &str,
-        keys: toml::Table,
+        mut keys: toml::Table,
     ) -> Result<Arc<dyn Target>, KeyError> {
+        let app = match N::APP {
+            Some(secret) => {
+                AppKeys::take(target, &mut keys)?.read(target, N::PROFILE.name, secret)?
+            }
+            None => None,
+        };
+        let raw = parse_keys::<N::Raw>(target, keys)?;
         Ok(Arc::new(Configured {
             network: self,
-            settings: self.settings(target, kind, keys)?,
+            settings: self.settings(Keys {
+                target,
+                kind,
+                raw,
+                app,
+            })?,
         }))
     }
     async fn login(
@@ -318,100 +336,6 @@ impl<N: Network> Entry for N {
     }
 }
 
-/// Reads a network's raw settings type from a target's keys, naming the key
-/// of a bad value (`targets.NAME.KEY`) from where the reading failed.
-pub fn parse_keys<T: DeserializeOwned>(target: &str, keys: toml::Table) -> Result<T, KeyError> {
-    serde_path_to_error::deserialize(toml::Value::Table(keys)).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." || path.is_empty() {
-            String::new()
-        } else {
-            format!(".{path}")
-        };
-        KeyError {
-            key: format!("targets.{target}{field}"),
-            message: e.inner().to_string().trim().to_string(),
-        }
-    })
-}
-
-/// The field names of a serde struct type: a network's keys, derived from
-/// its raw settings type rather than listed again by hand.
-pub fn fields<T: DeserializeOwned>() -> &'static [&'static str] {
-    use serde::de::{self, Visitor};
-    struct Names(Option<&'static [&'static str]>);
-    #[derive(Debug)]
-    struct Stop;
-    impl std::fmt::Display for Stop {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("fields read")
-        }
-    }
-    impl std::error::Error for Stop {}
-    impl de::Error for Stop {
-        fn custom<M: std::fmt::Display>(_: M) -> Self {
-            Stop
-        }
-    }
-    impl<'de> de::Deserializer<'de> for &mut Names {
-        type Error = Stop;
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
-            Err(Stop)
-        }
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            fields: &'static [&'static str],
-            _: V,
-        ) -> Result<V::Value, Stop> {
-            self.0 = Some(fields);
-            Err(Stop)
-        }
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-            bytes byte_buf option unit unit_struct newtype_struct seq tuple
-            tuple_struct map enum identifier ignored_any
-        }
-    }
-    let mut names = Names(None);
-    let _ = T::deserialize(&mut names);
-    names.0.unwrap_or(&[])
-}
-
-/// A URL key's value, checked.
-pub fn check_url(key: &str, url: &str) -> Result<(), KeyError> {
-    if url.starts_with("https://") || url.starts_with("http://") {
-        Ok(())
-    } else {
-        Err(key_error(key, format!("{url:?} is not an http(s) URL")))
-    }
-}
-
-/// A secret named by `WHAT_env` or `WHAT_file` (exactly one of them) of
-/// target `target`.
-pub fn secret_source(
-    target: &str,
-    what: &str,
-    env: Option<String>,
-    file: Option<PathBuf>,
-) -> Result<SecretSource, KeyError> {
-    let key = format!("targets.{target}.{what}_env");
-    match (env, file) {
-        (Some(_), Some(_)) => Err(key_error(
-            key,
-            format!("give either {what}_env or {what}_file, not both"),
-        )),
-        (Some(e), None) => Ok(SecretSource::Env(e)),
-        (None, Some(f)) => Ok(SecretSource::File(f)),
-        (None, None) => Err(key_error(
-            key,
-            format!(
-                "missing: name the environment variable ({what}_env) or secret file ({what}_file) that holds it"
-            ),
-        )),
-    }
-}
-
 /// How many days ahead a token that the bot cannot renew makes the
 /// daemon unhealthy and raises an alert (`status` shows its date whenever
 /// it is known).
@@ -425,29 +349,6 @@ pub fn token_expiry(day: chrono::NaiveDate, today: chrono::NaiveDate) -> String 
         1 => format!("expires tomorrow ({day})"),
         d => format!("expires on {day} (in {d} days)"),
     }
-}
-
-/// Reads `token_expires` (a TOML date, `2027-01-31`, or the same in
-/// quotes) of a target.
-pub fn expiry_date(
-    target: &str,
-    value: Option<toml::Value>,
-) -> Result<Option<chrono::NaiveDate>, KeyError> {
-    let text = match value {
-        None => return Ok(None),
-        Some(toml::Value::Datetime(d)) => d.to_string(),
-        Some(toml::Value::String(s)) => s,
-        Some(_) => String::new(),
-    };
-    text.trim()
-        .parse::<chrono::NaiveDate>()
-        .map(Some)
-        .map_err(|_| KeyError {
-            key: format!("targets.{target}.token_expires"),
-            message: format!(
-                "{text:?} is not a date; write the day the token stops working as 2027-01-31"
-            ),
-        })
 }
 
 /// Checks each target's credentials and prints what it finds: the login of
@@ -481,35 +382,5 @@ pub async fn check_credentials(targets: Vec<(&str, Built)>) -> Result<(), LoginE
         ))
     } else {
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Raw {
-        api_url: Option<String>,
-        token_env: Option<String>,
-        count: Option<u32>,
-    }
-
-    #[test]
-    fn keys_are_derived_from_the_settings_type() {
-        assert_eq!(fields::<Raw>(), &["api_url", "token_env", "count"]);
-    }
-
-    #[test]
-    fn a_bad_value_names_its_key() {
-        let mut keys = toml::Table::new();
-        keys.insert("count".into(), toml::Value::String("three".into()));
-        let Err(e) = parse_keys::<Raw>("t", keys) else {
-            panic!()
-        };
-        assert_eq!(e.key, "targets.t.count");
-        assert!(e.message.contains("expected u32"), "{}", e.message);
     }
 }

@@ -12,9 +12,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::network::{self, BuildContext, CannotStart, KeyError, Network};
+use super::keys::KeyError;
+use super::network::{self, BuildContext, CannotStart, Keys, Network};
 use super::profile::{Engagement, MediaRules, Profile};
-use super::{Lookup, Outgoing, PublishError, Publisher};
+use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::model::Published;
 use crate::render::Limits;
 use crate::secret::SecretSource;
@@ -58,14 +59,10 @@ pub struct Home;
 #[async_trait]
 impl Network for Home {
     type Settings = Settings;
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-    fn keys(&self) -> Vec<&'static str> {
-        network::fields::<Settings>().to_vec()
-    }
-    fn settings(&self, target: &str, _kind: &str, keys: toml::Table) -> Result<Settings, KeyError> {
-        network::parse_keys(target, keys)
+    type Raw = Settings;
+    const PROFILE: &'static Profile = &PROFILE;
+    fn settings(&self, keys: Keys<'_, Settings>) -> Result<Settings, KeyError> {
+        Ok(keys.raw)
     }
     fn secrets<'s>(&self, _: &'s Settings) -> Vec<&'s SecretSource> {
         Vec::new()
@@ -119,7 +116,7 @@ pub struct OutboxMedia {
 }
 
 pub struct Outbox {
-    name: String,
+    target: TargetId,
     path: PathBuf,
     clock: crate::clock::Clock,
     /// Appends from concurrent slots go one at a time.
@@ -129,7 +126,7 @@ pub struct Outbox {
 impl Outbox {
     pub fn new(name: &str, path: PathBuf, clock: crate::clock::Clock) -> Self {
         Outbox {
-            name: name.to_string(),
+            target: TargetId::new(name, &PROFILE),
             path,
             clock,
             lock: tokio::sync::Mutex::new(()),
@@ -284,24 +281,15 @@ fn io_error(path: &Path, e: std::io::Error) -> PublishError {
 
 #[async_trait]
 impl Publisher for Outbox {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> &'static str {
-        "outbox"
-    }
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-    fn limits(&self) -> Limits {
-        Limits::NONE
+    fn target(&self) -> &TargetId {
+        &self.target
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
         let _guard = self.lock.lock().await;
         let path = self.path.clone();
         let post = post.clone();
-        let target = self.name.clone();
+        let target = self.target.name.clone();
         let now = self.clock.now();
         tokio::task::spawn_blocking(move || {
             if let Some(p) = find(&path, &post.intent_key, &target, post.not_before)
@@ -340,7 +328,7 @@ impl Publisher for Outbox {
     async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
         let path = self.path.clone();
         let key = post.intent_key.clone();
-        let target = self.name.clone();
+        let target = self.target.name.clone();
         let since = post.not_before;
         let found = tokio::task::spawn_blocking(move || {
             find(&path, &key, &target, since).map_err(|e| io_error(&path, e))

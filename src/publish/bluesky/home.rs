@@ -8,9 +8,8 @@ use serde::Deserialize;
 
 use super::{Bluesky, MAX_IMAGE_BYTES, MAX_IMAGES};
 use crate::publish::Publisher;
-use crate::publish::network::{
-    self, BuildContext, CannotStart, KeyError, Network, check_url, key_error, secret_source,
-};
+use crate::publish::keys::{self, KeyError, key_error, secret_source};
+use crate::publish::network::{BuildContext, CannotStart, Keys, Network};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::secret::SecretSource;
 
@@ -25,7 +24,7 @@ pub struct Settings {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Raw {
+pub struct Raw {
     service: Option<String>,
     identifier: Option<String>,
     password_env: Option<String>,
@@ -55,17 +54,12 @@ pub struct Home;
 
 impl Network for Home {
     type Settings = Settings;
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-    fn keys(&self) -> Vec<&'static str> {
-        network::fields::<Raw>().to_vec()
-    }
-    fn settings(&self, target: &str, _kind: &str, keys: toml::Table) -> Result<Settings, KeyError> {
+    type Raw = Raw;
+    const PROFILE: &'static Profile = &PROFILE;
+    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
+        let Keys { target, raw, .. } = keys;
         let key = |k: &str| format!("targets.{target}.{k}");
-        let raw: Raw = network::parse_keys(target, keys)?;
-        let service = raw.service.unwrap_or_else(|| "https://bsky.social".into());
-        check_url(&key("service"), &service)?;
+        let service = keys::url_key(target, "service", raw.service, "https://bsky.social")?;
         let identifier = raw.identifier.ok_or_else(|| {
             key_error(
                 key("identifier"),
@@ -73,7 +67,7 @@ impl Network for Home {
             )
         })?;
         Ok(Settings {
-            service: service.trim_end_matches('/').to_string(),
+            service,
             identifier,
             password: secret_source(target, "password", raw.password_env, raw.password_file)?,
         })

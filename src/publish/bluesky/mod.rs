@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::http::{self, classify, readable_body, transport};
-use super::{Lookup, Outgoing, PublishError, Publisher};
+use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::clock::Clock;
 use crate::secret::Secret;
 
@@ -104,7 +104,7 @@ struct GetPostsOut {
 // ---------------------------------------------------------------- publisher
 
 pub struct Bluesky {
-    name: String,
+    target: TargetId,
     service: String,
     identifier: String,
     password: Secret,
@@ -121,7 +121,7 @@ pub struct Bluesky {
 impl Bluesky {
     pub fn new(name: &str, service: &str, identifier: &str, password: Secret, kept: Kept) -> Self {
         Bluesky {
-            name: name.to_string(),
+            target: TargetId::new(name, &home::PROFILE),
             service: service.trim_end_matches('/').to_string(),
             identifier: identifier.to_string(),
             password,
@@ -145,13 +145,13 @@ impl Bluesky {
 
     /// Where its session is kept: `session:TARGET`.
     fn session_key(&self) -> String {
-        format!("session:{}", self.name)
+        format!("session:{}", self.target.name)
     }
 
     fn save_session(&self, s: &Session) {
         let json = serde_json::to_string(s).expect("a session serialises");
         if let Err(e) = self.kept.set(&self.session_key(), &json) {
-            tracing::warn!(target_name = self.name, error = %e, "cannot keep the Bluesky session; the next start logs in again");
+            tracing::warn!(target_name = self.target.name, error = %e, "cannot keep the Bluesky session; the next start logs in again");
         }
     }
 
@@ -194,7 +194,7 @@ impl Bluesky {
     }
 
     async fn create_session(&self) -> Result<Session, PublishError> {
-        tracing::info!(target_name = self.name, "logging in to Bluesky");
+        tracing::info!(target_name = self.target.name, "logging in to Bluesky");
         let body = self
             .exchange(false, |c| {
                 c.post(self.xrpc("com.atproto.server.createSession"))
@@ -258,7 +258,7 @@ impl Bluesky {
         let s = match self.refresh_session(refused).await {
             Ok(s) => s,
             Err(e) => {
-                tracing::info!(target_name = self.name, error = %e, "refreshing the Bluesky session failed; logging in again");
+                tracing::info!(target_name = self.target.name, error = %e, "refreshing the Bluesky session failed; logging in again");
                 self.create_session().await?
             }
         };
@@ -453,17 +453,8 @@ pub fn facets(text: &str) -> Vec<Value> {
 
 #[async_trait]
 impl Publisher for Bluesky {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> &'static str {
-        "bluesky"
-    }
-    fn profile(&self) -> &'static crate::publish::profile::Profile {
-        &home::PROFILE
-    }
-    fn limits(&self) -> Limits {
-        LIMITS
+    fn target(&self) -> &TargetId {
+        &self.target
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
@@ -566,7 +557,7 @@ impl Publisher for Bluesky {
                         Ok(None) => Check::Gone,
                         // Not known either way: ask again later.
                         Err(e) => {
-                            tracing::debug!(target_name = self.name, uri = id, error = %e, "cannot ask the PDS for a post missing from the AppView");
+                            tracing::debug!(target_name = self.target.name, uri = id, error = %e, "cannot ask the PDS for a post missing from the AppView");
                             Check::NotYet
                         }
                     },

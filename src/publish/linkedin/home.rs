@@ -9,11 +9,12 @@ use serde::Deserialize;
 
 use super::{API_VERSION, LinkedIn};
 use crate::publish::Publisher;
+use crate::publish::app::{App, AppSecret};
+use crate::publish::keys::{self, KeyError, key_error, secret_source};
 use crate::publish::network::{
-    self, BuildContext, CannotStart, KeyError, LoginError, LoginRequest, Network, check_url,
-    key_error, secret_source,
+    self, BuildContext, CannotStart, Keys, LoginError, LoginRequest, Network,
 };
-use crate::publish::oauth::{self, App, AppKeys, KeptToken};
+use crate::publish::oauth::{self, KeptToken};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::secret::SecretSource;
 
@@ -36,7 +37,7 @@ pub struct Settings {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Raw {
+pub struct Raw {
     api_url: Option<String>,
     organization: Option<toml::Value>,
     api_version: Option<String>,
@@ -69,29 +70,16 @@ pub struct Home;
 #[async_trait]
 impl Network for Home {
     type Settings = Settings;
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-    fn keys(&self) -> Vec<&'static str> {
-        [network::fields::<Raw>(), *oauth::APP_KEYS].concat()
-    }
-    fn settings(
-        &self,
-        target: &str,
-        _kind: &str,
-        mut keys: toml::Table,
-    ) -> Result<Settings, KeyError> {
-        let app = AppKeys::take(target, &mut keys)?.read(target, "LinkedIn", true)?;
+    type Raw = Raw;
+    const PROFILE: &'static Profile = &PROFILE;
+    const APP: Option<AppSecret> = Some(AppSecret::Required);
+    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
+        let Keys {
+            target, raw, app, ..
+        } = keys;
         let key = |k: &str| format!("targets.{target}.{k}");
-        let raw: Raw = network::parse_keys(target, keys)?;
-        let api_url = raw
-            .api_url
-            .unwrap_or_else(|| "https://api.linkedin.com".into());
-        check_url(&key("api_url"), &api_url)?;
-        let oauth_url = raw
-            .oauth_url
-            .unwrap_or_else(|| super::login::OAUTH_URL.into());
-        check_url(&key("oauth_url"), &oauth_url)?;
+        let api_url = keys::url_key(target, "api_url", raw.api_url, "https://api.linkedin.com")?;
+        let oauth_url = keys::url_key(target, "oauth_url", raw.oauth_url, super::login::OAUTH_URL)?;
         let organization = match raw.organization {
             Some(toml::Value::Integer(n)) if n > 0 => format!("urn:li:organization:{n}"),
             Some(toml::Value::String(s))
@@ -120,13 +108,13 @@ impl Network for Home {
             ));
         }
         Ok(Settings {
-            api_url: api_url.trim_end_matches('/').to_string(),
+            api_url,
             organization,
             api_version,
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
-            token_expires: network::expiry_date(target, raw.token_expires)?,
+            token_expires: keys::expiry_date(target, raw.token_expires)?,
             app,
-            oauth_url: oauth_url.trim_end_matches('/').to_string(),
+            oauth_url,
         })
     }
     fn token_expires(&self, s: &Settings) -> Option<chrono::NaiveDate> {

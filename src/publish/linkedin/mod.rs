@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::http::{self, Http};
-use super::{Lookup, Outgoing, PublishError, Publisher};
+use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::clock::Clock;
 use crate::model::{Check, Counts, Published};
 use crate::publish::oauth::{App, KeptToken};
@@ -49,7 +49,7 @@ pub const MAX_IMAGES: usize = 20;
 const MAX_ALT_CHARS: usize = 4086;
 
 pub struct LinkedIn {
-    name: String,
+    target: TargetId,
     api_url: String,
     organization: String,
     version: String,
@@ -175,7 +175,7 @@ impl LinkedIn {
         token: std::sync::Arc<KeptToken>,
     ) -> Self {
         LinkedIn {
-            name: name.to_string(),
+            target: TargetId::new(name, &home::PROFILE),
             api_url: api_url.trim_end_matches('/').to_string(),
             organization: organization.to_string(),
             version: version.to_string(),
@@ -350,17 +350,8 @@ impl LinkedIn {
 
 #[async_trait]
 impl Publisher for LinkedIn {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> &'static str {
-        "linkedin"
-    }
-    fn profile(&self) -> &'static crate::publish::profile::Profile {
-        &home::PROFILE
-    }
-    fn limits(&self) -> Limits {
-        LIMITS
+    fn target(&self) -> &TargetId {
+        &self.target
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {

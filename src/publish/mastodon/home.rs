@@ -9,10 +9,8 @@ use serde::Deserialize;
 
 use super::Mastodon;
 use crate::publish::Publisher;
-use crate::publish::network::{
-    self, BuildContext, CannotStart, KeyError, LoginError, LoginRequest, Network, check_url,
-    key_error, secret_source,
-};
+use crate::publish::keys::{KeyError, check_url, key_error, secret_source};
+use crate::publish::network::{BuildContext, CannotStart, Keys, LoginError, LoginRequest, Network};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::render::Limits;
 use crate::secret::SecretSource;
@@ -53,7 +51,7 @@ pub struct Settings {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Raw {
+pub struct Raw {
     base_url: Option<String>,
     token_env: Option<String>,
     token_file: Option<PathBuf>,
@@ -85,15 +83,13 @@ pub struct Home;
 #[async_trait]
 impl Network for Home {
     type Settings = Settings;
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-    fn keys(&self) -> Vec<&'static str> {
-        network::fields::<Raw>().to_vec()
-    }
-    fn settings(&self, target: &str, kind: &str, keys: toml::Table) -> Result<Settings, KeyError> {
+    type Raw = Raw;
+    const PROFILE: &'static Profile = &PROFILE;
+    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
+        let Keys {
+            target, kind, raw, ..
+        } = keys;
         let key = |k: &str| format!("targets.{target}.{k}");
-        let raw: Raw = network::parse_keys(target, keys)?;
         let base_url = raw.base_url.ok_or_else(|| {
             key_error(
                 key("base_url"),

@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 use super::http::{self, classify, readable_body, transport};
 use super::matching;
-use super::{Lookup, Outgoing, PublishError, Publisher};
+use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::clock::Clock;
 use crate::secret::Secret;
 
@@ -76,7 +76,7 @@ impl Default for MediaPolling {
 }
 
 pub struct Mastodon {
-    name: String,
+    target: TargetId,
     flavour: FediverseFlavour,
     base_url: String,
     token: Secret,
@@ -202,7 +202,7 @@ impl Mastodon {
     ) -> Result<Self, String> {
         reqwest::Url::parse(base_url).map_err(|e| format!("{base_url} is not a URL: {e}"))?;
         Ok(Mastodon {
-            name: name.to_string(),
+            target: TargetId::new(name, &home::PROFILE),
             flavour,
             base_url: base_url.trim_end_matches('/').to_string(),
             token,
@@ -590,8 +590,8 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &str, what: &str) -> Result<T, Publ
 
 #[async_trait]
 impl Publisher for Mastodon {
-    fn name(&self) -> &str {
-        &self.name
+    fn target(&self) -> &TargetId {
+        &self.target
     }
     fn kind(&self) -> &'static str {
         match self.flavour {
@@ -601,9 +601,6 @@ impl Publisher for Mastodon {
             FediverseFlavour::Friendica => "friendica",
             FediverseFlavour::Firefish => "firefish",
         }
-    }
-    fn profile(&self) -> &'static crate::publish::profile::Profile {
-        &home::PROFILE
     }
     fn limits(&self) -> Limits {
         *self.limits.read().unwrap_or_else(|p| p.into_inner())

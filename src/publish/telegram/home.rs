@@ -8,9 +8,8 @@ use serde::Deserialize;
 
 use super::{MAX_PHOTO_BYTES, Telegram};
 use crate::publish::Publisher;
-use crate::publish::network::{
-    self, BuildContext, CannotStart, KeyError, Network, check_url, key_error, secret_source,
-};
+use crate::publish::keys::{self, KeyError, key_error, secret_source};
+use crate::publish::network::{BuildContext, CannotStart, Keys, Network};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::secret::SecretSource;
 
@@ -26,7 +25,7 @@ pub struct Settings {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Raw {
+pub struct Raw {
     api_url: Option<String>,
     channel: Option<toml::Value>,
     token_env: Option<String>,
@@ -58,19 +57,12 @@ pub struct Home;
 
 impl Network for Home {
     type Settings = Settings;
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-    fn keys(&self) -> Vec<&'static str> {
-        network::fields::<Raw>().to_vec()
-    }
-    fn settings(&self, target: &str, _kind: &str, keys: toml::Table) -> Result<Settings, KeyError> {
+    type Raw = Raw;
+    const PROFILE: &'static Profile = &PROFILE;
+    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
+        let Keys { target, raw, .. } = keys;
         let key = |k: &str| format!("targets.{target}.{k}");
-        let raw: Raw = network::parse_keys(target, keys)?;
-        let api_url = raw
-            .api_url
-            .unwrap_or_else(|| "https://api.telegram.org".into());
-        check_url(&key("api_url"), &api_url)?;
+        let api_url = keys::url_key(target, "api_url", raw.api_url, "https://api.telegram.org")?;
         let channel = match raw.channel {
             Some(toml::Value::String(s)) => s.trim().to_string(),
             // A numeric id written without quotes.
@@ -90,7 +82,7 @@ impl Network for Home {
             ));
         }
         Ok(Settings {
-            api_url: api_url.trim_end_matches('/').to_string(),
+            api_url,
             channel,
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
         })

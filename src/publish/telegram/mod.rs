@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::http::{self, Http};
-use super::{Lookup, Outgoing, PublishError, Publisher};
+use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::clock::Clock;
 use crate::model::Published;
 use crate::render::{Count, Limits, Rule};
@@ -39,7 +39,7 @@ pub const MAX_CAPTION: usize = 1024;
 pub const MAX_PHOTO_BYTES: u64 = 10 * 1024 * 1024;
 
 pub struct Telegram {
-    name: String,
+    target: TargetId,
     api_url: String,
     channel: String,
     token: Secret,
@@ -84,7 +84,7 @@ struct User {
 impl Telegram {
     pub fn new(name: &str, api_url: &str, channel: &str, token: Secret) -> Self {
         Telegram {
-            name: name.to_string(),
+            target: TargetId::new(name, &home::PROFILE),
             api_url: api_url.trim_end_matches('/').to_string(),
             channel: channel.to_string(),
             token,
@@ -226,17 +226,8 @@ pub fn utf16_len(text: &str) -> usize {
 
 #[async_trait]
 impl Publisher for Telegram {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> &'static str {
-        "telegram"
-    }
-    fn profile(&self) -> &'static crate::publish::profile::Profile {
-        &home::PROFILE
-    }
-    fn limits(&self) -> Limits {
-        LIMITS
+    fn target(&self) -> &TargetId {
+        &self.target
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {

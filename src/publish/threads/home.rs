@@ -9,11 +9,12 @@ use serde::Deserialize;
 
 use super::{Threads, VERSION};
 use crate::publish::Publisher;
+use crate::publish::app::{App, AppSecret};
+use crate::publish::keys::{self, KeyError, check_url, secret_source};
 use crate::publish::network::{
-    self, BuildContext, CannotStart, KeyError, LoginError, LoginRequest, Network, check_url,
-    secret_source,
+    self, BuildContext, CannotStart, Keys, LoginError, LoginRequest, Network,
 };
-use crate::publish::oauth::{self, App, AppKeys, KeptToken, TokenSet};
+use crate::publish::oauth::{self, KeptToken, TokenSet};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::secret::SecretSource;
 
@@ -39,7 +40,7 @@ pub struct Settings {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Raw {
+pub struct Raw {
     api_url: Option<String>,
     token_env: Option<String>,
     token_file: Option<PathBuf>,
@@ -72,32 +73,22 @@ pub struct Home;
 #[async_trait]
 impl Network for Home {
     type Settings = Settings;
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-    fn keys(&self) -> Vec<&'static str> {
-        [network::fields::<Raw>(), *oauth::APP_KEYS].concat()
-    }
-    fn settings(
-        &self,
-        target: &str,
-        _kind: &str,
-        mut keys: toml::Table,
-    ) -> Result<Settings, KeyError> {
-        let app = AppKeys::take(target, &mut keys)?.read(target, "Threads", true)?;
+    type Raw = Raw;
+    const PROFILE: &'static Profile = &PROFILE;
+    const APP: Option<AppSecret> = Some(AppSecret::Required);
+    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
+        let Keys {
+            target, raw, app, ..
+        } = keys;
         let key = |k: &str| format!("targets.{target}.{k}");
-        let raw: Raw = network::parse_keys(target, keys)?;
-        let api_url = raw
-            .api_url
-            .unwrap_or_else(|| "https://graph.threads.net".into());
-        check_url(&key("api_url"), &api_url)?;
+        let api_url = keys::url_key(target, "api_url", raw.api_url, "https://graph.threads.net")?;
         if let Some(m) = &raw.media_base_url {
             check_url(&key("media_base_url"), m)?;
         }
         Ok(Settings {
-            api_url: api_url.trim_end_matches('/').to_string(),
+            api_url,
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
-            token_expires: network::expiry_date(target, raw.token_expires)?,
+            token_expires: keys::expiry_date(target, raw.token_expires)?,
             media_base_url: raw
                 .media_base_url
                 .map(|m| m.trim_end_matches('/').to_string()),

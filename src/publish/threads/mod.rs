@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use super::http::{self, Http};
 use super::matching;
 use super::oauth::{KeptToken, TokenAnswer, TokenSet};
-use super::{Lookup, Outgoing, PublishError, Publisher};
+use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::clock::Clock;
 use crate::model::{Check, Counts, Published};
 use crate::render::{Count, Limits, Rule, find_hashtags};
@@ -60,7 +60,7 @@ pub const VERSION: &str = "v1.0";
 pub const REFRESH_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 pub struct Threads {
-    name: String,
+    target: TargetId,
     api_url: String,
     token: Arc<KeptToken>,
     /// Public address of the posts folder's images, if any.
@@ -176,7 +176,7 @@ impl Threads {
         kept: Kept,
     ) -> Self {
         Threads {
-            name: name.to_string(),
+            target: TargetId::new(name, &home::PROFILE),
             api_url: api_url.trim_end_matches('/').to_string(),
             token,
             media_base_url,
@@ -360,7 +360,7 @@ impl Threads {
         let q = match asked {
             Ok(list) => list.data.into_iter().next()?,
             Err(e) => {
-                tracing::debug!(target_name = self.name, error = %e, "cannot ask the publishing quota; posting without it");
+                tracing::debug!(target_name = self.target.name, error = %e, "cannot ask the publishing quota; posting without it");
                 return None;
             }
         };
@@ -446,7 +446,7 @@ impl Threads {
         match found {
             Ok(m) => m.permalink,
             Err(e) => {
-                tracing::warn!(target_name = self.name, error = %e, "posted, but its address could not be asked");
+                tracing::warn!(target_name = self.target.name, error = %e, "posted, but its address could not be asked");
                 None
             }
         }
@@ -545,17 +545,8 @@ fn url_escape(segment: &str) -> String {
 
 #[async_trait]
 impl Publisher for Threads {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> &'static str {
-        "threads"
-    }
-    fn profile(&self) -> &'static crate::publish::profile::Profile {
-        &home::PROFILE
-    }
-    fn limits(&self) -> Limits {
-        LIMITS
+    fn target(&self) -> &TargetId {
+        &self.target
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
@@ -589,7 +580,7 @@ impl Publisher for Threads {
                         };
                     }
                     Some("ERROR" | "EXPIRED") => {
-                        tracing::info!(target_name = self.name, container = step.container, status = ?status.status, error = ?status.error_message, "the container cannot be published; making a new one");
+                        tracing::info!(target_name = self.target.name, container = step.container, status = ?status.status, error = ?status.error_message, "the container cannot be published; making a new one");
                         self.create_container(post).await?
                     }
                     Some("IN_PROGRESS") => {

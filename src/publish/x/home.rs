@@ -9,11 +9,12 @@ use serde::Deserialize;
 
 use super::X;
 use crate::publish::Publisher;
+use crate::publish::app::{App, AppSecret};
+use crate::publish::keys::{self, KeyError, secret_source};
 use crate::publish::network::{
-    self, BuildContext, CannotStart, KeyError, LoginError, LoginRequest, Network, check_url,
-    secret_source,
+    self, BuildContext, CannotStart, Keys, LoginError, LoginRequest, Network,
 };
-use crate::publish::oauth::{self, App, AppKeys, KeptToken};
+use crate::publish::oauth::{self, KeptToken};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::secret::SecretSource;
 
@@ -32,7 +33,7 @@ pub struct Settings {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Raw {
+pub struct Raw {
     api_url: Option<String>,
     token_env: Option<String>,
     token_file: Option<PathBuf>,
@@ -64,26 +65,18 @@ pub struct Home;
 #[async_trait]
 impl Network for Home {
     type Settings = Settings;
-    fn profile(&self) -> &'static Profile {
-        &PROFILE
-    }
-    fn keys(&self) -> Vec<&'static str> {
-        [network::fields::<Raw>(), *oauth::APP_KEYS].concat()
-    }
-    fn settings(
-        &self,
-        target: &str,
-        _kind: &str,
-        mut keys: toml::Table,
-    ) -> Result<Settings, KeyError> {
-        let app = AppKeys::take(target, &mut keys)?.read(target, "X", false)?;
-        let raw: Raw = network::parse_keys(target, keys)?;
-        let api_url = raw.api_url.unwrap_or_else(|| "https://api.x.com".into());
-        check_url(&format!("targets.{target}.api_url"), &api_url)?;
+    type Raw = Raw;
+    const PROFILE: &'static Profile = &PROFILE;
+    const APP: Option<AppSecret> = Some(AppSecret::Optional);
+    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
+        let Keys {
+            target, raw, app, ..
+        } = keys;
+        let api_url = keys::url_key(target, "api_url", raw.api_url, "https://api.x.com")?;
         Ok(Settings {
-            api_url: api_url.trim_end_matches('/').to_string(),
+            api_url,
             token: secret_source(target, "token", raw.token_env, raw.token_file)?,
-            token_expires: network::expiry_date(target, raw.token_expires)?,
+            token_expires: keys::expiry_date(target, raw.token_expires)?,
             app,
         })
     }

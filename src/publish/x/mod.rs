@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use super::http::{self, Http, RateWindow};
 use super::matching;
-use super::{Lookup, Outgoing, PublishError, Publisher};
+use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::clock::Clock;
 use crate::model::{Check, Counts, Published};
 use crate::publish::oauth::{App, KeptToken};
@@ -48,7 +48,7 @@ pub const MAX_IMAGE_BYTES: u64 = 5 * 1024 * 1024;
 const MAX_ALT_CHARS: usize = 1000;
 
 pub struct X {
-    name: String,
+    target: TargetId,
     api_url: String,
     token: Arc<KeptToken>,
     /// The app that refreshes the token, where the target has one.
@@ -124,7 +124,7 @@ struct Problem {
 impl X {
     pub fn new(name: &str, api_url: &str, token: Arc<KeptToken>, app: Option<App>) -> Self {
         X {
-            name: name.to_string(),
+            target: TargetId::new(name, &home::PROFILE),
             api_url: api_url.trim_end_matches('/').to_string(),
             token,
             app,
@@ -283,17 +283,8 @@ fn without_links(text: &str) -> String {
 
 #[async_trait]
 impl Publisher for X {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> &'static str {
-        "x"
-    }
-    fn profile(&self) -> &'static crate::publish::profile::Profile {
-        &home::PROFILE
-    }
-    fn limits(&self) -> Limits {
-        LIMITS
+    fn target(&self) -> &TargetId {
+        &self.target
     }
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
