@@ -2,30 +2,29 @@
 //! campaign (#WeTogether #Cities4Migration) exactly once per slot and target.
 //!
 //! # Layout
+//! Layers, from the bottom; a module uses only those below it (checked by
+//! `scripts/import-graph.py` in `tests/architecture.rs`). ARCHITECTURE.md
+//! has the code map and the invariants.
+//! - data: [`model`] (languages, messages, slots, results), [`clock`]
+//!   (system time, or tokio's pausable time in tests), [`secret`] (secrets
+//!   by reference, never printable), [`private`] (files only the bot may
+//!   read), [`metrics`], [`watch`] (noticing edits to `posts/`).
+//! - pure core: [`render`] (message + language → exact text, measured by
+//!   each way of counting), [`schedule`] (cron + time zone → slots; DST),
+//!   [`rotation`] (which message and language next), [`posts`] (`posts/` →
+//!   messages and problems with file and line).
+//! - state: [`store`] (SQLite: intents, claims, rotation, engagement,
+//!   meta), [`lease`] (one daemon per data folder, one sender per intent).
+//! - networks: [`publish`] (the engine's contract, the set-up contract,
+//!   profiles, one folder per network, [`publish::registry`]).
 //! - [`config`]: typed settings from `config/default.toml`, a local file or
-//!   `--config`, and `CAMPAIGN_BOT__…` variables; secrets by reference only.
-//! - [`model`]: shared data: languages, messages, slots, results.
-//! - [`posts`]: `posts/` → validated messages, problems with file and line.
-//! - [`render`]: message + language → exact text, measured per network.
-//! - [`checks`]: posts against targets' limits, dates and detected languages.
-//! - [`rotation`]: which (message, language) next; pure and deterministic.
-//! - [`schedule`]: cron + time zone → slot instants; pure; DST rules.
-//! - [`plan`]: the events of a period, and the slots timed posts take; pure.
-//! - [`store`]: SQLite state: intents, rotation positions, meta.
-//! - [`lease`]: one daemon per data folder, one sender per intent.
-//! - [`publish`]: the `Publisher` trait, the registry of networks
-//!   ([`publish::network`]) and one home per network.
-//! - [`targets`]: the configured targets built: publishers, pauses, limits.
-//! - [`campaign`]: slot → intent → post, through the retry policy.
-//! - [`daemon`]: the long-running loop, reloads and graceful shutdown.
-//! - [`watch`]: noticing edits to `posts/`, the folder replaced included.
-//! - [`engagement`]: when to check which post, batching, the JSONL log.
-//! - [`report`]: summaries by message, language, target and day; CSV, JSON, HTML.
-//! - [`commands`]: what each CLI command does; [`cli`]: its arguments.
-//! - [`clock`]: system time, or tokio's pausable time in tests.
-//!
-//! Dependencies point one way: `commands → daemon → campaign → {posts,
-//! rotation, schedule, render, store, publish} → model`.
+//!   `--config`, and `CAMPAIGN_BOT__…` variables; a target's network keys
+//!   are read by the registry.
+//! - checks and views: [`plan`] (the one planner), [`checks`], [`targets`]
+//!   (the targets built), [`health`] (the one health verdict), [`alerts`],
+//!   [`calendar`], [`report`].
+//! - engine: [`campaign`] (event → intent → post → outcome), [`engagement`].
+//! - running: [`daemon`], [`server`]; and [`commands`] with [`cli`].
 
 pub mod alerts;
 pub mod calendar;
