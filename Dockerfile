@@ -1,6 +1,6 @@
 # campaign-bot as a container service.
 # Build:  docker build -t campaign-bot .
-# Run:    see compose.yaml and README.md ("Running in a container").
+# Run:    see compose.yaml and docs/operations.md ("Running in a container").
 
 # ---- build stage: the official Rust image, pinned --------------------------
 FROM rust:1.95.0-slim-bookworm AS build
