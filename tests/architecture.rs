@@ -79,5 +79,9 @@ fn outside_publish_no_code_names_a_network() {
             }
         }
     }
-    assert!(found.is_empty(), "networks named outside src/publish/:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "networks named outside src/publish/:\n{}",
+        found.join("\n")
+    );
 }

@@ -269,6 +269,12 @@ impl Campaign {
                     }
                     return self.give_up(intent, format!("authentication failed: {msg}"));
                 }
+                Err(PublishError::Blocked(msg)) => {
+                    if let Err(e) = self.targets.pause(&intent.target, &msg) {
+                        tracing::error!(error = %e, "could not record the pause");
+                    }
+                    return self.give_up(intent, format!("blocked by the network: {msg}"));
+                }
                 Err(PublishError::Permanent { message, .. }) => {
                     return self.give_up(intent, message);
                 }

@@ -19,6 +19,7 @@ use crate::render::Limits;
 pub mod app;
 pub mod bluesky;
 pub mod fake;
+pub mod graph;
 pub mod http;
 pub mod keys;
 pub mod linkedin;
@@ -116,6 +117,11 @@ pub enum PublishError {
     /// Credentials are missing, wrong or revoked: the target pauses.
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// The network blocks the account from posting (a policy or spam
+    /// block, not a rate limit): the target pauses until a person has
+    /// looked (Facebook's code 368, Instagram's 4/2207051).
+    #[error("blocked: {0}")]
+    Blocked(String),
     /// The network refused the text as one the account posted recently (X,
     /// LinkedIn): not retried, never a pause or a failure. `existing`: the
     /// post it duplicates, where the network names it (LinkedIn).
@@ -201,6 +207,7 @@ impl PublishError {
             Self::NotReady(m) => Self::NotReady(format!("{what}: {m}")),
             Self::Unsent(m) => Self::Unsent(format!("{what}: {m}")),
             Self::Auth(m) => Self::Auth(format!("{what}: {m}")),
+            Self::Blocked(m) => Self::Blocked(format!("{what}: {m}")),
             other => other,
         }
     }

@@ -3,19 +3,12 @@
 //! a day old).
 //!
 //! Two steps: a *container* is made with the text (and an image, by its
-//! public address under `media_base_url`), then published. Exactly once
-//! without a key: the container's id is recorded with the intent before it
-//! is published, and only a recorded container is ever published. So:
-//! - a crash before the container is recorded leaves one that nobody
-//!   publishes (it expires in 24 h): a new one is made;
-//! - a publish whose answer was lost is settled by the container's
-//!   `status`: `PUBLISHED` means it went out (the post is then found among
-//!   the account's threads since the intent), `FINISHED` or `IN_PROGRESS`
-//!   that it did not (the same container is published), `ERROR` or
-//!   `EXPIRED` that a new one is needed;
-//! - publishing too early (400, code 24, subcode 4279009 "Media Not
-//!   Found", even for text) is "not ready": the same container is
-//!   published again shortly, never a new one.
+//! public address under `media_base_url`), then published, exactly once as
+//! [`super::graph::container`] keeps it: the container recorded with the
+//! intent before it is published, its `status` (`PUBLISHED`, `FINISHED`,
+//! `IN_PROGRESS`, `ERROR`, `EXPIRED`) settling a lost answer. Publishing
+//! too early (400, code 24, subcode 4279009 "Media Not Found", even for
+//! text) is "not ready": the same container is published again shortly.
 //!
 //! Length: 500, emoji counted as their UTF-8 bytes (Meta's docs); the docs
 //! do not say how Arabic counts, so every character counts as its bytes
@@ -30,9 +23,10 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::http::{self, Http};
+use super::graph::container::{self, Containers, State};
+use super::graph::{self, Graph, Id, Insight, List, Product, Quota, QuotaCache};
 use super::matching;
 use super::oauth::{KeptToken, TokenAnswer, TokenSet};
 use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
@@ -59,29 +53,30 @@ pub const VERSION: &str = "v1.0";
 /// from 24 h on; it then lasts 60 days from the refresh).
 pub const REFRESH_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
+/// What Threads says differently from the rest of Meta's family.
+static PRODUCT: Product = Product {
+    name: "Threads",
+    login: "campaign-bot login threads",
+    permissions: "threads_basic, threads_content_publish, threads_manage_insights",
+    not_ready: &[(24, 4_279_009)],
+    blocked: &[],
+};
+
 pub struct Threads {
     target: TargetId,
-    api_url: String,
+    graph: Graph,
     token: Arc<KeptToken>,
     /// Public address of the posts folder's images, if any.
     media_base_url: Option<String>,
-    http: Http,
     kept: Kept,
     me: OnceLock<User>,
-    /// The publishing quota as last asked: (posts left, when asked).
-    quota: std::sync::Mutex<Option<(u64, DateTime<Utc>)>>,
-    clock: Clock,
+    quota: QuotaCache,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 struct User {
     id: String,
     username: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Id {
-    id: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,76 +92,6 @@ struct Media {
     text: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct List<T> {
-    #[serde(default = "Vec::new")]
-    data: Vec<T>,
-}
-
-/// `threads_publishing_limit`'s answer (publishing_limit.json).
-#[derive(Debug, Deserialize)]
-struct Quota {
-    quota_usage: Option<u64>,
-    config: Option<QuotaConfig>,
-}
-
-#[derive(Debug, Deserialize)]
-struct QuotaConfig {
-    quota_total: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Insight {
-    name: String,
-    #[serde(default)]
-    values: Vec<Value>,
-    total_value: Option<Value>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Value {
-    value: Option<u64>,
-}
-
-impl Insight {
-    fn value(&self) -> Option<u64> {
-        self.values
-            .first()
-            .and_then(|v| v.value)
-            .or_else(|| self.total_value.as_ref().and_then(|v| v.value))
-    }
-}
-
-/// Meta's error body: `{"error": {message, type, code, error_subcode,
-/// is_transient, error_user_msg}}`.
-#[derive(Debug, Default, Deserialize)]
-struct ErrorBody {
-    error: Option<MetaError>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct MetaError {
-    message: Option<String>,
-    code: Option<i64>,
-    error_subcode: Option<i64>,
-    #[serde(default)]
-    is_transient: bool,
-    error_user_msg: Option<String>,
-}
-
-/// What the bot keeps of a post's container, by intent, in the store.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Step {
-    container: String,
-    /// The published post's id, once `threads_publish` answered.
-    #[serde(default)]
-    media: Option<String>,
-}
-
-fn step_key(intent_key: &str) -> String {
-    format!("threads_container:{intent_key}")
-}
-
 impl Threads {
     pub fn new(
         name: &str,
@@ -177,30 +102,32 @@ impl Threads {
     ) -> Self {
         Threads {
             target: TargetId::new(name, &home::PROFILE),
-            api_url: api_url.trim_end_matches('/').to_string(),
+            graph: Graph::new(api_url, VERSION, &PRODUCT),
             token,
             media_base_url,
-            http: Http::new(http::REQUEST_TIMEOUT),
             kept,
             me: OnceLock::new(),
-            quota: std::sync::Mutex::new(None),
-            clock: Clock::System,
+            quota: QuotaCache::default(),
         }
     }
 
     /// Takes time from `clock` (the daemon's; tests pause it).
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        self.graph = self.graph.with_clock(clock);
         self
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}/{VERSION}{path}", self.api_url)
+        self.graph.url(path)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.graph.clock.now()
     }
 
     /// The access token, refreshed first once it is a day old.
     async fn access(&self) -> Result<Secret, PublishError> {
-        let now = self.clock.now();
+        let now = self.now();
         self.token
             .fresh(now, refresh_due, |old| self.refresh(old, now))
             .await
@@ -209,33 +136,19 @@ impl Threads {
     /// `GET /refresh_access_token?grant_type=th_refresh_token` (no
     /// version in this path).
     async fn refresh(&self, old: TokenSet, now: DateTime<Utc>) -> Result<TokenSet, PublishError> {
-        let url = format!("{}/refresh_access_token", self.api_url);
-        let answer = self
-            .http
-            .send(true, |c| {
-                c.get(&url).query(&[
-                    ("grant_type", "th_refresh_token"),
-                    ("access_token", old.access_token.as_str()),
-                ])
+        let url = self.graph.unversioned("/refresh_access_token");
+        let a: TokenAnswer = self
+            .graph
+            .call("refreshing the token", true, &old.access_token, |c, t| {
+                c.get(&url)
+                    .query(&[("grant_type", "th_refresh_token"), ("access_token", t)])
             })
-            .await
-            .map_err(|e| http::transport(&e.without_url()).during("refreshing the token"))?;
-        let (status, body) = (answer.status(), answer.text().await.unwrap_or_default());
-        if !status.is_success() {
-            return Err(self
-                .error(status, &reqwest::header::HeaderMap::new(), &body)
-                .during("refreshing the token"));
-        }
-        let a: TokenAnswer = serde_json::from_str(&body).map_err(|e| {
-            PublishError::Transient(format!(
-                "refreshing the token: an answer that cannot be read: {e}"
-            ))
-        })?;
+            .await?;
         Ok(TokenSet::from_answer(a, now, Some(&old)))
     }
 
-    /// Sends a request (the token added as `access_token`) and reads the
-    /// answer as `T`.
+    /// Sends a request with the token (`build` adds it as `access_token`)
+    /// and reads the answer as `T`.
     async fn call<T: for<'de> Deserialize<'de>>(
         &self,
         what: &str,
@@ -243,73 +156,9 @@ impl Threads {
         build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> Result<T, PublishError> {
         let token = self.access().await?;
-        let answer = self
-            .http
-            .send(idempotent, |c| build(c, token.expose()))
+        self.graph
+            .call(what, idempotent, token.expose(), build)
             .await
-            // The token travels in the address or body: never show either.
-            .map_err(|e| http::transport(&e.without_url()).during(what))?;
-        let status = answer.status();
-        let headers = answer.headers().clone();
-        let body = answer
-            .text()
-            .await
-            .map_err(|e| http::transport(&e.without_url()).during(what))?;
-        if status.is_success() {
-            return serde_json::from_str(&body).map_err(|e| {
-                PublishError::Transient(format!("{what}: an answer that cannot be read: {e}"))
-            });
-        }
-        Err(self.error(status, &headers, &body).during(what))
-    }
-
-    /// Sorts Meta's error answers.
-    fn error(
-        &self,
-        status: reqwest::StatusCode,
-        headers: &reqwest::header::HeaderMap,
-        body: &str,
-    ) -> PublishError {
-        let e = serde_json::from_str::<ErrorBody>(body)
-            .unwrap_or_default()
-            .error
-            .unwrap_or_default();
-        let said = e
-            .error_user_msg
-            .clone()
-            .or(e.message.clone())
-            .unwrap_or_else(|| http::readable_body(body));
-        let message = format!("{} {said}", status.as_u16());
-        match (e.code, e.error_subcode) {
-            // Published before the container was ready.
-            (Some(24), Some(4_279_009)) => PublishError::NotReady(format!(
-                "{message} (the container is not ready yet; the same one is published again shortly)"
-            )),
-            // Expired or revoked token, or a permission taken away.
-            (Some(190 | 102 | 10), _) | (Some(200..=299), _) => PublishError::Auth(format!(
-                "{message}: the token is expired, revoked or lacks a permission (threads_basic, threads_content_publish, threads_manage_insights); run `campaign-bot login threads`"
-            )),
-            // Meta's rate limits (application, user, API calls, posts).
-            (Some(4 | 17 | 32 | 613), _) => PublishError::RateLimited {
-                retry_at: http::retry_at(headers, self.clock.now()),
-                message,
-            },
-            (Some(1 | 2), _) => PublishError::Transient(message),
-            _ if e.is_transient => PublishError::Transient(message),
-            (Some(code), sub)
-                if status.is_client_error() && !matches!(status.as_u16(), 401 | 403 | 429) =>
-            {
-                PublishError::Permanent {
-                    status: Some(status.as_u16()),
-                    code: Some(match sub {
-                        Some(s) => format!("{code}/{s}"),
-                        None => code.to_string(),
-                    }),
-                    message,
-                }
-            }
-            _ => http::classify(status, headers, body, self.clock.now()),
-        }
     }
 
     /// The account the token opens (asked once).
@@ -326,28 +175,11 @@ impl Threads {
         Ok(self.me.get_or_init(|| user))
     }
 
-    fn step(&self, intent_key: &str) -> Result<Option<Step>, PublishError> {
-        let raw = self
-            .kept
-            .get(&step_key(intent_key))
-            .map_err(|e| PublishError::Transient(format!("reading the state store: {e}")))?;
-        Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
-    }
-
-    fn keep_step(&self, intent_key: &str, step: &Step) -> Result<(), PublishError> {
-        let json = serde_json::to_string(step).expect("a step serialises");
-        self.kept
-            .set(&step_key(intent_key), &json)
-            .map_err(|e| PublishError::Transient(format!("recording the container: {e}")))
-    }
-
     /// Posts left in the account's rolling 24 h (250 API posts a day),
     /// asked at most hourly; `None` when it cannot be told.
     async fn posts_left(&self) -> Option<u64> {
-        let now = self.clock.now();
-        if let Some((left, at)) = *self.quota.lock().expect("not poisoned")
-            && now - at < QUOTA_FRESH
-        {
+        let now = self.now();
+        if let Some(left) = self.quota.fresh(now) {
             return Some(left);
         }
         let me = self.me().await.ok()?.id.clone();
@@ -357,30 +189,35 @@ impl Threads {
                     .query(&[("fields", "quota_usage,config"), ("access_token", t)])
             })
             .await;
-        let q = match asked {
-            Ok(list) => list.data.into_iter().next()?,
+        let left = match asked {
+            Ok(list) => list.data.first()?.left()?,
             Err(e) => {
                 tracing::debug!(target_name = self.target.name, error = %e, "cannot ask the publishing quota; posting without it");
                 return None;
             }
         };
-        let left = q
-            .config
-            .and_then(|c| c.quota_total)?
-            .saturating_sub(q.quota_usage.unwrap_or(0));
-        *self.quota.lock().expect("not poisoned") = Some((left, now));
+        self.quota.set(left, now);
         Some(left)
     }
 
-    /// Counts a post against the quota as last asked.
-    fn used_one(&self) {
-        if let Some((left, _)) = self.quota.lock().expect("not poisoned").as_mut() {
-            *left = left.saturating_sub(1);
-        }
+    /// The public address of the post's first image, where the target has
+    /// a `media_base_url`.
+    fn image_url(&self, post: &Outgoing) -> Option<String> {
+        let base = self.media_base_url.as_deref()?;
+        Some(graph::public_url(base, &post.media.first()?.shown))
+    }
+}
+
+#[async_trait]
+impl Containers for Threads {
+    fn target_name(&self) -> &str {
+        &self.target.name
+    }
+    fn kept(&self) -> (&Kept, &'static str) {
+        (&self.kept, "threads_container:")
     }
 
-    /// Makes the post's container and records it before anything else.
-    async fn create_container(&self, post: &Outgoing) -> Result<String, PublishError> {
+    async fn create(&self, post: &Outgoing) -> Result<String, PublishError> {
         let me = self.me().await?.id.clone();
         let mut form: Vec<(&str, String)> = vec![("text", post.text.clone())];
         match self.image_url(post) {
@@ -405,55 +242,46 @@ impl Threads {
                 c.post(self.url(&format!("/{me}/threads"))).form(&body)
             })
             .await?;
-        self.keep_step(
-            &post.intent_key,
-            &Step {
-                container: made.id.clone(),
-                media: None,
-            },
-        )?;
         Ok(made.id)
     }
 
-    /// The public address of the post's first image, where the target has
-    /// a `media_base_url`.
-    fn image_url(&self, post: &Outgoing) -> Option<String> {
-        let base = self.media_base_url.as_deref()?;
-        let image = post.media.first()?;
-        let path: Vec<String> = image
-            .shown
-            .components()
-            .map(|c| url_escape(&c.as_os_str().to_string_lossy()))
-            .collect();
-        Some(format!("{}/{}", base.trim_end_matches('/'), path.join("/")))
-    }
-
-    async fn container_status(&self, container: &str) -> Result<ContainerStatus, PublishError> {
-        self.call("asking the container's status", true, |c, t| {
-            c.get(self.url(&format!("/{container}")))
-                .query(&[("fields", "status,error_message"), ("access_token", t)])
-        })
-        .await
-    }
-
-    async fn permalink(&self, media: &str) -> Option<String> {
-        let found: Result<Media, _> = self
-            .call("asking the post's address", true, |c, t| {
-                c.get(self.url(&format!("/{media}")))
-                    .query(&[("fields", "id,permalink"), ("access_token", t)])
+    async fn state(&self, container: &str) -> Result<State, PublishError> {
+        let status: ContainerStatus = self
+            .call("asking the container's status", true, |c, t| {
+                c.get(self.url(&format!("/{container}")))
+                    .query(&[("fields", "status,error_message"), ("access_token", t)])
             })
-            .await;
-        match found {
-            Ok(m) => m.permalink,
-            Err(e) => {
-                tracing::warn!(target_name = self.target.name, error = %e, "posted, but its address could not be asked");
-                None
-            }
-        }
+            .await?;
+        Ok(match status.status.as_deref() {
+            Some("PUBLISHED") => State::Published,
+            Some("IN_PROGRESS") => State::InProgress,
+            Some(s @ ("ERROR" | "EXPIRED")) => State::Dead(format!(
+                "{s}{}",
+                status
+                    .error_message
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            )),
+            _ => State::Ready,
+        })
     }
 
-    /// Looks for the post among the account's threads since the intent.
-    async fn find_in_threads(
+    async fn publish_container(&self, container: &str) -> Result<String, PublishError> {
+        let me = self.me().await?.id.clone();
+        let published: Id = self
+            .call("publishing", false, |c, t| {
+                c.post(self.url(&format!("/{me}/threads_publish")))
+                    .form(&[("creation_id", container), ("access_token", t)])
+            })
+            .await?;
+        self.quota.used_one();
+        Ok(published.id)
+    }
+
+    /// Looks for the post among the account's threads since the intent, by
+    /// its words only (what Threads may change is no evidence against a
+    /// post).
+    async fn find_posted(
         &self,
         post: &Outgoing,
     ) -> Result<matching::Decision<Published>, PublishError> {
@@ -471,8 +299,6 @@ impl Threads {
                 ])
             })
             .await?;
-        // The account's own threads since the intent, by their words only
-        // (what Threads may change is no evidence against a post).
         let candidates = list
             .data
             .into_iter()
@@ -490,30 +316,22 @@ impl Threads {
         Ok(matching::decide(candidates))
     }
 
-    /// What the recorded container says of the post.
-    async fn lookup_step(&self, post: &Outgoing, step: &Step) -> Result<Lookup, PublishError> {
-        if let Some(media) = &step.media {
-            return Ok(Lookup::Posted(Published {
-                url: self.permalink(media).await,
-                remote_id: media.clone(),
-            }));
-        }
-        let status = self.container_status(&step.container).await?;
-        match status.status.as_deref() {
-            Some("PUBLISHED") => Ok(match self.find_in_threads(post).await? {
-                matching::Decision::NotFound => Lookup::Unsure(format!(
-                    "its container {} says PUBLISHED, but the post is not among the account's threads",
-                    step.container
-                )),
-                found => found.into(),
-            }),
-            _ => Ok(Lookup::NotPosted),
+    async fn permalink(&self, media: &str) -> Option<String> {
+        let found: Result<Media, _> = self
+            .call("asking the post's address", true, |c, t| {
+                c.get(self.url(&format!("/{media}")))
+                    .query(&[("fields", "id,permalink"), ("access_token", t)])
+            })
+            .await;
+        match found {
+            Ok(m) => m.permalink,
+            Err(e) => {
+                tracing::warn!(target_name = self.target.name, error = %e, "posted, but its address could not be asked");
+                None
+            }
         }
     }
 }
-
-/// How long a publishing quota asked is trusted.
-const QUOTA_FRESH: chrono::Duration = chrono::Duration::hours(1);
 
 /// Whether a token is due a refresh: a day old, or of unknown age.
 pub fn refresh_due(token: &TokenSet, now: DateTime<Utc>) -> bool {
@@ -530,19 +348,6 @@ pub fn topic_tag(text: &str) -> Option<String> {
         .filter(|t| !t.is_empty() && !t.contains(['.', '&']))
 }
 
-/// Percent-escapes one path segment.
-fn url_escape(segment: &str) -> String {
-    let mut out = String::new();
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[async_trait]
 impl Publisher for Threads {
     fn target(&self) -> &TargetId {
@@ -552,73 +357,15 @@ impl Publisher for Threads {
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
         if self.posts_left().await == Some(0) {
             return Err(PublishError::RateLimited {
-                retry_at: Some(self.clock.now() + QUOTA_FRESH),
+                retry_at: Some(self.now() + graph::QUOTA_FRESH),
                 message: "the account's 250 API posts of the last 24 hours are used; trying again in an hour".into(),
             });
         }
-        let container = match self.step(&post.intent_key)? {
-            None => self.create_container(post).await?,
-            Some(Step {
-                media: Some(media), ..
-            }) => {
-                return Ok(Published {
-                    url: self.permalink(&media).await,
-                    remote_id: media,
-                });
-            }
-            Some(step) => {
-                let status = self.container_status(&step.container).await?;
-                match status.status.as_deref() {
-                    Some("PUBLISHED") => {
-                        return match self.find_in_threads(post).await? {
-                            matching::Decision::Found(p) => Ok(p),
-                            // The daemon looks again, and asks a person.
-                            _ => Err(PublishError::Transient(format!(
-                                "its container {} says PUBLISHED, but the post is not among the account's threads yet",
-                                step.container
-                            ))),
-                        };
-                    }
-                    Some("ERROR" | "EXPIRED") => {
-                        tracing::info!(target_name = self.target.name, container = step.container, status = ?status.status, error = ?status.error_message, "the container cannot be published; making a new one");
-                        self.create_container(post).await?
-                    }
-                    Some("IN_PROGRESS") => {
-                        return Err(PublishError::NotReady(
-                            "the container is still being made".into(),
-                        ));
-                    }
-                    _ => step.container,
-                }
-            }
-        };
-        let me = self.me().await?.id.clone();
-        let published: Id = self
-            .call("publishing", false, |c, t| {
-                c.post(self.url(&format!("/{me}/threads_publish")))
-                    .form(&[("creation_id", container.as_str()), ("access_token", t)])
-            })
-            .await?;
-        self.used_one();
-        self.keep_step(
-            &post.intent_key,
-            &Step {
-                container,
-                media: Some(published.id.clone()),
-            },
-        )?;
-        Ok(Published {
-            url: self.permalink(&published.id).await,
-            remote_id: published.id,
-        })
+        container::publish(self, post).await
     }
 
     async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
-        match self.step(&post.intent_key)? {
-            // No container was recorded: none can have been published.
-            None => Ok(Lookup::NotPosted),
-            Some(step) => self.lookup_step(post, &step).await,
-        }
+        container::find_published(self, post).await
     }
 
     async fn verify(&self) -> Result<String, PublishError> {
@@ -633,6 +380,10 @@ impl Publisher for Threads {
         })
     }
 
+    fn remaining_calls(&self) -> Option<u64> {
+        self.graph.calls_left()
+    }
+
     async fn followers(&self) -> Result<Option<u64>, PublishError> {
         let me = self.me().await?.id.clone();
         let answer: List<Insight> = self
@@ -641,11 +392,7 @@ impl Publisher for Threads {
                     .query(&[("metric", "followers_count"), ("access_token", t)])
             })
             .await?;
-        Ok(answer
-            .data
-            .iter()
-            .find(|i| i.name == "followers_count")
-            .and_then(Insight::value))
+        Ok(graph::metric(&answer.data, "followers_count"))
     }
 
     async fn engagement(
@@ -665,20 +412,13 @@ impl Publisher for Threads {
             let insights = match answer {
                 Ok(a) => a.data,
                 // A post deleted (or never there): code 100, subcode 33.
-                Err(PublishError::Permanent {
-                    code: Some(code), ..
-                }) if code == "100/33" => {
+                Err(e) if graph::is_gone(&e) => {
                     out.push((id.clone(), Check::Gone));
                     continue;
                 }
                 Err(e) => return Err(e),
             };
-            let get = |name: &str| {
-                insights
-                    .iter()
-                    .find(|i| i.name == name)
-                    .and_then(Insight::value)
-            };
+            let get = |name: &str| graph::metric(&insights, name);
             out.push((
                 id.clone(),
                 Check::Counts(Counts {
