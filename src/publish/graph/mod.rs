@@ -130,13 +130,9 @@ impl Graph {
         if until.is_some_and(|t| t <= self.clock.now()) {
             return None;
         }
-        Some(if pct >= USAGE_CEILING {
-            0
-        } else {
-            // Percentages, read as calls: enough to go on, and a brake
-            // before the limit.
-            USAGE_CEILING - pct
-        })
+        // Percentages, read as calls: enough to go on, and a brake before
+        // the limit.
+        Some(USAGE_CEILING.saturating_sub(pct))
     }
 
     /// Sorts Meta's error answers by code and subcode.
