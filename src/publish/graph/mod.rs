@@ -44,7 +44,7 @@ const USAGE_CEILING: u64 = 90;
 /// A client of one Graph API host, for one product.
 pub struct Graph {
     api_url: String,
-    version: &'static str,
+    version: String,
     http: Http,
     pub clock: Clock,
     product: &'static Product,
@@ -54,10 +54,10 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn new(api_url: &str, version: &'static str, product: &'static Product) -> Graph {
+    pub fn new(api_url: &str, version: &str, product: &'static Product) -> Graph {
         Graph {
             api_url: api_url.trim_end_matches('/').to_string(),
-            version,
+            version: version.to_string(),
             http: Http::new(http::REQUEST_TIMEOUT),
             clock: Clock::System,
             product,
