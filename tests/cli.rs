@@ -583,9 +583,11 @@ fn engagement_names_the_collecting_networks_and_fails_on_a_target_that_cannot_st
         .args(["engagement", "--all"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(
-            "targets on Mastodon, Bluesky, X, LinkedIn or Threads collect engagement",
-        ))
+        .stdout(predicate::str::contains(format!(
+            "targets on {} collect engagement",
+            campaign_bot::publish::registry::collecting_networks()
+        )))
+        .stdout(predicate::str::contains("Mastodon, Bluesky, X, LinkedIn"))
         .stdout(predicate::str::contains("configure a Mastodon or Bluesky").not());
     bot(dir.path())
         .args(["engagement", "--all"])

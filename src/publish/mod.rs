@@ -18,6 +18,7 @@ use crate::render::Limits;
 
 pub mod app;
 pub mod bluesky;
+pub mod facebook;
 pub mod fake;
 pub mod graph;
 pub mod http;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::network::Entry;
-use super::{Publisher, bluesky, linkedin, mastodon, outbox, telegram, threads, x};
+use super::{Publisher, bluesky, facebook, linkedin, mastodon, outbox, telegram, threads, x};
 use crate::clock::Clock;
 
 /// Every network the bot posts to, one line each.
@@ -19,6 +19,7 @@ pub static NETWORKS: &[&dyn Entry] = &[
     &x::Home,
     &linkedin::Home,
     &threads::Home,
+    &facebook::Home,
 ];
 
 /// The network a `kind` names, if any.

@@ -1,0 +1,415 @@
+//! Facebook Pages, through Meta's Graph API (`graph.facebook.com`, the
+//! version pinned by `api_version`) with the Page's access token.
+//!
+//! A post is a text post to the Page's feed (`POST /{page}/feed`), or, with
+//! an image, a photo post (`POST /{page}/photos`, the image uploaded with
+//! its caption); its id is the feed post's (`{page}_{post}`; a photo post's
+//! `post_id`), where its counts are. Facebook takes no alt text with an
+//! uploaded photo in what its Pages API documents: it writes its own.
+//!
+//! Exactly once without a key: a Graph write has none, and a 5xx can still
+//! publish (one user's photo went out seven times after repeated 500s). So
+//! a post whose answer was lost (a timeout, a 5xx, a crash) is looked for
+//! among the Page's posts since the intent, by its words (the Graph API
+//! keeps no language to compare, and what a server may rewrite is no
+//! evidence anyway), before anything is sent again; only a similar one is
+//! a question for a person. Meta's own refusal of a repeated text (code
+//! 506) is handled as X's and LinkedIn's are: the post is looked for, and
+//! the slot skipped if it is another's.
+//!
+//! Errors by code and subcode ([`super::graph`]): 190 pauses the target
+//! with what to do; 4, 17, 32, 613 and the usage headers are rate limits;
+//! 368 with 1390008 is posting too fast, any other 368 a block that pauses
+//! the target with Meta's message. Engagement: the post's reactions
+//! (likes), comments (replies) and shares (reposts, absent when none), and
+//! its views (`post_media_view`) while Meta still answers that metric; the
+//! Page's followers daily.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::graph::{self, Graph, Insight, List, Product};
+use super::matching;
+use super::oauth::KeptToken;
+use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
+use crate::clock::Clock;
+use crate::model::{Check, Counts, Published};
+use crate::render::{Count, Limits, Rule};
+use crate::secret::Secret;
+
+pub mod home;
+mod login;
+pub use home::{Home, Settings};
+
+/// 63,206 characters, the limit the tools that post to Pages enforce (no
+/// Meta page we could read states it, nor how it counts: UTF-16 code
+/// units here, the conservative reading).
+pub const LIMITS: Limits = Limits::of(&[Rule::at_most(63_206, Count::Utf16)]);
+
+/// The Graph API version used unless `api_version` says otherwise.
+pub const VERSION: &str = "v25.0";
+
+/// How far before the intent the Page's posts are looked through (clocks
+/// differ).
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(2);
+
+/// What Facebook says differently from the rest of Meta's family.
+static PRODUCT: Product = Product {
+    name: "Facebook",
+    login: "campaign-bot login facebook",
+    permissions: "pages_manage_posts, pages_read_engagement, pages_show_list, and the Page's CREATE_CONTENT task",
+    not_ready: &[],
+    blocked: &[],
+};
+
+pub struct Facebook {
+    target: TargetId,
+    graph: Graph,
+    page: String,
+    token: Arc<KeptToken>,
+    /// Set once Meta refused the views metric (retired under us, as
+    /// `post_impressions` was): views are not asked for again.
+    no_views: AtomicBool,
+}
+
+/// A post of the Page, as its feed lists it.
+#[derive(Debug, Deserialize)]
+struct FeedPost {
+    id: String,
+    message: Option<String>,
+    created_time: Option<String>,
+    permalink_url: Option<String>,
+}
+
+/// A new post's answer: `{id, permalink_url}` for the feed (asked with
+/// `fields`), `{id, post_id}` for a photo.
+#[derive(Debug, Deserialize)]
+struct Made {
+    id: String,
+    post_id: Option<String>,
+    permalink_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Summary {
+    total_count: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Edge {
+    #[serde(default)]
+    summary: Summary,
+}
+
+#[derive(Debug, Deserialize)]
+struct Shares {
+    count: Option<u64>,
+}
+
+/// A post's counts (engagement.json #1): empty edges are left out.
+#[derive(Debug, Deserialize)]
+struct PostCounts {
+    #[serde(default)]
+    reactions: Edge,
+    #[serde(default)]
+    comments: Edge,
+    shares: Option<Shares>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Page {
+    id: String,
+    name: Option<String>,
+    followers_count: Option<u64>,
+    fan_count: Option<u64>,
+}
+
+impl Facebook {
+    pub fn new(
+        name: &str,
+        api_url: &str,
+        version: &str,
+        page: &str,
+        token: Arc<KeptToken>,
+    ) -> Self {
+        Facebook {
+            target: TargetId::new(name, &home::PROFILE),
+            graph: Graph::new(api_url, version, &PRODUCT),
+            page: page.to_string(),
+            token,
+            no_views: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes time from `clock` (the daemon's; tests pause it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.graph = self.graph.with_clock(clock);
+        self
+    }
+
+    fn url(&self, path: &str) -> String {
+        self.graph.url(path)
+    }
+
+    /// The Page token: it does not expire when made from a long-lived
+    /// user token, so the bot never refreshes it (`status` shows the end
+    /// `debug_token` gave, if any).
+    async fn access(&self) -> Result<Secret, PublishError> {
+        let now = self.graph.clock.now();
+        self.token
+            .fresh(now, |_, _| false, |old| async move { Ok(old) })
+            .await
+    }
+
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        what: &str,
+        idempotent: bool,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<T, PublishError> {
+        let token = self.access().await?;
+        self.graph
+            .call(what, idempotent, token.expose(), build)
+            .await
+    }
+
+    /// A photo post: the post's image uploaded with its text as caption.
+    async fn photo(&self, post: &Outgoing) -> Result<Made, PublishError> {
+        let image = post.media.first().expect("a photo post has an image");
+        let (bytes, info) = image.read().await?;
+        let file_name = image
+            .shown
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".into());
+        let page = &self.page;
+        self.call("posting the photo", false, |c, t| {
+            let part = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(file_name.clone())
+                .mime_str(info.kind.mime())
+                .expect("a known image type");
+            let form = reqwest::multipart::Form::new()
+                .part("source", part)
+                .text("caption", post.text.clone())
+                .text("published", "true")
+                .text("access_token", t.to_string());
+            c.post(self.url(&format!("/{page}/photos"))).multipart(form)
+        })
+        .await
+    }
+
+    /// The address of a post, where it can be asked.
+    async fn permalink(&self, id: &str) -> Option<String> {
+        let found: Result<FeedPost, _> = self
+            .call("asking the post's address", true, |c, t| {
+                c.get(self.url(&format!("/{id}")))
+                    .query(&[("fields", "id,permalink_url"), ("access_token", t)])
+            })
+            .await;
+        match found {
+            Ok(p) => p.permalink_url,
+            Err(e) => {
+                tracing::warn!(target_name = self.target.name, error = %e, "posted, but its address could not be asked");
+                None
+            }
+        }
+    }
+
+    /// The post's views, while Meta answers the metric.
+    async fn views(&self, id: &str) -> Result<Option<u64>, PublishError> {
+        if self.no_views.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let asked: Result<List<Insight>, _> = self
+            .call("the post's views", true, |c, t| {
+                c.get(self.url(&format!("/{id}/insights")))
+                    .query(&[("metric", "post_media_view"), ("access_token", t)])
+            })
+            .await;
+        match asked {
+            Ok(list) => Ok(graph::metric(&list.data, "post_media_view")),
+            Err(e) if graph::is_gone(&e) => Err(e),
+            // A metric Meta retired, or not available for this post: one
+            // stale name fails the whole call, so views are left out from
+            // now on rather than counted as 0.
+            Err(PublishError::Permanent { code, .. }) => {
+                tracing::info!(target_name = self.target.name, code = ?code, "Facebook gives no views for this Page's posts; they are left out of its counts");
+                self.no_views.store(true, Ordering::Relaxed);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Meta's time format: `2019-08-12T03:45:11+0000`.
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z")
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[async_trait]
+impl Publisher for Facebook {
+    fn target(&self) -> &TargetId {
+        &self.target
+    }
+
+    async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
+        if !post.media.is_empty() {
+            let made = self.photo(post).await?;
+            // The feed post carries the counts; a photo is its attachment.
+            let id = made.post_id.unwrap_or(made.id);
+            return Ok(Published {
+                url: self.permalink(&id).await,
+                remote_id: id,
+            });
+        }
+        let page = &self.page;
+        // The form body, not the query string: a `#` there would cut the
+        // text short. `fields` saves asking for the address after.
+        let made: Made = self
+            .call("posting", false, |c, t| {
+                c.post(self.url(&format!("/{page}/feed")))
+                    .query(&[("fields", "id,permalink_url")])
+                    .form(&[("message", post.text.as_str()), ("access_token", t)])
+            })
+            .await?;
+        Ok(Published {
+            url: made.permalink_url,
+            remote_id: made.id,
+        })
+    }
+
+    /// Looks among the Page's posts since the intent, by their words.
+    async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
+        let page = &self.page;
+        let not_before = post.not_before - CLOCK_SKEW;
+        let since = not_before.timestamp().to_string();
+        let list: List<FeedPost> = self
+            .call("looking for the post", true, |c, t| {
+                c.get(self.url(&format!("/{page}/posts"))).query(&[
+                    ("fields", "id,message,created_time,permalink_url"),
+                    ("since", since.as_str()),
+                    ("limit", "25"),
+                    ("access_token", t),
+                ])
+            })
+            .await?;
+        let candidates = list
+            .data
+            .into_iter()
+            // Newest first in the answer: oldest first here.
+            .rev()
+            .filter(|p| {
+                p.created_time
+                    .as_deref()
+                    .and_then(parse_time)
+                    .is_none_or(|t| t >= not_before)
+            })
+            .map(|p| matching::Candidate {
+                text: matching::compare_plain(&post.text, p.message.as_deref().unwrap_or_default()),
+                agreeing: 0,
+                shown: p.permalink_url.clone().unwrap_or_else(|| p.id.clone()),
+                found: Published {
+                    remote_id: p.id,
+                    url: p.permalink_url,
+                },
+            })
+            .collect();
+        Ok(matching::decide(candidates).into())
+    }
+
+    async fn verify(&self) -> Result<String, PublishError> {
+        let page = &self.page;
+        let p: Page = self
+            .call("checking the Page", true, |c, t| {
+                c.get(self.url(&format!("/{page}")))
+                    .query(&[("fields", "id,name"), ("access_token", t)])
+            })
+            .await?;
+        Ok(match p.name {
+            Some(n) => format!("the Page {n} ({})", p.id),
+            None => format!("the Page {}", p.id),
+        })
+    }
+
+    fn remaining_calls(&self) -> Option<u64> {
+        self.graph.calls_left()
+    }
+
+    async fn followers(&self) -> Result<Option<u64>, PublishError> {
+        let page = &self.page;
+        let p: Page = self
+            .call("the follower count", true, |c, t| {
+                c.get(self.url(&format!("/{page}")))
+                    .query(&[("fields", "followers_count,fan_count"), ("access_token", t)])
+            })
+            .await?;
+        Ok(p.followers_count.or(p.fan_count))
+    }
+
+    async fn engagement(
+        &self,
+        remote_ids: &[String],
+    ) -> Result<Vec<(String, Check)>, PublishError> {
+        let mut out = Vec::new();
+        for id in remote_ids {
+            let asked: Result<PostCounts, _> = self
+                .call("engagement", true, |c, t| {
+                    c.get(self.url(&format!("/{id}"))).query(&[
+                        (
+                            "fields",
+                            "id,shares,comments.summary(true).limit(0),reactions.summary(true).limit(0)",
+                        ),
+                        ("access_token", t),
+                    ])
+                })
+                .await;
+            let counts = match asked {
+                Ok(c) => c,
+                Err(e) if graph::is_gone(&e) => {
+                    out.push((id.clone(), Check::Gone));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let views = match self.views(id).await {
+                Ok(v) => v,
+                Err(e) if graph::is_gone(&e) => None,
+                Err(e) => return Err(e),
+            };
+            out.push((
+                id.clone(),
+                Check::Counts(Counts {
+                    likes: counts.reactions.summary.total_count.unwrap_or(0),
+                    // Left out when nobody shared: 0, not unknown.
+                    reposts: counts.shares.and_then(|s| s.count).unwrap_or(0),
+                    replies: counts.comments.summary.total_count.unwrap_or(0),
+                    quotes: None,
+                    views,
+                    clicks: None,
+                    shares: None,
+                }),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metas_times_are_read() {
+        assert_eq!(
+            parse_time("2019-08-12T03:45:11+0000").unwrap().to_rfc3339(),
+            "2019-08-12T03:45:11+00:00"
+        );
+    }
+}
