@@ -47,6 +47,28 @@ fn media_problems(config: &Config, network: &Profile, m: &Message, file: &Path) 
             rules.max_images
         )));
     }
+    if rules.required && m.media.is_empty() {
+        out.push(problem(format!(
+            "no image: {name} takes only posts with an image; add one in each language, e.g.\n\n[[media]]\npath = {{ en = \"media/campaign-card-en.jpg\", fr = \"media/campaign-card-fr.jpg\", ar = \"media/campaign-card-ar.jpg\" }}\nalt = {{ en = \"…\", fr = \"…\", ar = \"…\" }}"
+        )));
+    }
+    if let Some(formats) = rules.formats {
+        for file in m.media.iter().flat_map(|md| md.files()) {
+            let kind = std::fs::read(config.posts_dir.join(file))
+                .ok()
+                .and_then(|b| crate::posts::files::sniff_image(&b).ok())
+                .map(|i| i.kind);
+            if let Some(kind) = kind.filter(|k| !formats.contains(k)) {
+                out.push(problem(format!(
+                    "image {} is {}; {name} takes only {}: save it as {} and point the post at that file",
+                    file.display(),
+                    kind.mime(),
+                    formats.iter().map(|f| f.mime()).collect::<Vec<_>>().join(", "),
+                    formats[0].mime()
+                )));
+            }
+        }
+    }
     out
 }
 

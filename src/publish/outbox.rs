@@ -42,6 +42,7 @@ pub static PROFILE: Profile = Profile {
     media: MediaRules {
         max_images: usize::MAX,
         max_bytes: crate::posts::MAX_MEDIA_BYTES,
+        ..MediaRules::DEFAULT
     },
     caption_limit: None,
     refuses_repeats: false,

@@ -4,6 +4,7 @@
 //! at a time (apache/opendal's `Capability`): a new rule is a field here,
 //! with its default, not a method every network must answer.
 
+use crate::posts::files::ImageKind;
 use crate::render::Limits;
 
 /// A network, described.
@@ -34,18 +35,27 @@ pub struct Profile {
     pub example: &'static str,
 }
 
-/// How many images a post may carry on a network, and how big each.
+/// What images a post may carry on a network: how many, how big, of
+/// which formats, and whether it needs one at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MediaRules {
     pub max_images: usize,
     pub max_bytes: u64,
+    /// Whether a post needs an image (Instagram: no text-only posts).
+    pub required: bool,
+    /// The formats it takes, where it does not take all of them
+    /// (Instagram: JPEG only).
+    pub formats: Option<&'static [ImageKind]>,
 }
 
 impl MediaRules {
-    /// Four images, each as large as a post file may bring.
+    /// Four optional images of any format, each as large as a post file
+    /// may bring.
     pub const DEFAULT: MediaRules = MediaRules {
         max_images: 4,
         max_bytes: crate::posts::MAX_MEDIA_BYTES,
+        required: false,
+        formats: None,
     };
 }
 

@@ -40,6 +40,7 @@ pub static PROFILE: Profile = Profile {
     media: MediaRules {
         max_images: MAX_IMAGES,
         max_bytes: MAX_IMAGE_BYTES,
+        ..MediaRules::DEFAULT
     },
     caption_limit: None,
     refuses_repeats: false,

@@ -57,6 +57,7 @@ pub static PROFILE: Profile = Profile {
     media: MediaRules {
         max_images: 1,
         max_bytes: 4 * 1024 * 1024,
+        ..MediaRules::DEFAULT
     },
     caption_limit: None,
     // Meta refuses a text the Page posted recently (code 506, or 368).

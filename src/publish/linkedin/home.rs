@@ -56,6 +56,7 @@ pub static PROFILE: Profile = Profile {
     media: MediaRules {
         max_images: super::MAX_IMAGES,
         max_bytes: crate::posts::MAX_MEDIA_BYTES,
+        ..MediaRules::DEFAULT
     },
     caption_limit: None,
     refuses_repeats: true,

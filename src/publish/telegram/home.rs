@@ -41,6 +41,7 @@ pub static PROFILE: Profile = Profile {
     media: MediaRules {
         max_images: 1,
         max_bytes: MAX_PHOTO_BYTES,
+        ..MediaRules::DEFAULT
     },
     caption_limit: Some(super::MAX_CAPTION),
     refuses_repeats: false,

@@ -59,6 +59,7 @@ pub static PROFILE: Profile = Profile {
     media: MediaRules {
         max_images: 1,
         max_bytes: 8 * 1024 * 1024,
+        ..MediaRules::DEFAULT
     },
     caption_limit: None,
     refuses_repeats: false,

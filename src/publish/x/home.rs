@@ -49,6 +49,7 @@ pub static PROFILE: Profile = Profile {
     media: MediaRules {
         max_images: super::MAX_IMAGES,
         max_bytes: super::MAX_IMAGE_BYTES,
+        ..MediaRules::DEFAULT
     },
     caption_limit: None,
     refuses_repeats: true,
