@@ -51,9 +51,13 @@ pub struct LogLine {
     /// Clicks (LinkedIn), where given; absent where not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clicks: Option<u64>,
-    /// Shares out of the network (Threads), where given; absent where not.
+    /// Shares out of the network (Threads, Facebook, Instagram), where
+    /// given; absent where not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shares: Option<u64>,
+    /// Saves for later (Instagram), where given; absent where not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saves: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -337,6 +341,7 @@ fn log_line(post: &Intent, kind: &str, now: DateTime<Utc>, c: &Counts) -> LogLin
         views: c.views,
         clicks: c.clicks,
         shares: c.shares,
+        saves: c.saves,
     }
 }
 

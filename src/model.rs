@@ -409,6 +409,9 @@ pub struct Counts {
     /// not reposts, which are counted apart.
     #[serde(default)]
     pub shares: Option<u64>,
+    /// Saves of the post for later (Instagram), where the network tells.
+    #[serde(default)]
+    pub saves: Option<u64>,
 }
 
 impl Counts {

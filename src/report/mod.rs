@@ -38,10 +38,11 @@ pub struct PostRow {
     pub total: u64,
     /// Impressions or views, where the network gives them.
     pub views: Option<u64>,
-    /// Clicks (LinkedIn) and shares out of the network (Threads), where
-    /// given; not part of `total`.
+    /// Clicks (LinkedIn), shares out of the network (Threads, Facebook,
+    /// Instagram) and saves (Instagram), where given; not part of `total`.
     pub clicks: Option<u64>,
     pub shares: Option<u64>,
+    pub saves: Option<u64>,
     /// Engagement per view, in per cent (`None`, shown `n/a`, without views).
     pub rate: Option<f64>,
     /// The target's followers when the post went out: the daily count of
@@ -271,6 +272,7 @@ impl Report {
                     views: c.views,
                     clicks: c.clicks,
                     shares: c.shares,
+                    saves: c.saves,
                     rate: None,
                     followers,
                     per_1k_followers: None,
@@ -880,6 +882,7 @@ pub fn csv(report: &Report) -> String {
         "text",
         "clicks",
         "shares",
+        "saves",
     ])
     .expect("writing to memory");
     for p in &report.posts {
@@ -907,6 +910,7 @@ pub fn csv(report: &Report) -> String {
             p.text.clone(),
             p.clicks.map(|v| v.to_string()).unwrap_or_default(),
             p.shares.map(|v| v.to_string()).unwrap_or_default(),
+            p.saves.map(|v| v.to_string()).unwrap_or_default(),
         ])
         .expect("writing to memory");
     }
@@ -933,6 +937,7 @@ pub fn csv(report: &Report) -> String {
             u.url.clone().unwrap_or_default(),
             u.remote_id.clone(),
             u.text.clone(),
+            empty(),
             empty(),
             empty(),
         ])
@@ -981,6 +986,7 @@ pub(crate) mod tests {
             views: None,
             clicks: None,
             shares: None,
+            saves: None,
             rate: None,
             followers: None,
             per_1k_followers: None,
@@ -1077,12 +1083,12 @@ pub(crate) mod tests {
     #[test]
     fn csv_snapshot_keeps_arabic_and_quotes_newlines() {
         expect_test::expect![[r#"
-            posted_at,day,target,kind,message_id,lang,likes,reposts,replies,quotes,total,views,rate_percent,followers,per_1k_followers,checked_at,url,remote_id,text,clicks,shares
+            posted_at,day,target,kind,message_id,lang,likes,reposts,replies,quotes,total,views,rate_percent,followers,per_1k_followers,checked_at,url,remote_id,text,clicks,shares,saves
             2026-12-17T08:00:00+00:00,2026-12-17,masto,mastodon,access-to-rights,en,5,2,1,,8,,,,,2026-12-18T08:00:00+00:00,https://example.social/@bot/access-to-rights-en,access-to-rights-en,"Rights for all, ""everyone"".
 
-            #WeTogether",,
-            2026-12-17T14:00:00+00:00,2026-12-17,sky,bluesky,access-to-rights,fr,3,1,1,0,5,,,,,2026-12-18T14:00:00+00:00,https://example.social/@bot/access-to-rights-fr,access-to-rights-fr,Des droits pour tous #WeTogether,,
-            2026-12-18T08:00:00+00:00,2026-12-18,masto,mastodon,hubs-of-opportunity,ar,9,4,1,,14,,,,,2026-12-19T08:00:00+00:00,https://example.social/@bot/hubs-of-opportunity-ar,hubs-of-opportunity-ar,المدن مراكز للفرص #WeTogether,,
+            #WeTogether",,,
+            2026-12-17T14:00:00+00:00,2026-12-17,sky,bluesky,access-to-rights,fr,3,1,1,0,5,,,,,2026-12-18T14:00:00+00:00,https://example.social/@bot/access-to-rights-fr,access-to-rights-fr,Des droits pour tous #WeTogether,,,
+            2026-12-18T08:00:00+00:00,2026-12-18,masto,mastodon,hubs-of-opportunity,ar,9,4,1,,14,,,,,2026-12-19T08:00:00+00:00,https://example.social/@bot/hubs-of-opportunity-ar,hubs-of-opportunity-ar,المدن مراكز للفرص #WeTogether,,,
         "#]]
         .assert_eq(&csv(&sample()));
     }

@@ -43,6 +43,7 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
         "text",
         "clicks",
         "shares",
+        "saves",
     ];
     header(sheet, &head, &bold)?;
     for (i, p) in report.posts.iter().enumerate() {
@@ -85,6 +86,9 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
         }
         if let Some(v) = p.shares {
             sheet.write_number(r, 21, v as f64)?;
+        }
+        if let Some(v) = p.saves {
+            sheet.write_number(r, 22, v as f64)?;
         }
     }
     // Posts without counts: listed, their counts left empty (never 0).

@@ -47,8 +47,8 @@ impl Store {
         let mut conn = self.conn();
         let tx = self.write_tx(&mut conn)?;
         tx.execute(
-            "INSERT INTO engagement (intent_key, checked_at, likes, reposts, replies, quotes, views, clicks, shares) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![key, checked_at.to_rfc3339(), counts.likes as i64, counts.reposts as i64, counts.replies as i64, counts.quotes.map(|q| q as i64), counts.views.map(|v| v as i64), counts.clicks.map(|v| v as i64), counts.shares.map(|v| v as i64)],
+            "INSERT INTO engagement (intent_key, checked_at, likes, reposts, replies, quotes, views, clicks, shares, saves) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![key, checked_at.to_rfc3339(), counts.likes as i64, counts.reposts as i64, counts.replies as i64, counts.quotes.map(|q| q as i64), counts.views.map(|v| v as i64), counts.clicks.map(|v| v as i64), counts.shares.map(|v| v as i64), counts.saves.map(|v| v as i64)],
         )
         .map_err(|e| self.err(e))?;
         tx.execute(
@@ -220,7 +220,7 @@ impl Store {
             .join(", ");
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT {cols}, e.checked_at, e.likes, e.reposts, e.replies, e.quotes, e.views, e.clicks, e.shares
+                "SELECT {cols}, e.checked_at, e.likes, e.reposts, e.replies, e.quotes, e.views, e.clicks, e.shares, e.saves
                  FROM intents i JOIN engagement e ON e.intent_key = i.key
                  WHERE e.id = (SELECT id FROM engagement WHERE intent_key = i.key ORDER BY checked_at DESC, id DESC LIMIT 1)
                  ORDER BY i.published_at, i.target"
@@ -239,6 +239,7 @@ impl Store {
                     views: r.get::<_, Option<i64>>(n + 5)?.map(|v| v as u64),
                     clicks: r.get::<_, Option<i64>>(n + 6)?.map(|v| v as u64),
                     shares: r.get::<_, Option<i64>>(n + 7)?.map(|v| v as u64),
+                    saves: r.get::<_, Option<i64>>(n + 8)?.map(|v| v as u64),
                 };
                 Ok((intent, parse_time(&checked), counts))
             })

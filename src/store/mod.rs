@@ -171,6 +171,8 @@ const MIGRATIONS: &[&str] = &[
     // told (NULL: not told)
     "ALTER TABLE engagement ADD COLUMN clicks INTEGER;
     ALTER TABLE engagement ADD COLUMN shares INTEGER;",
+    // 9: saves (Instagram), where told (NULL: not told)
+    "ALTER TABLE engagement ADD COLUMN saves INTEGER;",
 ];
 
 /// The store's files are the bot's alone (they hold session tokens): a new

@@ -394,6 +394,7 @@ impl Publisher for Facebook {
                     views,
                     clicks: None,
                     shares: None,
+                    ..Default::default()
                 }),
             ));
         }

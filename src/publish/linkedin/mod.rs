@@ -492,6 +492,7 @@ impl Publisher for LinkedIn {
                         views: t.impression_count,
                         clicks: t.click_count,
                         shares: None,
+                        ..Default::default()
                     }),
                 ));
             }

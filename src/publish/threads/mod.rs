@@ -429,6 +429,7 @@ impl Publisher for Threads {
                     views: get("views"),
                     clicks: None,
                     shares: get("shares"),
+                    ..Default::default()
                 }),
             ));
         }
