@@ -136,6 +136,8 @@ cat >"$XDG_CONFIG_HOME/toot/config.json" <<EOF
  "active_user": "bench@127.0.0.1:$PORT"}
 EOF
 mkdir -p "$WORK/post" && cp -r posts "$WORK/post/"
+# The same text-only post as toot's: the message without its card.
+python3 -c 'import re, sys; p = sys.argv[1]; s = open(p).read(); open(p, "w").write(re.sub(r"\n(# [^\n]*\n)?\[\[media\]\].*", "\n", s, flags=re.S))' "$WORK/post/posts/rotation/01-access-to-rights.toml"
 post_env=(CAMPAIGN_BOT__TARGETS__MASTO__KIND=mastodon CAMPAIGN_BOT__TARGETS__MASTO__BASE_URL=http://127.0.0.1:$PORT
   CAMPAIGN_BOT__TARGETS__MASTO__TOKEN_ENV=MASTO_TOKEN MASTO_TOKEN=bench-token)
 # toot posts the same text as campaign-bot: the message, its tags and the

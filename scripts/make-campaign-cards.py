@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Draws the campaign's cards in posts/media/, one per language:
 
-  campaign-card-{en,fr,ar}.png      undated: for the evergreen messages
-  migrants-day-card-{en,fr,ar}.png  International Migrants Day, 18 December
+  campaign-card-{en,fr,ar}.jpg      undated: for the evergreen messages
+  migrants-day-card-{en,fr,ar}.jpg  International Migrants Day, 18 December
 
 Made by the project (no third-party artwork): five overlapping rings and
 three bands (one per language of the campaign), the campaign's hashtags and
@@ -136,8 +136,10 @@ def card(lang, dated):
         assert b < H - 70, (lang, dated, "text runs into the bands")
         overlaps_art = not (r < art[0] or l > art[2] or b < art[1] or t > art[3])
         assert not overlaps_art, (lang, dated, "text runs into the rings")
-    name = f"posts/media/{'migrants-day' if dated else 'campaign'}-card-{lang}.png"
-    img.save(name, optimize=True)
+    # JPEG, the one format every network takes (Instagram takes no other),
+    # at a quality and without chroma subsampling, so the text stays crisp.
+    name = f"posts/media/{'migrants-day' if dated else 'campaign'}-card-{lang}.jpg"
+    img.save(name, quality=92, subsampling=0, optimize=True)
     print(name, img.size)
 
 

@@ -215,6 +215,7 @@ async fn no_more_than_the_hourly_limit_goes_out() {
 #[tokio::test]
 async fn the_daemon_alerts_on_a_refused_post_and_resolves_when_one_goes_out() {
     let masto = MockServer::start().await;
+    common::serve_mastodon_media(&masto).await;
     common::serve(
         &masto,
         "GET /api/v2/instance",

@@ -21,8 +21,9 @@ fn bot(dir: &Path) -> Command {
     common::bot(dir)
 }
 
-/// A small real PNG for posts that attach `media/card.png`.
-const PNG: &[u8] = include_bytes!("../posts/media/campaign-card-en.png");
+/// A real image (the campaign card, a JPEG: the kind is read from the
+/// bytes, not the name) for posts that attach `media/card.png`.
+const PNG: &[u8] = include_bytes!("../posts/media/campaign-card-en.jpg");
 
 use common::copy_dir;
 

@@ -287,7 +287,7 @@ async fn an_image_post_carries_alt_text_and_aspect_ratio() {
     let mut post = outgoing(&fresh_slot("image"), "ar", "بطاقة الحملة #WeTogether");
     post.media.push(OutgoingMedia {
         posts_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"),
-        shown: "media/campaign-card-ar.png".into(),
+        shown: "media/campaign-card-ar.jpg".into(),
         alt: "بطاقة الحملة على خلفية زرقاء".into(),
     });
     let published = sky.publish(&post).await.unwrap();
@@ -296,7 +296,7 @@ async fn an_image_post_carries_alt_text_and_aspect_ratio() {
     assert_eq!(record["value"]["embed"]["$type"], "app.bsky.embed.images");
     assert_eq!(image["alt"], "بطاقة الحملة على خلفية زرقاء");
     assert_eq!(image["aspectRatio"], json!({"width": 1200, "height": 675}));
-    assert_eq!(image["image"]["mimeType"], "image/png");
+    assert_eq!(image["image"]["mimeType"], "image/jpeg");
 }
 
 #[tokio::test]

@@ -156,7 +156,7 @@ fn post_now_a_chosen_message() {
     assert_eq!(lines[0].message_id, "living-together");
     assert!(lines[0].text.ends_with("#WeTogether #Cities4Migration"));
     // The Arabic post carries the Arabic card.
-    assert_eq!(lines[0].media[0].path, "media/campaign-card-ar.png");
+    assert_eq!(lines[0].media[0].path, "media/campaign-card-ar.jpg");
     assert!(!lines[0].media[0].alt.is_empty());
 }
 

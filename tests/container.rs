@@ -55,6 +55,7 @@ fn bot(app: &Path, server: &MockServer, secret: &Path) -> Command {
 #[tokio::test]
 async fn runs_as_non_root_with_read_only_posts_env_config_and_a_secret_file() {
     let server = MockServer::start().await;
+    common::serve_mastodon_media(&server).await;
     Mock::given(method("POST"))
         .and(path("/api/v1/statuses"))
         .and(header("authorization", "Bearer token-from-secret-file"))

@@ -119,7 +119,7 @@ fn the_migrants_day_post_is_due_on_18_december_at_nine_in_brussels() {
 }
 
 #[test]
-fn every_card_is_a_small_png_with_alt_text_in_each_language() {
+fn every_card_is_a_small_jpeg_with_alt_text_in_each_language() {
     let (_, catalog) = shipped();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
     let with_media: Vec<_> = catalog
@@ -133,7 +133,12 @@ fn every_card_is_a_small_png_with_alt_text_in_each_language() {
             for l in m.langs() {
                 let file = md.path_for(l).expect("a card for every language");
                 let bytes = std::fs::read(root.join(file)).unwrap();
-                assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+                // JPEG, the one format every network takes (Instagram no other).
+                assert!(
+                    bytes.starts_with(b"\xFF\xD8\xFF"),
+                    "{} is not a JPEG",
+                    file.display()
+                );
                 assert!(
                     bytes.len() < 1_000_000,
                     "{} is {} bytes",

@@ -626,9 +626,9 @@ async fn a_timed_post_takes_the_rotation_slot_it_lands_on() {
 async fn a_post_sends_the_images_recorded_with_it_not_the_files_edited_since() {
     let w = world(&[]);
     std::fs::create_dir_all(w.dir.path().join("posts/media")).unwrap();
-    let png = include_bytes!("../posts/media/campaign-card-en.png");
-    for name in ["first.png", "second.png"] {
-        std::fs::write(w.dir.path().join("posts/media").join(name), png).unwrap();
+    let jpg = include_bytes!("../posts/media/campaign-card-en.jpg");
+    for name in ["first.jpg", "second.jpg"] {
+        std::fs::write(w.dir.path().join("posts/media").join(name), jpg).unwrap();
     }
     let with_image = |image: &str| {
         format!(
@@ -636,7 +636,7 @@ async fn a_post_sends_the_images_recorded_with_it_not_the_files_edited_since() {
         )
     };
     let file = w.dir.path().join("posts/rotation/alpha.toml");
-    std::fs::write(&file, with_image("first.png")).unwrap();
+    std::fs::write(&file, with_image("first.jpg")).unwrap();
     let net = Arc::new(FakeNetwork {
         batch: 25,
         ..Default::default()
@@ -650,7 +650,7 @@ async fn a_post_sends_the_images_recorded_with_it_not_the_files_edited_since() {
         panic!("new intent")
     };
     // The post file is edited before the post goes out.
-    std::fs::write(&file, with_image("second.png")).unwrap();
+    std::fs::write(&file, with_image("second.jpg")).unwrap();
     c.set_catalog(posts::load(&w.config.posts_dir, &w.config.all_languages()));
     let outcome = c
         .deliver(
@@ -666,8 +666,8 @@ async fn a_post_sends_the_images_recorded_with_it_not_the_files_edited_since() {
     );
     let sent = net.posts.lock().unwrap()[0].media.clone();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].shown, std::path::Path::new("media/first.png"));
-    assert_eq!(sent[0].alt, "the first.png");
+    assert_eq!(sent[0].shown, std::path::Path::new("media/first.jpg"));
+    assert_eq!(sent[0].alt, "the first.jpg");
 }
 
 // Issue 16: preview re-implemented the daemon's event list and rotation

@@ -38,6 +38,7 @@ const REBLOG: &str = "test_status_reblog_unreblog.json";
 #[tokio::test]
 async fn counts_come_in_batches_and_missing_posts_are_asked_alone() {
     let server = MockServer::start().await;
+    common::serve_mastodon_media(&server).await;
     let favourited = body(FAV, 1); // favourites_count 1
     let reblogged = body(REBLOG, 3); // reblogs_count 1
     let (a, b) = (
@@ -98,6 +99,7 @@ async fn counts_come_in_batches_and_missing_posts_are_asked_alone() {
 #[tokio::test]
 async fn servers_without_the_batch_call_are_asked_one_by_one_and_remembered() {
     let server = MockServer::start().await;
+    common::serve_mastodon_media(&server).await;
     let replied = body("test_status_reply.json", 4); // replies_count 1
     let id = replied["id"].as_str().unwrap().to_string();
     serve(
@@ -154,6 +156,7 @@ fn bot(dir: &Path, server: &MockServer) -> Command {
 #[tokio::test]
 async fn a_favourite_shows_in_the_log_and_the_reports() {
     let server = MockServer::start().await;
+    common::serve_mastodon_media(&server).await;
     serve(&server, "POST /api/v1/statuses", recorded(FAV, 0)).await;
     let id = body(FAV, 0)["id"].as_str().unwrap().to_string();
     // The fan favourited it: the server now counts one favourite.

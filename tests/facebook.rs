@@ -194,13 +194,13 @@ async fn an_image_makes_a_photo_post_whose_feed_post_carries_the_counts() {
         .await;
     let dir = one_message(TEXT);
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("posts/media/campaign-card-fr.png"),
-        dir.path().join("posts/media/card.png"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("posts/media/campaign-card-fr.jpg"),
+        dir.path().join("posts/media/card.jpg"),
     )
     .unwrap();
     std::fs::write(
         dir.path().join("posts/rotation/01-one.toml"),
-        format!("[text]\nfr = \"{TEXT}\"\n\n[[media]]\npath = \"media/card.png\"\nalt = {{ fr = \"Visuel de campagne.\" }}\n"),
+        format!("[text]\nfr = \"{TEXT}\"\n\n[[media]]\npath = \"media/card.jpg\"\nalt = {{ fr = \"Visuel de campagne.\" }}\n"),
     )
     .unwrap();
     bot(dir.path(), &server)

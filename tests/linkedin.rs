@@ -37,6 +37,30 @@ fn bot(dir: &Path, server: &MockServer) -> Command {
     Command::from_std(cmd)
 }
 
+/// LinkedIn's Images API (the documented answer, as in
+/// `an_image_is_uploaded_and_posted_with_its_alt_text`), its upload address
+/// on the test server: every shipped message carries its card. The image's
+/// URN.
+async fn mount_images(server: &MockServer) -> &'static str {
+    let image = "urn:li:image:C4E10AQFoyyAjHPMQuQ";
+    Mock::given(method("POST"))
+        .and(path("/rest/images"))
+        .and(wiremock::matchers::query_param("action", "initializeUpload"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": {
+            "uploadUrlExpiresAt": 1650567510704u64,
+            "uploadUrl": format!("{}/dms-uploads/sp/v2/C4E10AQFoyyAjHPMQuQ/uploadedImage", server.uri()),
+            "image": image,
+        }})))
+        .mount(server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/dms-uploads/sp/v2/C4E10AQFoyyAjHPMQuQ/uploadedImage"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(server)
+        .await;
+    image
+}
+
 async fn posts_sent(server: &MockServer) -> Vec<Request> {
     server
         .received_requests()
@@ -147,6 +171,7 @@ async fn a_slot_is_posted_once_escaped_and_its_statistics_are_logged() {
 #[tokio::test]
 async fn a_resend_after_a_lost_answer_is_recorded_as_the_post_linkedin_names() {
     let server = MockServer::start().await;
+    mount_images(&server).await;
     // The first post went through, but its answer was lost (a 503); the
     // resend is refused as a duplicate naming it.
     Mock::given(method("POST"))
@@ -244,6 +269,7 @@ fn a_token_that_cannot_be_refreshed_shows_its_end_and_fails_health_a_week_ahead(
 async fn login_keeps_the_tokens_and_the_bot_refreshes_them_ten_days_ahead() {
     use std::os::unix::fs::PermissionsExt;
     let server = MockServer::start().await;
+    mount_images(&server).await;
     Mock::given(method("POST"))
         .and(path("/oauth/v2/accessToken"))
         .and(wiremock::matchers::body_string_contains(
@@ -358,22 +384,7 @@ async fn login_keeps_the_tokens_and_the_bot_refreshes_them_ten_days_ahead() {
 #[tokio::test]
 async fn an_image_is_uploaded_and_posted_with_its_alt_text() {
     let server = MockServer::start().await;
-    let image = "urn:li:image:C4E10AQFoyyAjHPMQuQ";
-    Mock::given(method("POST"))
-        .and(path("/rest/images"))
-        .and(wiremock::matchers::query_param("action", "initializeUpload"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": {
-            "uploadUrlExpiresAt": 1650567510704u64,
-            "uploadUrl": format!("{}/dms-uploads/sp/v2/C4E10AQFoyyAjHPMQuQ/uploadedImage", server.uri()),
-            "image": image,
-        }})))
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path("/dms-uploads/sp/v2/C4E10AQFoyyAjHPMQuQ/uploadedImage"))
-        .respond_with(ResponseTemplate::new(201))
-        .mount(&server)
-        .await;
+    let image = mount_images(&server).await;
     Mock::given(method("POST"))
         .and(path("/rest/posts"))
         .respond_with(answer("create_post.json", 0))
@@ -407,7 +418,10 @@ async fn an_image_is_uploaded_and_posted_with_its_alt_text() {
         .iter()
         .find(|r| r.method.as_str() == "PUT")
         .expect("the bytes were uploaded");
-    assert!(put.body.starts_with(b"\x89PNG"), "the image's bytes");
+    assert!(
+        put.body.starts_with(b"\xff\xd8\xff"),
+        "the image's bytes (a JPEG)"
+    );
     let post: Value = serde_json::from_slice(&posts_sent(&server).await[0].body).unwrap();
     assert_eq!(post["content"]["media"]["id"], image);
     assert!(

@@ -147,7 +147,7 @@ async fn media_is_uploaded_with_alt_text_and_awaited_while_processing() {
     let mut p = post("key-media", "ar");
     p.media.push(OutgoingMedia {
         posts_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"),
-        shown: "media/campaign-card-ar.png".into(),
+        shown: "media/campaign-card-ar.jpg".into(),
         alt: "بطاقة الحملة".into(),
     });
     masto(&server, "public").publish(&p).await.unwrap();
@@ -164,7 +164,7 @@ async fn media_is_uploaded_with_alt_text_and_awaited_while_processing() {
     assert!(upload.headers.get("transfer-encoding").is_none());
     let raw = String::from_utf8_lossy(&upload.body);
     assert!(raw.contains("name=\"description\"") && raw.contains("بطاقة الحملة"));
-    assert!(raw.contains("Content-Type: image/png"));
+    assert!(raw.contains("Content-Type: image/jpeg"));
     assert_eq!(
         reqs.iter()
             .filter(|r| r.url.path().starts_with("/api/v1/media/"))

@@ -51,6 +51,7 @@ async fn mount_basics(server: &MockServer) {
         recorded("test_account.json", 0),
     )
     .await;
+    serve_mastodon_media(server).await;
 }
 
 async fn status_posts(server: &MockServer) -> Vec<wiremock::Request> {

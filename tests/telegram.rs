@@ -66,7 +66,8 @@ async fn a_slot_is_posted_once_as_plain_text_with_its_channel_link() {
         fixture("doc_send_message_channel.json", 0),
     )
     .await;
-    let dir = workdir_with_posts();
+    // Text alone (the cards go by sendPhoto, tested on its own).
+    let dir = workdir_with_text_posts();
     let args = [
         "post-now",
         "--target",
@@ -114,7 +115,8 @@ async fn an_unknown_outcome_is_never_sent_again_and_waits_for_a_person() {
         respond(502, &json!({}), json!({"message": "Bad Gateway"})),
     )
     .await;
-    let dir = workdir_with_posts();
+    // Text alone (the cards go by sendPhoto, tested on its own).
+    let dir = workdir_with_text_posts();
     let args = [
         "post-now",
         "--target",
@@ -266,7 +268,7 @@ fn validate_names_a_text_too_long_for_telegram_and_a_caption_that_loses_its_imag
     std::fs::write(
         dir.path().join("posts/rotation/98-captioned.toml"),
         format!(
-            "[text]\nen = \"\"\"{mid}\"\"\"\n\n[[media]]\npath = \"media/campaign-card-en.png\"\nalt = {{ en = \"A banner\" }}\n"
+            "[text]\nen = \"\"\"{mid}\"\"\"\n\n[[media]]\npath = \"media/campaign-card-en.jpg\"\nalt = {{ en = \"A banner\" }}\n"
         ),
     )
     .unwrap();
@@ -350,7 +352,8 @@ async fn the_real_bot_api_emulator_gets_one_arabic_message_per_slot() {
     let (api, token) = emulator();
     // A token of its own: the emulator keeps each token's messages apart.
     let token = format!("{}{}", token, std::process::id());
-    let dir = workdir_with_posts();
+    // Text alone: the emulator has no sendPhoto, and the cards go by it.
+    let dir = workdir_with_text_posts();
     let run = |slot: &str| {
         bot(dir.path(), &api)
             .env("TG_TOKEN", &token)

@@ -495,7 +495,7 @@ fn validate_counts_bytes_and_links_and_health_sees_the_token_end() {
     .unwrap();
     std::fs::write(
         dir.path().join("posts/rotation/96-image.toml"),
-        "[text]\nen = \"With a picture.\"\n\n[[media]]\npath = \"media/campaign-card-en.png\"\nalt = { en = \"A picture\" }\n",
+        "[text]\nen = \"With a picture.\"\n\n[[media]]\npath = \"media/campaign-card-en.jpg\"\nalt = { en = \"A picture\" }\n",
     )
     .unwrap();
     let run = |lasts: i64, args: &[&str]| {
@@ -633,7 +633,7 @@ async fn an_image_goes_by_its_public_address_with_its_alt_text() {
     assert_eq!(field(&made[0], "media_type").as_deref(), Some("IMAGE"));
     assert_eq!(
         field(&made[0], "image_url").as_deref(),
-        Some("https://example.org/campaign/posts/media/campaign-card-fr.png")
+        Some("https://example.org/campaign/posts/media/campaign-card-fr.jpg")
     );
     assert!(
         field(&made[0], "alt_text")

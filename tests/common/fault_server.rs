@@ -323,6 +323,23 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
             sock.write_all(&response(200, &body("test_instance.json", 0).to_string()))
                 .await
         }
+        // Media: a small image is processed at once (Mastodon answers 200
+        // then; 202 and a poll for video or large files, as recorded in
+        // test_media_post_false.json): the recorded processed attachment.
+        ("POST", "/api/v2/media") => {
+            sock.write_all(&response(
+                200,
+                &body("test_media_post_false.json", 1).to_string(),
+            ))
+            .await
+        }
+        ("GET", p) if p.starts_with("/api/v1/media/") => {
+            sock.write_all(&response(
+                200,
+                &body("test_media_post_false.json", 1).to_string(),
+            ))
+            .await
+        }
         ("GET", "/api/v1/accounts/verify_credentials") => {
             sock.write_all(&response(200, &body("test_account.json", 0).to_string()))
                 .await

@@ -2,8 +2,8 @@
 //! in `../shared/fixtures/mastodon/`, served by wiremock.
 #![allow(dead_code)]
 
+pub mod container_server;
 pub mod fault_server;
-pub mod threads_server;
 
 use std::path::{Path, PathBuf};
 
@@ -70,6 +70,25 @@ pub fn copy_posts(into: &Path) {
 pub fn workdir_with_posts() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_posts(dir.path());
+    dir
+}
+
+/// A working folder with the shipped posts' texts without their cards:
+/// for a server that takes no photos (the Telegram Bot API emulator) or a
+/// test about text alone. Comments are not kept.
+pub fn workdir_with_text_posts() -> tempfile::TempDir {
+    let dir = workdir_with_posts();
+    for sub in ["rotation", "queue"] {
+        for f in std::fs::read_dir(dir.path().join("posts").join(sub)).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let mut post: toml::Table = std::fs::read_to_string(&f).unwrap().parse().unwrap();
+            post.remove("media");
+            std::fs::write(&f, toml::to_string(&post).unwrap()).unwrap();
+        }
+    }
     dir
 }
 
@@ -177,4 +196,27 @@ pub fn headers(file: &str, index: usize) -> Value {
 /// Form fields of a url-encoded request body, in order.
 pub fn form(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// Mastodon's media upload, as recorded (test_media_post_false.json: 202
+/// with no URL yet, then the attachment once processed): every shipped
+/// message carries its card, so a Mastodon double that takes shipped posts
+/// takes their images too.
+pub async fn serve_mastodon_media(server: &wiremock::MockServer) {
+    let id = body("test_media_post_false.json", 0)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    serve(
+        server,
+        "POST /api/v2/media",
+        recorded("test_media_post_false.json", 0),
+    )
+    .await;
+    serve(
+        server,
+        &format!("GET /api/v1/media/{id}"),
+        recorded("test_media_post_false.json", 1),
+    )
+    .await;
 }
