@@ -1,8 +1,9 @@
-//! The crash suite: the daemon posts every second to four targets (a
+//! The crash suite: the daemon posts every second to five targets (a
 //! fault-injecting Mastodon-like server that ignores `Idempotency-Key`,
-//! rewrites text and reports `en` as every status's language, a Threads-like server that publishes in two steps, holds
-//! its answers back and turns a container published twice into two posts,
-//! the real local Bluesky network, the outbox) and is
+//! rewrites text and reports `en` as every status's language; a
+//! Threads-like and an Instagram-like server that publish in two steps,
+//! hold their answers back after acting and turn a container published
+//! twice into two posts; the real local Bluesky network; the outbox) and is
 //! SIGKILLed at random moments (during start-up, between posts, in the
 //! middle of requests) 200 times, restarted each time, then stopped
 //! cleanly. Beside it, `post-now` processes fill the same slots on the
@@ -25,8 +26,8 @@ use chrono::{DateTime, Utc};
 use campaign_bot::publish::bluesky::record_key;
 use campaign_bot::publish::outbox::read_lines;
 use campaign_bot::store::{IntentState, Store};
+use common::container_server::{self, ContainerServer};
 use common::fault_server::{FaultServer, Language};
-use common::threads_server::ThreadsServer;
 
 const KILLS: usize = 200;
 const MESSAGES: usize = 100;
@@ -67,27 +68,52 @@ impl Rng {
     }
 }
 
+/// Messages with a small card each (Instagram takes only posts with an
+/// image; every shipped message has one).
 fn write_posts(dir: &Path) {
-    for sub in ["rotation", "queue"] {
+    for sub in ["rotation", "queue", "media"] {
         std::fs::create_dir_all(dir.join("posts").join(sub)).unwrap();
     }
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/small-card.jpg"),
+        dir.join("posts/media/card.jpg"),
+    )
+    .unwrap();
     for i in 0..MESSAGES {
         std::fs::write(
             dir.join(format!("posts/rotation/m{i:03}.toml")),
             format!(
-                "[text]\nen = \"Cities <3 *everyone*, message {i}.\"\nfr = \"J’<3 les villes : *tout le monde*, message {i}.\"\nar = \"المدن <3 *ترحب بالجميع*، الرسالة {i}.\"\n"
+                "[text]\nen = \"Cities <3 *everyone*, message {i}.\"\nfr = \"J’<3 les villes : *tout le monde*, message {i}.\"\nar = \"المدن <3 *ترحب بالجميع*، الرسالة {i}.\"\n\n[[media]]\npath = \"media/card.jpg\"\nalt = {{ en = \"A card\", fr = \"Un visuel\", ar = \"بطاقة\" }}\n"
             ),
         )
         .unwrap();
     }
 }
 
-fn daemon(dir: &Path, masto: &FaultServer, sky: &Sky, threads: &ThreadsServer) -> Command {
+fn daemon(
+    dir: &Path,
+    masto: &FaultServer,
+    sky: &Sky,
+    threads: &ContainerServer,
+    instagram: &ContainerServer,
+) -> Command {
     let mut cmd = bot(dir, masto, sky);
     cmd.env("CAMPAIGN_BOT__TARGETS__THR__KIND", "threads")
         .env("CAMPAIGN_BOT__TARGETS__THR__API_URL", threads.url())
         .env("CAMPAIGN_BOT__TARGETS__THR__TOKEN_ENV", "THREADS_TOKEN")
-        .env("THREADS_TOKEN", "t");
+        .env("THREADS_TOKEN", "t")
+        .env("CAMPAIGN_BOT__TARGETS__IG__KIND", "instagram")
+        .env("CAMPAIGN_BOT__TARGETS__IG__API_URL", instagram.url())
+        .env(
+            "CAMPAIGN_BOT__TARGETS__IG__ACCOUNT",
+            container_server::INSTAGRAM.user,
+        )
+        .env(
+            "CAMPAIGN_BOT__TARGETS__IG__MEDIA_BASE_URL",
+            "https://example.org/campaign/posts",
+        )
+        .env("CAMPAIGN_BOT__TARGETS__IG__TOKEN_ENV", "IG_TOKEN")
+        .env("IG_TOKEN", "t");
     cmd.arg("run");
     cmd
 }
@@ -108,9 +134,19 @@ fn bot(dir: &Path, masto: &FaultServer, sky: &Sky) -> Command {
         .env("CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV", "SKY_PASSWORD")
         .env("SKY_PASSWORD", &sky.password)
         .env("CAMPAIGN_BOT__TARGETS__OUTBOX__KIND", "outbox")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stdout(log(dir))
+        .stderr(log(dir));
     cmd
+}
+
+/// Every run's log lines, appended to one file, to explain a failure.
+fn log(dir: &Path) -> Stdio {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("runs.log"))
+        .unwrap()
+        .into()
 }
 
 async fn record_exists(sky: &Sky, rkey: &str) -> bool {
@@ -127,11 +163,38 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
     // must still be found by their words after a kill.
     let masto = FaultServer::mislabelling(Language::AlwaysEn).await;
     masto.state.lock().unwrap().random_faults = true;
-    let threads = ThreadsServer::start(true).await;
+    let threads = ContainerServer::start(container_server::THREADS, true).await;
+    let instagram = ContainerServer::start(container_server::INSTAGRAM, true).await;
     let dir = tempfile::tempdir().unwrap();
     write_posts(dir.path());
     let mut rng = Rng(0x2545F4914F6CDD1D);
     let suite = Instant::now();
+
+    // A first run that lives until it has recorded its position in the
+    // schedule: the slots before it were never the daemon's (a `post-now`
+    // started first would make them look like gaps).
+    let mut first = daemon(dir.path(), &masto, &sky, &threads, &instagram)
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let db = dir.path().join("data/state.db");
+        if db.exists()
+            && Store::open(&dir.path().join("data"))
+                .ok()
+                .and_then(|s| s.cursor().ok().flatten())
+                .is_some()
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the daemon never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
 
     // `post-now` beside the daemon, on slots it fills too (a second ago,
     // now, a second ahead), one in four killed mid-way.
@@ -151,8 +214,8 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
                     .args(["--slot", &slot])
                     .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
                     .current_dir(cmd.get_current_dir().unwrap())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
+                    .stdout(log(cmd.get_current_dir().unwrap()))
+                    .stderr(log(cmd.get_current_dir().unwrap()))
                     .spawn()
                     .unwrap();
                 if rng.next().is_multiple_of(4) {
@@ -169,7 +232,9 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
     };
 
     for _ in 0..KILLS {
-        let mut child = daemon(dir.path(), &masto, &sky, &threads).spawn().unwrap();
+        let mut child = daemon(dir.path(), &masto, &sky, &threads, &instagram)
+            .spawn()
+            .unwrap();
         tokio::time::sleep(rng.millis(60, 1300)).await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -177,7 +242,9 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
     stop.store(true, Ordering::SeqCst);
     let (post_now_runs, post_now_killed) = post_now.join().unwrap();
     // A last, clean run settles what the kills left pending.
-    let mut child = daemon(dir.path(), &masto, &sky, &threads).spawn().unwrap();
+    let mut child = daemon(dir.path(), &masto, &sky, &threads, &instagram)
+        .spawn()
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -214,7 +281,13 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
         while t <= last {
             if !slots.contains_key(&t) {
                 unexplained += 1;
-                eprintln!("{target}: no record for the slot {t}");
+                eprintln!("{target}: no record for the slot {t}; its log lines:");
+                // The slot's key (log timestamps have fractions of a second).
+                let key = t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+                let logs = std::fs::read_to_string(dir.path().join("runs.log")).unwrap();
+                for l in logs.lines().filter(|l| l.contains(&key)) {
+                    eprintln!("    {l}");
+                }
             }
             t += chrono::Duration::seconds(1);
         }
@@ -249,48 +322,14 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
         .filter(|k| !per_key.contains_key(**k))
         .count();
 
-    // Threads-like server: no container published twice, no post whose
-    // container is not the one recorded for a published (or in-flight)
-    // slot, and each published slot's post there.
-    let (threads_duplicates, threads_orphans, threads_unposted, threads_posts) = {
-        let state = threads.state.lock().unwrap();
-        let duplicates = state
-            .containers
-            .values()
-            .filter(|c| c.published.len() > 1)
-            .count();
-        let mut recorded: HashMap<String, &str> = HashMap::new();
-        for i in intents.iter().filter(|i| i.target == "thr") {
-            if let Some(step) = store.meta(&format!("threads_container:{}", i.key)).unwrap() {
-                let step: serde_json::Value = serde_json::from_str(&step).unwrap();
-                recorded.insert(
-                    step["container"].as_str().unwrap().to_string(),
-                    i.key.as_str(),
-                );
-            }
-        }
-        let settled = |key: &str| {
-            intents.iter().any(|i| {
-                i.key == key
-                    && matches!(
-                        i.state,
-                        IntentState::Published | IntentState::Pending | IntentState::Uncertain
-                    )
-            })
-        };
-        let orphans = state
-            .posts
-            .iter()
-            .filter(|p| recorded.get(&p.container).is_none_or(|k| !settled(k)))
-            .count();
-        let ids: BTreeSet<&str> = state.posts.iter().map(|p| p.id.as_str()).collect();
-        let unposted = intents
-            .iter()
-            .filter(|i| i.target == "thr" && i.state == IntentState::Published)
-            .filter(|i| !ids.contains(i.remote_id.as_deref().unwrap_or_default()))
-            .count();
-        (duplicates, orphans, unposted, state.posts.len())
-    };
+    // Threads-like and Instagram-like servers: no container published
+    // twice, no post whose container is not the one recorded for a
+    // published (or in-flight) slot, and each published slot's post there.
+    let threads_counts = two_step_counts(&threads, &intents, &store, "thr", "threads_container:");
+    let instagram_counts =
+        two_step_counts(&instagram, &intents, &store, "ig", "instagram_container:");
+    let (threads_duplicates, threads_orphans, threads_unposted, threads_posts) = threads_counts;
+    let (ig_duplicates, ig_orphans, ig_unposted, ig_posts) = instagram_counts;
 
     // Outbox: the same.
     let lines = read_lines(&dir.path().join("data/outbox.jsonl")).unwrap();
@@ -325,6 +364,20 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
         }
     }
 
+    // Why slots went unposted, by target (the first words of the reason).
+    let mut reasons: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for i in intents
+        .iter()
+        .filter(|i| matches!(i.state, IntentState::Failed | IntentState::Skipped))
+    {
+        let why: String = i.error.as_deref().unwrap_or("-").chars().take(70).collect();
+        *reasons
+            .entry((format!("{} {:?}", i.target, i.state), why))
+            .or_default() += 1;
+    }
+    for ((what, why), n) in &reasons {
+        println!("  {n:4} {what}: {why}");
+    }
     let posted = intents
         .iter()
         .filter(|i| i.state == IntentState::Published)
@@ -343,25 +396,25 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
         .count();
     println!(
         "crash suite: {KILLS} kills in {:.0?}, {post_now_runs} post-now beside (of which {post_now_killed} killed); {} slot records: {posted} posted, {skipped} skipped, {failed} failed, {uncertain} uncertain, {pending} in flight at the last stop; \
-         duplicates: mastodon {masto_duplicates}, outbox {outbox_duplicates}, threads {threads_duplicates} (of {threads_posts} posts); posts without a published slot: mastodon {orphans}, \
-         outbox {outbox_orphans}, bluesky {sky_orphans}, threads {threads_orphans}; published slots without their post: mastodon {unposted}, bluesky {sky_missing}, threads {threads_unposted}; \
+         duplicates: mastodon {masto_duplicates}, outbox {outbox_duplicates}, threads {threads_duplicates} (of {threads_posts} posts), instagram {ig_duplicates} (of {ig_posts} posts); posts without a published slot: mastodon {orphans}, \
+         outbox {outbox_orphans}, bluesky {sky_orphans}, threads {threads_orphans}, instagram {ig_orphans}; published slots without their post: mastodon {unposted}, bluesky {sky_missing}, threads {threads_unposted}, instagram {ig_unposted}; \
          unexplained missing slots: {unexplained}",
         suite.elapsed(),
         intents.len()
     );
     assert!(posted > 50, "too few posts to mean anything: {posted}");
     assert_eq!(
-        masto_duplicates + outbox_duplicates + threads_duplicates,
+        masto_duplicates + outbox_duplicates + threads_duplicates + ig_duplicates,
         0,
         "duplicates"
     );
     assert_eq!(
-        orphans + outbox_orphans + sky_orphans + threads_orphans,
+        orphans + outbox_orphans + sky_orphans + threads_orphans + ig_orphans,
         0,
         "posts for slots recorded as not posted"
     );
     assert_eq!(
-        unposted + sky_missing + threads_unposted,
+        unposted + sky_missing + threads_unposted + ig_unposted,
         0,
         "slots recorded as posted without their post"
     );
@@ -369,4 +422,53 @@ async fn two_hundred_kills_no_duplicate_no_unexplained_gap() {
     // The server rewrites every text: each lookup must still recognise
     // the post, or tell it apart from the others, for sure.
     assert_eq!(uncertain, 0, "posts the bot could not tell went out");
+}
+
+/// A two-step server's duplicates (containers published twice), orphans
+/// (posts whose container is not the one recorded for a published or
+/// in-flight slot), published slots without their post, and its posts.
+fn two_step_counts(
+    server: &ContainerServer,
+    intents: &[campaign_bot::store::Intent],
+    store: &Store,
+    target: &str,
+    prefix: &str,
+) -> (usize, usize, usize, usize) {
+    let state = server.state.lock().unwrap();
+    let duplicates = state
+        .containers
+        .values()
+        .filter(|c| c.published.len() > 1)
+        .count();
+    let mut recorded: HashMap<String, &str> = HashMap::new();
+    for i in intents.iter().filter(|i| i.target == target) {
+        if let Some(step) = store.meta(&format!("{prefix}{}", i.key)).unwrap() {
+            let step: serde_json::Value = serde_json::from_str(&step).unwrap();
+            recorded.insert(
+                step["container"].as_str().unwrap().to_string(),
+                i.key.as_str(),
+            );
+        }
+    }
+    let settled = |key: &str| {
+        intents.iter().any(|i| {
+            i.key == key
+                && matches!(
+                    i.state,
+                    IntentState::Published | IntentState::Pending | IntentState::Uncertain
+                )
+        })
+    };
+    let orphans = state
+        .posts
+        .iter()
+        .filter(|p| recorded.get(&p.container).is_none_or(|k| !settled(k)))
+        .count();
+    let ids: BTreeSet<&str> = state.posts.iter().map(|p| p.id.as_str()).collect();
+    let unposted = intents
+        .iter()
+        .filter(|i| i.target == target && i.state == IntentState::Published)
+        .filter(|i| !ids.contains(i.remote_id.as_deref().unwrap_or_default()))
+        .count();
+    (duplicates, orphans, unposted, state.posts.len())
 }

@@ -1,7 +1,11 @@
-//! Sentinel secrets (a Mastodon token in a file, a Bluesky app password in
-//! an environment variable) go through every command, with the most verbose
-//! logs, and are found in no output, log line, outbox, engagement log,
-//! report or database row.
+//! Sentinel secrets, one per network (a Mastodon token in a file, a Bluesky
+//! app password, a Telegram bot token, X, LinkedIn, Threads, Facebook and
+//! Instagram tokens in environment variables) go through every command,
+//! with the most verbose logs, and are found in no output, log line,
+//! outbox, engagement log, report or database row. Mastodon, Bluesky,
+//! Telegram, Threads and Instagram take the posts; X, LinkedIn and
+//! Facebook refuse the token (401, Meta's 190), so their error paths are
+//! searched too.
 
 mod common;
 
@@ -13,13 +17,29 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use common::container_server::{self, ContainerServer};
 use common::*;
+
+/// Where `posts/` would be served, for Threads' and Instagram's images.
+const MEDIA_BASE: &str = "https://example.org/campaign/posts";
 
 const TOKEN: &str = "SENTINEL-MASTODON-TOKEN-9c41e7";
 const PASSWORD: &str = "SENTINEL-BLUESKY-PASSWORD-3f08aa";
 /// A Telegram bot token is part of every Bot API address.
 const TELEGRAM: &str = "987654:SENTINEL-TELEGRAM-TOKEN-51ab";
 const DID: &str = "did:plc:sentinelbot00000000000000";
+const X: &str = "SENTINEL-X-TOKEN-77d2";
+const LINKEDIN: &str = "SENTINEL-LINKEDIN-TOKEN-0b9e";
+const THREADS: &str = "SENTINEL-THREADS-TOKEN-c3f1";
+const FACEBOOK: &str = "SENTINEL-FACEBOOK-TOKEN-a820";
+const INSTAGRAM: &str = "SENTINEL-INSTAGRAM-TOKEN-4d6c";
+const OTHERS: [(&str, &str); 5] = [
+    ("X", X),
+    ("LinkedIn", LINKEDIN),
+    ("Threads", THREADS),
+    ("Facebook", FACEBOOK),
+    ("Instagram", INSTAGRAM),
+];
 
 async fn mastodon() -> MockServer {
     let server = MockServer::start().await;
@@ -44,6 +64,7 @@ async fn mastodon() -> MockServer {
             .mount(&server)
             .await;
     }
+    serve_mastodon_media(&server).await;
     serve(
         &server,
         "GET /api/v1/statuses",
@@ -78,6 +99,11 @@ async fn bluesky() -> MockServer {
             json!({"uri": uri, "cid": "bafyreib2rxk3rybloqtqwbo"}),
         ),
         (
+            "POST",
+            "/xrpc/com.atproto.repo.uploadBlob",
+            json!({"blob": {"$type": "blob", "ref": {"$link": "bafkreibme22gw2h7y2h7tg2fhqotaqjucnbc24deqo72b6mkl2egezxhvy"}, "mimeType": "image/jpeg", "size": 140085}}),
+        ),
+        (
             "GET",
             "/xrpc/app.bsky.feed.getPosts",
             json!({"posts": [{"uri": uri, "cid": "bafyreib2rxk3rybloqtqwbo", "likeCount": 2, "repostCount": 1, "replyCount": 0, "quoteCount": 0}]}),
@@ -109,11 +135,39 @@ async fn telegram() -> MockServer {
     server
 }
 
+/// X and LinkedIn refusing the token (401), Facebook likewise (Meta's
+/// expired-token error, errors_auth.json's first).
+async fn refusing() -> (MockServer, MockServer) {
+    let plain = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"title": "Unauthorized", "status": 401})),
+        )
+        .mount(&plain)
+        .await;
+    let meta = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(recorded_of("facebook", "errors_auth.json", 0))
+        .mount(&meta)
+        .await;
+    (plain, meta)
+}
+
+/// The servers of the other five networks.
+struct Others {
+    plain: MockServer,
+    meta: MockServer,
+    threads: ContainerServer,
+    instagram: ContainerServer,
+}
+
 fn bot(
     dir: &Path,
     masto: &MockServer,
     sky: &MockServer,
     tg: &MockServer,
+    others: &Others,
     secret_file: &Path,
     json_logs: bool,
 ) -> Command {
@@ -133,6 +187,34 @@ fn bot(
         .env("CAMPAIGN_BOT__TARGETS__TG__API_URL", tg.uri())
         .env("CAMPAIGN_BOT__TARGETS__TG__TOKEN_ENV", "TG_TOKEN")
         .env("TG_TOKEN", TELEGRAM)
+        .env("CAMPAIGN_BOT__TARGETS__XT__KIND", "x")
+        .env("CAMPAIGN_BOT__TARGETS__XT__API_URL", others.plain.uri())
+        .env("CAMPAIGN_BOT__TARGETS__XT__TOKEN_ENV", "X_TOKEN")
+        .env("X_TOKEN", X)
+        .env("CAMPAIGN_BOT__TARGETS__LI__KIND", "linkedin")
+        .env("CAMPAIGN_BOT__TARGETS__LI__API_URL", others.plain.uri())
+        .env("CAMPAIGN_BOT__TARGETS__LI__ORGANIZATION", "2414183")
+        .env("CAMPAIGN_BOT__TARGETS__LI__TOKEN_ENV", "LI_TOKEN")
+        .env("LI_TOKEN", LINKEDIN)
+        .env("CAMPAIGN_BOT__TARGETS__THR__KIND", "threads")
+        .env("CAMPAIGN_BOT__TARGETS__THR__API_URL", others.threads.url())
+        .env("CAMPAIGN_BOT__TARGETS__THR__MEDIA_BASE_URL", MEDIA_BASE)
+        .env("CAMPAIGN_BOT__TARGETS__THR__TOKEN_ENV", "THREADS_TOKEN")
+        .env("THREADS_TOKEN", THREADS)
+        .env("CAMPAIGN_BOT__TARGETS__FB__KIND", "facebook")
+        .env("CAMPAIGN_BOT__TARGETS__FB__API_URL", others.meta.uri())
+        .env("CAMPAIGN_BOT__TARGETS__FB__PAGE", "175154750010052")
+        .env("CAMPAIGN_BOT__TARGETS__FB__TOKEN_ENV", "FB_TOKEN")
+        .env("FB_TOKEN", FACEBOOK)
+        .env("CAMPAIGN_BOT__TARGETS__IG__KIND", "instagram")
+        .env("CAMPAIGN_BOT__TARGETS__IG__API_URL", others.instagram.url())
+        .env(
+            "CAMPAIGN_BOT__TARGETS__IG__ACCOUNT",
+            container_server::INSTAGRAM.user,
+        )
+        .env("CAMPAIGN_BOT__TARGETS__IG__MEDIA_BASE_URL", MEDIA_BASE)
+        .env("CAMPAIGN_BOT__TARGETS__IG__TOKEN_ENV", "IG_TOKEN")
+        .env("IG_TOKEN", INSTAGRAM)
         .env("CAMPAIGN_BOT__TARGETS__OUTBOX__KIND", "outbox");
     if json_logs {
         cmd.env("LOG_FORMAT", "json");
@@ -167,6 +249,12 @@ fn assert_clean(what: &str, bytes: &[u8]) {
         !text.contains(TELEGRAM) && !text.contains("SENTINEL-TELEGRAM"),
         "the Telegram token appears in {what}"
     );
+    for (network, token) in OTHERS {
+        assert!(
+            !text.contains(token),
+            "the {network} token appears in {what}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -174,6 +262,13 @@ async fn sentinel_secrets_appear_nowhere() {
     let masto = mastodon().await;
     let sky = bluesky().await;
     let tg = telegram().await;
+    let (plain, meta) = refusing().await;
+    let others = Others {
+        plain,
+        meta,
+        threads: ContainerServer::start(container_server::THREADS, false).await,
+        instagram: ContainerServer::start(container_server::INSTAGRAM, false).await,
+    };
     let dir = workdir_with_posts();
     let secret_file = dir.path().join("mastodon_token");
     std::fs::write(&secret_file, TOKEN).unwrap();
@@ -207,24 +302,45 @@ async fn sentinel_secrets_appear_nowhere() {
         vec!["report", "--html", "report.html"],
         vec!["login", "bluesky"],
         vec!["login", "telegram"],
+        vec!["login", "x"],
+        vec!["login", "linkedin"],
+        vec!["login", "threads"],
+        vec!["login", "facebook"],
+        vec!["login", "instagram"],
     ];
     for json_logs in [false, true] {
         for args in &commands {
-            let out = bot(dir.path(), &masto, &sky, &tg, &secret_file, json_logs)
-                .args(args)
-                .output()
-                .unwrap();
+            let out = bot(
+                dir.path(),
+                &masto,
+                &sky,
+                &tg,
+                &others,
+                &secret_file,
+                json_logs,
+            )
+            .args(args)
+            .output()
+            .unwrap();
             assert_clean(&format!("the output of {args:?}"), &out.stdout);
             assert_clean(&format!("the logs of {args:?}"), &out.stderr);
         }
         // The daemon, for a few seconds.
-        let child = bot(dir.path(), &masto, &sky, &tg, &secret_file, json_logs)
-            .arg("run")
-            .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "* * * * * *")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = bot(
+            dir.path(),
+            &masto,
+            &sky,
+            &tg,
+            &others,
+            &secret_file,
+            json_logs,
+        )
+        .arg("run")
+        .env("CAMPAIGN_BOT__SCHEDULE__SLOTS", "* * * * * *")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(3) {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -243,8 +359,13 @@ async fn sentinel_secrets_appear_nowhere() {
             .await
             .unwrap()
             .iter()
-            .any(|r| r.url.path().ends_with("/sendMessage")),
-        "the Telegram target posted"
+            .any(|r| r.url.path().ends_with("/sendPhoto")),
+        "the Telegram target posted (its card)"
+    );
+    assert!(
+        !others.threads.state.lock().unwrap().posts.is_empty()
+            && !others.instagram.state.lock().unwrap().posts.is_empty(),
+        "the Threads and Instagram targets posted"
     );
     // Everything the bot wrote.
     let written = files_under(&dir.path().join("data"));
@@ -298,6 +419,24 @@ async fn sentinel_secrets_appear_nowhere() {
             .iter()
             .any(|r| String::from_utf8_lossy(&r.body).contains(PASSWORD))
     );
+    // X and LinkedIn as a bearer token, Facebook, Threads and Instagram
+    // as `access_token` (in the form body or the query).
+    let carried = |requests: &[wiremock::Request], token: &str| {
+        requests.iter().any(|r| {
+            r.headers
+                .get("authorization")
+                .is_some_and(|v| v == &format!("Bearer {token}"))
+                || r.url.query().unwrap_or_default().contains(token)
+                || String::from_utf8_lossy(&r.body).contains(token)
+        })
+    };
+    let plain = others.plain.received_requests().await.unwrap();
+    let meta = others.meta.received_requests().await.unwrap();
+    let threads = others.threads.server.received_requests().await.unwrap();
+    let instagram = others.instagram.server.received_requests().await.unwrap();
+    assert!(carried(&plain, X) && carried(&plain, LINKEDIN));
+    assert!(carried(&meta, FACEBOOK));
+    assert!(carried(&threads, THREADS) && carried(&instagram, INSTAGRAM));
     // One login for the whole run: the session is kept and reused.
     assert_eq!(
         logins

@@ -22,6 +22,7 @@ pub mod facebook;
 pub mod fake;
 pub mod graph;
 pub mod http;
+pub mod instagram;
 pub mod keys;
 pub mod linkedin;
 pub mod mastodon;

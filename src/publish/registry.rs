@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::network::Entry;
-use super::{Publisher, bluesky, facebook, linkedin, mastodon, outbox, telegram, threads, x};
+use super::{
+    Publisher, bluesky, facebook, instagram, linkedin, mastodon, outbox, telegram, threads, x,
+};
 use crate::clock::Clock;
 
 /// Every network the bot posts to, one line each.
@@ -20,6 +22,7 @@ pub static NETWORKS: &[&dyn Entry] = &[
     &linkedin::Home,
     &threads::Home,
     &facebook::Home,
+    &instagram::Home,
 ];
 
 /// The network a `kind` names, if any.

@@ -1,0 +1,135 @@
+//! Instagram in the registry of networks: the `[targets.NAME]` keys,
+//! their checks, the profile and building.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::{Instagram, LIMITS, MAX_IMAGE_BYTES, VERSION};
+use crate::posts::files::ImageKind;
+use crate::publish::Publisher;
+use crate::publish::keys::{self, KeyError, key_error, secret_source};
+use crate::publish::network::{BuildContext, CannotStart, Keys, Network};
+use crate::publish::oauth::{self, KeptToken};
+use crate::publish::profile::{Engagement, MediaRules, Profile};
+use crate::secret::SecretSource;
+
+/// `kind = "instagram"`: the professional account (`account`, its
+/// Instagram user id), its token by `token_env` or `token_file`,
+/// `media_base_url` (the public address of `posts/`: Instagram fetches
+/// images by address), `api_version`, `api_url` (`graph.facebook.com`
+/// with a Facebook Page's token, `graph.instagram.com` with an Instagram
+/// Login token) and `refresh_url` (where an Instagram Login token is
+/// refreshed).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub api_url: String,
+    pub refresh_url: String,
+    pub api_version: String,
+    pub account: String,
+    pub token: SecretSource,
+    pub token_expires: Option<chrono::NaiveDate>,
+    pub media_base_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    account: Option<toml::Value>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    token_expires: Option<toml::Value>,
+    media_base_url: Option<String>,
+    api_version: Option<String>,
+    api_url: Option<String>,
+    refresh_url: Option<String>,
+}
+
+/// Instagram, described.
+pub static PROFILE: Profile = Profile {
+    name: "Instagram",
+    kinds: &["instagram"],
+    limits: LIMITS,
+    server_limits: None,
+    // One image a post, by its public address; no text-only posts; JPEG
+    // only ("Extended JPEG formats … are not supported"), up to 8 MiB.
+    media: MediaRules {
+        max_images: 1,
+        max_bytes: MAX_IMAGE_BYTES,
+        required: true,
+        formats: Some(&[ImageKind::Jpeg]),
+    },
+    caption_limit: None,
+    refuses_repeats: false,
+    engagement: Engagement::Counted,
+    link_cost: None,
+    example: "[targets.instagram]\nkind = \"instagram\"\naccount = \"17841405822304914\"          # the professional account's Instagram user id\ntoken_file = \"/var/lib/campaign-bot/facebook-token.json\"   # the linked Page's token (`login facebook`)\nmedia_base_url = \"https://example.org/campaign/posts\"   # where posts/ is served: Instagram fetches images by address\nlanguages = [\"en\", \"fr\", \"ar\"]",
+};
+
+/// Instagram in the registry of networks. Its login checks the token of
+/// each Instagram target (the Facebook Page's token comes from `login
+/// facebook`).
+pub struct Home;
+
+impl Network for Home {
+    type Settings = Settings;
+    type Raw = Raw;
+    const PROFILE: &'static Profile = &PROFILE;
+    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
+        let Keys { target, raw, .. } = keys;
+        let key = |k: &str| format!("targets.{target}.{k}");
+        let account = match raw.account {
+            Some(toml::Value::Integer(n)) if n > 0 => n.to_string(),
+            Some(toml::Value::String(s))
+                if !s.trim().is_empty() && s.trim().chars().all(|c| c.is_ascii_digit()) =>
+            {
+                s.trim().to_string()
+            }
+            _ => {
+                return Err(key_error(
+                    key("account"),
+                    "the professional account to post as: its Instagram user id (Meta Business Suite, or the Page's instagram_business_account), e.g. account = \"17841405822304914\"",
+                ));
+            }
+        };
+        let Some(media_base_url) = raw.media_base_url else {
+            return Err(key_error(
+                key("media_base_url"),
+                "missing: Instagram fetches each post's image from a public address; give the address where posts/ is published, e.g. media_base_url = \"https://example.org/campaign/posts\"",
+            ));
+        };
+        keys::check_url(&key("media_base_url"), &media_base_url)?;
+        Ok(Settings {
+            api_url: keys::url_key(target, "api_url", raw.api_url, "https://graph.facebook.com")?,
+            refresh_url: keys::url_key(
+                target,
+                "refresh_url",
+                raw.refresh_url,
+                "https://graph.instagram.com",
+            )?,
+            api_version: raw.api_version.unwrap_or_else(|| VERSION.into()),
+            account,
+            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
+            token_expires: keys::expiry_date(target, raw.token_expires)?,
+            media_base_url: media_base_url.trim_end_matches('/').to_string(),
+        })
+    }
+    fn token_expires(&self, s: &Settings) -> Option<chrono::NaiveDate> {
+        oauth::expiry_day(&s.token, s.token_expires)
+    }
+    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
+        vec![&s.token]
+    }
+    fn build(
+        &self,
+        target: &str,
+        s: &Settings,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Arc<dyn Publisher>, CannotStart> {
+        let token = KeptToken::open(target, &s.token).map_err(CannotStart::Token)?;
+        Ok(Arc::new(
+            Instagram::new(target, s, Arc::new(token), ctx.kept.clone()).with_clock(ctx.clock),
+        ))
+    }
+}

@@ -1,0 +1,489 @@
+//! Instagram professional accounts, through Meta's Graph API
+//! (`graph.facebook.com` with the linked Facebook Page's token, or
+//! `graph.instagram.com` with an Instagram Login token).
+//!
+//! A post is an image with a caption: the language's card, fetched by
+//! Instagram from its public address under `media_base_url`, with its alt
+//! text (`alt_text`). Two steps, exactly once as
+//! [`super::graph::container`] keeps it (the container recorded with the
+//! intent before `media_publish`; `status_code` — `FINISHED`,
+//! `IN_PROGRESS`, `ERROR`, `EXPIRED`, `PUBLISHED` — settling a lost
+//! answer; "Media ID is not available" (9007/2207027) is "not ready", the
+//! same container published again). That matters more here than anywhere:
+//! Instagram cannot delete a post through its API, so a duplicate stays
+//! until a person removes it in the app.
+//!
+//! The publishing quota (given as 25, 50 and 100 a day by different Meta
+//! pages) is asked live (`content_publishing_limit`) at most hourly before
+//! posting, and a spent one waits. Code 4 with subcode 2207051 is a spam
+//! block, not a rate limit: the target pauses for a person. Engagement:
+//! likes, comments, shares and views from the post's insights (`impressions`
+//! and `plays` were retired in 2025; one retired name fails the whole call,
+//! so a refusal falls back to the post's `like_count` and `comments_count`);
+//! followers daily. An Instagram Login token is refreshed once a day old
+//! and written back; a Facebook Page's token has no end.
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::graph::container::{self, Containers, State};
+use super::graph::{self, Graph, Id, Insight, List, Product, Quota, QuotaCache};
+use super::matching;
+use super::oauth::{KeptToken, TokenAnswer, TokenSet};
+use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
+use crate::clock::Clock;
+use crate::model::{Check, Counts, Published};
+use crate::render::{Count, Limits, Rule};
+use crate::secret::Secret;
+use crate::store::Kept;
+
+pub mod home;
+pub use home::{Home, Settings};
+
+/// A caption: 2,200 characters (how they are counted is not documented:
+/// UTF-16 code units here, the conservative reading), at most 30 hashtags
+/// (the API's limit; Instagram announced five in December 2025: more is a
+/// warning) and 20 @mentions.
+pub const LIMITS: Limits = Limits::of(&[
+    Rule::at_most(2200, Count::Utf16),
+    Rule::at_most(30, Count::Hashtags),
+    Rule::advised(5, Count::Hashtags),
+    Rule::at_most(20, Count::Mentions),
+]);
+
+/// The largest image Instagram fetches (8 MiB).
+pub const MAX_IMAGE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The Graph API version used unless `api_version` says otherwise.
+pub const VERSION: &str = "v25.0";
+
+/// An Instagram Login token is refreshed once it is this old (Meta allows
+/// it from 24 h on; it then lasts 60 days).
+const REFRESH_AFTER: chrono::Duration = chrono::Duration::hours(24);
+
+/// How far before the intent the account's media are looked through.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(2);
+
+/// What Instagram says differently from the rest of Meta's family.
+static PRODUCT: Product = Product {
+    name: "Instagram",
+    login: "campaign-bot login facebook (a Page token) or a new Instagram Login token",
+    permissions: "instagram_basic and instagram_content_publish (or instagram_business_basic and instagram_business_content_publish), and insights",
+    not_ready: &[(9007, 2_207_027)],
+    blocked: &[(4, 2_207_051)],
+};
+
+pub struct Instagram {
+    target: TargetId,
+    graph: Graph,
+    refresh_url: String,
+    account: String,
+    token: Arc<KeptToken>,
+    media_base_url: String,
+    kept: Kept,
+    me: OnceLock<String>,
+    quota: QuotaCache,
+}
+
+#[derive(Debug, Deserialize)]
+struct ContainerStatus {
+    status_code: Option<String>,
+    status: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Media {
+    id: String,
+    caption: Option<String>,
+    timestamp: Option<String>,
+    permalink: Option<String>,
+    like_count: Option<u64>,
+    comments_count: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Account {
+    id: String,
+    username: Option<String>,
+    followers_count: Option<u64>,
+}
+
+impl Instagram {
+    pub fn new(name: &str, s: &Settings, token: Arc<KeptToken>, kept: Kept) -> Self {
+        Instagram {
+            target: TargetId::new(name, &home::PROFILE),
+            graph: Graph::new(&s.api_url, &s.api_version, &PRODUCT),
+            refresh_url: s.refresh_url.clone(),
+            account: s.account.clone(),
+            token,
+            media_base_url: s.media_base_url.clone(),
+            kept,
+            me: OnceLock::new(),
+            quota: QuotaCache::default(),
+        }
+    }
+
+    /// Takes time from `clock` (the daemon's; tests pause it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.graph = self.graph.with_clock(clock);
+        self
+    }
+
+    fn url(&self, path: &str) -> String {
+        self.graph.url(path)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.graph.clock.now()
+    }
+
+    /// The token; an Instagram Login token (one with an end) is refreshed
+    /// first once it is a day old.
+    async fn access(&self) -> Result<Secret, PublishError> {
+        let now = self.now();
+        self.token
+            .fresh(now, refresh_due, |old| self.refresh(old, now))
+            .await
+    }
+
+    /// `GET graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token`.
+    async fn refresh(&self, old: TokenSet, now: DateTime<Utc>) -> Result<TokenSet, PublishError> {
+        let url = format!("{}/refresh_access_token", self.refresh_url);
+        let a: TokenAnswer = self
+            .graph
+            .call("refreshing the token", true, &old.access_token, |c, t| {
+                c.get(&url)
+                    .query(&[("grant_type", "ig_refresh_token"), ("access_token", t)])
+            })
+            .await?;
+        Ok(TokenSet::from_answer(a, now, Some(&old)))
+    }
+
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        what: &str,
+        idempotent: bool,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<T, PublishError> {
+        let token = self.access().await?;
+        self.graph
+            .call(what, idempotent, token.expose(), build)
+            .await
+    }
+
+    /// Posts left in the account's rolling 24 h, asked at most hourly;
+    /// `None` when it cannot be told.
+    async fn posts_left(&self) -> Option<u64> {
+        let now = self.now();
+        if let Some(left) = self.quota.fresh(now) {
+            return Some(left);
+        }
+        let account = &self.account;
+        let asked: Result<List<Quota>, _> = self
+            .call("the publishing quota", true, |c, t| {
+                c.get(self.url(&format!("/{account}/content_publishing_limit")))
+                    .query(&[("fields", "config,quota_usage"), ("access_token", t)])
+            })
+            .await;
+        let left = match asked {
+            Ok(list) => list.data.first()?.left()?,
+            Err(e) => {
+                tracing::debug!(target_name = self.target.name, error = %e, "cannot ask the publishing quota; posting without it");
+                return None;
+            }
+        };
+        self.quota.set(left, now);
+        Some(left)
+    }
+
+    /// The account (asked once): its user name, for `verify`.
+    async fn me(&self) -> Result<&str, PublishError> {
+        if let Some(me) = self.me.get() {
+            return Ok(me);
+        }
+        let account = &self.account;
+        let a: Account = self
+            .call("checking the account", true, |c, t| {
+                c.get(self.url(&format!("/{account}")))
+                    .query(&[("fields", "id,username"), ("access_token", t)])
+            })
+            .await?;
+        let who = a.username.map(|u| format!("@{u}")).unwrap_or(a.id);
+        Ok(self.me.get_or_init(|| who))
+    }
+
+    /// The post's counts from its media object, where insights fail.
+    async fn media_counts(&self, id: &str) -> Result<Counts, PublishError> {
+        let m: Media = self
+            .call("engagement", true, |c, t| {
+                c.get(self.url(&format!("/{id}"))).query(&[
+                    ("fields", "id,like_count,comments_count"),
+                    ("access_token", t),
+                ])
+            })
+            .await?;
+        Ok(Counts {
+            likes: m.like_count.unwrap_or(0),
+            replies: m.comments_count.unwrap_or(0),
+            ..Default::default()
+        })
+    }
+}
+
+/// Whether a token is due a refresh: an Instagram Login token (one that
+/// ends) a day old or of unknown age; a Page token (no end) never.
+pub fn refresh_due(token: &TokenSet, now: DateTime<Utc>) -> bool {
+    token.expires_at.is_some() && token.issued_at.is_none_or(|t| now - t >= REFRESH_AFTER)
+}
+
+/// Meta's time format: `2021-08-13T08:25:28+0000`.
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z")
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[async_trait]
+impl Containers for Instagram {
+    fn target_name(&self) -> &str {
+        &self.target.name
+    }
+    fn kept(&self) -> (&Kept, &'static str) {
+        (&self.kept, "instagram_container:")
+    }
+
+    async fn create(&self, post: &Outgoing) -> Result<String, PublishError> {
+        let image = post.media.first().ok_or_else(|| {
+            PublishError::permanent(
+                "Instagram takes only posts with an image: add one to the post file (`validate` says how)",
+            )
+        })?;
+        let mut form: Vec<(&str, String)> = vec![
+            (
+                "image_url",
+                graph::public_url(&self.media_base_url, &image.shown),
+            ),
+            ("caption", post.text.clone()),
+        ];
+        if !image.alt.is_empty() {
+            form.push(("alt_text", image.alt.clone()));
+        }
+        let account = &self.account;
+        // The form body: a `#` in the address would cut the caption short.
+        let made: Id = self
+            .call("making the container", false, |c, t| {
+                let mut body = form.clone();
+                body.push(("access_token", t.to_string()));
+                c.post(self.url(&format!("/{account}/media"))).form(&body)
+            })
+            .await?;
+        Ok(made.id)
+    }
+
+    async fn state(&self, container: &str) -> Result<State, PublishError> {
+        let status: ContainerStatus = self
+            .call("asking the container's status", true, |c, t| {
+                c.get(self.url(&format!("/{container}")))
+                    .query(&[("fields", "status_code,status"), ("access_token", t)])
+            })
+            .await?;
+        Ok(match status.status_code.as_deref() {
+            Some("PUBLISHED") => State::Published,
+            Some("IN_PROGRESS") => State::InProgress,
+            // The error's code is only inside the sentence ("Error: Media
+            // upload has failed with error code 2207082").
+            Some(s @ ("ERROR" | "EXPIRED")) => State::Dead(format!(
+                "{s}{}",
+                status.status.map(|m| format!(": {m}")).unwrap_or_default()
+            )),
+            _ => State::Ready,
+        })
+    }
+
+    async fn publish_container(&self, container: &str) -> Result<String, PublishError> {
+        let account = &self.account;
+        let published: Id = self
+            .call("publishing", false, |c, t| {
+                c.post(self.url(&format!("/{account}/media_publish")))
+                    .form(&[("creation_id", container), ("access_token", t)])
+            })
+            .await?;
+        self.quota.used_one();
+        Ok(published.id)
+    }
+
+    /// The account's newest media since the intent, by their captions'
+    /// words only.
+    async fn find_posted(
+        &self,
+        post: &Outgoing,
+    ) -> Result<matching::Decision<Published>, PublishError> {
+        let account = &self.account;
+        let not_before = post.not_before - CLOCK_SKEW;
+        let list: List<Media> = self
+            .call("looking for the post", true, |c, t| {
+                c.get(self.url(&format!("/{account}/media"))).query(&[
+                    ("fields", "id,caption,timestamp,permalink"),
+                    ("limit", "25"),
+                    ("access_token", t),
+                ])
+            })
+            .await?;
+        let candidates = list
+            .data
+            .into_iter()
+            .rev()
+            .filter(|m| {
+                m.timestamp
+                    .as_deref()
+                    .and_then(parse_time)
+                    .is_none_or(|t| t >= not_before)
+            })
+            .map(|m| matching::Candidate {
+                text: matching::compare_plain(&post.text, m.caption.as_deref().unwrap_or_default()),
+                agreeing: 0,
+                shown: m.permalink.clone().unwrap_or_else(|| m.id.clone()),
+                found: Published {
+                    remote_id: m.id,
+                    url: m.permalink,
+                },
+            })
+            .collect();
+        Ok(matching::decide(candidates))
+    }
+
+    async fn permalink(&self, media: &str) -> Option<String> {
+        let found: Result<Media, _> = self
+            .call("asking the post's address", true, |c, t| {
+                c.get(self.url(&format!("/{media}")))
+                    .query(&[("fields", "id,permalink"), ("access_token", t)])
+            })
+            .await;
+        match found {
+            Ok(m) => m.permalink,
+            Err(e) => {
+                tracing::warn!(target_name = self.target.name, error = %e, "posted, but its address could not be asked");
+                None
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Publisher for Instagram {
+    fn target(&self) -> &TargetId {
+        &self.target
+    }
+
+    async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
+        if self.posts_left().await == Some(0) {
+            return Err(PublishError::RateLimited {
+                retry_at: Some(self.now() + graph::QUOTA_FRESH),
+                message:
+                    "the account's API posts of the last 24 hours are used; trying again in an hour"
+                        .into(),
+            });
+        }
+        container::publish(self, post).await
+    }
+
+    async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
+        container::find_published(self, post).await
+    }
+
+    async fn verify(&self) -> Result<String, PublishError> {
+        let who = self.me().await?.to_string();
+        Ok(match self.posts_left().await {
+            Some(left) => format!("{who}, {left} API posts left in the last 24 hours"),
+            None => who,
+        })
+    }
+
+    fn remaining_calls(&self) -> Option<u64> {
+        self.graph.calls_left()
+    }
+
+    async fn followers(&self) -> Result<Option<u64>, PublishError> {
+        let account = &self.account;
+        let a: Account = self
+            .call("the follower count", true, |c, t| {
+                c.get(self.url(&format!("/{account}")))
+                    .query(&[("fields", "id,followers_count"), ("access_token", t)])
+            })
+            .await?;
+        Ok(a.followers_count)
+    }
+
+    async fn engagement(
+        &self,
+        remote_ids: &[String],
+    ) -> Result<Vec<(String, Check)>, PublishError> {
+        let mut out = Vec::new();
+        for id in remote_ids {
+            let asked: Result<List<Insight>, _> = self
+                .call("engagement", true, |c, t| {
+                    c.get(self.url(&format!("/{id}/insights"))).query(&[
+                        ("metric", "views,reach,likes,comments,shares,saved"),
+                        ("access_token", t),
+                    ])
+                })
+                .await;
+            let counts = match asked {
+                Ok(list) => {
+                    let get = |name: &str| graph::metric(&list.data, name);
+                    Counts {
+                        likes: get("likes").unwrap_or(0),
+                        reposts: 0,
+                        replies: get("comments").unwrap_or(0),
+                        quotes: None,
+                        views: get("views"),
+                        clicks: None,
+                        shares: get("shares"),
+                        saves: get("saved"),
+                    }
+                }
+                Err(e) if graph::is_gone(&e) => {
+                    out.push((id.clone(), Check::Gone));
+                    continue;
+                }
+                // A metric not given for this media, or retired: the
+                // media's own counts, without views.
+                Err(PublishError::Permanent { .. }) => match self.media_counts(id).await {
+                    Ok(c) => c,
+                    Err(e) if graph::is_gone(&e) => {
+                        out.push((id.clone(), Check::Gone));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
+                Err(e) => return Err(e),
+            };
+            out.push((id.clone(), Check::Counts(counts)));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_token_with_an_end_is_refreshed_once_a_day_old() {
+        let now: DateTime<Utc> = "2026-12-10T12:00:00Z".parse().unwrap();
+        let token = |issued: &str, ends: bool| TokenSet {
+            access_token: "t".into(),
+            refresh_token: None,
+            expires_at: ends.then(|| now + chrono::Duration::days(50)),
+            issued_at: Some(issued.parse().unwrap()),
+            refresh_expires_at: None,
+        };
+        assert!(refresh_due(&token("2026-12-09T11:00:00Z", true), now));
+        assert!(!refresh_due(&token("2026-12-10T00:00:00Z", true), now));
+        // A Facebook Page's token has no end: never refreshed.
+        assert!(!refresh_due(&token("2026-01-01T00:00:00Z", false), now));
+    }
+}
