@@ -257,7 +257,7 @@ async fn a_fresh_data_dir_opened_by_several_processes_at_once() {
         let store = Store::open(&dir.path().join("data/dry-run")).unwrap();
         assert_eq!(
             store.schema_version().unwrap(),
-            8,
+            9,
             "every migration ran once"
         );
     }

@@ -587,3 +587,75 @@ fn validate_tells_what_instagram_would_refuse() {
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("targets.ig.media_base_url"), "{out}");
 }
+
+/// An Instagram Login token (`graph.instagram.com`: one that ends), two
+/// days old: refreshed before the first call (tokens.json #1, its token
+/// given a value of ours: the saved one is redacted), written back to its
+/// file (private), used from then on, and never shown. One that ends
+/// within a week fails `status --health`.
+#[tokio::test]
+async fn an_instagram_login_token_is_refreshed_written_back_and_its_end_watched() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = MockServer::start().await;
+    mount_posting(&server).await;
+    let refreshed = "sentinel-instagram-refreshed-93b0";
+    let mut answer_body = fixture_body("tokens.json", 0);
+    answer_body["access_token"] = json!(refreshed);
+    Mock::given(method("GET"))
+        .and(path("/refresh_access_token"))
+        .and(query_param("grant_type", "ig_refresh_token"))
+        .and(query_param("access_token", TOKEN))
+        .respond_with(respond(200, &json!({}), answer_body))
+        .mount(&server)
+        .await;
+    let dir = workdir_with_posts();
+    let file = dir.path().join("data/instagram-token.json");
+    let write_token = |issued_days_ago: i64, lasts_days: i64| {
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let now = Utc::now();
+        std::fs::write(
+            &file,
+            json!({
+                "access_token": TOKEN,
+                "issued_at": (now - chrono::Duration::days(issued_days_ago)).to_rfc3339(),
+                "expires_at": (now + chrono::Duration::days(lasts_days)).to_rfc3339(),
+            })
+            .to_string(),
+        )
+        .unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    let with_file = |cmd: &mut std::process::Command| {
+        cmd.env_remove("CAMPAIGN_BOT__TARGETS__IG__TOKEN_ENV")
+            .env("CAMPAIGN_BOT__TARGETS__IG__TOKEN_FILE", &file)
+            .env("CAMPAIGN_BOT__TARGETS__IG__REFRESH_URL", server.uri());
+    };
+    write_token(2, 58);
+    let mut cmd = bot_std(dir.path(), &server);
+    with_file(&mut cmd);
+    Command::from_std(cmd)
+        .args(SLOT)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(TOKEN).not())
+        .stdout(predicate::str::contains(refreshed).not());
+    let made = requests(&server, "POST", &format!("{V}/{ACCOUNT}/media")).await;
+    assert_eq!(field(&made[0], "access_token").as_deref(), Some(refreshed));
+    let kept = std::fs::read_to_string(&file).unwrap();
+    assert!(kept.contains(refreshed), "written back");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // A token that ends in three days and cannot be refreshed here (a
+    // fresh one): `status --health` fails a week ahead.
+    write_token(0, 3);
+    let mut cmd = bot_std(dir.path(), &server);
+    with_file(&mut cmd);
+    let out = cmd.args(["status", "--health"]).output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("the token of target ig expires on"), "{text}");
+}
