@@ -10,24 +10,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::profile::{Engagement, MediaRules, Profile};
+use super::profile::{Engagement, Profile};
 use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::model::{Check, Counts, Published};
-use crate::render::Limits;
 
 /// A fake network whose posts have counts.
 static COUNTED: Profile = Profile {
     name: "fake",
     // It stands in for targets configured as outboxes.
     kinds: &["outbox"],
-    limits: Limits::NONE,
-    server_limits: None,
-    media: MediaRules::DEFAULT,
-    caption_limit: None,
-    refuses_repeats: false,
-    engagement: Engagement::Counted,
-    link_cost: None,
-    example: "",
+    ..Profile::DEFAULT
 };
 
 /// A fake network with no counts.

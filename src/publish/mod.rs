@@ -32,6 +32,7 @@ pub mod oauth;
 pub mod outbox;
 pub mod profile;
 pub mod registry;
+pub mod setup_error;
 pub mod telegram;
 pub mod threads;
 pub mod x;

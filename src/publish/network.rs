@@ -20,26 +20,17 @@ use serde::de::DeserializeOwned;
 use super::Publisher;
 use super::app::{APP_KEYS, App, AppKeys, AppSecret};
 use super::keys::{KeyError, fields, parse_keys};
+use super::oauth::UserToken;
 use super::profile::Profile;
+pub use super::setup_error::{CannotStart, LoginError};
 use crate::clock::Clock;
 use crate::render::Limits;
-use crate::secret::{SecretError, SecretSource};
+use crate::secret::SecretSource;
 
 use crate::store::Kept;
 
-/// Why a target cannot start.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum CannotStart {
-    /// Its secret cannot be read.
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-    /// Its token file holds no token the bot can use.
-    #[error("{0}")]
-    Token(String),
-    /// Its settings make no client (an address the HTTP client refuses).
-    #[error("{0}")]
-    Client(String),
-}
+/// A target's publisher, built, or why it cannot start.
+pub type Building = Result<Arc<dyn Publisher>, CannotStart>;
 
 /// What building a publisher needs besides its settings.
 pub struct BuildContext<'a> {
@@ -110,17 +101,6 @@ pub fn no_target(profile: &Profile) -> LoginError {
     ))
 }
 
-/// Why a login did not succeed.
-#[derive(Debug, thiserror::Error)]
-pub enum LoginError {
-    /// The command was used wrongly (exit 2).
-    #[error("{0}")]
-    Usage(String),
-    /// It ran and failed (exit 1).
-    #[error("{0}")]
-    Failed(String),
-}
-
 /// A network the bot can post to, at set-up.
 #[async_trait]
 pub trait Network: Send + Sync + 'static {
@@ -146,15 +126,24 @@ pub trait Network: Send + Sync + 'static {
     /// Checks a target's keys, read into its raw type (and its app, if it
     /// has one), and makes its settings.
     fn settings(&self, keys: Keys<'_, Self::Raw>) -> Result<Self::Settings, KeyError>;
+    /// A target's user token, where its network logs in with one (OAuth):
+    /// by default its only secret, and what says when it ends.
+    fn token<'s>(&self, settings: &'s Self::Settings) -> Option<&'s UserToken> {
+        let _ = settings;
+        None
+    }
     /// The secrets a target needs (resolved when it is built; `validate`
-    /// checks they can be read).
-    fn secrets<'s>(&self, settings: &'s Self::Settings) -> Vec<&'s SecretSource>;
+    /// checks they can be read): by default its token's.
+    fn secrets<'s>(&self, settings: &'s Self::Settings) -> Vec<&'s SecretSource> {
+        self.token(settings)
+            .map(|t| vec![&t.source])
+            .unwrap_or_default()
+    }
     /// The day a target's token stops working, where the bot cannot renew
     /// it and knows when: `status` shows it, `status --health` fails a
     /// week ahead, and an alert is raised.
     fn token_expires(&self, settings: &Self::Settings) -> Option<chrono::NaiveDate> {
-        let _ = settings;
-        None
+        self.token(settings).and_then(UserToken::expiry_day)
     }
     /// Why a target's posts go out without their images, where they do
     /// (`validate` warns of each post with images).
@@ -168,12 +157,7 @@ pub trait Network: Send + Sync + 'static {
         None
     }
     /// Builds the target's publisher; the error says why it cannot start.
-    fn build(
-        &self,
-        target: &str,
-        settings: &Self::Settings,
-        ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, CannotStart>;
+    fn build(&self, target: &str, s: &Self::Settings, ctx: &BuildContext<'_>) -> Building;
     /// `campaign-bot login NETWORK`: gets or checks credentials, printing
     /// for the user. By default it checks each target's credentials.
     async fn login(&self, request: LoginRequest<'_, Self::Settings>) -> Result<(), LoginError> {
@@ -199,7 +183,7 @@ pub trait Target: Debug + Send + Sync {
     fn token_expires(&self) -> Option<chrono::NaiveDate>;
     fn images_left_out(&self) -> Option<&'static str>;
     fn writes_to(&self, data_dir: &Path) -> Option<PathBuf>;
-    fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Result<Arc<dyn Publisher>, CannotStart>;
+    fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Building;
     /// For the registry's login, which gives a network its own settings back.
     fn as_any(&self) -> &dyn Any;
 }
@@ -234,7 +218,7 @@ impl<N: Network> Target for Configured<N> {
     fn writes_to(&self, data_dir: &Path) -> Option<PathBuf> {
         self.network.writes_to(&self.settings, data_dir)
     }
-    fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Result<Arc<dyn Publisher>, CannotStart> {
+    fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Building {
         self.network.build(name, &self.settings, ctx)
     }
     fn as_any(&self) -> &dyn Any {

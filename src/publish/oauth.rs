@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use super::PublishError;
 pub use super::app::App;
-use super::network::LoginError;
+use super::keys::{self, KeyError};
+use super::setup_error::{CannotStart, LoginError};
 use crate::private::save_secret;
 use crate::secret::{Secret, SecretSource};
 
@@ -170,6 +171,43 @@ pub fn expiry_day(
     match read_token_file(source) {
         Ok(Some(t)) if t.lasts_until().is_some() => t.lasts_until().map(|d| d.date_naive()),
         _ => configured,
+    }
+}
+
+/// A target's user token as configured: `token_env` or `token_file` (a
+/// file the bot refreshes and writes back), and `token_expires` for a bare
+/// token whose end the bot cannot read.
+#[derive(Debug, Clone)]
+pub struct UserToken {
+    pub source: SecretSource,
+    pub expires: Option<chrono::NaiveDate>,
+}
+
+impl UserToken {
+    /// Reads a target's `token_env`, `token_file` and `token_expires`.
+    pub fn from_keys(
+        target: &str,
+        env: Option<String>,
+        file: Option<PathBuf>,
+        expires: Option<toml::Value>,
+    ) -> Result<UserToken, KeyError> {
+        Ok(UserToken {
+            source: keys::secret_source(target, "token", env, file)?,
+            expires: keys::expiry_date(target, expires)?,
+        })
+    }
+
+    /// The day it stops working unless a person logs in again
+    /// ([`expiry_day`]).
+    pub fn expiry_day(&self) -> Option<chrono::NaiveDate> {
+        expiry_day(&self.source, self.expires)
+    }
+
+    /// Opens it for the target's publisher, which keeps it fresh.
+    pub fn open(&self, target: &str) -> Result<std::sync::Arc<KeptToken>, CannotStart> {
+        KeptToken::open(target, &self.source)
+            .map(std::sync::Arc::new)
+            .map_err(CannotStart::Token)
     }
 }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::keys::KeyError;
-use super::network::{self, BuildContext, CannotStart, Keys, Network};
+use super::network::{self, BuildContext, Building, Keys, Network};
 use super::profile::{Engagement, MediaRules, Profile};
 use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::model::Published;
@@ -38,19 +38,16 @@ pub static PROFILE: Profile = Profile {
     name: "outbox",
     kinds: &["outbox"],
     limits: Limits::NONE,
-    server_limits: None,
     media: MediaRules {
         max_images: usize::MAX,
         max_bytes: crate::posts::MAX_MEDIA_BYTES,
         ..MediaRules::DEFAULT
     },
-    caption_limit: None,
-    refuses_repeats: false,
     engagement: Engagement::NotCounted(
         "an outbox's posts are lines in a file on this machine, which nobody can like or repost",
     ),
-    link_cost: None,
     example: "[targets.outbox]\nkind = \"outbox\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
 };
 
 /// The outbox in the registry of networks. It has no login: it needs no
@@ -71,12 +68,7 @@ impl Network for Home {
     fn writes_to(&self, s: &Settings, data_dir: &Path) -> Option<PathBuf> {
         Some(s.path.clone().unwrap_or_else(|| data_dir.join(FILE_NAME)))
     }
-    fn build(
-        &self,
-        target: &str,
-        s: &Settings,
-        ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, CannotStart> {
+    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
         let path = s
             .path
             .clone()

@@ -70,6 +70,23 @@ pub enum Engagement {
 }
 
 impl Profile {
+    /// What a network is unless its profile says otherwise: no limit set by
+    /// its servers, [`MediaRules::DEFAULT`], no caption rule, no refusal of
+    /// repeats, counts collected, no link cost. What each network must say
+    /// (name, kinds, limits, example) is empty here; the registry's tests
+    /// check that no network leaves them so.
+    pub const DEFAULT: Profile = Profile {
+        name: "",
+        kinds: &[],
+        limits: Limits::NONE,
+        server_limits: None,
+        media: MediaRules::DEFAULT,
+        caption_limit: None,
+        refuses_repeats: false,
+        engagement: Engagement::Counted,
+        link_cost: None,
+        example: "",
+    };
     /// Whether its posts are checked for engagement.
     pub fn counts_engagement(&self) -> bool {
         self.engagement == Engagement::Counted

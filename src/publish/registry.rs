@@ -73,3 +73,24 @@ pub fn dry_run(target: &str, data_dir: &Path, clock: Clock) -> Arc<dyn Publisher
 pub fn dry_run_file(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join(outbox::FILE_NAME)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A profile starts from `Profile::DEFAULT`, whose name, kinds, limits
+    /// and example are empty: every network says its own.
+    #[test]
+    fn every_network_says_what_the_default_profile_leaves_empty() {
+        for n in NETWORKS {
+            let p = n.profile();
+            assert!(!p.name.is_empty(), "a network has no name");
+            assert!(!p.kinds.is_empty(), "{} has no kind", p.name);
+            assert!(
+                p.example.contains(&format!("kind = \"{}\"", p.kinds[0])),
+                "{}'s example is not a target of it",
+                p.name
+            );
+        }
+    }
+}

@@ -7,10 +7,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{Bluesky, MAX_IMAGE_BYTES, MAX_IMAGES};
-use crate::publish::Publisher;
 use crate::publish::keys::{self, KeyError, key_error, secret_source};
-use crate::publish::network::{BuildContext, CannotStart, Keys, Network};
-use crate::publish::profile::{Engagement, MediaRules, Profile};
+use crate::publish::network::{BuildContext, Building, Keys, Network};
+use crate::publish::profile::{MediaRules, Profile};
 use crate::secret::SecretSource;
 
 /// `kind = "bluesky"`: `service` (the account's PDS), `identifier`, the app
@@ -36,17 +35,13 @@ pub static PROFILE: Profile = Profile {
     name: "Bluesky",
     kinds: &["bluesky"],
     limits: super::LIMITS,
-    server_limits: None,
     media: MediaRules {
         max_images: MAX_IMAGES,
         max_bytes: MAX_IMAGE_BYTES,
         ..MediaRules::DEFAULT
     },
-    caption_limit: None,
-    refuses_repeats: false,
-    engagement: Engagement::Counted,
-    link_cost: None,
     example: "[targets.bluesky]\nkind = \"bluesky\"\nservice = \"https://bsky.social\"\nidentifier = \"yourname.bsky.social\"\npassword_env = \"BLUESKY_APP_PASSWORD\"   # an app password: Settings → Privacy and security → App passwords\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
 };
 
 /// Bluesky in the registry of networks. Its login checks the app password
@@ -76,12 +71,7 @@ impl Network for Home {
     fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
         vec![&s.password]
     }
-    fn build(
-        &self,
-        target: &str,
-        s: &Settings,
-        ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, CannotStart> {
+    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
         let password = s.password.resolve()?;
         Ok(Arc::new(
             Bluesky::new(

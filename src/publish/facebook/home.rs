@@ -8,15 +8,13 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{Facebook, LIMITS, VERSION};
-use crate::publish::Publisher;
 use crate::publish::app::{App, AppSecret};
-use crate::publish::keys::{self, KeyError, key_error, secret_source};
+use crate::publish::keys::{self, KeyError, key_error};
 use crate::publish::network::{
-    self, BuildContext, CannotStart, Keys, LoginError, LoginRequest, Network,
+    self, BuildContext, Building, Keys, LoginError, LoginRequest, Network,
 };
-use crate::publish::oauth::{self, KeptToken};
-use crate::publish::profile::{Engagement, MediaRules, Profile};
-use crate::secret::SecretSource;
+use crate::publish::oauth::UserToken;
+use crate::publish::profile::{MediaRules, Profile};
 
 /// `kind = "facebook"`: the Page (`page`, its id), its Page access token
 /// by `token_env` or `token_file` (written by `login facebook`), the app
@@ -29,8 +27,8 @@ pub struct Settings {
     pub oauth_url: String,
     pub api_version: String,
     pub page: String,
-    pub token: SecretSource,
-    pub token_expires: Option<chrono::NaiveDate>,
+    /// The user's token (`token_env` or `token_file`, `token_expires`).
+    pub token: UserToken,
     pub app: Option<App>,
 }
 
@@ -51,7 +49,6 @@ pub static PROFILE: Profile = Profile {
     name: "Facebook",
     kinds: &["facebook"],
     limits: LIMITS,
-    server_limits: None,
     // A photo post carries one image, uploaded with the post (4 MB: the
     // size Meta's error for too large a photo names).
     media: MediaRules {
@@ -59,12 +56,10 @@ pub static PROFILE: Profile = Profile {
         max_bytes: 4 * 1024 * 1024,
         ..MediaRules::DEFAULT
     },
-    caption_limit: None,
     // Meta refuses a text the Page posted recently (code 506, or 368).
     refuses_repeats: true,
-    engagement: Engagement::Counted,
-    link_cost: None,
     example: "[targets.facebook]\nkind = \"facebook\"\npage = \"175154750010052\"              # the Page's id (its About page, or Meta Business Suite)\ntoken_file = \"/var/lib/campaign-bot/facebook-token.json\"   # written by `login facebook`\nclient_id = \"YOUR_APP_ID\"\nclient_secret_file = \"/run/secrets/facebook_app_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
 };
 
 /// Facebook Pages in the registry of networks.
@@ -113,27 +108,17 @@ impl Network for Home {
             )?,
             api_version,
             page,
-            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
-            token_expires: keys::expiry_date(target, raw.token_expires)?,
+            token: UserToken::from_keys(target, raw.token_env, raw.token_file, raw.token_expires)?,
             app,
         })
     }
-    fn token_expires(&self, s: &Settings) -> Option<chrono::NaiveDate> {
-        oauth::expiry_day(&s.token, s.token_expires)
+    fn token<'s>(&self, s: &'s Settings) -> Option<&'s UserToken> {
+        Some(&s.token)
     }
-    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
-        vec![&s.token]
-    }
-    fn build(
-        &self,
-        target: &str,
-        s: &Settings,
-        ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, CannotStart> {
-        let token = KeptToken::open(target, &s.token).map_err(CannotStart::Token)?;
+    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
+        let token = s.token.open(target)?;
         Ok(Arc::new(
-            Facebook::new(target, &s.api_url, &s.api_version, &s.page, Arc::new(token))
-                .with_clock(ctx.clock),
+            Facebook::new(target, &s.api_url, &s.api_version, &s.page, token).with_clock(ctx.clock),
         ))
     }
     /// With an app: the user's login turned into the Page's long-lived

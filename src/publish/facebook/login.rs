@@ -63,7 +63,7 @@ pub async fn login(
     given: Option<&Path>,
     input: &mut (dyn BufRead + Send),
 ) -> Result<(), LoginError> {
-    let path = oauth::token_path(given, Some(&s.token), "token_file")?;
+    let path = oauth::token_path(given, Some(&s.token.source), "token_file")?;
     let secret = app
         .secret()
         .map_err(LoginError::Usage)?

@@ -8,12 +8,10 @@ use serde::Deserialize;
 
 use super::{Instagram, LIMITS, MAX_IMAGE_BYTES, VERSION};
 use crate::posts::files::ImageKind;
-use crate::publish::Publisher;
-use crate::publish::keys::{self, KeyError, key_error, secret_source};
-use crate::publish::network::{BuildContext, CannotStart, Keys, Network};
-use crate::publish::oauth::{self, KeptToken};
-use crate::publish::profile::{Engagement, MediaRules, Profile};
-use crate::secret::SecretSource;
+use crate::publish::keys::{self, KeyError, key_error};
+use crate::publish::network::{BuildContext, Building, Keys, Network};
+use crate::publish::oauth::UserToken;
+use crate::publish::profile::{MediaRules, Profile};
 
 /// `kind = "instagram"`: the professional account (`account`, its
 /// Instagram user id), its token by `token_env` or `token_file`,
@@ -28,8 +26,8 @@ pub struct Settings {
     pub refresh_url: String,
     pub api_version: String,
     pub account: String,
-    pub token: SecretSource,
-    pub token_expires: Option<chrono::NaiveDate>,
+    /// The user's token (`token_env` or `token_file`, `token_expires`).
+    pub token: UserToken,
     pub media_base_url: String,
 }
 
@@ -51,7 +49,6 @@ pub static PROFILE: Profile = Profile {
     name: "Instagram",
     kinds: &["instagram"],
     limits: LIMITS,
-    server_limits: None,
     // One image a post, by its public address; no text-only posts; JPEG
     // only ("Extended JPEG formats … are not supported"), up to 8 MiB.
     media: MediaRules {
@@ -60,11 +57,8 @@ pub static PROFILE: Profile = Profile {
         required: true,
         formats: Some(&[ImageKind::Jpeg]),
     },
-    caption_limit: None,
-    refuses_repeats: false,
-    engagement: Engagement::Counted,
-    link_cost: None,
     example: "[targets.instagram]\nkind = \"instagram\"\naccount = \"17841405822304914\"          # the professional account's Instagram user id\ntoken_file = \"/var/lib/campaign-bot/facebook-token.json\"   # the linked Page's token (`login facebook`)\nmedia_base_url = \"https://example.org/campaign/posts\"   # where posts/ is served: Instagram fetches images by address\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
 };
 
 /// Instagram in the registry of networks. Its login checks the token of
@@ -110,26 +104,17 @@ impl Network for Home {
             )?,
             api_version: raw.api_version.unwrap_or_else(|| VERSION.into()),
             account,
-            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
-            token_expires: keys::expiry_date(target, raw.token_expires)?,
+            token: UserToken::from_keys(target, raw.token_env, raw.token_file, raw.token_expires)?,
             media_base_url: media_base_url.trim_end_matches('/').to_string(),
         })
     }
-    fn token_expires(&self, s: &Settings) -> Option<chrono::NaiveDate> {
-        oauth::expiry_day(&s.token, s.token_expires)
+    fn token<'s>(&self, s: &'s Settings) -> Option<&'s UserToken> {
+        Some(&s.token)
     }
-    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
-        vec![&s.token]
-    }
-    fn build(
-        &self,
-        target: &str,
-        s: &Settings,
-        ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, CannotStart> {
-        let token = KeptToken::open(target, &s.token).map_err(CannotStart::Token)?;
+    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
+        let token = s.token.open(target)?;
         Ok(Arc::new(
-            Instagram::new(target, s, Arc::new(token), ctx.kept.clone()).with_clock(ctx.clock),
+            Instagram::new(target, s, token, ctx.kept.clone()).with_clock(ctx.clock),
         ))
     }
 }

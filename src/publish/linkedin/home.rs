@@ -8,15 +8,13 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{API_VERSION, LinkedIn};
-use crate::publish::Publisher;
 use crate::publish::app::{App, AppSecret};
-use crate::publish::keys::{self, KeyError, key_error, secret_source};
+use crate::publish::keys::{self, KeyError, key_error};
 use crate::publish::network::{
-    self, BuildContext, CannotStart, Keys, LoginError, LoginRequest, Network,
+    self, BuildContext, Building, Keys, LoginError, LoginRequest, Network,
 };
-use crate::publish::oauth::{self, KeptToken};
-use crate::publish::profile::{Engagement, MediaRules, Profile};
-use crate::secret::SecretSource;
+use crate::publish::oauth::UserToken;
+use crate::publish::profile::{MediaRules, Profile};
 
 /// `kind = "linkedin"`: the page (`organization`, its URN or number), the
 /// member's access token by `token_env` or `token_file`, `api_version`
@@ -26,9 +24,8 @@ pub struct Settings {
     pub api_url: String,
     pub organization: String,
     pub api_version: String,
-    pub token: SecretSource,
-    /// When the token stops working (`token_expires`), if given.
-    pub token_expires: Option<chrono::NaiveDate>,
+    /// The user's token (`token_env` or `token_file`, `token_expires`).
+    pub token: UserToken,
     /// The app, for `login linkedin` and refreshing the token.
     pub app: Option<App>,
     /// LinkedIn's OAuth server (`https://www.linkedin.com`; a test's).
@@ -52,17 +49,14 @@ pub static PROFILE: Profile = Profile {
     name: "LinkedIn",
     kinds: &["linkedin"],
     limits: super::LIMITS,
-    server_limits: None,
     media: MediaRules {
         max_images: super::MAX_IMAGES,
         max_bytes: crate::posts::MAX_MEDIA_BYTES,
         ..MediaRules::DEFAULT
     },
-    caption_limit: None,
     refuses_repeats: true,
-    engagement: Engagement::Counted,
-    link_cost: None,
     example: "[targets.linkedin]\nkind = \"linkedin\"\norganization = 2414183\ntoken_file = \"/var/lib/campaign-bot/linkedin-token.json\"\nclient_id = \"YOUR_CLIENT_ID\"\nclient_secret_file = \"/run/secrets/linkedin_client_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
 };
 
 /// LinkedIn in the registry of networks.
@@ -112,35 +106,20 @@ impl Network for Home {
             api_url,
             organization,
             api_version,
-            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
-            token_expires: keys::expiry_date(target, raw.token_expires)?,
+            token: UserToken::from_keys(target, raw.token_env, raw.token_file, raw.token_expires)?,
             app,
             oauth_url,
         })
     }
-    fn token_expires(&self, s: &Settings) -> Option<chrono::NaiveDate> {
-        oauth::expiry_day(&s.token, s.token_expires)
+    fn token<'s>(&self, s: &'s Settings) -> Option<&'s UserToken> {
+        Some(&s.token)
     }
-    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
-        vec![&s.token]
-    }
-    fn build(
-        &self,
-        target: &str,
-        s: &Settings,
-        ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, CannotStart> {
-        let token = KeptToken::open(target, &s.token).map_err(CannotStart::Token)?;
+    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
+        let token = s.token.open(target)?;
         Ok(Arc::new(
-            LinkedIn::new(
-                target,
-                &s.api_url,
-                &s.organization,
-                &s.api_version,
-                Arc::new(token),
-            )
-            .with_refresh(s.app.clone(), &s.oauth_url)
-            .with_clock(ctx.clock),
+            LinkedIn::new(target, &s.api_url, &s.organization, &s.api_version, token)
+                .with_refresh(s.app.clone(), &s.oauth_url)
+                .with_clock(ctx.clock),
         ))
     }
     /// With an app (`client_id`, `client_secret_*`, `redirect_uri`):

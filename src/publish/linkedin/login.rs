@@ -44,7 +44,7 @@ pub async fn login(
     given: Option<&Path>,
     input: &mut (dyn BufRead + Send),
 ) -> Result<(), LoginError> {
-    let path = oauth::token_path(given, Some(&s.token), "token_file")?;
+    let path = oauth::token_path(given, Some(&s.token.source), "token_file")?;
     let mut authorize = reqwest::Url::parse(&format!("{}/oauth/v2/authorization", s.oauth_url))
         .map_err(|e| LoginError::Usage(format!("oauth_url: {e}")))?;
     authorize

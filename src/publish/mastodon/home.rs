@@ -8,10 +8,11 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::Mastodon;
-use crate::publish::Publisher;
 use crate::publish::keys::{KeyError, check_url, key_error, secret_source};
-use crate::publish::network::{BuildContext, CannotStart, Keys, LoginError, LoginRequest, Network};
-use crate::publish::profile::{Engagement, MediaRules, Profile};
+use crate::publish::network::{
+    BuildContext, Building, CannotStart, Keys, LoginError, LoginRequest, Network,
+};
+use crate::publish::profile::Profile;
 use crate::render::Limits;
 use crate::secret::SecretSource;
 
@@ -69,12 +70,8 @@ pub static PROFILE: Profile = Profile {
     kinds: &["mastodon", "pleroma", "gotosocial", "friendica", "firefish"],
     limits: DEFAULT_LIMITS,
     server_limits: Some("500 characters unless the server allows more"),
-    media: MediaRules::DEFAULT,
-    caption_limit: None,
-    refuses_repeats: false,
-    engagement: Engagement::Counted,
-    link_cost: None,
     example: "[targets.mastodon]\nkind = \"mastodon\"\nbase_url = \"https://mastodon.social\"\ntoken_file = \"data/secrets/mastodon_token\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
 };
 
 /// The fediverse in the registry of networks.
@@ -114,12 +111,7 @@ impl Network for Home {
     fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
         vec![&s.token]
     }
-    fn build(
-        &self,
-        target: &str,
-        s: &Settings,
-        ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, CannotStart> {
+    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
         let token = s.token.resolve()?;
         let limits = (ctx.cached_limits)(target).unwrap_or(DEFAULT_LIMITS);
         let m = Mastodon::new(target, s.flavour, &s.base_url, token, &s.visibility, limits)

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{MAX_PHOTO_BYTES, Telegram};
-use crate::publish::Publisher;
 use crate::publish::keys::{self, KeyError, key_error, secret_source};
-use crate::publish::network::{BuildContext, CannotStart, Keys, Network};
+use crate::publish::network::{BuildContext, Building, Keys, Network};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::secret::SecretSource;
 
@@ -37,19 +36,17 @@ pub static PROFILE: Profile = Profile {
     name: "Telegram",
     kinds: &["telegram"],
     limits: super::LIMITS,
-    server_limits: None,
     media: MediaRules {
         max_images: 1,
         max_bytes: MAX_PHOTO_BYTES,
         ..MediaRules::DEFAULT
     },
     caption_limit: Some(super::MAX_CAPTION),
-    refuses_repeats: false,
     engagement: Engagement::NotCounted(
         "the Telegram Bot API gives bots no views or reactions of channel posts",
     ),
-    link_cost: None,
     example: "[targets.telegram]\nkind = \"telegram\"\nchannel = \"@yourchannel\"            # or its numeric id, \"-100…\"\ntoken_env = \"TELEGRAM_BOT_TOKEN\"     # from @BotFather; make the bot an administrator of the channel\nlanguages = [\"ar\", \"fr\", \"en\"]",
+    ..Profile::DEFAULT
 };
 
 /// Telegram in the registry of networks. Its login checks the bot token of
@@ -91,12 +88,7 @@ impl Network for Home {
     fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
         vec![&s.token]
     }
-    fn build(
-        &self,
-        target: &str,
-        s: &Settings,
-        ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, CannotStart> {
+    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
         let token = s.token.resolve()?;
         Ok(Arc::new(
             Telegram::new(target, &s.api_url, &s.channel, token).with_clock(ctx.clock),

@@ -8,15 +8,14 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{Threads, VERSION};
-use crate::publish::Publisher;
 use crate::publish::app::{App, AppSecret};
-use crate::publish::keys::{self, KeyError, check_url, secret_source};
+use crate::publish::keys::{self, KeyError, check_url};
 use crate::publish::network::{
-    self, BuildContext, CannotStart, Keys, LoginError, LoginRequest, Network,
+    self, BuildContext, Building, Keys, LoginError, LoginRequest, Network,
 };
-use crate::publish::oauth::{self, KeptToken, TokenSet};
-use crate::publish::profile::{Engagement, MediaRules, Profile};
-use crate::secret::SecretSource;
+use crate::publish::oauth::UserToken;
+use crate::publish::oauth::{self, TokenSet};
+use crate::publish::profile::{MediaRules, Profile};
 
 /// Where Threads asks the user to allow the app (`login threads`).
 pub const AUTHORIZE_URL: &str = "https://threads.net/oauth/authorize";
@@ -32,8 +31,8 @@ pub const SCOPES: &str = "threads_basic,threads_content_publish,threads_manage_i
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub api_url: String,
-    pub token: SecretSource,
-    pub token_expires: Option<chrono::NaiveDate>,
+    /// The user's token (`token_env` or `token_file`, `token_expires`).
+    pub token: UserToken,
     pub media_base_url: Option<String>,
     pub app: Option<App>,
 }
@@ -53,7 +52,6 @@ pub static PROFILE: Profile = Profile {
     name: "Threads",
     kinds: &["threads"],
     limits: super::LIMITS,
-    server_limits: None,
     // One image a post (by its public address), up to 8 MB (Meta's image
     // specifications).
     media: MediaRules {
@@ -61,11 +59,8 @@ pub static PROFILE: Profile = Profile {
         max_bytes: 8 * 1024 * 1024,
         ..MediaRules::DEFAULT
     },
-    caption_limit: None,
-    refuses_repeats: false,
-    engagement: Engagement::Counted,
-    link_cost: None,
     example: "[targets.threads]\nkind = \"threads\"\ntoken_file = \"/var/lib/campaign-bot/threads-token.json\"\nclient_id = \"YOUR_APP_ID\"\nclient_secret_file = \"/run/secrets/threads_app_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
 };
 
 /// Threads in the registry of networks.
@@ -88,8 +83,7 @@ impl Network for Home {
         }
         Ok(Settings {
             api_url,
-            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
-            token_expires: keys::expiry_date(target, raw.token_expires)?,
+            token: UserToken::from_keys(target, raw.token_env, raw.token_file, raw.token_expires)?,
             media_base_url: raw
                 .media_base_url
                 .map(|m| m.trim_end_matches('/').to_string()),
@@ -101,24 +95,16 @@ impl Network for Home {
             "Threads takes images only by a public address: set media_base_url to where posts/ is published, or its posts go out as text only",
         )
     }
-    fn token_expires(&self, s: &Settings) -> Option<chrono::NaiveDate> {
-        oauth::expiry_day(&s.token, s.token_expires)
+    fn token<'s>(&self, s: &'s Settings) -> Option<&'s UserToken> {
+        Some(&s.token)
     }
-    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
-        vec![&s.token]
-    }
-    fn build(
-        &self,
-        target: &str,
-        s: &Settings,
-        ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, CannotStart> {
-        let token = KeptToken::open(target, &s.token).map_err(CannotStart::Token)?;
+    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
+        let token = s.token.open(target)?;
         Ok(Arc::new(
             Threads::new(
                 target,
                 &s.api_url,
-                Arc::new(token),
+                token,
                 s.media_base_url.clone(),
                 ctx.kept.clone(),
             )
@@ -142,7 +128,7 @@ impl Network for Home {
                 target.name
             )));
         };
-        let path = oauth::token_path(token_file, Some(&s.token), "token_file")?;
+        let path = oauth::token_path(token_file, Some(&s.token.source), "token_file")?;
         let secret = app
             .secret()
             .map_err(LoginError::Usage)?

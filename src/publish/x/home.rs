@@ -8,15 +8,13 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::X;
-use crate::publish::Publisher;
 use crate::publish::app::{App, AppSecret};
-use crate::publish::keys::{self, KeyError, secret_source};
+use crate::publish::keys::{self, KeyError};
 use crate::publish::network::{
-    self, BuildContext, CannotStart, Keys, LoginError, LoginRequest, Network,
+    self, BuildContext, Building, Keys, LoginError, LoginRequest, Network,
 };
-use crate::publish::oauth::{self, KeptToken};
-use crate::publish::profile::{Engagement, MediaRules, Profile};
-use crate::secret::SecretSource;
+use crate::publish::oauth::UserToken;
+use crate::publish::profile::{MediaRules, Profile};
 
 /// `kind = "x"`: the user's OAuth 2.0 access token by `token_env` or
 /// `token_file` (scopes tweet.read, tweet.write, users.read, media.write), and `api_url`
@@ -24,9 +22,8 @@ use crate::secret::SecretSource;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub api_url: String,
-    pub token: SecretSource,
-    /// When the token stops working (`token_expires`), if given.
-    pub token_expires: Option<chrono::NaiveDate>,
+    /// The user's token (`token_env` or `token_file`, `token_expires`).
+    pub token: UserToken,
     /// The app, for `login x` and for refreshing the token.
     pub app: Option<App>,
 }
@@ -45,19 +42,17 @@ pub static PROFILE: Profile = Profile {
     name: "X",
     kinds: &["x"],
     limits: super::LIMITS,
-    server_limits: None,
     media: MediaRules {
         max_images: super::MAX_IMAGES,
         max_bytes: super::MAX_IMAGE_BYTES,
         ..MediaRules::DEFAULT
     },
-    caption_limit: None,
     refuses_repeats: true,
-    engagement: Engagement::Counted,
     link_cost: Some(
         "X charges per post, about $0.015 a post but $0.20 for a post with a link (X's pricing page); remove the link to post for less",
     ),
     example: "[targets.x]\nkind = \"x\"\ntoken_file = \"/var/lib/campaign-bot/x-token.json\"\nclient_id = \"YOUR_CLIENT_ID\"             # the app's OAuth 2.0 client ID\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
 };
 
 /// X in the registry of networks.
@@ -76,26 +71,17 @@ impl Network for Home {
         let api_url = keys::url_key(target, "api_url", raw.api_url, "https://api.x.com")?;
         Ok(Settings {
             api_url,
-            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
-            token_expires: keys::expiry_date(target, raw.token_expires)?,
+            token: UserToken::from_keys(target, raw.token_env, raw.token_file, raw.token_expires)?,
             app,
         })
     }
-    fn token_expires(&self, s: &Settings) -> Option<chrono::NaiveDate> {
-        oauth::expiry_day(&s.token, s.token_expires)
+    fn token<'s>(&self, s: &'s Settings) -> Option<&'s UserToken> {
+        Some(&s.token)
     }
-    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
-        vec![&s.token]
-    }
-    fn build(
-        &self,
-        target: &str,
-        s: &Settings,
-        ctx: &BuildContext<'_>,
-    ) -> Result<Arc<dyn Publisher>, CannotStart> {
-        let token = KeptToken::open(target, &s.token).map_err(CannotStart::Token)?;
+    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
+        let token = s.token.open(target)?;
         Ok(Arc::new(
-            X::new(target, &s.api_url, Arc::new(token), s.app.clone()).with_clock(ctx.clock),
+            X::new(target, &s.api_url, token, s.app.clone()).with_clock(ctx.clock),
         ))
     }
     /// With an app (`client_id`, `redirect_uri`): OAuth 2.0 with PKCE,

@@ -46,7 +46,7 @@ pub async fn login(
     given: Option<&Path>,
     input: &mut (dyn BufRead + Send),
 ) -> Result<(), LoginError> {
-    let path = oauth::token_path(given, Some(&s.token), "token_file")?;
+    let path = oauth::token_path(given, Some(&s.token.source), "token_file")?;
     let pkce = Pkce::new();
     let mut authorize = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
     authorize
