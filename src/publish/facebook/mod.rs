@@ -29,17 +29,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::graph::session::{self, Listed, Session};
 use super::graph::{self, Graph, Insight, List, Product};
-use super::matching;
 use super::oauth::KeptToken;
 use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::clock::Clock;
 use crate::model::{Check, Counts, Published};
 use crate::render::{Count, Limits, Rule};
-use crate::secret::Secret;
 
 pub mod home;
 mod login;
@@ -57,6 +55,9 @@ pub const VERSION: &str = "v25.0";
 /// differ).
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(2);
 
+/// A post's counts, asked in one call (summaries only, no items).
+const COUNTS: &str = "id,shares,comments.summary(true).limit(0),reactions.summary(true).limit(0)";
+
 /// What Facebook says differently from the rest of Meta's family.
 static PRODUCT: Product = Product {
     name: "Facebook",
@@ -68,21 +69,14 @@ static PRODUCT: Product = Product {
 
 pub struct Facebook {
     target: TargetId,
-    graph: Graph,
+    /// The Page token: it does not expire when made from a long-lived
+    /// user token, so the bot never refreshes it (`status` shows the end
+    /// `debug_token` gave, if any).
+    api: Session,
     page: String,
-    token: Arc<KeptToken>,
     /// Set once Meta refused the views metric (retired under us, as
     /// `post_impressions` was): views are not asked for again.
     no_views: AtomicBool,
-}
-
-/// A post of the Page, as its feed lists it.
-#[derive(Debug, Deserialize)]
-struct FeedPost {
-    id: String,
-    message: Option<String>,
-    created_time: Option<String>,
-    permalink_url: Option<String>,
 }
 
 /// A new post's answer: `{id, permalink_url}` for the feed (asked with
@@ -138,43 +132,16 @@ impl Facebook {
     ) -> Self {
         Facebook {
             target: TargetId::new(name, &home::PROFILE),
-            graph: Graph::new(api_url, version, &PRODUCT),
+            api: Session::new(Graph::new(api_url, version, &PRODUCT), token, None),
             page: page.to_string(),
-            token,
             no_views: AtomicBool::new(false),
         }
     }
 
     /// Takes time from `clock` (the daemon's; tests pause it).
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.graph = self.graph.with_clock(clock);
+        self.api = self.api.with_clock(clock);
         self
-    }
-
-    fn url(&self, path: &str) -> String {
-        self.graph.url(path)
-    }
-
-    /// The Page token: it does not expire when made from a long-lived
-    /// user token, so the bot never refreshes it (`status` shows the end
-    /// `debug_token` gave, if any).
-    async fn access(&self) -> Result<Secret, PublishError> {
-        let now = self.graph.clock.now();
-        self.token
-            .fresh(now, |_, _| false, |old| async move { Ok(old) })
-            .await
-    }
-
-    async fn call<T: for<'de> Deserialize<'de>>(
-        &self,
-        what: &str,
-        idempotent: bool,
-        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> Result<T, PublishError> {
-        let token = self.access().await?;
-        self.graph
-            .call(what, idempotent, token.expose(), build)
-            .await
     }
 
     /// A photo post: the post's image uploaded with its text as caption.
@@ -187,36 +154,28 @@ impl Facebook {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "image".into());
         let page = &self.page;
-        self.call("posting the photo", false, |c, t| {
-            let part = reqwest::multipart::Part::bytes(bytes.clone())
-                .file_name(file_name.clone())
-                .mime_str(info.kind.mime())
-                .expect("a known image type");
-            let form = reqwest::multipart::Form::new()
-                .part("source", part)
-                .text("caption", post.text.clone())
-                .text("published", "true")
-                .text("access_token", t.to_string());
-            c.post(self.url(&format!("/{page}/photos"))).multipart(form)
-        })
-        .await
+        self.api
+            .call("posting the photo", false, |c, t| {
+                let part = reqwest::multipart::Part::bytes(bytes.clone())
+                    .file_name(file_name.clone())
+                    .mime_str(info.kind.mime())
+                    .expect("a known image type");
+                let form = reqwest::multipart::Form::new()
+                    .part("source", part)
+                    .text("caption", post.text.clone())
+                    .text("published", "true")
+                    .text("access_token", t.to_string());
+                c.post(self.api.url(&format!("/{page}/photos")))
+                    .multipart(form)
+            })
+            .await
     }
 
     /// The address of a post, where it can be asked.
     async fn permalink(&self, id: &str) -> Option<String> {
-        let found: Result<FeedPost, _> = self
-            .call("asking the post's address", true, |c, t| {
-                c.get(self.url(&format!("/{id}")))
-                    .query(&[("fields", "id,permalink_url"), ("access_token", t)])
-            })
-            .await;
-        match found {
-            Ok(p) => p.permalink_url,
-            Err(e) => {
-                tracing::warn!(target_name = self.target.name, error = %e, "posted, but its address could not be asked");
-                None
-            }
-        }
+        self.api
+            .permalink(&self.target.name, id, "id,permalink_url")
+            .await
     }
 
     /// The post's views, while Meta answers the metric.
@@ -225,10 +184,12 @@ impl Facebook {
             return Ok(None);
         }
         let asked: Result<List<Insight>, _> = self
-            .call("the post's views", true, |c, t| {
-                c.get(self.url(&format!("/{id}/insights")))
-                    .query(&[("metric", "post_media_view"), ("access_token", t)])
-            })
+            .api
+            .get(
+                "the post's views",
+                &format!("/{id}/insights"),
+                &[("metric", "post_media_view")],
+            )
             .await;
         match asked {
             Ok(list) => Ok(graph::metric(&list.data, "post_media_view")),
@@ -244,13 +205,6 @@ impl Facebook {
             Err(e) => Err(e),
         }
     }
-}
-
-/// Meta's time format: `2019-08-12T03:45:11+0000`.
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z")
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 #[async_trait]
@@ -273,8 +227,9 @@ impl Publisher for Facebook {
         // The form body, not the query string: a `#` there would cut the
         // text short. `fields` saves asking for the address after.
         let made: Made = self
+            .api
             .call("posting", false, |c, t| {
-                c.post(self.url(&format!("/{page}/feed")))
+                c.post(self.api.url(&format!("/{page}/feed")))
                     .query(&[("fields", "id,permalink_url")])
                     .form(&[("message", post.text.as_str()), ("access_token", t)])
             })
@@ -290,47 +245,30 @@ impl Publisher for Facebook {
         let page = &self.page;
         let not_before = post.not_before - CLOCK_SKEW;
         let since = not_before.timestamp().to_string();
-        let list: List<FeedPost> = self
-            .call("looking for the post", true, |c, t| {
-                c.get(self.url(&format!("/{page}/posts"))).query(&[
+        let list: List<Listed> = self
+            .api
+            .get(
+                "looking for the post",
+                &format!("/{page}/posts"),
+                &[
                     ("fields", "id,message,created_time,permalink_url"),
                     ("since", since.as_str()),
                     ("limit", "25"),
-                    ("access_token", t),
-                ])
-            })
+                ],
+            )
             .await?;
-        let candidates = list
-            .data
-            .into_iter()
-            // Newest first in the answer: oldest first here.
-            .rev()
-            .filter(|p| {
-                p.created_time
-                    .as_deref()
-                    .and_then(parse_time)
-                    .is_none_or(|t| t >= not_before)
-            })
-            .map(|p| matching::Candidate {
-                text: matching::compare_plain(&post.text, p.message.as_deref().unwrap_or_default()),
-                agreeing: 0,
-                shown: p.permalink_url.clone().unwrap_or_else(|| p.id.clone()),
-                found: Published {
-                    remote_id: p.id,
-                    url: p.permalink_url,
-                },
-            })
-            .collect();
-        Ok(matching::decide(candidates).into())
+        Ok(session::find_among(post, list.data, not_before).into())
     }
 
     async fn verify(&self) -> Result<String, PublishError> {
         let page = &self.page;
         let p: Page = self
-            .call("checking the Page", true, |c, t| {
-                c.get(self.url(&format!("/{page}")))
-                    .query(&[("fields", "id,name"), ("access_token", t)])
-            })
+            .api
+            .get(
+                "checking the Page",
+                &format!("/{page}"),
+                &[("fields", "id,name")],
+            )
             .await?;
         Ok(match p.name {
             Some(n) => format!("the Page {n} ({})", p.id),
@@ -339,16 +277,18 @@ impl Publisher for Facebook {
     }
 
     fn remaining_calls(&self) -> Option<u64> {
-        self.graph.calls_left()
+        self.api.graph.calls_left()
     }
 
     async fn followers(&self) -> Result<Option<u64>, PublishError> {
         let page = &self.page;
         let p: Page = self
-            .call("the follower count", true, |c, t| {
-                c.get(self.url(&format!("/{page}")))
-                    .query(&[("fields", "followers_count,fan_count"), ("access_token", t)])
-            })
+            .api
+            .get(
+                "the follower count",
+                &format!("/{page}"),
+                &[("fields", "followers_count,fan_count")],
+            )
             .await?;
         Ok(p.followers_count.or(p.fan_count))
     }
@@ -359,16 +299,10 @@ impl Publisher for Facebook {
     ) -> Result<Vec<(String, Check)>, PublishError> {
         let mut out = Vec::new();
         for id in remote_ids {
+            let path = format!("/{id}");
             let asked: Result<PostCounts, _> = self
-                .call("engagement", true, |c, t| {
-                    c.get(self.url(&format!("/{id}"))).query(&[
-                        (
-                            "fields",
-                            "id,shares,comments.summary(true).limit(0),reactions.summary(true).limit(0)",
-                        ),
-                        ("access_token", t),
-                    ])
-                })
+                .api
+                .get("engagement", &path, &[("fields", COUNTS)])
                 .await;
             let counts = match asked {
                 Ok(c) => c,
@@ -399,18 +333,5 @@ impl Publisher for Facebook {
             ));
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metas_times_are_read() {
-        assert_eq!(
-            parse_time("2019-08-12T03:45:11+0000").unwrap().to_rfc3339(),
-            "2019-08-12T03:45:11+00:00"
-        );
     }
 }

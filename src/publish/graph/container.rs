@@ -42,6 +42,22 @@ pub enum State {
     Dead(String),
 }
 
+impl State {
+    /// A container's status as Threads (`status`, `error_message`) and
+    /// Instagram (`status_code`, `status`) give it.
+    pub fn of(status: Option<&str>, message: Option<String>) -> State {
+        match status {
+            Some("PUBLISHED") => State::Published,
+            Some("IN_PROGRESS") => State::InProgress,
+            Some(s @ ("ERROR" | "EXPIRED")) => State::Dead(format!(
+                "{s}{}",
+                message.map(|m| format!(": {m}")).unwrap_or_default()
+            )),
+            _ => State::Ready,
+        }
+    }
+}
+
 /// A network that publishes in two steps.
 #[async_trait]
 pub trait Containers: Send + Sync {

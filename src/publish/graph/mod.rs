@@ -19,6 +19,7 @@ use super::http::{self, Http};
 use crate::clock::Clock;
 
 pub mod container;
+pub mod session;
 
 /// What one Meta product says differently.
 #[derive(Debug)]

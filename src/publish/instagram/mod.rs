@@ -30,14 +30,14 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::graph::container::{self, Containers, State};
-use super::graph::{self, Graph, Id, Insight, List, Product, Quota, QuotaCache};
+use super::graph::session::{self, Listed, Renewal, Session};
+use super::graph::{self, Graph, Id, Insight, List, Product, QuotaCache};
 use super::matching;
-use super::oauth::{KeptToken, TokenAnswer, TokenSet};
+use super::oauth::{KeptToken, TokenSet};
 use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::clock::Clock;
 use crate::model::{Check, Counts, Published};
 use crate::render::{Count, Limits, Rule};
-use crate::secret::Secret;
 use crate::store::Kept;
 
 pub mod home;
@@ -78,10 +78,8 @@ static PRODUCT: Product = Product {
 
 pub struct Instagram {
     target: TargetId,
-    graph: Graph,
-    refresh_url: String,
+    api: Session,
     account: String,
-    token: Arc<KeptToken>,
     media_base_url: String,
     kept: Kept,
     me: OnceLock<String>,
@@ -94,12 +92,9 @@ struct ContainerStatus {
     status: Option<String>,
 }
 
+/// A post's own counts, where its insights are refused.
 #[derive(Debug, Deserialize)]
-struct Media {
-    id: String,
-    caption: Option<String>,
-    timestamp: Option<String>,
-    permalink: Option<String>,
+struct MediaCounts {
     like_count: Option<u64>,
     comments_count: Option<u64>,
 }
@@ -113,12 +108,21 @@ struct Account {
 
 impl Instagram {
     pub fn new(name: &str, s: &Settings, token: Arc<KeptToken>, kept: Kept) -> Self {
+        // `GET graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token`,
+        // for an Instagram Login token (one with an end) once it is a day old.
+        let renewal = Renewal {
+            url: format!("{}/refresh_access_token", s.refresh_url),
+            grant_type: "ig_refresh_token",
+            due: refresh_due,
+        };
         Instagram {
             target: TargetId::new(name, &home::PROFILE),
-            graph: Graph::new(&s.api_url, &s.api_version, &PRODUCT),
-            refresh_url: s.refresh_url.clone(),
+            api: Session::new(
+                Graph::new(&s.api_url, &s.api_version, &PRODUCT),
+                token,
+                Some(renewal),
+            ),
             account: s.account.clone(),
-            token,
             media_base_url: s.media_base_url.clone(),
             kept,
             me: OnceLock::new(),
@@ -128,75 +132,17 @@ impl Instagram {
 
     /// Takes time from `clock` (the daemon's; tests pause it).
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.graph = self.graph.with_clock(clock);
+        self.api = self.api.with_clock(clock);
         self
-    }
-
-    fn url(&self, path: &str) -> String {
-        self.graph.url(path)
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        self.graph.clock.now()
-    }
-
-    /// The token; an Instagram Login token (one with an end) is refreshed
-    /// first once it is a day old.
-    async fn access(&self) -> Result<Secret, PublishError> {
-        let now = self.now();
-        self.token
-            .fresh(now, refresh_due, |old| self.refresh(old, now))
-            .await
-    }
-
-    /// `GET graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token`.
-    async fn refresh(&self, old: TokenSet, now: DateTime<Utc>) -> Result<TokenSet, PublishError> {
-        let url = format!("{}/refresh_access_token", self.refresh_url);
-        let a: TokenAnswer = self
-            .graph
-            .call("refreshing the token", true, &old.access_token, |c, t| {
-                c.get(&url)
-                    .query(&[("grant_type", "ig_refresh_token"), ("access_token", t)])
-            })
-            .await?;
-        Ok(TokenSet::from_answer(a, now, Some(&old)))
-    }
-
-    async fn call<T: for<'de> Deserialize<'de>>(
-        &self,
-        what: &str,
-        idempotent: bool,
-        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> Result<T, PublishError> {
-        let token = self.access().await?;
-        self.graph
-            .call(what, idempotent, token.expose(), build)
-            .await
     }
 
     /// Posts left in the account's rolling 24 h, asked at most hourly;
     /// `None` when it cannot be told.
     async fn posts_left(&self) -> Option<u64> {
-        let now = self.now();
-        if let Some(left) = self.quota.fresh(now) {
-            return Some(left);
-        }
-        let account = &self.account;
-        let asked: Result<List<Quota>, _> = self
-            .call("the publishing quota", true, |c, t| {
-                c.get(self.url(&format!("/{account}/content_publishing_limit")))
-                    .query(&[("fields", "config,quota_usage"), ("access_token", t)])
-            })
-            .await;
-        let left = match asked {
-            Ok(list) => list.data.first()?.left()?,
-            Err(e) => {
-                tracing::debug!(target_name = self.target.name, error = %e, "cannot ask the publishing quota; posting without it");
-                return None;
-            }
-        };
-        self.quota.set(left, now);
-        Some(left)
+        let path = format!("/{}/content_publishing_limit", self.account);
+        self.api
+            .posts_left(&self.target.name, &self.quota, &path, "config,quota_usage")
+            .await
     }
 
     /// The account (asked once): its user name, for `verify`.
@@ -206,10 +152,12 @@ impl Instagram {
         }
         let account = &self.account;
         let a: Account = self
-            .call("checking the account", true, |c, t| {
-                c.get(self.url(&format!("/{account}")))
-                    .query(&[("fields", "id,username"), ("access_token", t)])
-            })
+            .api
+            .get(
+                "checking the account",
+                &format!("/{account}"),
+                &[("fields", "id,username")],
+            )
             .await?;
         let who = a.username.map(|u| format!("@{u}")).unwrap_or(a.id);
         Ok(self.me.get_or_init(|| who))
@@ -217,13 +165,13 @@ impl Instagram {
 
     /// The post's counts from its media object, where insights fail.
     async fn media_counts(&self, id: &str) -> Result<Counts, PublishError> {
-        let m: Media = self
-            .call("engagement", true, |c, t| {
-                c.get(self.url(&format!("/{id}"))).query(&[
-                    ("fields", "id,like_count,comments_count"),
-                    ("access_token", t),
-                ])
-            })
+        let m: MediaCounts = self
+            .api
+            .get(
+                "engagement",
+                &format!("/{id}"),
+                &[("fields", "id,like_count,comments_count")],
+            )
             .await?;
         Ok(Counts {
             likes: m.like_count.unwrap_or(0),
@@ -237,13 +185,6 @@ impl Instagram {
 /// ends) a day old or of unknown age; a Page token (no end) never.
 pub fn refresh_due(token: &TokenSet, now: DateTime<Utc>) -> bool {
     token.expires_at.is_some() && token.issued_at.is_none_or(|t| now - t >= REFRESH_AFTER)
-}
-
-/// Meta's time format: `2021-08-13T08:25:28+0000`.
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z")
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 #[async_trait]
@@ -271,48 +212,34 @@ impl Containers for Instagram {
         if !image.alt.is_empty() {
             form.push(("alt_text", image.alt.clone()));
         }
-        let account = &self.account;
-        // The form body: a `#` in the address would cut the caption short.
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let path = format!("/{}/media", self.account);
         let made: Id = self
-            .call("making the container", false, |c, t| {
-                let mut body = form.clone();
-                body.push(("access_token", t.to_string()));
-                c.post(self.url(&format!("/{account}/media"))).form(&body)
-            })
+            .api
+            .post_form("making the container", &path, &form)
             .await?;
         Ok(made.id)
     }
 
     async fn state(&self, container: &str) -> Result<State, PublishError> {
         let status: ContainerStatus = self
-            .call("asking the container's status", true, |c, t| {
-                c.get(self.url(&format!("/{container}")))
-                    .query(&[("fields", "status_code,status"), ("access_token", t)])
-            })
+            .api
+            .get(
+                "asking the container's status",
+                &format!("/{container}"),
+                &[("fields", "status_code,status")],
+            )
             .await?;
-        Ok(match status.status_code.as_deref() {
-            Some("PUBLISHED") => State::Published,
-            Some("IN_PROGRESS") => State::InProgress,
-            // The error's code is only inside the sentence ("Error: Media
-            // upload has failed with error code 2207082").
-            Some(s @ ("ERROR" | "EXPIRED")) => State::Dead(format!(
-                "{s}{}",
-                status.status.map(|m| format!(": {m}")).unwrap_or_default()
-            )),
-            _ => State::Ready,
-        })
+        // The error's code is only inside the sentence ("Error: Media
+        // upload has failed with error code 2207082").
+        Ok(State::of(status.status_code.as_deref(), status.status))
     }
 
     async fn publish_container(&self, container: &str) -> Result<String, PublishError> {
-        let account = &self.account;
-        let published: Id = self
-            .call("publishing", false, |c, t| {
-                c.post(self.url(&format!("/{account}/media_publish")))
-                    .form(&[("creation_id", container), ("access_token", t)])
-            })
-            .await?;
-        self.quota.used_one();
-        Ok(published.id)
+        let path = format!("/{}/media_publish", self.account);
+        self.api
+            .publish_container(&self.quota, &path, container)
+            .await
     }
 
     /// The account's newest media since the intent, by their captions'
@@ -322,53 +249,28 @@ impl Containers for Instagram {
         post: &Outgoing,
     ) -> Result<matching::Decision<Published>, PublishError> {
         let account = &self.account;
-        let not_before = post.not_before - CLOCK_SKEW;
-        let list: List<Media> = self
-            .call("looking for the post", true, |c, t| {
-                c.get(self.url(&format!("/{account}/media"))).query(&[
+        let list: List<Listed> = self
+            .api
+            .get(
+                "looking for the post",
+                &format!("/{account}/media"),
+                &[
                     ("fields", "id,caption,timestamp,permalink"),
                     ("limit", "25"),
-                    ("access_token", t),
-                ])
-            })
+                ],
+            )
             .await?;
-        let candidates = list
-            .data
-            .into_iter()
-            .rev()
-            .filter(|m| {
-                m.timestamp
-                    .as_deref()
-                    .and_then(parse_time)
-                    .is_none_or(|t| t >= not_before)
-            })
-            .map(|m| matching::Candidate {
-                text: matching::compare_plain(&post.text, m.caption.as_deref().unwrap_or_default()),
-                agreeing: 0,
-                shown: m.permalink.clone().unwrap_or_else(|| m.id.clone()),
-                found: Published {
-                    remote_id: m.id,
-                    url: m.permalink,
-                },
-            })
-            .collect();
-        Ok(matching::decide(candidates))
+        Ok(session::find_among(
+            post,
+            list.data,
+            post.not_before - CLOCK_SKEW,
+        ))
     }
 
     async fn permalink(&self, media: &str) -> Option<String> {
-        let found: Result<Media, _> = self
-            .call("asking the post's address", true, |c, t| {
-                c.get(self.url(&format!("/{media}")))
-                    .query(&[("fields", "id,permalink"), ("access_token", t)])
-            })
-            .await;
-        match found {
-            Ok(m) => m.permalink,
-            Err(e) => {
-                tracing::warn!(target_name = self.target.name, error = %e, "posted, but its address could not be asked");
-                None
-            }
-        }
+        self.api
+            .permalink(&self.target.name, media, "id,permalink")
+            .await
     }
 }
 
@@ -380,12 +282,9 @@ impl Publisher for Instagram {
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
         if self.posts_left().await == Some(0) {
-            return Err(PublishError::RateLimited {
-                retry_at: Some(self.now() + graph::QUOTA_FRESH),
-                message:
-                    "the account's API posts of the last 24 hours are used; trying again in an hour"
-                        .into(),
-            });
+            return Err(self.api.quota_spent(
+                "the account's API posts of the last 24 hours are used; trying again in an hour",
+            ));
         }
         container::publish(self, post).await
     }
@@ -403,16 +302,18 @@ impl Publisher for Instagram {
     }
 
     fn remaining_calls(&self) -> Option<u64> {
-        self.graph.calls_left()
+        self.api.graph.calls_left()
     }
 
     async fn followers(&self) -> Result<Option<u64>, PublishError> {
         let account = &self.account;
         let a: Account = self
-            .call("the follower count", true, |c, t| {
-                c.get(self.url(&format!("/{account}")))
-                    .query(&[("fields", "id,followers_count"), ("access_token", t)])
-            })
+            .api
+            .get(
+                "the follower count",
+                &format!("/{account}"),
+                &[("fields", "id,followers_count")],
+            )
             .await?;
         Ok(a.followers_count)
     }
@@ -424,12 +325,12 @@ impl Publisher for Instagram {
         let mut out = Vec::new();
         for id in remote_ids {
             let asked: Result<List<Insight>, _> = self
-                .call("engagement", true, |c, t| {
-                    c.get(self.url(&format!("/{id}/insights"))).query(&[
-                        ("metric", "views,reach,likes,comments,shares,saved"),
-                        ("access_token", t),
-                    ])
-                })
+                .api
+                .get(
+                    "engagement",
+                    &format!("/{id}/insights"),
+                    &[("metric", "views,reach,likes,comments,shares,saved")],
+                )
                 .await;
             let counts = match asked {
                 Ok(list) => {

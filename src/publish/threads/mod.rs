@@ -26,14 +26,14 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::graph::container::{self, Containers, State};
-use super::graph::{self, Graph, Id, Insight, List, Product, Quota, QuotaCache};
+use super::graph::session::{self, Listed, Renewal, Session};
+use super::graph::{self, Graph, Id, Insight, List, Product, QuotaCache};
 use super::matching;
-use super::oauth::{KeptToken, TokenAnswer, TokenSet};
+use super::oauth::{KeptToken, TokenSet};
 use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::clock::Clock;
 use crate::model::{Check, Counts, Published};
 use crate::render::{Count, Limits, Rule, find_hashtags};
-use crate::secret::Secret;
 use crate::store::Kept;
 
 pub mod home;
@@ -49,6 +49,10 @@ pub const LIMITS: Limits = Limits::of(&[
 
 /// The API version in every path but the token refresh's.
 pub const VERSION: &str = "v1.0";
+/// How far before the intent the account's threads are looked through
+/// (clocks differ).
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
+
 /// A long-lived token is refreshed once it is this old (Meta allows it
 /// from 24 h on; it then lasts 60 days from the refresh).
 pub const REFRESH_AFTER: chrono::Duration = chrono::Duration::hours(24);
@@ -64,8 +68,7 @@ static PRODUCT: Product = Product {
 
 pub struct Threads {
     target: TargetId,
-    graph: Graph,
-    token: Arc<KeptToken>,
+    api: Session,
     /// Public address of the posts folder's images, if any.
     media_base_url: Option<String>,
     kept: Kept,
@@ -85,13 +88,6 @@ struct ContainerStatus {
     error_message: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Media {
-    id: String,
-    permalink: Option<String>,
-    text: Option<String>,
-}
-
 impl Threads {
     pub fn new(
         name: &str,
@@ -100,10 +96,17 @@ impl Threads {
         media_base_url: Option<String>,
         kept: Kept,
     ) -> Self {
+        let graph = Graph::new(api_url, VERSION, &PRODUCT);
+        // `GET /refresh_access_token?grant_type=th_refresh_token` (no
+        // version in this path).
+        let renewal = Renewal {
+            url: graph.unversioned("/refresh_access_token"),
+            grant_type: "th_refresh_token",
+            due: refresh_due,
+        };
         Threads {
             target: TargetId::new(name, &home::PROFILE),
-            graph: Graph::new(api_url, VERSION, &PRODUCT),
-            token,
+            api: Session::new(graph, token, Some(renewal)),
             media_base_url,
             kept,
             me: OnceLock::new(),
@@ -113,52 +116,8 @@ impl Threads {
 
     /// Takes time from `clock` (the daemon's; tests pause it).
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.graph = self.graph.with_clock(clock);
+        self.api = self.api.with_clock(clock);
         self
-    }
-
-    fn url(&self, path: &str) -> String {
-        self.graph.url(path)
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        self.graph.clock.now()
-    }
-
-    /// The access token, refreshed first once it is a day old.
-    async fn access(&self) -> Result<Secret, PublishError> {
-        let now = self.now();
-        self.token
-            .fresh(now, refresh_due, |old| self.refresh(old, now))
-            .await
-    }
-
-    /// `GET /refresh_access_token?grant_type=th_refresh_token` (no
-    /// version in this path).
-    async fn refresh(&self, old: TokenSet, now: DateTime<Utc>) -> Result<TokenSet, PublishError> {
-        let url = self.graph.unversioned("/refresh_access_token");
-        let a: TokenAnswer = self
-            .graph
-            .call("refreshing the token", true, &old.access_token, |c, t| {
-                c.get(&url)
-                    .query(&[("grant_type", "th_refresh_token"), ("access_token", t)])
-            })
-            .await?;
-        Ok(TokenSet::from_answer(a, now, Some(&old)))
-    }
-
-    /// Sends a request with the token (`build` adds it as `access_token`)
-    /// and reads the answer as `T`.
-    async fn call<T: for<'de> Deserialize<'de>>(
-        &self,
-        what: &str,
-        idempotent: bool,
-        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> Result<T, PublishError> {
-        let token = self.access().await?;
-        self.graph
-            .call(what, idempotent, token.expose(), build)
-            .await
     }
 
     /// The account the token opens (asked once).
@@ -167,10 +126,8 @@ impl Threads {
             return Ok(me);
         }
         let user: User = self
-            .call("who the token is", true, |c, t| {
-                c.get(self.url("/me"))
-                    .query(&[("fields", "id,username"), ("access_token", t)])
-            })
+            .api
+            .get("who the token is", "/me", &[("fields", "id,username")])
             .await?;
         Ok(self.me.get_or_init(|| user))
     }
@@ -178,26 +135,11 @@ impl Threads {
     /// Posts left in the account's rolling 24 h (250 API posts a day),
     /// asked at most hourly; `None` when it cannot be told.
     async fn posts_left(&self) -> Option<u64> {
-        let now = self.now();
-        if let Some(left) = self.quota.fresh(now) {
-            return Some(left);
-        }
         let me = self.me().await.ok()?.id.clone();
-        let asked: Result<List<Quota>, _> = self
-            .call("the publishing quota", true, |c, t| {
-                c.get(self.url(&format!("/{me}/threads_publishing_limit")))
-                    .query(&[("fields", "quota_usage,config"), ("access_token", t)])
-            })
-            .await;
-        let left = match asked {
-            Ok(list) => list.data.first()?.left()?,
-            Err(e) => {
-                tracing::debug!(target_name = self.target.name, error = %e, "cannot ask the publishing quota; posting without it");
-                return None;
-            }
-        };
-        self.quota.set(left, now);
-        Some(left)
+        let path = format!("/{me}/threads_publishing_limit");
+        self.api
+            .posts_left(&self.target.name, &self.quota, &path, "quota_usage,config")
+            .await
     }
 
     /// The public address of the post's first image, where the target has
@@ -233,49 +175,32 @@ impl Containers for Threads {
         if let Some(tag) = topic_tag(&post.text) {
             form.push(("topic_tag", tag));
         }
-        // The form body, not the query string: a `#` there would cut the
-        // text short.
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let made: Id = self
-            .call("making the container", false, |c, t| {
-                let mut body = form.clone();
-                body.push(("access_token", t.to_string()));
-                c.post(self.url(&format!("/{me}/threads"))).form(&body)
-            })
+            .api
+            .post_form("making the container", &format!("/{me}/threads"), &form)
             .await?;
         Ok(made.id)
     }
 
     async fn state(&self, container: &str) -> Result<State, PublishError> {
         let status: ContainerStatus = self
-            .call("asking the container's status", true, |c, t| {
-                c.get(self.url(&format!("/{container}")))
-                    .query(&[("fields", "status,error_message"), ("access_token", t)])
-            })
+            .api
+            .get(
+                "asking the container's status",
+                &format!("/{container}"),
+                &[("fields", "status,error_message")],
+            )
             .await?;
-        Ok(match status.status.as_deref() {
-            Some("PUBLISHED") => State::Published,
-            Some("IN_PROGRESS") => State::InProgress,
-            Some(s @ ("ERROR" | "EXPIRED")) => State::Dead(format!(
-                "{s}{}",
-                status
-                    .error_message
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            )),
-            _ => State::Ready,
-        })
+        Ok(State::of(status.status.as_deref(), status.error_message))
     }
 
     async fn publish_container(&self, container: &str) -> Result<String, PublishError> {
         let me = self.me().await?.id.clone();
-        let published: Id = self
-            .call("publishing", false, |c, t| {
-                c.post(self.url(&format!("/{me}/threads_publish")))
-                    .form(&[("creation_id", container), ("access_token", t)])
-            })
-            .await?;
-        self.quota.used_one();
-        Ok(published.id)
+        let path = format!("/{me}/threads_publish");
+        self.api
+            .publish_container(&self.quota, &path, container)
+            .await
     }
 
     /// Looks for the post among the account's threads since the intent, by
@@ -286,50 +211,27 @@ impl Containers for Threads {
         post: &Outgoing,
     ) -> Result<matching::Decision<Published>, PublishError> {
         let me = self.me().await?.id.clone();
-        let since = (post.not_before - chrono::Duration::seconds(60))
-            .timestamp()
-            .to_string();
-        let list: List<Media> = self
-            .call("looking for the post", true, |c, t| {
-                c.get(self.url(&format!("/{me}/threads"))).query(&[
+        let not_before = post.not_before - CLOCK_SKEW;
+        let since = not_before.timestamp().to_string();
+        let list: List<Listed> = self
+            .api
+            .get(
+                "looking for the post",
+                &format!("/{me}/threads"),
+                &[
                     ("fields", "id,permalink,text,timestamp"),
                     ("since", since.as_str()),
                     ("limit", "100"),
-                    ("access_token", t),
-                ])
-            })
+                ],
+            )
             .await?;
-        let candidates = list
-            .data
-            .into_iter()
-            .rev()
-            .map(|m| matching::Candidate {
-                text: matching::compare_plain(&post.text, m.text.as_deref().unwrap_or_default()),
-                agreeing: 0,
-                shown: m.permalink.clone().unwrap_or_else(|| m.id.clone()),
-                found: Published {
-                    remote_id: m.id,
-                    url: m.permalink,
-                },
-            })
-            .collect();
-        Ok(matching::decide(candidates))
+        Ok(session::find_among(post, list.data, not_before))
     }
 
     async fn permalink(&self, media: &str) -> Option<String> {
-        let found: Result<Media, _> = self
-            .call("asking the post's address", true, |c, t| {
-                c.get(self.url(&format!("/{media}")))
-                    .query(&[("fields", "id,permalink"), ("access_token", t)])
-            })
-            .await;
-        match found {
-            Ok(m) => m.permalink,
-            Err(e) => {
-                tracing::warn!(target_name = self.target.name, error = %e, "posted, but its address could not be asked");
-                None
-            }
-        }
+        self.api
+            .permalink(&self.target.name, media, "id,permalink")
+            .await
     }
 }
 
@@ -356,10 +258,9 @@ impl Publisher for Threads {
 
     async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
         if self.posts_left().await == Some(0) {
-            return Err(PublishError::RateLimited {
-                retry_at: Some(self.now() + graph::QUOTA_FRESH),
-                message: "the account's 250 API posts of the last 24 hours are used; trying again in an hour".into(),
-            });
+            return Err(self.api.quota_spent(
+                "the account's 250 API posts of the last 24 hours are used; trying again in an hour",
+            ));
         }
         container::publish(self, post).await
     }
@@ -381,16 +282,18 @@ impl Publisher for Threads {
     }
 
     fn remaining_calls(&self) -> Option<u64> {
-        self.graph.calls_left()
+        self.api.graph.calls_left()
     }
 
     async fn followers(&self) -> Result<Option<u64>, PublishError> {
         let me = self.me().await?.id.clone();
         let answer: List<Insight> = self
-            .call("the follower count", true, |c, t| {
-                c.get(self.url(&format!("/{me}/threads_insights")))
-                    .query(&[("metric", "followers_count"), ("access_token", t)])
-            })
+            .api
+            .get(
+                "the follower count",
+                &format!("/{me}/threads_insights"),
+                &[("metric", "followers_count")],
+            )
             .await?;
         Ok(graph::metric(&answer.data, "followers_count"))
     }
@@ -402,12 +305,12 @@ impl Publisher for Threads {
         let mut out = Vec::new();
         for id in remote_ids {
             let answer: Result<List<Insight>, _> = self
-                .call("engagement", true, |c, t| {
-                    c.get(self.url(&format!("/{id}/insights"))).query(&[
-                        ("metric", "views,likes,replies,reposts,quotes,shares"),
-                        ("access_token", t),
-                    ])
-                })
+                .api
+                .get(
+                    "engagement",
+                    &format!("/{id}/insights"),
+                    &[("metric", "views,likes,replies,reposts,quotes,shares")],
+                )
                 .await;
             let insights = match answer {
                 Ok(a) => a.data,
