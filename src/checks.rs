@@ -11,7 +11,7 @@ use crate::model::{Lang, Message, MessageKind};
 use crate::posts::{Catalog, Problem, Severity};
 use crate::publish::profile::Profile;
 use crate::publish::registry;
-use crate::render::{Lengths, Limits, Measure, measure, overruns, render, render_short};
+use crate::render::{Lengths, Limits, Measure, overruns, render, render_short};
 use rayon::prelude::*;
 
 /// Images a network would refuse, by its media rules: too large (not
@@ -132,6 +132,7 @@ pub fn check_targets(
         .map(|t| (t, limits(t)))
         .filter(|(_, l)| l.limits_anything())
         .collect();
+    let unconfigured = unconfigured_networks(config);
     catalog
         .messages
         .par_iter()
@@ -209,6 +210,7 @@ pub fn check_targets(
             if m.kind == MessageKind::Queue && !m.draft {
                 problems.extend(queue_problems(config, catalog, m, &file, now));
             }
+            problems.extend(unconfigured_problems(m, &file, &lengths, &unconfigured));
             problems
         })
         .collect()
@@ -315,11 +317,18 @@ pub fn check_repeats_and_costs(config: &Config, catalog: &Catalog) -> Vec<Proble
     out
 }
 
-/// A post's texts, each rendered and counted once, on first use.
+/// A text's lengths, and the text.
+type Counted = (Lengths, String);
+
+/// A post's texts, each rendered and counted once, on first use, however
+/// many networks they are then weighed for.
 struct LengthsByLang<'m> {
     message: &'m Message,
     hashtags: &'m [String],
-    counted: std::cell::RefCell<Vec<(&'m Lang, Lengths)>>,
+    /// The full text's lengths, and the text where a count needed it.
+    counted: std::cell::RefCell<Vec<(&'m Lang, Lengths, Option<String>)>>,
+    /// The short text's lengths and text, where the post has one.
+    shorts: std::cell::RefCell<Vec<(&'m Lang, Option<Counted>)>>,
 }
 
 impl<'m> LengthsByLang<'m> {
@@ -328,35 +337,53 @@ impl<'m> LengthsByLang<'m> {
             message,
             hashtags,
             counted: Default::default(),
+            shorts: Default::default(),
         }
     }
 
     /// The measures of the short text in `lang`, if the post has one.
     fn short(&self, lang: &'m Lang, limits: &Limits) -> Option<Measure> {
-        render_short(self.message, lang, self.hashtags).map(|r| measure(&r, limits))
+        let mut shorts = self.shorts.borrow_mut();
+        let i = match shorts.iter().position(|(k, _)| *k == lang) {
+            Some(i) => i,
+            None => {
+                let short = render_short(self.message, lang, self.hashtags)
+                    .map(|r| (Lengths::of(&r), r.text));
+                shorts.push((lang, short));
+                shorts.len() - 1
+            }
+        };
+        let (lengths, text) = shorts[i].1.as_ref()?;
+        Some(lengths.measure_text(text, limits))
     }
 
     /// The measures of the text in `lang` against `limits`; the text is
-    /// rendered again only where X's weighted count needs it.
+    /// kept only where a count needs it (X's weighted count of a text
+    /// twitter-text must parse, hashtags, mentions).
     fn measure(&self, lang: &'m Lang, limits: &Limits) -> Measure {
-        let lengths = self.of(lang);
-        if lengths.needs_text(limits) {
-            let rendered = render(self.message, lang, self.hashtags).expect("language present");
-            lengths.measure_text(&rendered.text, limits)
-        } else {
-            lengths.measure(limits)
+        let i = self.index(lang);
+        let mut counted = self.counted.borrow_mut();
+        let (_, lengths, text) = &mut counted[i];
+        if !lengths.needs_text(limits) {
+            return lengths.measure(limits);
         }
+        let text = text.get_or_insert_with(|| {
+            render(self.message, lang, self.hashtags)
+                .expect("language present")
+                .text
+        });
+        lengths.measure_text(text, limits)
     }
 
-    /// The lengths of the text in `lang` (which the post has).
-    fn of(&self, lang: &'m Lang) -> Lengths {
-        if let Some((_, l)) = self.counted.borrow().iter().find(|(k, _)| *k == lang) {
-            return *l;
+    /// Where the text in `lang` is counted, counting it first if needed.
+    fn index(&self, lang: &'m Lang) -> usize {
+        let mut counted = self.counted.borrow_mut();
+        if let Some(i) = counted.iter().position(|(k, _, _)| *k == lang) {
+            return i;
         }
         let rendered = render(self.message, lang, self.hashtags).expect("language present");
-        let lengths = Lengths::of(&rendered);
-        self.counted.borrow_mut().push((lang, lengths));
-        lengths
+        counted.push((lang, Lengths::of(&rendered), None));
+        counted.len() - 1
     }
 }
 
@@ -433,53 +460,52 @@ fn queue_problems(
     problems
 }
 
-/// Texts too long for a network the bot supports but this configuration
-/// has no target on (the shipped one posts to an outbox only): warnings
-/// naming the network, so a text too long for Bluesky is caught on a
-/// laptop before the campaign posts there.
-pub fn check_unconfigured_networks(config: &Config, catalog: &Catalog) -> Vec<Problem> {
-    let unconfigured: Vec<(&'static Profile, Limits)> = registry::NETWORKS
+/// The networks the bot supports that this configuration has no target on
+/// (the shipped one posts to an outbox only), where lengths are limited:
+/// posts are measured for them too, so a text too long for Bluesky is
+/// caught on a laptop before the campaign posts there.
+fn unconfigured_networks(config: &Config) -> Vec<(&'static Profile, Limits)> {
+    registry::NETWORKS
         .iter()
         .map(|net| net.profile())
         .filter(|net| !config.targets.iter().any(|t| t.profile().name == net.name))
         .map(|net| (net, net.limits))
         .filter(|(_, limits)| limits.limits_anything())
-        .collect();
-    if unconfigured.is_empty() {
-        return Vec::new();
-    }
-    catalog
-        .messages
-        .par_iter()
-        .flat_map_iter(|m| {
-            let file = Path::new("posts").join(&m.source);
-            let lengths = LengthsByLang::new(m, &config.hashtags);
-            let mut problems = Vec::new();
-            for (net, limits) in &unconfigured {
-                let network = net.unconfigured_name();
-                for lang in m.langs() {
-                    let fits_short = lengths
-                        .short(lang, limits)
-                        .is_some_and(|m| overruns(&m, limits).is_empty());
-                    if fits_short {
-                        continue;
-                    }
-                    for over in overruns(&lengths.measure(lang, limits), limits) {
-                        problems.push(Problem {
-                            severity: Severity::Warning,
-                            file: file.clone(),
-                            line: m.text_lines.get(lang).copied().unwrap_or(0),
-                            column: 1,
-                            message: format!(
-                                "the {lang} text would be too long for {network}, where no target is configured yet: {over}, hashtags included; shorten it, or add a shorter {lang} text under [short], before the campaign posts there"
-                            ),
-                        });
-                    }
-                }
-            }
-            problems
-        })
         .collect()
+}
+
+/// Warnings for a post's texts too long for a network no target is
+/// configured for, where it has no short text that fits.
+fn unconfigured_problems<'m>(
+    m: &'m Message,
+    file: &Path,
+    lengths: &LengthsByLang<'m>,
+    unconfigured: &[(&'static Profile, Limits)],
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (net, limits) in unconfigured {
+        let network = net.unconfigured_name();
+        for lang in m.langs() {
+            let fits_short = lengths
+                .short(lang, limits)
+                .is_some_and(|m| overruns(&m, limits).is_empty());
+            if fits_short {
+                continue;
+            }
+            for over in overruns(&lengths.measure(lang, limits), limits) {
+                problems.push(Problem {
+                    severity: Severity::Warning,
+                    file: file.to_path_buf(),
+                    line: m.text_lines.get(lang).copied().unwrap_or(0),
+                    column: 1,
+                    message: format!(
+                        "the {lang} text would be too long for {network}, where no target is configured yet: {over}, hashtags included; shorten it, or add a shorter {lang} text under [short], before the campaign posts there"
+                    ),
+                });
+            }
+        }
+    }
+    problems
 }
 
 /// Texts shorter than this are not checked for their language: too little

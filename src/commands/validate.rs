@@ -111,9 +111,6 @@ pub async fn validate(config: &Config, offline: bool) -> Result<ExitCode, CliErr
     catalog.problems.extend(on_targets);
     catalog
         .problems
-        .extend(crate::checks::check_unconfigured_networks(config, &catalog));
-    catalog
-        .problems
         .extend(crate::checks::check_repeats_and_costs(config, &catalog));
     catalog.problems.extend(languages);
     catalog
