@@ -131,6 +131,20 @@ pub fn secret_source(
     }
 }
 
+/// A numeric id key (a Page's, an account's), written as a number or as
+/// digits in quotes: its digits, or `what` as the error, naming the key.
+pub fn numeric_id(key: String, value: Option<toml::Value>, what: &str) -> Result<String, KeyError> {
+    match value {
+        Some(toml::Value::Integer(n)) if n > 0 => Ok(n.to_string()),
+        Some(toml::Value::String(s))
+            if !s.trim().is_empty() && s.trim().chars().all(|c| c.is_ascii_digit()) =>
+        {
+            Ok(s.trim().to_string())
+        }
+        _ => Err(key_error(key, what)),
+    }
+}
+
 /// Reads `token_expires` (a TOML date, `2027-01-31`, or the same in
 /// quotes) of a target.
 pub fn expiry_date(
@@ -157,6 +171,26 @@ pub fn expiry_date(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_numeric_id_is_a_number_or_digits_in_quotes() {
+        let id = |v: toml::Value| numeric_id("targets.t.page".into(), Some(v), "an id");
+        assert_eq!(id(toml::Value::Integer(175)).unwrap(), "175");
+        assert_eq!(id(toml::Value::String(" 175 ".into())).unwrap(), "175");
+        for bad in [
+            toml::Value::Integer(0),
+            toml::Value::String("".into()),
+            toml::Value::String("my-page".into()),
+            toml::Value::Boolean(true),
+        ] {
+            let e = id(bad).unwrap_err();
+            assert_eq!(
+                (e.key.as_str(), e.message.as_str()),
+                ("targets.t.page", "an id")
+            );
+        }
+        assert!(numeric_id("k".into(), None, "an id").is_err());
+    }
 
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -76,20 +76,11 @@ impl Network for Home {
             target, raw, app, ..
         } = keys;
         let key = |k: &str| format!("targets.{target}.{k}");
-        let page = match raw.page {
-            Some(toml::Value::Integer(n)) if n > 0 => n.to_string(),
-            Some(toml::Value::String(s))
-                if !s.trim().is_empty() && s.trim().chars().all(|c| c.is_ascii_digit()) =>
-            {
-                s.trim().to_string()
-            }
-            _ => {
-                return Err(key_error(
-                    key("page"),
-                    "the Page to post as: its id, the number in its About page or in Meta Business Suite, e.g. page = \"175154750010052\"",
-                ));
-            }
-        };
+        let page = keys::numeric_id(
+            key("page"),
+            raw.page,
+            "the Page to post as: its id, the number in its About page or in Meta Business Suite, e.g. page = \"175154750010052\"",
+        )?;
         let api_version = raw.api_version.unwrap_or_else(|| VERSION.into());
         let digits = api_version.strip_prefix('v').unwrap_or_default();
         if !digits.contains('.') || !digits.replace('.', "").chars().all(|c| c.is_ascii_digit()) {

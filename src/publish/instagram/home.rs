@@ -73,20 +73,11 @@ impl Network for Home {
     fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
         let Keys { target, raw, .. } = keys;
         let key = |k: &str| format!("targets.{target}.{k}");
-        let account = match raw.account {
-            Some(toml::Value::Integer(n)) if n > 0 => n.to_string(),
-            Some(toml::Value::String(s))
-                if !s.trim().is_empty() && s.trim().chars().all(|c| c.is_ascii_digit()) =>
-            {
-                s.trim().to_string()
-            }
-            _ => {
-                return Err(key_error(
-                    key("account"),
-                    "the professional account to post as: its Instagram user id (Meta Business Suite, or the Page's instagram_business_account), e.g. account = \"17841405822304914\"",
-                ));
-            }
-        };
+        let account = keys::numeric_id(
+            key("account"),
+            raw.account,
+            "the professional account to post as: its Instagram user id (Meta Business Suite, or the Page's instagram_business_account), e.g. account = \"17841405822304914\"",
+        )?;
         let Some(media_base_url) = raw.media_base_url else {
             return Err(key_error(
                 key("media_base_url"),

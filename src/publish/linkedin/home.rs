@@ -75,26 +75,23 @@ impl Network for Home {
         let key = |k: &str| format!("targets.{target}.{k}");
         let api_url = keys::url_key(target, "api_url", raw.api_url, "https://api.linkedin.com")?;
         let oauth_url = keys::url_key(target, "oauth_url", raw.oauth_url, super::login::OAUTH_URL)?;
-        let organization = match raw.organization {
-            Some(toml::Value::Integer(n)) if n > 0 => format!("urn:li:organization:{n}"),
-            Some(toml::Value::String(s))
-                if s.trim().chars().all(|c| c.is_ascii_digit()) && !s.trim().is_empty() =>
-            {
-                format!("urn:li:organization:{}", s.trim())
-            }
-            Some(toml::Value::String(s))
-                if s.strip_prefix("urn:li:organization:")
-                    .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())) =>
-            {
-                s
-            }
-            _ => {
-                return Err(key_error(
-                    key("organization"),
-                    "the page to post as: its number (the digits in linkedin.com/company/…/admin, or in the page's URN) or its URN, \"urn:li:organization:2414183\"",
-                ));
-            }
+        // Its number, or its URN: the URN's number (exactly, no spaces).
+        let written = match raw.organization {
+            Some(toml::Value::String(s)) => Some(toml::Value::String(
+                match s.strip_prefix("urn:li:organization:") {
+                    Some(n) if n.trim() == n => n.to_string(),
+                    Some(_) => String::new(),
+                    None => s,
+                },
+            )),
+            other => other,
         };
+        let organization = keys::numeric_id(
+            key("organization"),
+            written,
+            "the page to post as: its number (the digits in linkedin.com/company/…/admin, or in the page's URN) or its URN, \"urn:li:organization:2414183\"",
+        )
+        .map(|n| format!("urn:li:organization:{n}"))?;
         let api_version = raw.api_version.unwrap_or_else(|| API_VERSION.into());
         if api_version.len() != 6 || !api_version.chars().all(|c| c.is_ascii_digit()) {
             return Err(key_error(
