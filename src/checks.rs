@@ -108,10 +108,11 @@ fn coinciding_one_offs(
         .collect()
 }
 
-/// Every problem of every post on every target, besides those of loading.
+/// Every problem of every post on every target, besides those of loading,
+/// and the texts too long for a network no target is configured for.
 /// `limits` gives each target's limits (learnt from its server, or offline).
 /// Posts are checked in parallel, each text rendered and counted once
-/// whatever the number of targets.
+/// whatever the number of targets and networks.
 pub fn check_targets(
     config: &Config,
     catalog: &Catalog,

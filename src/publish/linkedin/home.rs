@@ -139,3 +139,47 @@ impl Network for Home {
         super::login::login(target.name, s, app, token_file, input).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The page as a number, as digits in quotes or as its URN; nothing else.
+    #[test]
+    fn the_organization_is_its_number_or_its_urn() {
+        let organization = |v: toml::Value| {
+            let raw = Raw {
+                api_url: None,
+                organization: Some(v),
+                api_version: None,
+                token_env: Some("LINKEDIN_TOKEN".into()),
+                token_file: None,
+                token_expires: None,
+                oauth_url: None,
+            };
+            Home.settings(Keys {
+                target: "li",
+                kind: "linkedin",
+                raw,
+                app: None,
+            })
+            .map(|s| s.organization)
+        };
+        let urn = "urn:li:organization:2414183";
+        assert_eq!(organization(toml::Value::Integer(2414183)).unwrap(), urn);
+        assert_eq!(
+            organization(toml::Value::String("2414183".into())).unwrap(),
+            urn
+        );
+        assert_eq!(organization(toml::Value::String(urn.into())).unwrap(), urn);
+        for bad in [
+            "urn:li:organization: 2414183",
+            "urn:li:organization:",
+            "acme",
+            "",
+        ] {
+            let e = organization(toml::Value::String(bad.into())).unwrap_err();
+            assert_eq!(e.key, "targets.li.organization", "{bad:?}");
+        }
+    }
+}
