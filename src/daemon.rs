@@ -49,7 +49,15 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Where `daemon.json` goes.
     pub data_dir: PathBuf,
+    /// Before a sleep of more than [`GIVE_BACK_AFTER`], after start-up or
+    /// a burst of work, hand back free heap and the program's pages (see
+    /// [`crate::memory`]). The `run` command does; tests, sharing their
+    /// process, do not.
+    pub give_back_memory: bool,
 }
+
+/// The shortest sleep worth giving memory back for.
+pub const GIVE_BACK_AFTER: Duration = Duration::from_secs(60);
 
 /// Runs until `shutdown` is cancelled. In-flight posts get [`SHUTDOWN_WAIT`]
 /// to finish; what is still pending then is resolved at the next start.
@@ -138,6 +146,9 @@ pub async fn run(
     let every = chrono::Duration::from_std(watch::FINGERPRINT_EVERY).unwrap_or_default();
     let mut next_look = options.watch.then(|| clock.now() + every);
     catch_up(&campaign, cursor, clock.now(), &tracker, &shutdown).await;
+    // Start-up is work too: what it touched is given back before the first
+    // long sleep.
+    let mut worked = true;
 
     tracker.spawn(check_engagement(campaign.clone(), shutdown.clone()));
     tracker.spawn(watch_tokens(campaign.clone(), shutdown.clone()));
@@ -159,6 +170,15 @@ pub async fn run(
             .into_iter()
             .flatten()
             .min();
+        if options.give_back_memory && worked && long_sleep(wake, clock.now()) {
+            worked = false;
+            let given = crate::memory::give_back();
+            tracing::debug!(
+                rss_before_kib = given.rss_before_kib,
+                rss_after_kib = given.rss_after_kib,
+                "memory given back before sleeping"
+            );
+        }
         tokio::select! {
             _ = shutdown.cancelled() => break,
             Some(()) = reload_rx.recv() => {
@@ -170,6 +190,7 @@ pub async fn run(
                 reload(&campaign);
                 seen = Some(watch::fingerprint(&posts_dir));
                 catch_up(&campaign, cursor, clock.now(), &tracker, &shutdown).await;
+                worked = true;
                 continue;
             }
             _ = clock.sleep_until_some(wake) => {}
@@ -186,6 +207,7 @@ pub async fn run(
                 reload(&campaign);
                 seen = Some(now_seen);
                 catch_up(&campaign, cursor, now, &tracker, &shutdown).await;
+                worked = true;
             }
         }
         if next_retry.is_some_and(|t| t <= now) {
@@ -209,6 +231,7 @@ pub async fn run(
             continue; // woke early (clock adjusted); sleep again
         }
         unrecorded.extend(dispatch(&campaign, events, now, &tracker, &shutdown).await);
+        worked = true;
         // The slots are recorded (or their failure logged) by now; a cursor
         // that cannot be saved only means they are looked at again after a
         // restart, where their intents are found. Keep serving.
@@ -234,6 +257,11 @@ pub async fn run(
     status(None, false).write(&options.data_dir);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Whether waking at `wake` (never, if `None`) is a long sleep from `now`.
+fn long_sleep(wake: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    wake.is_none_or(|t| (t - now).to_std().unwrap_or_default() >= GIVE_BACK_AFTER)
 }
 
 /// Logs one line for people: when the next post goes out (local time and
@@ -673,6 +701,11 @@ pub fn reload(campaign: &Campaign) {
         fresh.told_as_well(&previous);
     }
     let mut fresh = fresh.keep_last_good(&previous);
+    if let Some(dir) = previous.parked_in()
+        && let Err(e) = fresh.park(dir)
+    {
+        tracing::warn!(error = %e, "cannot keep the posts' words in the data folder; holding them in memory");
+    }
     // Only what is new is logged; the daemon keeps no problem, only that
     // it was told.
     for p in fresh.take_problems() {

@@ -8,7 +8,8 @@
 //! - data: [`model`] (languages, messages, slots, results), [`clock`]
 //!   (system time, or tokio's pausable time in tests), [`secret`] (secrets
 //!   by reference, never printable), [`private`] (files only the bot may
-//!   read), [`metrics`], [`watch`] (noticing edits to `posts/`).
+//!   read), [`metrics`], [`watch`] (noticing edits to `posts/`),
+//!   [`memory`] (giving memory back before a long sleep).
 //! - pure core: [`render`] (message + language → exact text, measured by
 //!   each way of counting), [`schedule`] (cron + time zone → slots; DST),
 //!   [`rotation`] (which message and language next), [`posts`] (`posts/` →
@@ -38,6 +39,7 @@ pub mod daemon;
 pub mod engagement;
 pub mod health;
 pub mod lease;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod plan;

@@ -93,6 +93,8 @@ async fn run_for(c: Arc<Campaign>, data_dir: &Path, span: Duration) {
         watch: false,
         dry_run: false,
         data_dir: data_dir.to_path_buf(),
+        // As `run` does: the daemon goes on after giving memory back.
+        give_back_memory: true,
     };
     let task = tokio::spawn(daemon::run(c, options, shutdown.clone()));
     tokio::time::sleep(span).await;
@@ -503,6 +505,7 @@ async fn a_stop_lets_a_post_being_sent_finish_and_records_it() {
         watch: false,
         dry_run: false,
         data_dir: w.config.data_dir.clone(),
+        give_back_memory: false,
     };
     let task = tokio::spawn(daemon::run(c.clone(), options, shutdown.clone()));
     // The slot at +5 s; the answer takes 3 s; stop at +6 s.

@@ -30,6 +30,11 @@ pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
             Severity::Warning => tracing::warn!(problem = %p, "post file warning"),
         }
     }
+    // The words wait on disk until their slot (see `posts::parked`); if
+    // the data folder will not take them, they stay in memory.
+    if let Err(e) = catalog.park(&data_dir(config, dry_run)) {
+        tracing::warn!(error = %e, "cannot keep the posts' words in the data folder; holding them in memory");
+    }
     let campaign = build_campaign(config, catalog, dry_run, Clock::System)?;
     for b in campaign.registry().broken() {
         tracing::error!(target_name = b.target, "{b}; the others run");
@@ -68,6 +73,7 @@ pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
         watch: true,
         dry_run,
         data_dir: data_dir(config, dry_run),
+        give_back_memory: true,
     };
     daemon::run(campaign, options, shutdown).await?;
     Ok(ExitCode::from(exit::OK))
