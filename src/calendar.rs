@@ -59,7 +59,16 @@ pub fn feed(
         let Some(slot) = u.event.slot_on(target) else {
             continue;
         };
-        let Some(rendered) = render(message, lang, &config.hashtags) else {
+        // A daemon's messages have their words parked: read back for the
+        // posts of this feed only.
+        let message = match crate::posts::words(message) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(error = %e, message = message.id, "cannot read the message's words back; left out of the calendar");
+                continue;
+            }
+        };
+        let Some(rendered) = render(&message, lang, &config.hashtags) else {
             continue;
         };
         let description = match texts {

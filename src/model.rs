@@ -314,7 +314,28 @@ pub struct Message {
     /// The line of each language's text in the file, for messages about it.
     pub text_lines: LangMap<usize>,
     pub media: Vec<Media>,
+    /// Where the words are while a daemon waits (see
+    /// `posts::Catalog::park`): then `text` keeps its languages with empty
+    /// strings, `spoiler`, `short` and the images' `alt` are empty, and
+    /// nothing renders the message until `posts::words` gives them back.
+    pub parked: Option<Parked>,
 }
+
+/// A message's words kept in a file: which file, and where in it.
+#[derive(Debug, Clone)]
+pub struct Parked {
+    pub file: std::sync::Arc<std::fs::File>,
+    pub at: u64,
+    pub len: u32,
+}
+
+impl PartialEq for Parked {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.file, &other.file)
+            && (self.at, self.len) == (other.at, other.len)
+    }
+}
+impl Eq for Parked {}
 
 impl Message {
     pub fn has_lang(&self, lang: &Lang) -> bool {

@@ -84,7 +84,8 @@ pub struct Rendered {
 /// campaign hashtags that the text does not already contain
 /// (case-insensitive), on a line of their own, which starts with a
 /// LEFT-TO-RIGHT MARK in a language written right to left. `None` if the
-/// message has no text in that language.
+/// message has no text in that language, or if its words are parked (a
+/// daemon's catalog: `posts::words` gives them back first).
 pub fn render(message: &Message, lang: &Lang, campaign_hashtags: &[String]) -> Option<Rendered> {
     render_body(message, message.text.get(lang)?, lang, campaign_hashtags)
 }
@@ -133,6 +134,10 @@ fn render_body(
     lang: &Lang,
     campaign_hashtags: &[String],
 ) -> Option<Rendered> {
+    // Never an empty text with its hashtags: parked words are not words.
+    if message.parked.is_some() {
+        return None;
+    }
     let mut present: HashSet<String> = find_hashtags(body)
         .into_iter()
         .map(|r| body[r.start + 1..r.end].to_lowercase())
@@ -588,6 +593,7 @@ mod tests {
             short: LangMap::new(),
             text_lines: LangMap::new(),
             media: vec![],
+            parked: None,
         }
     }
 

@@ -389,6 +389,7 @@ mod tests {
             short: LangMap::new(),
             text_lines: LangMap::new(),
             media: vec![],
+            parked: None,
         }
     }
 

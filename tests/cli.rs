@@ -327,6 +327,55 @@ fn edits_to_posts_are_picked_up_while_running() {
     );
 }
 
+// Issue 31: the daemon keeps its messages' words on disk (unlinked, in its
+// data folder) until their slot. What it posts is what was validated: a
+// file broken while it runs keeps going out in its last good version,
+// words and alt texts included, though they are no longer in any file.
+#[test]
+fn parked_words_go_out_as_validated_even_after_the_file_broke() {
+    let dir = workdir();
+    let file = dir.path().join("posts/rotation/01-access-to-rights.toml");
+    let original: toml::Table = toml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let mut child = spawn_run(dir.path());
+    assert!(!wait_for_lines(dir.path(), 1).is_empty());
+    std::fs::write(&file, "[text\n").unwrap();
+    let n = outbox(dir.path()).len();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let again = loop {
+        let lines = outbox(dir.path());
+        if let Some(l) = lines[n..]
+            .iter()
+            .find(|l| l.message_id == "access-to-rights")
+        {
+            break l.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "access-to-rights did not come round again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(terminate(&mut child).success());
+    let text = original["text"][&again.lang].as_str().unwrap();
+    let short = original
+        .get("short")
+        .and_then(|s| s.get(&again.lang))
+        .and_then(|s| s.as_str());
+    assert!(
+        again.text.starts_with(text) || short.is_some_and(|s| again.text.starts_with(s)),
+        "{again:?}"
+    );
+    let alt = original["media"][0]["alt"][&again.lang].as_str().unwrap();
+    assert_eq!(again.media[0].alt, alt);
+    // Nothing is left behind in the data folder.
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".words"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// A daemon that posts only timed queue posts (its one cron slot is once a
 /// year), with its own log.
 fn spawn_quiet_run(dir: &Path) -> Child {

@@ -37,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
         short: LangMap::new(),
         text_lines: LangMap::new(),
         media: vec![],
+        parked: None,
     };
     let campaign = vec!["WeTogether".to_string(), "Cities4Migration".to_string()];
     let r = render(&message, &lang, &campaign).unwrap();

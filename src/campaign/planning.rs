@@ -20,10 +20,10 @@ impl Campaign {
                 let planned = match &decision {
                     Decision::Post {
                         message_id, lang, ..
-                    } => catalog.get(message_id).map(|message| {
+                    } => catalog.get(message_id).and_then(|message| {
                         // A timed post goes out beside the rotation.
                         let rotation = matches!(event, Event::Cron(_)).then_some(state);
-                        (self.planned(&slot, target, message, lang), rotation)
+                        Some((self.planned(&slot, target, message, lang)?, rotation))
                     }),
                     _ => None,
                 };
@@ -71,7 +71,7 @@ impl Campaign {
                     rotation::advance(&mut state, &target.languages, &choice, &catalog);
                 }
                 Some((
-                    self.planned(slot, target, message, &choice.lang),
+                    self.planned(slot, target, message, &choice.lang)?,
                     Some(state),
                 ))
             })
@@ -98,25 +98,35 @@ impl Campaign {
                     message.kind == crate::model::MessageKind::Queue,
                     &catalog,
                 );
-                Some((planned, Some(state)))
+                Some((planned?, Some(state)))
             })
-            .map(|b| b.expect("a chosen message is always planned"))
+            .map(|b| b.expect("a chosen message is always planned (one-shot commands keep their words in memory)"))
     }
 
+    /// What `target` posts at `slot`: `message` in `lang`, rendered for the
+    /// target. `None` (logged) only if the message's parked words cannot be
+    /// read back: the slot is then not taken, and the rest go on.
     pub(super) fn planned(
         &self,
         slot: &Slot,
         target: &TargetConfig,
         message: &Message,
         lang: &Lang,
-    ) -> Planned {
+    ) -> Option<Planned> {
+        let message = match crate::posts::words(message) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(error = %e, message = message.id, target_name = target.name, slot = slot.key, "cannot read the message's words back from the data folder; the slot is not taken");
+                return None;
+            }
+        };
         // The full text, or the short one where the full one is over the
         // target's limits.
         let limits = self
             .publisher(&target.name)
             .map(|p| p.limits())
             .unwrap_or_else(|| target.profile().limits);
-        let (rendered, _) = render_for(message, lang, &self.config().hashtags, &limits)
+        let (rendered, _) = render_for(&message, lang, &self.config().hashtags, &limits)
             .expect("the chosen language exists");
         // The images are fixed now, with the text: a post file edited later
         // does not change what this slot sends.
@@ -130,7 +140,7 @@ impl Campaign {
                 })
             })
             .collect();
-        Planned {
+        Some(Planned {
             slot: slot.clone(),
             target: target.name.clone(),
             post: Post {
@@ -140,7 +150,7 @@ impl Campaign {
                 spoiler: rendered.spoiler,
                 media,
             },
-        }
+        })
     }
 
     /// What an intent sends: its post as recorded. `None` for a record with

@@ -47,9 +47,12 @@ impl Campaign {
     ) -> Outcome {
         let catalog = self.catalog();
         let found = catalog.messages.iter().find_map(|m| {
+            let m = crate::posts::words(m)
+                .inspect_err(|e| tracing::error!(error = %e, message = m.id, "cannot read the message's words back to compare them"))
+                .ok()?;
             m.langs().find_map(|l| {
                 let hashtags = &self.config().hashtags;
-                [render(m, l, hashtags), render_short(m, l, hashtags)]
+                [render(&m, l, hashtags), render_short(&m, l, hashtags)]
                     .into_iter()
                     .flatten()
                     .any(|r| r.text == text)

@@ -16,8 +16,11 @@ use toml::Spanned;
 use crate::model::{At, Lang, LangMap, Media, MediaPath, Message, MessageKind};
 
 pub mod files;
+mod parked;
 mod parse;
 pub mod typography;
+
+pub use parked::words;
 
 use parse::load_file;
 pub use parse::parse;
@@ -90,6 +93,9 @@ pub struct Catalog {
     /// these rather than the problems themselves (ten thousand files with
     /// a warning each would hold megabytes of messages for ever).
     pub(crate) told: HashSet<u64>,
+    /// The folder whose file holds the messages' words, once
+    /// [`Catalog::park`] has put them there; a reload parks there again.
+    pub(crate) parked_in: Option<PathBuf>,
 }
 
 impl Catalog {

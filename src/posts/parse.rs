@@ -612,6 +612,7 @@ fn build_message(
         short,
         text_lines,
         media,
+        parked: None,
     })
 }
 

@@ -1,0 +1,211 @@
+//! The words of a daemon's messages, kept on disk while it waits.
+//!
+//! A daemon holds every message for the whole campaign but needs a
+//! message's words (its texts, short texts, content warnings and alt texts)
+//! only at the slot that posts it: with 10,000 posts they were two thirds of
+//! its memory. [`Catalog::park`] writes the words of every validated message
+//! into one file of the daemon's own (in its data folder, unlinked at once,
+//! so nothing is left behind and no one else can change it) and keeps only
+//! where each message's words are; [`words`] reads them back.
+//!
+//! The file is the bot's copy of what was validated, not the post file
+//! itself: an edit to `posts/` is a reload as ever (validated, logged, the
+//! last good version kept if the edit broke the file), never a different
+//! text at the slot.
+
+use std::borrow::Cow;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::Catalog;
+use crate::model::{LangMap, Message, Parked};
+
+/// What parking takes out of a message, and [`words`] puts back.
+#[derive(Serialize, Deserialize)]
+struct Words {
+    text: LangMap<String>,
+    spoiler: LangMap<String>,
+    short: LangMap<String>,
+    /// Each image's alt texts, in the message's order.
+    alts: Vec<LangMap<String>>,
+}
+
+impl Catalog {
+    /// Moves every message's words into a new file in `dir`. All or
+    /// nothing: on an error the catalog is as it was (the words stay in
+    /// memory) and the error says why.
+    pub fn park(&mut self, dir: &Path) -> io::Result<()> {
+        let file = Arc::new(unlinked_file(dir)?);
+        let mut out = BufWriter::new(&*file);
+        let mut places = Vec::with_capacity(self.messages.len());
+        let mut at = 0u64;
+        for message in &self.messages {
+            // A message kept from an earlier catalog is parked in that
+            // catalog's file: its words move to the new one.
+            let full = words(message)?;
+            let bytes = serde_json::to_vec(&Words {
+                text: full.text.clone(),
+                spoiler: full.spoiler.clone(),
+                short: full.short.clone(),
+                alts: full.media.iter().map(|m| m.alt.clone()).collect(),
+            })?;
+            out.write_all(&bytes)?;
+            let len = u32::try_from(bytes.len()).map_err(io::Error::other)?;
+            places.push(Parked {
+                file: file.clone(),
+                at,
+                len,
+            });
+            at += u64::from(len);
+        }
+        out.flush()?;
+        drop(out);
+        for (message, place) in self.messages.iter_mut().zip(places) {
+            message.text = message.text.keys().map(|l| (*l, String::new())).collect();
+            message.spoiler = LangMap::new();
+            message.short = LangMap::new();
+            for media in &mut message.media {
+                media.alt = LangMap::new();
+            }
+            message.parked = Some(place);
+        }
+        self.parked_in = Some(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// The folder the words are parked in, if they are.
+    pub fn parked_in(&self) -> Option<&Path> {
+        self.parked_in.as_deref()
+    }
+}
+
+/// `message` with its words: itself, or a copy with the words read back.
+pub fn words(message: &Message) -> io::Result<Cow<'_, Message>> {
+    let Some(place) = &message.parked else {
+        return Ok(Cow::Borrowed(message));
+    };
+    let mut bytes = vec![0; place.len as usize];
+    place.file.read_exact_at(&mut bytes, place.at)?;
+    let words: Words = serde_json::from_slice(&bytes).map_err(io::Error::other)?;
+    let mut full = message.clone();
+    full.text = words.text;
+    full.spoiler = words.spoiler;
+    full.short = words.short;
+    if words.alts.len() != full.media.len() {
+        return Err(io::Error::other(format!(
+            "the parked words of message {} do not match its images",
+            message.id
+        )));
+    }
+    for (media, alt) in full.media.iter_mut().zip(words.alts) {
+        media.alt = alt;
+    }
+    full.parked = None;
+    Ok(Cow::Owned(full))
+}
+
+/// A new file in `dir` that only this process can reach: created, then
+/// unlinked at once (its space is freed when the last handle closes).
+fn unlinked_file(dir: &Path) -> io::Result<File> {
+    std::fs::create_dir_all(dir)?;
+    for n in 0u32.. {
+        let path = dir.join(format!(".words-{}-{n}", std::process::id()));
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(file) => {
+                std::fs::remove_file(&path)?;
+                return Ok(file);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("u32 names run out")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Lang;
+    use crate::render::render;
+
+    fn shipped() -> Catalog {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let langs = ["en", "fr", "ar"].map(|l| Lang::new(l).unwrap());
+        let catalog = super::super::load(&root.join("posts"), &langs);
+        assert!(!catalog.has_errors(), "{:?}", catalog.problems);
+        catalog
+    }
+
+    #[test]
+    fn parked_words_come_back_the_same_and_leave_no_file() {
+        let loaded = shipped();
+        let dir = tempfile::tempdir().unwrap();
+        let mut parked = loaded.clone();
+        parked.park(dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "the file is unlinked"
+        );
+        assert_eq!(parked.parked_in(), Some(dir.path()));
+        let hashtags = vec!["WeTogether".to_string()];
+        for (before, after) in loaded.messages.iter().zip(&parked.messages) {
+            assert!(after.parked.is_some());
+            assert!(after.text.values().all(String::is_empty));
+            assert!(after.media.iter().all(|m| m.alt.is_empty()));
+            assert_eq!(
+                after.langs().collect::<Vec<_>>(),
+                before.langs().collect::<Vec<_>>()
+            );
+            // Parked, a message does not render; given its words back, it
+            // renders as before.
+            let lang = before.langs().next().unwrap();
+            assert_eq!(render(after, lang, &hashtags), None);
+            let back = words(after).unwrap();
+            assert_eq!(*back, *before);
+            assert_eq!(
+                render(&back, lang, &hashtags),
+                render(before, lang, &hashtags)
+            );
+        }
+    }
+
+    #[test]
+    fn parking_again_moves_kept_words_to_the_new_file() {
+        let loaded = shipped();
+        let first = tempfile::tempdir().unwrap();
+        let mut parked = loaded.clone();
+        parked.park(first.path()).unwrap();
+        // A reload keeps the last good version of a broken file: that
+        // message comes from the earlier catalog, parked in its file.
+        let mut again = parked.clone();
+        again.park(first.path()).unwrap();
+        drop(parked);
+        for (before, after) in loaded.messages.iter().zip(&again.messages) {
+            assert_eq!(*words(after).unwrap(), *before);
+        }
+    }
+
+    #[test]
+    fn a_folder_that_cannot_be_written_leaves_the_words_in_memory() {
+        let loaded = shipped();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-folder");
+        std::fs::write(&file, "").unwrap();
+        let mut catalog = loaded.clone();
+        assert!(catalog.park(&file).is_err());
+        assert_eq!(catalog.messages, loaded.messages);
+        assert_eq!(catalog.parked_in(), None);
+    }
+}
