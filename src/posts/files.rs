@@ -59,19 +59,29 @@ pub struct ImageInfo {
 /// What the content of `bytes` is, if it is an image the networks take;
 /// otherwise what it looks like, for the message.
 pub fn sniff_image(bytes: &[u8]) -> Result<ImageInfo, String> {
-    let kind = match imagesize::image_type(bytes) {
+    sniff(bytes, bytes.is_empty(), || imagesize::blob_size(bytes))
+}
+
+/// What `header` (an image's first bytes) says it is, with its size from
+/// `size` (which reads as far into the file as the format needs).
+fn sniff(
+    header: &[u8],
+    empty: bool,
+    size: impl FnOnce() -> imagesize::ImageResult<imagesize::ImageSize>,
+) -> Result<ImageInfo, String> {
+    let kind = match imagesize::image_type(header) {
         Ok(imagesize::ImageType::Png) => ImageKind::Png,
         Ok(imagesize::ImageType::Jpeg) => ImageKind::Jpeg,
         Ok(imagesize::ImageType::Gif) => ImageKind::Gif,
         Ok(imagesize::ImageType::Webp) => ImageKind::Webp,
         Ok(other) => return Err(format!("a {other:?} image, which the networks do not take")),
-        Err(_) if bytes.is_empty() => return Err("an empty file".into()),
-        Err(_) if std::str::from_utf8(&bytes[..bytes.len().min(512)]).is_ok() => {
+        Err(_) if empty => return Err("an empty file".into()),
+        Err(_) if std::str::from_utf8(&header[..header.len().min(512)]).is_ok() => {
             return Err("text, not an image".into());
         }
         Err(_) => return Err("not an image the bot knows".into()),
     };
-    match imagesize::blob_size(bytes) {
+    match size() {
         Ok(size) if size.width > 0 && size.height > 0 => Ok(ImageInfo {
             kind,
             width: size.width,
@@ -84,7 +94,26 @@ pub fn sniff_image(bytes: &[u8]) -> Result<ImageInfo, String> {
     }
 }
 
-/// The directory `posts_dir` really is (links resolved).
+/// The image `rel` (inside `root`, at most `limit` bytes), told by its
+/// header only: the outer `Err` when the file cannot be read, the inner one
+/// when it is not an image the networks take. Ten thousand posts that share
+/// a card read its first few KB each, not all of it.
+pub fn image_inside(
+    root: &Path,
+    rel: &Path,
+    limit: u64,
+) -> Result<Result<ImageInfo, String>, FileError> {
+    use std::io::{BufRead, Seek};
+    let file = open_inside(root, rel)?;
+    let len = regular_within(&file, limit)?;
+    let mut reader = std::io::BufReader::with_capacity(8 * 1024, file);
+    let header = reader.fill_buf()?.to_vec();
+    Ok(sniff(&header, len == 0, || {
+        reader.rewind()?;
+        imagesize::reader_size(&mut reader)
+    }))
+}
+
 pub fn root(posts_dir: &Path) -> std::io::Result<PathBuf> {
     posts_dir.canonicalize()
 }
@@ -92,6 +121,11 @@ pub fn root(posts_dir: &Path) -> std::io::Result<PathBuf> {
 /// Reads `rel` (relative to `posts_dir`, whose real path is `root`), at most
 /// `limit` bytes, refusing what leads outside `root`.
 pub fn read_inside(root: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    read_opened(open_inside(root, rel)?, limit)
+}
+
+/// Opens `rel`, refusing what leads outside `root`.
+fn open_inside(root: &Path, rel: &Path) -> Result<std::fs::File, FileError> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         // A FIFO must not block the open.
@@ -101,7 +135,7 @@ pub fn read_inside(root: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, FileE
     if !real.starts_with(root) {
         return Err(FileError::Outside(real));
     }
-    read_opened(file, limit)
+    Ok(file)
 }
 
 /// A folder inside `posts/`, opened once and checked to be inside it, for
@@ -147,6 +181,20 @@ impl<'r> Folder<'r> {
 
 /// Reads an opened file, if it is a regular one, at most `limit` bytes.
 fn read_opened(file: std::fs::File, limit: u64) -> Result<Vec<u8>, FileError> {
+    let len = regular_within(&file, limit)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(FileError::TooBig {
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The length of `file`, if it is a regular file of at most `limit` bytes.
+fn regular_within(file: &std::fs::File, limit: u64) -> Result<u64, FileError> {
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(FileError::NotAFile);
@@ -157,15 +205,7 @@ fn read_opened(file: std::fs::File, limit: u64) -> Result<Vec<u8>, FileError> {
             limit,
         });
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(FileError::TooBig {
-            size: bytes.len() as u64,
-            limit,
-        });
-    }
-    Ok(bytes)
+    Ok(meta.len())
 }
 
 /// The path of the file the kernel opened.
@@ -259,5 +299,32 @@ pub(crate) mod tests {
             "text, not an image"
         );
         assert!(sniff_image(&PNG_1X1[..20]).unwrap_err().contains("damaged"));
+    }
+
+    #[test]
+    fn an_image_file_is_told_from_its_header_as_from_all_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let card = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("posts/media/campaign-card-en.jpg"),
+        )
+        .unwrap();
+        let files: [(&str, &[u8]); 5] = [
+            ("card.jpg", &card),
+            ("one.png", PNG_1X1),
+            ("cut.png", &PNG_1X1[..20]),
+            ("text.png", b"just some text pretending"),
+            ("empty.png", b""),
+        ];
+        for (name, bytes) in files {
+            std::fs::write(root.join(name), bytes).unwrap();
+            let told = image_inside(&root, Path::new(name), 1 << 20).unwrap();
+            assert_eq!(told, sniff_image(bytes), "{name}");
+        }
+        assert_eq!(sniff_image(b"").unwrap_err(), "an empty file");
+        assert!(matches!(
+            image_inside(&root, Path::new("card.jpg"), 1000),
+            Err(FileError::TooBig { limit: 1000, .. })
+        ));
     }
 }

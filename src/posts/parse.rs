@@ -62,6 +62,10 @@ struct FileCtx<'a> {
     file: PathBuf,
     text: &'a str,
     problems: &'a mut Vec<Problem>,
+    /// The real path of `posts/`, once an image has needed it (a file's
+    /// cards are checked against it, each resolving it again cost more
+    /// than reading their headers).
+    root: Option<PathBuf>,
 }
 
 impl FileCtx<'_> {
@@ -175,6 +179,7 @@ pub fn parse(
         file: shown.clone(),
         text,
         problems,
+        root: None,
     };
     let report = |ctx: &mut FileCtx<'_>, e: &toml::de::Error, doc: &str| {
         let mut message = explain_toml_error(e.message());
@@ -522,7 +527,9 @@ fn build_message(
         let m = m.into_inner();
         let path_span = m.path.span();
         let path = match m.path.into_inner() {
-            RawMediaPath::One(p) => media_path(posts_dir, &p, path_span, ctx).map(MediaPath::All),
+            RawMediaPath::One(p) => {
+                media_path(posts_dir, &p, path_span, ctx).map(|p| MediaPath::All(p.into()))
+            }
             RawMediaPath::PerLang(map) => {
                 let mut paths = LangMap::new();
                 let mut complete = true;
@@ -537,7 +544,7 @@ fn build_message(
                     };
                     match media_path(posts_dir, &v, path_span.clone(), ctx) {
                         Some(p) => {
-                            paths.insert(lang, p);
+                            paths.insert(lang, p.into());
                         }
                         None => complete = false,
                     }
@@ -735,22 +742,26 @@ fn media_path(
         );
         return None;
     }
-    let read = files::root(posts_dir)
-        .map_err(FileError::Io)
-        .and_then(|root| files::read_inside(&root, p, MAX_MEDIA_BYTES));
+    let root = match ctx.root.take() {
+        Some(root) => Ok(root),
+        None => files::root(posts_dir).map_err(FileError::Io),
+    };
+    let read = root.and_then(|root| {
+        let read = files::image_inside(&root, p, MAX_MEDIA_BYTES);
+        ctx.root = Some(root);
+        read
+    });
     let problem = match read {
         Err(FileError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => format!(
             "media file posts/{} does not exist; add the image there or fix the path",
             p.display()
         ),
         Err(e) => format!("media file posts/{} {e}", p.display()),
-        Ok(bytes) => match files::sniff_image(&bytes) {
-            Ok(_) => return Some(p.to_path_buf()),
-            Err(what) => format!(
-                "media file posts/{} is {what}; use a PNG, JPEG, GIF or WebP image",
-                p.display()
-            ),
-        },
+        Ok(Ok(_)) => return Some(p.to_path_buf()),
+        Ok(Err(what)) => format!(
+            "media file posts/{} is {what}; use a PNG, JPEG, GIF or WebP image",
+            p.display()
+        ),
     };
     ctx.error_at(span.clone(), problem);
     None
