@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
@@ -250,7 +251,7 @@ impl At {
 }
 
 /// An image attached to a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Media {
     /// The image, relative to `posts/` (checked to stay inside it).
     pub path: MediaPath,
@@ -258,27 +259,28 @@ pub struct Media {
 }
 
 /// One image for every language, or one per language (a card in each
-/// language's own words).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// language's own words). Shared: ten thousand posts that carry the same
+/// cards hold each path once (see `posts::Catalog::park`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaPath {
-    All(PathBuf),
-    PerLang(LangMap<PathBuf>),
+    All(Arc<Path>),
+    PerLang(LangMap<Arc<Path>>),
 }
 
 impl Media {
     /// The image a post in `lang` carries.
-    pub fn path_for(&self, lang: &Lang) -> Option<&std::path::Path> {
+    pub fn path_for(&self, lang: &Lang) -> Option<&Path> {
         match &self.path {
             MediaPath::All(p) => Some(p),
-            MediaPath::PerLang(m) => m.get(lang).map(PathBuf::as_path),
+            MediaPath::PerLang(m) => m.get(lang).map(|p| &**p),
         }
     }
 
     /// Every file of this image, each once.
-    pub fn files(&self) -> Vec<&std::path::Path> {
-        let mut files: Vec<&std::path::Path> = match &self.path {
+    pub fn files(&self) -> Vec<&Path> {
+        let mut files: Vec<&Path> = match &self.path {
             MediaPath::All(p) => vec![p],
-            MediaPath::PerLang(m) => m.values().map(PathBuf::as_path).collect(),
+            MediaPath::PerLang(m) => m.values().map(|p| &**p).collect(),
         };
         files.sort();
         files.dedup();
@@ -324,15 +326,14 @@ pub struct Message {
 /// A message's words kept in a file: which file, and where in it.
 #[derive(Debug, Clone)]
 pub struct Parked {
-    pub file: std::sync::Arc<std::fs::File>,
+    pub file: Arc<std::fs::File>,
     pub at: u64,
     pub len: u32,
 }
 
 impl PartialEq for Parked {
     fn eq(&self, other: &Self) -> bool {
-        std::sync::Arc::ptr_eq(&self.file, &other.file)
-            && (self.at, self.len) == (other.at, other.len)
+        Arc::ptr_eq(&self.file, &other.file) && (self.at, self.len) == (other.at, other.len)
     }
 }
 impl Eq for Parked {}

@@ -14,6 +14,7 @@
 //! text at the slot.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::Catalog;
-use crate::model::{LangMap, Message, Parked};
+use crate::model::{LangMap, Media, MediaPath, Message, Parked};
 
 /// What parking takes out of a message, and [`words`] puts back.
 #[derive(Serialize, Deserialize)]
@@ -65,15 +66,39 @@ impl Catalog {
         }
         out.flush()?;
         drop(out);
-        for (message, place) in self.messages.iter_mut().zip(places) {
-            message.text = message.text.keys().map(|l| (*l, String::new())).collect();
-            message.spoiler = LangMap::new();
-            message.short = LangMap::new();
-            for media in &mut message.media {
-                media.alt = LangMap::new();
-            }
-            message.parked = Some(place);
-        }
+        // What stays is copied, not trimmed in place: loaded on every core,
+        // the messages' small parts sit among their words on pages of each
+        // loading thread's heap, and would keep all those pages in memory
+        // for the few bytes left on each. Copied, they are packed together
+        // and the old pages are freed whole (see `memory::give_back`).
+        let mut shared = PathsShared::default();
+        self.messages = self
+            .messages
+            .iter()
+            .zip(places)
+            .map(|(message, place)| Message {
+                id: message.id.clone(),
+                source: message.source.clone(),
+                kind: message.kind,
+                commitment: message.commitment,
+                draft: message.draft,
+                tags: message.tags.clone(),
+                at: message.at,
+                text_lines: message.text_lines.clone(),
+                text: message.text.keys().map(|l| (*l, String::new())).collect(),
+                spoiler: LangMap::new(),
+                short: LangMap::new(),
+                media: message
+                    .media
+                    .iter()
+                    .map(|m| Media {
+                        path: shared.path(&m.path),
+                        alt: LangMap::new(),
+                    })
+                    .collect(),
+                parked: Some(place),
+            })
+            .collect();
         self.parked_in = Some(dir.to_path_buf());
         Ok(())
     }
@@ -81,6 +106,30 @@ impl Catalog {
     /// The folder the words are parked in, if they are.
     pub fn parked_in(&self) -> Option<&Path> {
         self.parked_in.as_deref()
+    }
+}
+
+/// Each image path once: posts that carry the same cards share them.
+#[derive(Default)]
+struct PathsShared(HashSet<Arc<Path>>);
+
+impl PathsShared {
+    fn one(&mut self, p: &Arc<Path>) -> Arc<Path> {
+        match self.0.get(&**p) {
+            Some(shared) => shared.clone(),
+            None => {
+                self.0.insert(p.clone());
+                p.clone()
+            }
+        }
+    }
+    fn path(&mut self, path: &MediaPath) -> MediaPath {
+        match path {
+            MediaPath::All(p) => MediaPath::All(self.one(p)),
+            MediaPath::PerLang(m) => {
+                MediaPath::PerLang(m.iter().map(|(l, p)| (*l, self.one(p))).collect())
+            }
+        }
     }
 }
 
@@ -179,6 +228,26 @@ mod tests {
                 render(before, lang, &hashtags)
             );
         }
+    }
+
+    #[test]
+    fn parked_messages_share_their_image_paths() {
+        let mut catalog = shipped();
+        let dir = tempfile::tempdir().unwrap();
+        catalog.park(dir.path()).unwrap();
+        let en = Lang::new("en").unwrap();
+        let cards: Vec<&Arc<Path>> = catalog
+            .messages
+            .iter()
+            .flat_map(|m| &m.media)
+            .filter_map(|m| match &m.path {
+                MediaPath::PerLang(p) => p.get(&en),
+                MediaPath::All(p) => Some(p),
+            })
+            .filter(|p| p.ends_with("campaign-card-en.jpg"))
+            .collect();
+        assert!(cards.len() > 1);
+        assert!(cards.iter().all(|p| Arc::ptr_eq(p, cards[0])));
     }
 
     #[test]
