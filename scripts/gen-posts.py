@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Writes N rotation post files of real length into DIR/rotation (and copies
 posts/media beside them): the shipped messages' texts in en, fr and ar,
-each file with its own id (texts repeat, as long as the real ones). For the benchmarks of
-`validate` and of the memory of loaded posts.
+each file with its own id and its own words (the shipped text, short text
+and alt texts, numbered: a campaign's posts are not copies of each other,
+and copies would each draw a "word for word" warning), as long as the real
+ones. For the benchmarks of `validate` and of the memory of loaded posts.
 
 Usage: scripts/gen-posts.py DIR N
 """
@@ -34,10 +36,16 @@ def main():
         src = shipped[i % len(shipped)]
         lines = [f'id = "{src["id"]}-{i}"', f'commitment = {src.get("commitment", 1)}',
                  f'tags = {json.dumps(src.get("tags", []))}', "", "[text]"]
+        own = lambda text: f"{text.strip()} ({i})"
         for lang, text in src["text"].items():
-            lines.append(f"{lang} = {json.dumps(text.strip(), ensure_ascii=False)}")
+            lines.append(f"{lang} = {json.dumps(own(text), ensure_ascii=False)}")
+        if src.get("short"):
+            lines += ["", "[short]"]
+            for lang, text in src["short"].items():
+                lines.append(f"{lang} = {json.dumps(own(text), ensure_ascii=False)}")
         for m in src.get("media", []):
-            lines += ["", "[[media]]", f"path = {value(m['path'])}", f"alt = {value(m['alt'])}"]
+            alt = {lang: own(a) for lang, a in m["alt"].items()}
+            lines += ["", "[[media]]", f"path = {value(m['path'])}", f"alt = {value(alt)}"]
         (rotation / f"m{i:05}.toml").write_text("\n".join(lines) + "\n")
 
 

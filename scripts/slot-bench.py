@@ -12,7 +12,10 @@ The store generator is usable alone:
        scripts/slot-bench.py --generate DATA_DIR P [TARGETS]
 Idle memory: the daemon with no slot due, on POSTS (default: the shipped
 posts/) and an empty or pre-filled store, its RSS after SECS seconds:
-       scripts/slot-bench.py --idle BINARY SECS [--posts DIR] [--prefill P]
+       scripts/slot-bench.py --idle BINARY SECS [--posts DIR] [--prefill P] [--operator]
+--operator: as an operator runs it, with the HTTP endpoint on and one target
+of each network kind (tokens and passwords from files), their servers the
+project's Mastodon mock (at idle only Mastodon's limits are asked for).
 """
 import argparse
 import json
@@ -140,21 +143,81 @@ def run(binary, n, slots, prefill, every):
             "posted": posted, "rss_mib": round(rss_kib / 1024, 1), "threads": threads}
 
 
-def idle(binary, secs, posts, prefill):
+KINDS = ["mastodon", "bluesky", "telegram", "x", "linkedin", "threads", "facebook", "instagram"]
+
+
+def operator_env(env, work, mock):
+    """One target of each network kind on `mock`, secrets in files, the
+    HTTP endpoint on a free loopback port."""
+    secrets = work / "secrets"
+    secrets.mkdir(mode=0o700)
+    now = datetime.now(timezone.utc)
+    token = json.dumps({"access_token": "bench", "refresh_token": "bench",
+                        "issued_at": now.isoformat(), "expires_at": (now + timedelta(days=50)).isoformat()})
+    for name, content in [("masto", "bench-token"), ("sky", "bench"), ("tg", "123:bench"), ("oauth.json", token)]:
+        (secrets / name).write_text(content)
+        (secrets / name).chmod(0o600)
+    t = "CAMPAIGN_BOT__TARGETS__"
+    oauth = str(secrets / "oauth.json")
+    env.update({
+        "CAMPAIGN_BOT__SERVER__LISTEN": f"127.0.0.1:{free_port()}",
+        t + "MA__KIND": "mastodon", t + "MA__BASE_URL": mock, t + "MA__TOKEN_FILE": str(secrets / "masto"),
+        t + "SK__KIND": "bluesky", t + "SK__SERVICE": mock, t + "SK__IDENTIFIER": "bench.test",
+        t + "SK__PASSWORD_FILE": str(secrets / "sky"),
+        t + "TG__KIND": "telegram", t + "TG__API_URL": mock, t + "TG__CHANNEL": "@bench",
+        t + "TG__TOKEN_FILE": str(secrets / "tg"),
+        t + "X__KIND": "x", t + "X__API_URL": mock, t + "X__TOKEN_FILE": oauth, t + "X__CLIENT_ID": "bench",
+        t + "X__REDIRECT_URI": "https://example.org/callback",
+        t + "LI__KIND": "linkedin", t + "LI__API_URL": mock, t + "LI__ORGANIZATION": "2414183", t + "LI__TOKEN_FILE": oauth,
+        t + "TH__KIND": "threads", t + "TH__API_URL": mock, t + "TH__TOKEN_FILE": oauth,
+        t + "TH__MEDIA_BASE_URL": "https://example.org/posts",
+        t + "FB__KIND": "facebook", t + "FB__API_URL": mock, t + "FB__PAGE": "175154750010052", t + "FB__TOKEN_FILE": oauth,
+        t + "IG__KIND": "instagram", t + "IG__API_URL": mock, t + "IG__ACCOUNT": "17841405822304914",
+        t + "IG__TOKEN_FILE": oauth, t + "IG__MEDIA_BASE_URL": "https://example.org/posts",
+    })
+    # The default outbox target off: only the networks.
+    env[t + "T000__ENABLED"] = "false"
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def idle(binary, secs, posts, prefill, operator=False):
     """RSS (KiB) of the daemon `secs` after its start, with no slot due."""
     work = Path(tempfile.mkdtemp())
     shutil.copytree(posts, work / "posts")
     data = work / "data"
     if prefill:
         generate(binary, data, prefill, 1)
-    proc = subprocess.Popen([binary, "run"], cwd=work, env=env_for(1, data, 0),
+    env = env_for(1, data, 0)
+    mock = None
+    if operator:
+        port_file = work / "mock-port"
+        mock = subprocess.Popen([sys.executable, str(ROOT / "scripts/mastodon-mock.py"),
+                                 str(Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared")) / "fixtures/mastodon"), str(port_file)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if port_file.exists() and port_file.read_text().strip():
+                break
+            time.sleep(0.05)
+        operator_env(env, work, f"http://127.0.0.1:{port_file.read_text().strip()}")
+    proc = subprocess.Popen([binary, "run"], cwd=work, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(secs)
     rss_kib, hwm_kib = status_value(proc.pid, "VmRSS"), status_value(proc.pid, "VmHWM")
     threads = status_value(proc.pid, "Threads")
+    running = proc.poll() is None
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
+    if mock:
+        mock.terminate()
+        mock.wait()
     shutil.rmtree(work, ignore_errors=True)
+    assert running, "the daemon stopped before it was measured"
     return {"rss_mib": round(rss_kib / 1024, 1), "peak_mib": round(hwm_kib / 1024, 1), "threads": threads}
 
 
@@ -165,8 +228,9 @@ def main():
         ap.add_argument("secs", type=float)
         ap.add_argument("--posts", default=str(ROOT / "posts"))
         ap.add_argument("--prefill", type=int, default=0)
+        ap.add_argument("--operator", action="store_true")
         a = ap.parse_args()
-        print(json.dumps(idle(str(Path(a.binary).resolve()), a.secs, a.posts, a.prefill)))
+        print(json.dumps(idle(str(Path(a.binary).resolve()), a.secs, a.posts, a.prefill, a.operator)))
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--generate":
         data, posts = sys.argv[2], int(sys.argv[3])
