@@ -22,8 +22,8 @@ pub mod typography;
 
 pub use parked::words;
 
-use parse::load_file;
 pub use parse::parse;
+use parse::{Images, load_file};
 
 use files::FileError;
 
@@ -228,6 +228,8 @@ pub fn load(posts_dir: &Path, languages: &[Lang]) -> Catalog {
             return catalog;
         }
     };
+    // Each image once for the whole folder.
+    let images = Images::new(posts_dir);
     for (sub, kind) in [
         ("rotation", MessageKind::Rotation),
         ("queue", MessageKind::Queue),
@@ -268,7 +270,7 @@ pub fn load(posts_dir: &Path, languages: &[Lang]) -> Catalog {
             let rel = Path::new(sub).join(path.file_name().expect("a listed file has a name"));
             let mut file_problems = Vec::new();
             let message = load_file(
-                posts_dir,
+                &images,
                 &root,
                 folder.as_ref(),
                 &rel,

@@ -62,10 +62,65 @@ struct FileCtx<'a> {
     file: PathBuf,
     text: &'a str,
     problems: &'a mut Vec<Problem>,
-    /// The real path of `posts/`, once an image has needed it (a file's
-    /// cards are checked against it, each resolving it again cost more
-    /// than reading their headers).
-    root: Option<PathBuf>,
+    /// What the images named so far turned out to be (see [`Images`]).
+    images: &'a Images,
+}
+
+/// The images checked during one load of `posts/`, with what each turned
+/// out to be (`Err`: the problem to report): ten thousand posts that carry
+/// the same cards open and read each card once, not ten thousand times.
+pub(super) struct Images {
+    posts_dir: PathBuf,
+    /// The real path of `posts/`, once an image has needed it.
+    root: std::sync::OnceLock<Result<PathBuf, String>>,
+    seen: std::sync::Mutex<HashMap<PathBuf, Result<(), String>>>,
+}
+
+impl Images {
+    pub(super) fn new(posts_dir: &Path) -> Images {
+        Images {
+            posts_dir: posts_dir.to_path_buf(),
+            root: std::sync::OnceLock::new(),
+            seen: Default::default(),
+        }
+    }
+
+    /// Whether `p` (relative to `posts/`) is an image the networks take,
+    /// or the problem to report.
+    fn check(&self, p: &Path) -> Result<(), String> {
+        if let Some(known) = self.seen.lock().unwrap_or_else(|e| e.into_inner()).get(p) {
+            return known.clone();
+        }
+        let told = self.look(p);
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(p.to_path_buf(), told.clone());
+        told
+    }
+
+    fn look(&self, p: &Path) -> Result<(), String> {
+        let root = self.root.get_or_init(|| {
+            files::root(&self.posts_dir)
+                .map_err(|e| format!("media file posts/{} {}", p.display(), FileError::Io(e)))
+        });
+        let read = match root {
+            Ok(root) => files::image_inside(root, p, MAX_MEDIA_BYTES),
+            Err(why) => return Err(why.clone()),
+        };
+        match read {
+            Err(FileError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                "media file posts/{} does not exist; add the image there or fix the path",
+                p.display()
+            )),
+            Err(e) => Err(format!("media file posts/{} {e}", p.display())),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(what)) => Err(format!(
+                "media file posts/{} is {what}; use a PNG, JPEG, GIF or WebP image",
+                p.display()
+            )),
+        }
+    }
 }
 
 impl FileCtx<'_> {
@@ -92,7 +147,7 @@ impl FileCtx<'_> {
 }
 
 pub(super) fn load_file(
-    posts_dir: &Path,
+    images: &Images,
     root: &Path,
     folder: Option<&files::Folder<'_>>,
     rel: &Path,
@@ -126,7 +181,7 @@ pub(super) fn load_file(
             return None;
         }
     };
-    parse(posts_dir, rel, kind, bytes, problems)
+    parse_with(images, rel, kind, bytes, problems)
 }
 
 /// Parses and checks the bytes of one post file (`rel`, relative to
@@ -134,6 +189,16 @@ pub(super) fn load_file(
 /// to `problems`; the message is returned only if the file has no error.
 pub fn parse(
     posts_dir: &Path,
+    rel: &Path,
+    kind: MessageKind,
+    bytes: Vec<u8>,
+    problems: &mut Vec<Problem>,
+) -> Option<Message> {
+    parse_with(&Images::new(posts_dir), rel, kind, bytes, problems)
+}
+
+fn parse_with(
+    images: &Images,
     rel: &Path,
     kind: MessageKind,
     bytes: Vec<u8>,
@@ -179,7 +244,7 @@ pub fn parse(
         file: shown.clone(),
         text,
         problems,
-        root: None,
+        images,
     };
     let report = |ctx: &mut FileCtx<'_>, e: &toml::de::Error, doc: &str| {
         let mut message = explain_toml_error(e.message());
@@ -243,7 +308,7 @@ pub fn parse(
         }
     }
     let raw = raw?;
-    let message = build_message(posts_dir, rel, kind, raw, &mut ctx);
+    let message = build_message(rel, kind, raw, &mut ctx);
     // Any error in the file keeps it out.
     if ctx.error_count() > 0 {
         return None;
@@ -326,7 +391,6 @@ fn explain_toml_error(message: &str) -> String {
 }
 
 fn build_message(
-    posts_dir: &Path,
     rel: &Path,
     kind: MessageKind,
     raw: RawPost,
@@ -528,7 +592,7 @@ fn build_message(
         let path_span = m.path.span();
         let path = match m.path.into_inner() {
             RawMediaPath::One(p) => {
-                media_path(posts_dir, &p, path_span, ctx).map(|p| MediaPath::All(p.into()))
+                media_path(&p, path_span, ctx).map(|p| MediaPath::All(p.into()))
             }
             RawMediaPath::PerLang(map) => {
                 let mut paths = LangMap::new();
@@ -542,7 +606,7 @@ fn build_message(
                         complete = false;
                         continue;
                     };
-                    match media_path(posts_dir, &v, path_span.clone(), ctx) {
+                    match media_path(&v, path_span.clone(), ctx) {
                         Some(p) => {
                             paths.insert(lang, p.into());
                         }
@@ -718,12 +782,7 @@ fn parse_at(dt: &toml::value::Datetime) -> Option<At> {
 }
 
 /// A media path relative to `posts/`, that stays inside it and exists.
-fn media_path(
-    posts_dir: &Path,
-    raw: &str,
-    span: std::ops::Range<usize>,
-    ctx: &mut FileCtx<'_>,
-) -> Option<PathBuf> {
+fn media_path(raw: &str, span: std::ops::Range<usize>, ctx: &mut FileCtx<'_>) -> Option<PathBuf> {
     let p = Path::new(raw.trim());
     let outside = p.is_absolute()
         || p.components().any(|c| {
@@ -742,26 +801,9 @@ fn media_path(
         );
         return None;
     }
-    let root = match ctx.root.take() {
-        Some(root) => Ok(root),
-        None => files::root(posts_dir).map_err(FileError::Io),
-    };
-    let read = root.and_then(|root| {
-        let read = files::image_inside(&root, p, MAX_MEDIA_BYTES);
-        ctx.root = Some(root);
-        read
-    });
-    let problem = match read {
-        Err(FileError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => format!(
-            "media file posts/{} does not exist; add the image there or fix the path",
-            p.display()
-        ),
-        Err(e) => format!("media file posts/{} {e}", p.display()),
-        Ok(Ok(_)) => return Some(p.to_path_buf()),
-        Ok(Err(what)) => format!(
-            "media file posts/{} is {what}; use a PNG, JPEG, GIF or WebP image",
-            p.display()
-        ),
+    let problem = match ctx.images.check(p) {
+        Ok(()) => return Some(p.to_path_buf()),
+        Err(problem) => problem,
     };
     ctx.error_at(span.clone(), problem);
     None
