@@ -196,12 +196,18 @@ mod tests {
         catalog
     }
 
+    /// `catalog` parked in a new folder (kept as long as the folder is).
+    fn parked(catalog: &Catalog) -> (Catalog, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut parked = catalog.clone();
+        parked.park(dir.path()).unwrap();
+        (parked, dir)
+    }
+
     #[test]
     fn parked_words_come_back_the_same_and_leave_no_file() {
         let loaded = shipped();
-        let dir = tempfile::tempdir().unwrap();
-        let mut parked = loaded.clone();
-        parked.park(dir.path()).unwrap();
+        let (parked, dir) = parked(&loaded);
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
             0,
@@ -232,9 +238,7 @@ mod tests {
 
     #[test]
     fn parked_messages_share_their_image_paths() {
-        let mut catalog = shipped();
-        let dir = tempfile::tempdir().unwrap();
-        catalog.park(dir.path()).unwrap();
+        let (catalog, _dir) = parked(&shipped());
         let en = Lang::new("en").unwrap();
         let cards: Vec<&Arc<Path>> = catalog
             .messages
@@ -253,9 +257,7 @@ mod tests {
     #[test]
     fn parking_again_moves_kept_words_to_the_new_file() {
         let loaded = shipped();
-        let first = tempfile::tempdir().unwrap();
-        let mut parked = loaded.clone();
-        parked.park(first.path()).unwrap();
+        let (parked, first) = parked(&loaded);
         // A reload keeps the last good version of a broken file: that
         // message comes from the earlier catalog, parked in its file.
         let mut again = parked.clone();
