@@ -26,14 +26,16 @@ use serde::{Deserialize, Serialize};
 use super::Catalog;
 use crate::model::{LangMap, Media, MediaPath, Message, Parked};
 
-/// What parking takes out of a message, and [`words`] puts back.
+/// What parking takes out of a message, and [`words`] puts back: written
+/// from borrowed maps (`T = &LangMap<String>`, nothing copied), read back
+/// as owned ones.
 #[derive(Serialize, Deserialize)]
-struct Words {
-    text: LangMap<String>,
-    spoiler: LangMap<String>,
-    short: LangMap<String>,
+struct Words<T> {
+    text: T,
+    spoiler: T,
+    short: T,
     /// Each image's alt texts, in the message's order.
-    alts: Vec<LangMap<String>>,
+    alts: Vec<T>,
 }
 
 impl Catalog {
@@ -50,10 +52,10 @@ impl Catalog {
             // catalog's file: its words move to the new one.
             let full = words(message)?;
             let bytes = serde_json::to_vec(&Words {
-                text: full.text.clone(),
-                spoiler: full.spoiler.clone(),
-                short: full.short.clone(),
-                alts: full.media.iter().map(|m| m.alt.clone()).collect(),
+                text: &full.text,
+                spoiler: &full.spoiler,
+                short: &full.short,
+                alts: full.media.iter().map(|m| &m.alt).collect(),
             })?;
             out.write_all(&bytes)?;
             let len = u32::try_from(bytes.len()).map_err(io::Error::other)?;
@@ -140,7 +142,7 @@ pub fn words(message: &Message) -> io::Result<Cow<'_, Message>> {
     };
     let mut bytes = vec![0; place.len as usize];
     place.file.read_exact_at(&mut bytes, place.at)?;
-    let words: Words = serde_json::from_slice(&bytes).map_err(io::Error::other)?;
+    let words: Words<LangMap<String>> = serde_json::from_slice(&bytes).map_err(io::Error::other)?;
     let mut full = message.clone();
     full.text = words.text;
     full.spoiler = words.spoiler;
