@@ -71,7 +71,8 @@ struct FileCtx<'a> {
 /// the same cards open and read each card once, not ten thousand times.
 pub(super) struct Images {
     posts_dir: PathBuf,
-    /// The real path of `posts/`, once an image has needed it.
+    /// The real path of `posts/` (or why it has none), once an image has
+    /// needed it.
     root: std::sync::OnceLock<Result<PathBuf, String>>,
     seen: std::sync::Mutex<HashMap<PathBuf, Result<(), String>>>,
 }
@@ -100,13 +101,13 @@ impl Images {
     }
 
     fn look(&self, p: &Path) -> Result<(), String> {
-        let root = self.root.get_or_init(|| {
-            files::root(&self.posts_dir)
-                .map_err(|e| format!("media file posts/{} {}", p.display(), FileError::Io(e)))
-        });
+        // Why `posts/` cannot be resolved, said of each image that needs it.
+        let root = self
+            .root
+            .get_or_init(|| files::root(&self.posts_dir).map_err(|e| FileError::Io(e).to_string()));
         let read = match root {
             Ok(root) => files::image_inside(root, p, MAX_MEDIA_BYTES),
-            Err(why) => return Err(why.clone()),
+            Err(why) => return Err(format!("media file posts/{} {why}", p.display())),
         };
         match read {
             Err(FileError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
