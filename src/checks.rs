@@ -4,11 +4,13 @@
 
 use chrono::Utc;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::config::{Config, TargetConfig};
 use crate::model::{Lang, Message, MessageKind};
-use crate::posts::{Catalog, Problem, Severity};
+use crate::posts::files::{self, ImageKind};
+use crate::posts::{Catalog, MAX_MEDIA_BYTES, Problem, Severity};
 use crate::publish::profile::Profile;
 use crate::publish::registry;
 use crate::render::{Lengths, Limits, Measure, overruns, render, render_short};
@@ -17,7 +19,12 @@ use rayon::prelude::*;
 /// Images a network would refuse, by its media rules: too large (not
 /// resized: a comms team should choose how its images are cropped and
 /// compressed), or too many.
-fn media_problems(config: &Config, network: &Profile, m: &Message, file: &Path) -> Vec<Problem> {
+fn media_problems(
+    images: &HashMap<&Path, ImageFacts>,
+    network: &Profile,
+    m: &Message,
+    file: &Path,
+) -> Vec<Problem> {
     let rules = network.media;
     let name = network.name;
     let mut out = Vec::new();
@@ -29,9 +36,7 @@ fn media_problems(config: &Config, network: &Profile, m: &Message, file: &Path) 
         message,
     };
     for file in m.media.iter().flat_map(|md| md.files()) {
-        let size = std::fs::metadata(config.posts_dir.join(file))
-            .map(|m| m.len())
-            .unwrap_or(0);
+        let size = images.get(file).map_or(0, |i| i.size);
         if size > rules.max_bytes {
             out.push(problem(format!(
                 "image {} is {size} bytes; {name} takes at most {}: export it smaller (e.g. as JPEG, or fewer pixels)",
@@ -54,10 +59,7 @@ fn media_problems(config: &Config, network: &Profile, m: &Message, file: &Path) 
     }
     if let Some(formats) = rules.formats {
         for file in m.media.iter().flat_map(|md| md.files()) {
-            let kind = std::fs::read(config.posts_dir.join(file))
-                .ok()
-                .and_then(|b| crate::posts::files::sniff_image(&b).ok())
-                .map(|i| i.kind);
+            let kind = images.get(file).and_then(|i| i.kind);
             if let Some(kind) = kind.filter(|k| !formats.contains(k)) {
                 out.push(problem(format!(
                     "image {} is {}; {name} takes only {}: save it as {} and point the post at that file",
@@ -70,6 +72,34 @@ fn media_problems(config: &Config, network: &Profile, m: &Message, file: &Path) 
         }
     }
     out
+}
+
+/// An image's size and format, as `posts/` holds it now.
+struct ImageFacts {
+    size: u64,
+    kind: Option<ImageKind>,
+}
+
+/// The facts of every image the posts carry, each file read once (ten
+/// thousand posts share a few cards), and only as far as its header.
+fn image_facts<'c>(config: &Config, catalog: &'c Catalog) -> HashMap<&'c Path, ImageFacts> {
+    let root = files::root(&config.posts_dir).ok();
+    let mut facts = HashMap::new();
+    for file in catalog
+        .messages
+        .iter()
+        .flat_map(|m| &m.media)
+        .flat_map(|md| md.files())
+    {
+        facts.entry(file).or_insert_with(|| ImageFacts {
+            size: std::fs::metadata(config.posts_dir.join(file)).map_or(0, |m| m.len()),
+            kind: root
+                .as_deref()
+                .and_then(|r| files::image_inside(r, file, MAX_MEDIA_BYTES).ok()?.ok())
+                .map(|i| i.kind),
+        });
+    }
+    facts
 }
 
 /// Another timed one-off going out within `schedule.timed_post_window` of
@@ -134,6 +164,7 @@ pub fn check_targets(
         .filter(|(_, l)| l.limits_anything())
         .collect();
     let unconfigured = unconfigured_networks(config);
+    let images = image_facts(config, catalog);
     catalog
         .messages
         .par_iter()
@@ -141,7 +172,7 @@ pub fn check_targets(
             let file = std::path::Path::new("posts").join(&m.source);
             let mut problems = Vec::new();
             for network in &networks {
-                problems.extend(media_problems(config, network, m, &file));
+                problems.extend(media_problems(&images, network, m, &file));
             }
             let lengths = LengthsByLang::new(m, &config.hashtags);
             for (target, limits) in &limited {

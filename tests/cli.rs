@@ -55,6 +55,33 @@ fn validate_passes_on_the_shipped_posts() {
         .stdout(predicate::str::contains("1 targets (sky); 0 errors"));
 }
 
+// A network's image size rule, from the image as posts/ holds it: a card
+// padded past Bluesky's limit is named, with its size.
+#[test]
+fn validate_names_an_image_too_large_for_a_network() {
+    let dir = workdir();
+    let mut card = std::fs::read(dir.path().join("posts/media/campaign-card-en.jpg")).unwrap();
+    card.resize(1_200_000, 0);
+    std::fs::write(dir.path().join("posts/media/big.jpg"), &card).unwrap();
+    std::fs::write(
+        dir.path().join("posts/queue/big.toml"),
+        "[text]\nen = \"A big card.\"\n\n[[media]]\npath = \"media/big.jpg\"\nalt = { en = \"A card\" }\n",
+    )
+    .unwrap();
+    bot(dir.path())
+        .arg("validate")
+        .arg("--offline")
+        .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
+        .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", "bot.test")
+        .env("CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV", "CB_TEST_PASSWORD")
+        .env("CB_TEST_PASSWORD", "not-a-real-password")
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains(
+            "posts/queue/big.toml: error: image media/big.jpg is 1200000 bytes; Bluesky takes at most",
+        ));
+}
+
 #[test]
 fn validate_names_the_broken_file_and_line() {
     let dir = workdir();
