@@ -6,6 +6,9 @@
 //! them; a post whose plan changes (a new message in the rotation) keeps
 //! its UID and shows the new text.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike};
@@ -45,6 +48,7 @@ pub fn feed(
             "What campaign-bot will post, per target and language (campaign-bot preview --ics)",
         )
         .timezone(tz.name());
+    let mut words = HashMap::new();
     for u in upcoming {
         let Decision::Post {
             message_id, lang, ..
@@ -60,15 +64,19 @@ pub fn feed(
             continue;
         };
         // A daemon's messages have their words parked: read back for the
-        // posts of this feed only.
-        let message = match crate::posts::words(message) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::error!(error = %e, message = message.id, "cannot read the message's words back; left out of the calendar");
-                continue;
-            }
+        // posts of this feed only, each message once (hundreds of targets
+        // often post the same one).
+        let message = match words.entry(message.id.as_str()) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => match crate::posts::words(message) {
+                Ok(m) => new.insert(m),
+                Err(e) => {
+                    tracing::error!(error = %e, message = message.id, "cannot read the message's words back; left out of the calendar");
+                    continue;
+                }
+            },
         };
-        let Some(rendered) = render(&message, lang, &config.hashtags) else {
+        let Some(rendered) = render(message, lang, &config.hashtags) else {
             continue;
         };
         let description = match texts {
