@@ -16,6 +16,9 @@ use crate::publish::network::{
 use crate::publish::oauth::UserToken;
 use crate::publish::profile::{MediaRules, Profile};
 
+/// How LinkedIn names an organization: this, then its number.
+const URN: &str = "urn:li:organization:";
+
 /// `kind = "linkedin"`: the page (`organization`, its URN or number), the
 /// member's access token by `token_env` or `token_file`, `api_version`
 /// (`LinkedIn-Version`, default [`API_VERSION`]) and `api_url`.
@@ -75,15 +78,13 @@ impl Network for Home {
         let key = |k: &str| format!("targets.{target}.{k}");
         let api_url = keys::url_key(target, "api_url", raw.api_url, "https://api.linkedin.com")?;
         let oauth_url = keys::url_key(target, "oauth_url", raw.oauth_url, super::login::OAUTH_URL)?;
-        // Its number, or its URN: the URN's number (exactly, no spaces).
+        // Its number, or its URN, whose number is written exactly (a space
+        // inside a URN leaves none, and so the key's error).
         let written = match raw.organization {
-            Some(toml::Value::String(s)) => Some(toml::Value::String(
-                match s.strip_prefix("urn:li:organization:") {
-                    Some(n) if n.trim() == n => n.to_string(),
-                    Some(_) => String::new(),
-                    None => s,
-                },
-            )),
+            Some(toml::Value::String(s)) if s.starts_with(URN) => {
+                let n = &s[URN.len()..];
+                (n.trim() == n).then(|| toml::Value::String(n.into()))
+            }
             other => other,
         };
         let organization = keys::numeric_id(
@@ -91,7 +92,7 @@ impl Network for Home {
             written,
             "the page to post as: its number (the digits in linkedin.com/company/…/admin, or in the page's URN) or its URN, \"urn:li:organization:2414183\"",
         )
-        .map(|n| format!("urn:li:organization:{n}"))?;
+        .map(|n| format!("{URN}{n}"))?;
         let api_version = raw.api_version.unwrap_or_else(|| API_VERSION.into());
         if api_version.len() != 6 || !api_version.chars().all(|c| c.is_ascii_digit()) {
             return Err(key_error(
