@@ -71,8 +71,10 @@ fn world(extra_env: &[(&str, &str)]) -> World {
 
 fn campaign(w: &World, nets: &[(&str, &Arc<FakeNetwork>)], start: DateTime<Utc>) -> Arc<Campaign> {
     let store = Arc::new(Store::open(&w.config.data_dir).unwrap());
-    let catalog = posts::load(&w.config.posts_dir, &w.config.all_languages());
+    let mut catalog = posts::load(&w.config.posts_dir, &w.config.all_languages());
     assert!(catalog.problems.is_empty(), "{:?}", catalog.problems);
+    // As `run` does: the words wait on disk until their slot.
+    catalog.park(&w.config.data_dir).unwrap();
     let pubs: Vec<Arc<dyn Publisher>> = nets
         .iter()
         .map(|(name, net)| Arc::new(Fake::new(name, (*net).clone())) as Arc<dyn Publisher>)
