@@ -41,18 +41,22 @@ fn validate_passes_on_the_shipped_posts() {
         .success()
         .stdout(predicate::str::contains("0 errors"));
     // Also against Bluesky's fixed limits, without network access.
-    bot(dir.path())
-        .arg("validate")
-        .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
+    with_bluesky(bot(dir.path()).arg("validate"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 targets (sky); 0 errors"));
+}
+
+/// `cmd` with a Bluesky target (its limits are fixed: nothing is asked of
+/// a server).
+fn with_bluesky(cmd: &mut Command) -> &mut Command {
+    cmd.env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
         .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", "bot.test")
         .env(
             "CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV",
             "CB_TEST_PASSWORD",
         )
         .env("CB_TEST_PASSWORD", "not-a-real-password")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("1 targets (sky); 0 errors"));
 }
 
 // A network's image size rule, from the image as posts/ holds it: a card
@@ -68,13 +72,7 @@ fn validate_names_an_image_too_large_for_a_network() {
         "[text]\nen = \"A big card.\"\n\n[[media]]\npath = \"media/big.jpg\"\nalt = { en = \"A card\" }\n",
     )
     .unwrap();
-    bot(dir.path())
-        .arg("validate")
-        .arg("--offline")
-        .env("CAMPAIGN_BOT__TARGETS__SKY__KIND", "bluesky")
-        .env("CAMPAIGN_BOT__TARGETS__SKY__IDENTIFIER", "bot.test")
-        .env("CAMPAIGN_BOT__TARGETS__SKY__PASSWORD_ENV", "CB_TEST_PASSWORD")
-        .env("CB_TEST_PASSWORD", "not-a-real-password")
+    with_bluesky(bot(dir.path()).args(["validate", "--offline"]))
         .assert()
         .failure()
         .stdout(predicate::str::contains(
