@@ -11,6 +11,7 @@
 
 use std::any::Any;
 use std::fmt::Debug;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
 use super::Publisher;
-use super::app::{APP_KEYS, App, AppKeys, AppSecret};
+use super::app::{APP_KEYS, App, AppKeys};
 use super::keys::{KeyError, fields, parse_keys};
 use super::oauth::UserToken;
 use super::profile::Profile;
@@ -43,16 +44,54 @@ pub struct BuildContext<'a> {
     pub clock: Clock,
 }
 
-/// A target's keys, read: what [`Network::settings`] checks.
-pub struct Keys<'a, R> {
+/// Where a target's keys are read: what [`Network::read`] needs besides
+/// the keys themselves.
+pub struct At<'a> {
     /// The target's name.
     pub target: &'a str,
     /// Its `kind` as written (a flavour, for the fediverse).
     pub kind: &'a str,
-    /// Its network's own keys.
-    pub raw: R,
     /// Its OAuth app, where the network has one and the target names it.
     pub app: Option<App>,
+}
+
+impl At<'_> {
+    /// A key's full name, for errors: `targets.NAME.key`.
+    pub fn key(&self, key: &str) -> String {
+        format!("targets.{}.{key}", self.target)
+    }
+    /// An address key's value (`default` where it is not written), checked.
+    pub fn url(&self, key: &str, value: Option<String>, default: &str) -> Result<String, KeyError> {
+        super::keys::url_key(self.target, key, value, default)
+    }
+    /// The user's token: `token_env` or `token_file`, and `token_expires`.
+    pub fn token(
+        &self,
+        env: Option<String>,
+        file: Option<PathBuf>,
+        expires: Option<toml::Value>,
+    ) -> Result<UserToken, KeyError> {
+        UserToken::from_keys(self.target, env, file, expires)
+    }
+    /// An id key's value: a positive number, or digits in quotes; `what`
+    /// says what to give where it is missing or not a number.
+    pub fn numeric_id(
+        &self,
+        key: &str,
+        value: Option<toml::Value>,
+        what: &str,
+    ) -> Result<String, KeyError> {
+        super::keys::numeric_id(self.key(key), value, what)
+    }
+    /// A secret named by `WHAT_env` or `WHAT_file`.
+    pub fn secret(
+        &self,
+        what: &str,
+        env: Option<String>,
+        file: Option<PathBuf>,
+    ) -> Result<SecretSource, KeyError> {
+        super::keys::secret_source(self.target, what, env, file)
+    }
 }
 
 /// A configured target of a network, for its login: its name, its
@@ -101,78 +140,141 @@ pub fn no_target(profile: &Profile) -> LoginError {
     ))
 }
 
-/// A network the bot can post to, at set-up.
-#[async_trait]
-pub trait Network: Send + Sync + 'static {
-    /// Its settings of one target, read from the `[targets.NAME]` table.
-    type Settings: Debug + Send + Sync + 'static;
-    /// Its keys as written: a serde type (with `deny_unknown_fields`)
-    /// whose fields are its keys.
-    type Raw: DeserializeOwned;
-    /// What it is.
-    const PROFILE: &'static Profile;
-    /// Whether a target may name an OAuth app (`client_id`, …) for login
-    /// and refreshing its token, and whether its secret is required.
-    const APP: Option<AppSecret> = None;
-    /// Its own keys in a `[targets.NAME]` table (besides `kind`,
-    /// `languages` and `enabled`): its raw type's fields, and the app's.
-    fn keys(&self) -> Vec<&'static str> {
-        let own = fields::<Self::Raw>();
-        match Self::APP {
-            Some(_) => [own, *APP_KEYS].concat(),
-            None => own.to_vec(),
-        }
-    }
-    /// Checks a target's keys, read into its raw type (and its app, if it
-    /// has one), and makes its settings.
-    fn settings(&self, keys: Keys<'_, Self::Raw>) -> Result<Self::Settings, KeyError>;
+/// A network the bot can post to, at set-up. It is implemented by the
+/// network's settings type, which is what a configured target of it is,
+/// read from `Raw`, its keys as written: a serde type (with
+/// `deny_unknown_fields`) whose fields are its keys. Its [`Profile`] is
+/// given beside it in the registry.
+pub trait Network<Raw: DeserializeOwned>: Debug + Send + Sync + Sized + 'static {
+    /// Checks a target's keys, read into its raw type (and its app, if its
+    /// profile lets it have one), and makes its settings.
+    fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError>;
     /// A target's user token, where its network logs in with one (OAuth):
     /// by default its only secret, and what says when it ends.
-    fn token<'s>(&self, settings: &'s Self::Settings) -> Option<&'s UserToken> {
-        let _ = settings;
+    fn token(&self) -> Option<&UserToken> {
         None
     }
     /// The secrets a target needs (resolved when it is built; `validate`
     /// checks they can be read): by default its token's.
-    fn secrets<'s>(&self, settings: &'s Self::Settings) -> Vec<&'s SecretSource> {
-        self.token(settings)
-            .map(|t| vec![&t.source])
-            .unwrap_or_default()
+    fn secrets(&self) -> Vec<&SecretSource> {
+        self.token().map(|t| vec![&t.source]).unwrap_or_default()
     }
     /// The day a target's token stops working, where the bot cannot renew
     /// it and knows when: `status` shows it, `status --health` fails a
     /// week ahead, and an alert is raised.
-    fn token_expires(&self, settings: &Self::Settings) -> Option<chrono::NaiveDate> {
-        self.token(settings).and_then(UserToken::expiry_day)
+    fn token_expires(&self) -> Option<chrono::NaiveDate> {
+        self.token().and_then(UserToken::expiry_day)
     }
     /// Why a target's posts go out without their images, where they do
     /// (`validate` warns of each post with images).
-    fn images_left_out(&self, settings: &Self::Settings) -> Option<&'static str> {
-        let _ = settings;
+    fn images_left_out(&self) -> Option<&'static str> {
         None
     }
     /// The file a target writes its posts to, if it writes to a file.
-    fn writes_to(&self, settings: &Self::Settings, data_dir: &Path) -> Option<PathBuf> {
-        let _ = (settings, data_dir);
+    fn writes_to(&self, data_dir: &Path) -> Option<PathBuf> {
+        let _ = data_dir;
         None
     }
     /// Builds the target's publisher; the error says why it cannot start.
-    fn build(&self, target: &str, s: &Self::Settings, ctx: &BuildContext<'_>) -> Building;
+    fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building;
     /// `campaign-bot login NETWORK`: gets or checks credentials, printing
     /// for the user. By default it checks each target's credentials.
-    async fn login(&self, request: LoginRequest<'_, Self::Settings>) -> Result<(), LoginError> {
-        if request.targets.is_empty() {
-            return Err(no_target(Self::PROFILE));
-        }
-        check_credentials(
-            request
-                .targets
-                .into_iter()
-                .map(|t| (t.name, t.built))
-                .collect(),
-        )
-        .await
+    fn login(
+        request: LoginRequest<'_, Self>,
+        profile: &'static Profile,
+    ) -> impl Future<Output = Result<(), LoginError>> + Send {
+        check_each(request, profile)
     }
+}
+
+/// The default login: checks each configured target's credentials.
+pub async fn check_each<S: Sync>(
+    request: LoginRequest<'_, S>,
+    profile: &'static Profile,
+) -> Result<(), LoginError> {
+    if request.targets.is_empty() {
+        return Err(no_target(profile));
+    }
+    check_credentials(
+        request
+            .targets
+            .into_iter()
+            .map(|t| (t.name, t.built))
+            .collect(),
+    )
+    .await
+}
+
+/// What an OAuth login flow works on: the one target, its settings and
+/// app, where to keep the token (`--token-file`) and the user's answers.
+pub struct AppLogin<'a, S> {
+    pub target: &'a str,
+    pub settings: &'a S,
+    pub app: &'a App,
+    pub token_file: Option<&'a Path>,
+    pub input: &'a mut (dyn std::io::BufRead + Send),
+}
+
+impl<'a, S> AppLogin<'a, S> {
+    /// The file the token goes to: `--token-file`, else the target's
+    /// `token_file`.
+    pub fn token_path(&self, token: &'a UserToken) -> Result<&'a Path, LoginError> {
+        super::oauth::token_path(self.token_file, Some(&token.source), "token_file")
+    }
+}
+
+/// What a login does for a target that names no OAuth app.
+pub enum WithoutApp {
+    /// Checks the credentials of each target (a token made elsewhere).
+    CheckEach,
+    /// Refuses, saying what to set.
+    Refuse(&'static str),
+}
+
+/// The login of a network whose targets may name an OAuth app: `flow`
+/// runs on the one target with its app.
+pub async fn login_with_app<'a, S, F, Fut>(
+    request: LoginRequest<'a, S>,
+    profile: &'static Profile,
+    app_of: fn(&S) -> Option<&App>,
+    without: WithoutApp,
+    flow: F,
+) -> Result<(), LoginError>
+where
+    S: Sync,
+    F: FnOnce(AppLogin<'a, S>) -> Fut,
+    Fut: Future<Output = Result<(), LoginError>>,
+{
+    let Some(first) = request.targets.first() else {
+        return Err(no_target(profile));
+    };
+    if app_of(first.settings).is_none() && matches!(without, WithoutApp::CheckEach) {
+        return check_each(request, profile).await;
+    }
+    let LoginRequest {
+        token_file,
+        targets,
+        input,
+        ..
+    } = request;
+    let target = one_target(&targets, profile)?;
+    let (name, settings) = (target.name, target.settings);
+    let Some(app) = app_of(settings) else {
+        let WithoutApp::Refuse(why) = without else {
+            unreachable!("a target without an app is checked above")
+        };
+        return Err(LoginError::Usage(format!(
+            "target {name} has no app to log in with: {why}"
+        )));
+    };
+    flow(AppLogin {
+        target: name,
+        settings,
+        app,
+        token_file,
+        input,
+    })
+    .await
 }
 
 /// A configured target's network and settings together: what the rest of
@@ -188,38 +290,39 @@ pub trait Target: Debug + Send + Sync {
     fn as_any(&self) -> &dyn Any;
 }
 
-/// [`Target`] of network `N`.
-pub struct Configured<N: Network> {
-    network: &'static N,
-    settings: N::Settings,
+/// [`Target`] of network `N`: its settings and its profile.
+pub struct Configured<N, R> {
+    profile: &'static Profile,
+    settings: N,
+    raw: PhantomData<fn(R)>,
 }
 
-impl<N: Network> Debug for Configured<N> {
+impl<N: Debug, R> Debug for Configured<N, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct(N::PROFILE.name)
+        f.debug_struct(self.profile.name)
             .field("settings", &self.settings)
             .finish()
     }
 }
 
-impl<N: Network> Target for Configured<N> {
+impl<N: Network<R>, R: DeserializeOwned + 'static> Target for Configured<N, R> {
     fn profile(&self) -> &'static Profile {
-        N::PROFILE
+        self.profile
     }
     fn secrets(&self) -> Vec<&SecretSource> {
-        self.network.secrets(&self.settings)
+        self.settings.secrets()
     }
     fn token_expires(&self) -> Option<chrono::NaiveDate> {
-        self.network.token_expires(&self.settings)
+        self.settings.token_expires()
     }
     fn images_left_out(&self) -> Option<&'static str> {
-        self.network.images_left_out(&self.settings)
+        self.settings.images_left_out()
     }
     fn writes_to(&self, data_dir: &Path) -> Option<PathBuf> {
-        self.network.writes_to(&self.settings, data_dir)
+        self.settings.writes_to(data_dir)
     }
     fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Building {
-        self.network.build(name, &self.settings, ctx)
+        self.settings.build(name, ctx)
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -256,13 +359,35 @@ pub trait Entry: Send + Sync {
     ) -> Result<(), LoginError>;
 }
 
-#[async_trait]
-impl<N: Network> Entry for N {
-    fn profile(&self) -> &'static Profile {
-        N::PROFILE
+/// A network in the registry: its settings type `N`, read from its keys
+/// `R`, and its profile.
+pub struct Kind<N, R> {
+    profile: &'static Profile,
+    network: PhantomData<fn(R) -> N>,
+}
+
+impl<N: Network<R>, R: DeserializeOwned> Kind<N, R> {
+    /// Network `N`, described by `profile`: a line of the registry.
+    pub const fn new(profile: &'static Profile) -> Kind<N, R> {
+        Kind {
+            profile,
+            network: PhantomData,
+        }
     }
+}
+
+#[async_trait]
+impl<N: Network<R>, R: DeserializeOwned + 'static> Entry for Kind<N, R> {
+    fn profile(&self) -> &'static Profile {
+        self.profile
+    }
+    /// Its raw type's fields, and the app's where it may have one.
     fn keys(&self) -> Vec<&'static str> {
-        Network::keys(self)
+        let own = fields::<R>();
+        match self.profile.app {
+            Some(_) => [own, *APP_KEYS].concat(),
+            None => own.to_vec(),
+        }
     }
     fn configure(
         &'static self,
@@ -270,21 +395,17 @@ impl<N: Network> Entry for N {
         kind: &str,
         mut keys: toml::Table,
     ) -> Result<Arc<dyn Target>, KeyError> {
-        let app = match N::APP {
+        let app = match self.profile.app {
             Some(secret) => {
-                AppKeys::take(target, &mut keys)?.read(target, N::PROFILE.name, secret)?
+                AppKeys::take(target, &mut keys)?.read(target, self.profile.name, secret)?
             }
             None => None,
         };
-        let raw = parse_keys::<N::Raw>(target, keys)?;
+        let raw = parse_keys::<R>(target, keys)?;
         Ok(Arc::new(Configured {
-            network: self,
-            settings: self.settings(Keys {
-                target,
-                kind,
-                raw,
-                app,
-            })?,
+            profile: self.profile,
+            settings: N::read(raw, At { target, kind, app })?,
+            raw: PhantomData,
         }))
     }
     async fn login(
@@ -299,7 +420,7 @@ impl<N: Network> Entry for N {
             .filter_map(|(name, target, built)| {
                 // Every target given is of this network (the command picks
                 // them by profile); its settings are this network's type.
-                let configured = target.as_any().downcast_ref::<Configured<N>>()?;
+                let configured = target.as_any().downcast_ref::<Configured<N, R>>()?;
                 Some(LoginTarget {
                     name,
                     settings: &configured.settings,
@@ -307,16 +428,13 @@ impl<N: Network> Entry for N {
                 })
             })
             .collect();
-        Network::login(
-            self,
-            LoginRequest {
-                instance,
-                token_file,
-                targets,
-                input,
-            },
-        )
-        .await
+        let request = LoginRequest {
+            instance,
+            token_file,
+            targets,
+            input,
+        };
+        N::login(request, self.profile).await
     }
 }
 

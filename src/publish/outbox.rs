@@ -13,25 +13,16 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::keys::KeyError;
-use super::network::{self, BuildContext, Building, Keys, Network};
+use super::network::{self, At, BuildContext, Building, Network};
 use super::profile::{Engagement, MediaRules, Profile};
 use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::model::Published;
 use crate::render::Limits;
-use crate::secret::SecretSource;
 
 /// The file name under `data/` when the target does not set `path`.
 pub const FILE_NAME: &str = "outbox.jsonl";
 
 // ---------------------------------------------------------------- home
-
-/// `kind = "outbox"`: `path` (default `data/outbox.jsonl`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The JSON Lines file; `None` means `data_dir/outbox.jsonl`.
-    pub path: Option<PathBuf>,
-}
 
 /// The outbox, described.
 pub static PROFILE: Profile = Profile {
@@ -50,34 +41,34 @@ pub static PROFILE: Profile = Profile {
     ..Profile::DEFAULT
 };
 
-/// The outbox in the registry of networks. It has no login: it needs no
-/// account.
-pub struct Home;
+/// `kind = "outbox"`: `path` (default `data/outbox.jsonl`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The JSON Lines file; `None` means `data_dir/outbox.jsonl`.
+    pub path: Option<PathBuf>,
+}
 
-#[async_trait]
-impl Network for Home {
-    type Settings = Settings;
-    type Raw = Settings;
-    const PROFILE: &'static Profile = &PROFILE;
-    fn settings(&self, keys: Keys<'_, Settings>) -> Result<Settings, KeyError> {
-        Ok(keys.raw)
+impl Network<Settings> for Settings {
+    fn read(raw: Settings, _: At<'_>) -> Result<Self, KeyError> {
+        Ok(raw)
     }
-    fn secrets<'s>(&self, _: &'s Settings) -> Vec<&'s SecretSource> {
-        Vec::new()
+    fn writes_to(&self, data_dir: &Path) -> Option<PathBuf> {
+        Some(
+            self.path
+                .clone()
+                .unwrap_or_else(|| data_dir.join(FILE_NAME)),
+        )
     }
-    fn writes_to(&self, s: &Settings, data_dir: &Path) -> Option<PathBuf> {
-        Some(s.path.clone().unwrap_or_else(|| data_dir.join(FILE_NAME)))
-    }
-    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
-        let path = s
-            .path
-            .clone()
-            .unwrap_or_else(|| ctx.data_dir.join(FILE_NAME));
+    fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building {
+        let path = self
+            .writes_to(ctx.data_dir)
+            .expect("an outbox writes to a file");
         Ok(Arc::new(Outbox::new(target, path, ctx.clock)))
     }
     async fn login(
-        &self,
-        _: network::LoginRequest<'_, Settings>,
+        _: network::LoginRequest<'_, Self>,
+        _: &'static Profile,
     ) -> Result<(), network::LoginError> {
         Err(network::LoginError::Usage(
             "outbox has no login: it needs no account".into(),

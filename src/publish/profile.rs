@@ -4,6 +4,7 @@
 //! at a time (apache/opendal's `Capability`): a new rule is a field here,
 //! with its default, not a method every network must answer.
 
+use super::app::AppSecret;
 use crate::posts::files::ImageKind;
 use crate::render::Limits;
 
@@ -31,6 +32,10 @@ pub struct Profile {
     pub engagement: Engagement,
     /// What a post with a link costs on it, where that is worth saying.
     pub link_cost: Option<&'static str>,
+    /// Whether a target may name an OAuth app (`client_id`, …) for its
+    /// login and for renewing its token, and whether the app's secret is
+    /// required.
+    pub app: Option<AppSecret>,
     /// A `[targets.NAME]` table for it, for messages that ask for one.
     pub example: &'static str,
 }
@@ -72,7 +77,7 @@ pub enum Engagement {
 impl Profile {
     /// What a network is unless its profile says otherwise: no limit set by
     /// its servers, [`MediaRules::DEFAULT`], no caption rule, no refusal of
-    /// repeats, counts collected, no link cost. What each network must say
+    /// repeats, counts collected, no link cost, no app. What each network must say
     /// (name, kinds, limits, example) is empty here; the registry's tests
     /// check that no network leaves them so.
     pub const DEFAULT: Profile = Profile {
@@ -85,6 +90,7 @@ impl Profile {
         refuses_repeats: false,
         engagement: Engagement::Counted,
         link_cost: None,
+        app: None,
         example: "",
     };
     /// Whether its posts are checked for engagement.

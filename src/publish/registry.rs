@@ -1,12 +1,12 @@
 //! The one list of networks. Adding a network is its folder under
-//! `publish/` (its publisher, its [`super::network::Network`] with its
-//! settings type and profile) and one line here; nothing else in the bot
-//! names it.
+//! `publish/` (its publisher, its settings type, which implements
+//! [`super::network::Network`], and its profile) and one line here, which
+//! gives the two together; nothing else in the bot names it.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use super::network::Entry;
+use super::network::{Entry, Kind};
 use super::{
     Publisher, bluesky, facebook, instagram, linkedin, mastodon, outbox, telegram, threads, x,
 };
@@ -14,15 +14,15 @@ use crate::clock::Clock;
 
 /// Every network the bot posts to, one line each.
 pub static NETWORKS: &[&dyn Entry] = &[
-    &outbox::Home,
-    &mastodon::Home,
-    &bluesky::Home,
-    &telegram::Home,
-    &x::Home,
-    &linkedin::Home,
-    &threads::Home,
-    &facebook::Home,
-    &instagram::Home,
+    &Kind::<outbox::Settings, outbox::Settings>::new(&outbox::PROFILE),
+    &Kind::<mastodon::Settings, mastodon::Raw>::new(&mastodon::PROFILE),
+    &Kind::<bluesky::Settings, bluesky::Raw>::new(&bluesky::PROFILE),
+    &Kind::<telegram::Settings, telegram::Raw>::new(&telegram::PROFILE),
+    &Kind::<x::Settings, x::Raw>::new(&x::PROFILE),
+    &Kind::<linkedin::Settings, linkedin::Raw>::new(&linkedin::PROFILE),
+    &Kind::<threads::Settings, threads::Raw>::new(&threads::PROFILE),
+    &Kind::<facebook::Settings, facebook::Raw>::new(&facebook::PROFILE),
+    &Kind::<instagram::Settings, instagram::Raw>::new(&instagram::PROFILE),
 ];
 
 /// The network a `kind` names, if any.

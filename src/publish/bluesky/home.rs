@@ -7,10 +7,24 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{Bluesky, MAX_IMAGE_BYTES, MAX_IMAGES};
-use crate::publish::keys::{self, KeyError, key_error, secret_source};
-use crate::publish::network::{BuildContext, Building, Keys, Network};
+use crate::publish::keys::{KeyError, key_error};
+use crate::publish::network::{At, BuildContext, Building, Network};
 use crate::publish::profile::{MediaRules, Profile};
 use crate::secret::SecretSource;
+
+/// Bluesky, described.
+pub static PROFILE: Profile = Profile {
+    name: "Bluesky",
+    kinds: &["bluesky"],
+    limits: super::LIMITS,
+    media: MediaRules {
+        max_images: MAX_IMAGES,
+        max_bytes: MAX_IMAGE_BYTES,
+        ..MediaRules::DEFAULT
+    },
+    example: "[targets.bluesky]\nkind = \"bluesky\"\nservice = \"https://bsky.social\"\nidentifier = \"yourname.bsky.social\"\npassword_env = \"BLUESKY_APP_PASSWORD\"   # an app password: Settings → Privacy and security → App passwords\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
+};
 
 /// `kind = "bluesky"`: `service` (the account's PDS), `identifier`, the app
 /// password by `password_env` or `password_file`.
@@ -30,58 +44,33 @@ pub struct Raw {
     password_file: Option<PathBuf>,
 }
 
-/// Bluesky, described.
-pub static PROFILE: Profile = Profile {
-    name: "Bluesky",
-    kinds: &["bluesky"],
-    limits: super::LIMITS,
-    media: MediaRules {
-        max_images: MAX_IMAGES,
-        max_bytes: MAX_IMAGE_BYTES,
-        ..MediaRules::DEFAULT
-    },
-    example: "[targets.bluesky]\nkind = \"bluesky\"\nservice = \"https://bsky.social\"\nidentifier = \"yourname.bsky.social\"\npassword_env = \"BLUESKY_APP_PASSWORD\"   # an app password: Settings → Privacy and security → App passwords\nlanguages = [\"en\", \"fr\", \"ar\"]",
-    ..Profile::DEFAULT
-};
-
-/// Bluesky in the registry of networks. Its login checks the app password
-/// of each Bluesky target (with the stored session when there is one).
-pub struct Home;
-
-impl Network for Home {
-    type Settings = Settings;
-    type Raw = Raw;
-    const PROFILE: &'static Profile = &PROFILE;
-    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
-        let Keys { target, raw, .. } = keys;
-        let key = |k: &str| format!("targets.{target}.{k}");
-        let service = keys::url_key(target, "service", raw.service, "https://bsky.social")?;
+impl Network<Raw> for Settings {
+    fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError> {
+        let service = at.url("service", raw.service, "https://bsky.social")?;
         let identifier = raw.identifier.ok_or_else(|| {
             key_error(
-                key("identifier"),
+                at.key("identifier"),
                 "missing: the account's handle or DID, e.g. name.bsky.social",
             )
         })?;
         Ok(Settings {
             service,
             identifier,
-            password: secret_source(target, "password", raw.password_env, raw.password_file)?,
+            password: at.secret("password", raw.password_env, raw.password_file)?,
         })
     }
-    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
-        vec![&s.password]
+    fn secrets(&self) -> Vec<&SecretSource> {
+        vec![&self.password]
     }
-    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
-        let password = s.password.resolve()?;
-        Ok(Arc::new(
-            Bluesky::new(
-                target,
-                &s.service,
-                &s.identifier,
-                password,
-                ctx.kept.clone(),
-            )
-            .with_clock(ctx.clock),
-        ))
+    fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building {
+        let password = self.password.resolve()?;
+        let account = Bluesky::new(
+            target,
+            &self.service,
+            &self.identifier,
+            password,
+            ctx.kept.clone(),
+        );
+        Ok(Arc::new(account.with_clock(ctx.clock)))
     }
 }

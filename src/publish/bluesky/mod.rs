@@ -34,7 +34,7 @@ pub mod home;
 use crate::model::{Check, Counts, Published};
 use crate::render::{Count, Limits, Rule, find_hashtags, find_urls};
 use crate::store::Kept;
-pub use home::{Home, Settings};
+pub use home::{PROFILE, Raw, Settings};
 
 /// Bluesky's fixed limits (app.bsky.feed.post lexicon): 300 graphemes and
 /// 3,000 bytes.

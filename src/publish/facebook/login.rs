@@ -7,16 +7,12 @@
 //! the target's token file, readable only by its owner. Nothing is printed
 //! of any token.
 
-use std::io::BufRead;
-use std::path::Path;
-
 use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 
 use super::home::Settings;
-use crate::publish::app::App;
 use crate::publish::http::{client, error_chain};
-use crate::publish::network::LoginError;
+use crate::publish::network::{AppLogin, LoginError};
 use crate::publish::oauth::{self, TokenSet};
 
 /// What the bot asks to do: list the Pages, post, read their counts.
@@ -56,14 +52,9 @@ fn failed(what: &str) -> impl Fn(reqwest::Error) -> LoginError + '_ {
     move |e| LoginError::Failed(format!("{what}: {}", error_chain(&e.without_url())))
 }
 
-pub async fn login(
-    target: &str,
-    s: &Settings,
-    app: &App,
-    given: Option<&Path>,
-    input: &mut (dyn BufRead + Send),
-) -> Result<(), LoginError> {
-    let path = oauth::token_path(given, Some(&s.token.source), "token_file")?;
+pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
+    let (target, s, app) = (l.target, l.settings, l.app);
+    let path = l.token_path(&s.token)?;
     let secret = app
         .secret()
         .map_err(LoginError::Usage)?
@@ -80,7 +71,7 @@ pub async fn login(
         .append_pair("response_type", "code");
     let http = client();
     // The code for a user token…
-    let user = oauth::code_login("Facebook", authorize, None, input, |code| {
+    let user = oauth::code_login("Facebook", authorize, None, l.input, |code| {
         Ok(http.get(graph("/oauth/access_token")).query(&[
             ("client_id", app.client_id.as_str()),
             ("redirect_uri", app.redirect_uri.as_str()),

@@ -41,7 +41,7 @@ use crate::render::{Count, Limits, Rule};
 
 pub mod home;
 mod login;
-pub use home::{Home, Settings};
+pub use home::{PROFILE, Raw, Settings};
 
 /// 63,206 characters, the limit the tools that post to Pages enforce (no
 /// Meta page we could read states it, nor how it counts: UTF-16 code

@@ -8,10 +8,27 @@ use serde::Deserialize;
 
 use super::{Instagram, LIMITS, MAX_IMAGE_BYTES, VERSION};
 use crate::posts::files::ImageKind;
-use crate::publish::keys::{self, KeyError, key_error};
-use crate::publish::network::{BuildContext, Building, Keys, Network};
+use crate::publish::keys::{KeyError, check_url, key_error};
+use crate::publish::network::{At, BuildContext, Building, Network};
 use crate::publish::oauth::UserToken;
 use crate::publish::profile::{MediaRules, Profile};
+
+/// Instagram, described.
+pub static PROFILE: Profile = Profile {
+    name: "Instagram",
+    kinds: &["instagram"],
+    limits: LIMITS,
+    // One image a post, by its public address; no text-only posts; JPEG
+    // only ("Extended JPEG formats … are not supported"), up to 8 MiB.
+    media: MediaRules {
+        max_images: 1,
+        max_bytes: MAX_IMAGE_BYTES,
+        required: true,
+        formats: Some(&[ImageKind::Jpeg]),
+    },
+    example: "[targets.instagram]\nkind = \"instagram\"\naccount = \"17841405822304914\"          # the professional account's Instagram user id\ntoken_file = \"/var/lib/campaign-bot/facebook-token.json\"   # the linked Page's token (`login facebook`)\nmedia_base_url = \"https://example.org/campaign/posts\"   # where posts/ is served: Instagram fetches images by address\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
+};
 
 /// `kind = "instagram"`: the professional account (`account`, its
 /// Instagram user id), its token by `token_env` or `token_file`,
@@ -44,68 +61,38 @@ pub struct Raw {
     refresh_url: Option<String>,
 }
 
-/// Instagram, described.
-pub static PROFILE: Profile = Profile {
-    name: "Instagram",
-    kinds: &["instagram"],
-    limits: LIMITS,
-    // One image a post, by its public address; no text-only posts; JPEG
-    // only ("Extended JPEG formats … are not supported"), up to 8 MiB.
-    media: MediaRules {
-        max_images: 1,
-        max_bytes: MAX_IMAGE_BYTES,
-        required: true,
-        formats: Some(&[ImageKind::Jpeg]),
-    },
-    example: "[targets.instagram]\nkind = \"instagram\"\naccount = \"17841405822304914\"          # the professional account's Instagram user id\ntoken_file = \"/var/lib/campaign-bot/facebook-token.json\"   # the linked Page's token (`login facebook`)\nmedia_base_url = \"https://example.org/campaign/posts\"   # where posts/ is served: Instagram fetches images by address\nlanguages = [\"en\", \"fr\", \"ar\"]",
-    ..Profile::DEFAULT
-};
-
-/// Instagram in the registry of networks. Its login checks the token of
-/// each Instagram target (the Facebook Page's token comes from `login
-/// facebook`).
-pub struct Home;
-
-impl Network for Home {
-    type Settings = Settings;
-    type Raw = Raw;
-    const PROFILE: &'static Profile = &PROFILE;
-    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
-        let Keys { target, raw, .. } = keys;
-        let key = |k: &str| format!("targets.{target}.{k}");
-        let account = keys::numeric_id(
-            key("account"),
+impl Network<Raw> for Settings {
+    fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError> {
+        let account = at.numeric_id("account",
             raw.account,
             "the professional account to post as: its Instagram user id (Meta Business Suite, or the Page's instagram_business_account), e.g. account = \"17841405822304914\"",
         )?;
         let Some(media_base_url) = raw.media_base_url else {
             return Err(key_error(
-                key("media_base_url"),
+                at.key("media_base_url"),
                 "missing: Instagram fetches each post's image from a public address; give the address where posts/ is published, e.g. media_base_url = \"https://example.org/campaign/posts\"",
             ));
         };
-        keys::check_url(&key("media_base_url"), &media_base_url)?;
+        check_url(&at.key("media_base_url"), &media_base_url)?;
         Ok(Settings {
-            api_url: keys::url_key(target, "api_url", raw.api_url, "https://graph.facebook.com")?,
-            refresh_url: keys::url_key(
-                target,
+            api_url: at.url("api_url", raw.api_url, "https://graph.facebook.com")?,
+            refresh_url: at.url(
                 "refresh_url",
                 raw.refresh_url,
                 "https://graph.instagram.com",
             )?,
             api_version: raw.api_version.unwrap_or_else(|| VERSION.into()),
             account,
-            token: UserToken::from_keys(target, raw.token_env, raw.token_file, raw.token_expires)?,
+            token: at.token(raw.token_env, raw.token_file, raw.token_expires)?,
             media_base_url: media_base_url.trim_end_matches('/').to_string(),
         })
     }
-    fn token<'s>(&self, s: &'s Settings) -> Option<&'s UserToken> {
-        Some(&s.token)
+    fn token(&self) -> Option<&UserToken> {
+        Some(&self.token)
     }
-    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
-        let token = s.token.open(target)?;
-        Ok(Arc::new(
-            Instagram::new(target, s, token, ctx.kept.clone()).with_clock(ctx.clock),
-        ))
+    fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building {
+        let token = self.token.open(target)?;
+        let account = Instagram::new(target, self, token, ctx.kept.clone());
+        Ok(Arc::new(account.with_clock(ctx.clock)))
     }
 }

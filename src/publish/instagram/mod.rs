@@ -41,7 +41,7 @@ use crate::render::{Count, Limits, Rule};
 use crate::store::Kept;
 
 pub mod home;
-pub use home::{Home, Settings};
+pub use home::{PROFILE, Raw, Settings};
 
 /// A caption: 2,200 characters (how they are counted is not documented:
 /// UTF-16 code units here, the conservative reading), at most 30 hashtags

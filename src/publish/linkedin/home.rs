@@ -4,20 +4,35 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{API_VERSION, LinkedIn};
 use crate::publish::app::{App, AppSecret};
-use crate::publish::keys::{self, KeyError, key_error};
+use crate::publish::keys::{KeyError, key_error};
 use crate::publish::network::{
-    self, BuildContext, Building, Keys, LoginError, LoginRequest, Network,
+    self, At, BuildContext, Building, LoginError, LoginRequest, Network, WithoutApp,
 };
 use crate::publish::oauth::UserToken;
 use crate::publish::profile::{MediaRules, Profile};
 
 /// How LinkedIn names an organization: this, then its number.
 const URN: &str = "urn:li:organization:";
+
+/// LinkedIn, described.
+pub static PROFILE: Profile = Profile {
+    name: "LinkedIn",
+    kinds: &["linkedin"],
+    limits: super::LIMITS,
+    media: MediaRules {
+        max_images: super::MAX_IMAGES,
+        max_bytes: crate::posts::MAX_MEDIA_BYTES,
+        ..MediaRules::DEFAULT
+    },
+    refuses_repeats: true,
+    app: Some(AppSecret::Required),
+    example: "[targets.linkedin]\nkind = \"linkedin\"\norganization = 2414183\ntoken_file = \"/var/lib/campaign-bot/linkedin-token.json\"\nclient_id = \"YOUR_CLIENT_ID\"\nclient_secret_file = \"/run/secrets/linkedin_client_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
+};
 
 /// `kind = "linkedin"`: the page (`organization`, its URN or number), the
 /// member's access token by `token_env` or `token_file`, `api_version`
@@ -47,37 +62,10 @@ pub struct Raw {
     oauth_url: Option<String>,
 }
 
-/// LinkedIn, described.
-pub static PROFILE: Profile = Profile {
-    name: "LinkedIn",
-    kinds: &["linkedin"],
-    limits: super::LIMITS,
-    media: MediaRules {
-        max_images: super::MAX_IMAGES,
-        max_bytes: crate::posts::MAX_MEDIA_BYTES,
-        ..MediaRules::DEFAULT
-    },
-    refuses_repeats: true,
-    example: "[targets.linkedin]\nkind = \"linkedin\"\norganization = 2414183\ntoken_file = \"/var/lib/campaign-bot/linkedin-token.json\"\nclient_id = \"YOUR_CLIENT_ID\"\nclient_secret_file = \"/run/secrets/linkedin_client_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
-    ..Profile::DEFAULT
-};
-
-/// LinkedIn in the registry of networks.
-pub struct Home;
-
-#[async_trait]
-impl Network for Home {
-    type Settings = Settings;
-    type Raw = Raw;
-    const PROFILE: &'static Profile = &PROFILE;
-    const APP: Option<AppSecret> = Some(AppSecret::Required);
-    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
-        let Keys {
-            target, raw, app, ..
-        } = keys;
-        let key = |k: &str| format!("targets.{target}.{k}");
-        let api_url = keys::url_key(target, "api_url", raw.api_url, "https://api.linkedin.com")?;
-        let oauth_url = keys::url_key(target, "oauth_url", raw.oauth_url, super::login::OAUTH_URL)?;
+impl Network<Raw> for Settings {
+    fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError> {
+        let api_url = at.url("api_url", raw.api_url, "https://api.linkedin.com")?;
+        let oauth_url = at.url("oauth_url", raw.oauth_url, super::login::OAUTH_URL)?;
         // Its number, or its URN, whose number is written exactly (a space
         // inside a URN leaves none, and so the key's error).
         let written = match raw.organization {
@@ -87,8 +75,7 @@ impl Network for Home {
             }
             other => other,
         };
-        let organization = keys::numeric_id(
-            key("organization"),
+        let organization = at.numeric_id("organization",
             written,
             "the page to post as: its number (the digits in linkedin.com/company/…/admin, or in the page's URN) or its URN, \"urn:li:organization:2414183\"",
         )
@@ -96,7 +83,7 @@ impl Network for Home {
         let api_version = raw.api_version.unwrap_or_else(|| API_VERSION.into());
         if api_version.len() != 6 || !api_version.chars().all(|c| c.is_ascii_digit()) {
             return Err(key_error(
-                key("api_version"),
+                at.key("api_version"),
                 format!("LinkedIn-Version is a month, YYYYMM (e.g. \"{API_VERSION}\")"),
             ));
         }
@@ -104,40 +91,43 @@ impl Network for Home {
             api_url,
             organization,
             api_version,
-            token: UserToken::from_keys(target, raw.token_env, raw.token_file, raw.token_expires)?,
-            app,
+            token: at.token(raw.token_env, raw.token_file, raw.token_expires)?,
+            app: at.app,
             oauth_url,
         })
     }
-    fn token<'s>(&self, s: &'s Settings) -> Option<&'s UserToken> {
-        Some(&s.token)
+    fn token(&self) -> Option<&UserToken> {
+        Some(&self.token)
     }
-    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
-        let token = s.token.open(target)?;
-        Ok(Arc::new(
-            LinkedIn::new(target, &s.api_url, &s.organization, &s.api_version, token)
-                .with_refresh(s.app.clone(), &s.oauth_url)
-                .with_clock(ctx.clock),
-        ))
+    fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building {
+        let token = self.token.open(target)?;
+        let page = LinkedIn::new(
+            target,
+            &self.api_url,
+            &self.organization,
+            &self.api_version,
+            token,
+        )
+        .with_refresh(self.app.clone(), &self.oauth_url);
+        Ok(Arc::new(page.with_clock(ctx.clock)))
     }
     /// With an app (`client_id`, `client_secret_*`, `redirect_uri`):
     /// LinkedIn's OAuth login, the token kept in the target's token file.
-    async fn login(&self, request: LoginRequest<'_, Settings>) -> Result<(), LoginError> {
-        let LoginRequest {
-            token_file,
-            targets,
-            input,
-            ..
-        } = request;
-        let target = network::one_target(&targets, &PROFILE)?;
-        let s = target.settings;
-        let Some(app) = &s.app else {
-            return Err(LoginError::Usage(format!(
-                "target {} has no app to log in with: set client_id, client_secret_env (or client_secret_file) and redirect_uri (the LinkedIn app's, from its Developer Portal page), or create a token in the portal's OAuth 2.0 tools and give it by token_file",
-                target.name
-            )));
-        };
-        super::login::login(target.name, s, app, token_file, input).await
+    async fn login(
+        request: LoginRequest<'_, Self>,
+        profile: &'static Profile,
+    ) -> Result<(), LoginError> {
+        let without = WithoutApp::Refuse(
+            "set client_id, client_secret_env (or client_secret_file) and redirect_uri (the LinkedIn app's, from its Developer Portal page), or create a token in the portal's OAuth 2.0 tools and give it by token_file",
+        );
+        network::login_with_app(
+            request,
+            profile,
+            |s| s.app.as_ref(),
+            without,
+            super::login::login,
+        )
+        .await
     }
 }
 
@@ -158,12 +148,14 @@ mod tests {
                 token_expires: None,
                 oauth_url: None,
             };
-            Home.settings(Keys {
-                target: "li",
-                kind: "linkedin",
+            Settings::read(
                 raw,
-                app: None,
-            })
+                At {
+                    target: "li",
+                    kind: "linkedin",
+                    app: None,
+                },
+            )
             .map(|s| s.organization)
         };
         let urn = "urn:li:organization:2414183";

@@ -7,11 +7,8 @@
 //! Without a refresh token, `status` and `status --health` say when the
 //! token ends, a week ahead.
 
-use std::io::BufRead;
-use std::path::Path;
-
 use super::home::Settings;
-use crate::publish::network::LoginError;
+use crate::publish::network::{AppLogin, LoginError};
 use crate::publish::oauth::{self, App};
 
 /// LinkedIn's OAuth server.
@@ -37,14 +34,9 @@ pub fn token_request(
         .form(&fields))
 }
 
-pub async fn login(
-    target: &str,
-    s: &Settings,
-    app: &App,
-    given: Option<&Path>,
-    input: &mut (dyn BufRead + Send),
-) -> Result<(), LoginError> {
-    let path = oauth::token_path(given, Some(&s.token.source), "token_file")?;
+pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
+    let (s, app) = (l.settings, l.app);
+    let path = l.token_path(&s.token)?;
     let mut authorize = reqwest::Url::parse(&format!("{}/oauth/v2/authorization", s.oauth_url))
         .map_err(|e| LoginError::Usage(format!("oauth_url: {e}")))?;
     authorize
@@ -53,7 +45,7 @@ pub async fn login(
         .append_pair("client_id", &app.client_id)
         .append_pair("redirect_uri", &app.redirect_uri)
         .append_pair("scope", SCOPES);
-    let token = oauth::code_login("LinkedIn", authorize, None, input, |code| {
+    let token = oauth::code_login("LinkedIn", authorize, None, l.input, |code| {
         token_request(
             &s.oauth_url,
             app,
@@ -79,7 +71,7 @@ pub async fn login(
         "Logged in to LinkedIn. The token is in {} (readable only by you) and works until {until}; {renewal}. Set token_file = {:?} in target {} if it is not there yet.",
         path.display(),
         path.display().to_string(),
-        target
+        l.target
     );
     Ok(())
 }

@@ -32,7 +32,7 @@ use crate::secret::Secret;
 
 pub mod home;
 pub mod login;
-pub use home::{Home, Settings};
+pub use home::{PROFILE, Raw, Settings};
 
 /// LinkedIn's `commentary`: 3,000 characters, counted here as UTF-16 code
 /// units, the conservative reading.

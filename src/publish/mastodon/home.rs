@@ -4,13 +4,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::Mastodon;
-use crate::publish::keys::{KeyError, check_url, key_error, secret_source};
+use crate::publish::keys::{KeyError, check_url, key_error};
 use crate::publish::network::{
-    BuildContext, Building, CannotStart, Keys, LoginError, LoginRequest, Network,
+    At, BuildContext, Building, CannotStart, LoginError, LoginRequest, Network,
 };
 use crate::publish::profile::Profile;
 use crate::render::Limits;
@@ -40,6 +39,16 @@ impl FediverseFlavour {
     }
 }
 
+/// The fediverse, described.
+pub static PROFILE: Profile = Profile {
+    name: "Mastodon",
+    kinds: &["mastodon", "pleroma", "gotosocial", "friendica", "firefish"],
+    limits: DEFAULT_LIMITS,
+    server_limits: Some("500 characters unless the server allows more"),
+    example: "[targets.mastodon]\nkind = \"mastodon\"\nbase_url = \"https://mastodon.social\"\ntoken_file = \"data/secrets/mastodon_token\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
+    ..Profile::DEFAULT
+};
+
 /// `kind = "mastodon"` (or another flavour): `base_url`, the token by
 /// `token_env` or `token_file`, `visibility`.
 #[derive(Debug, Clone)]
@@ -64,64 +73,50 @@ const VISIBILITIES: &[&str] = &["public", "unlisted", "private", "direct"];
 /// Mastodon's default length limit, until the server says its own.
 pub const DEFAULT_LIMITS: Limits = super::limits(500, 23);
 
-/// The fediverse, described.
-pub static PROFILE: Profile = Profile {
-    name: "Mastodon",
-    kinds: &["mastodon", "pleroma", "gotosocial", "friendica", "firefish"],
-    limits: DEFAULT_LIMITS,
-    server_limits: Some("500 characters unless the server allows more"),
-    example: "[targets.mastodon]\nkind = \"mastodon\"\nbase_url = \"https://mastodon.social\"\ntoken_file = \"data/secrets/mastodon_token\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
-    ..Profile::DEFAULT
-};
-
-/// The fediverse in the registry of networks.
-pub struct Home;
-
-#[async_trait]
-impl Network for Home {
-    type Settings = Settings;
-    type Raw = Raw;
-    const PROFILE: &'static Profile = &PROFILE;
-    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
-        let Keys {
-            target, kind, raw, ..
-        } = keys;
-        let key = |k: &str| format!("targets.{target}.{k}");
+impl Network<Raw> for Settings {
+    fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError> {
         let base_url = raw.base_url.ok_or_else(|| {
             key_error(
-                key("base_url"),
+                at.key("base_url"),
                 "missing: the server's address, e.g. https://mastodon.social",
             )
         })?;
-        check_url(&key("base_url"), &base_url)?;
+        check_url(&at.key("base_url"), &base_url)?;
         let visibility = raw.visibility.unwrap_or_else(|| "public".into());
         if !VISIBILITIES.contains(&visibility.as_str()) {
             return Err(key_error(
-                key("visibility"),
+                at.key("visibility"),
                 format!("{visibility:?} is not one of {}", VISIBILITIES.join(", ")),
             ));
         }
         Ok(Settings {
-            flavour: FediverseFlavour::of(kind).expect("one of this network's kinds"),
+            flavour: FediverseFlavour::of(at.kind).expect("one of this network's kinds"),
             base_url: base_url.trim_end_matches('/').to_string(),
-            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
+            token: at.secret("token", raw.token_env, raw.token_file)?,
             visibility,
         })
     }
-    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
-        vec![&s.token]
+    fn secrets(&self) -> Vec<&SecretSource> {
+        vec![&self.token]
     }
-    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
-        let token = s.token.resolve()?;
+    fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building {
+        let token = self.token.resolve()?;
         let limits = (ctx.cached_limits)(target).unwrap_or(DEFAULT_LIMITS);
-        let m = Mastodon::new(target, s.flavour, &s.base_url, token, &s.visibility, limits)
-            .map_err(CannotStart::Client)?
-            .with_clock(ctx.clock);
+        let m = Mastodon::new(
+            target,
+            self.flavour,
+            &self.base_url,
+            token,
+            &self.visibility,
+            limits,
+        )
+        .map_err(CannotStart::Client)?
+        .with_clock(ctx.clock);
         Ok(Arc::new(m))
     }
     /// Registers the bot with a server and gets a token by the OAuth code
     /// flow; needs no configured target.
-    async fn login(&self, request: LoginRequest<'_, Settings>) -> Result<(), LoginError> {
+    async fn login(request: LoginRequest<'_, Self>, _: &'static Profile) -> Result<(), LoginError> {
         let Some(instance) = request.instance else {
             return Err(LoginError::Usage(
                 "login mastodon needs --instance URL, the server to log in to (e.g. https://mastodon.social)"

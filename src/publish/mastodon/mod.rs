@@ -34,7 +34,7 @@ mod login;
 
 use crate::model::{Check, Counts, Published};
 use crate::render::{Count, Limits, Rule};
-pub use home::{FediverseFlavour, Home, Settings};
+pub use home::{FediverseFlavour, PROFILE, Raw, Settings};
 
 /// A server's limits: `max_characters` characters of the content warning
 /// and the text, each link counting `url_weight`.

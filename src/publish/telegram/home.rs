@@ -7,10 +7,28 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{MAX_PHOTO_BYTES, Telegram};
-use crate::publish::keys::{self, KeyError, key_error, secret_source};
-use crate::publish::network::{BuildContext, Building, Keys, Network};
+use crate::publish::keys::{KeyError, key_error};
+use crate::publish::network::{At, BuildContext, Building, Network};
 use crate::publish::profile::{Engagement, MediaRules, Profile};
 use crate::secret::SecretSource;
+
+/// Telegram, described.
+pub static PROFILE: Profile = Profile {
+    name: "Telegram",
+    kinds: &["telegram"],
+    limits: super::LIMITS,
+    media: MediaRules {
+        max_images: 1,
+        max_bytes: MAX_PHOTO_BYTES,
+        ..MediaRules::DEFAULT
+    },
+    caption_limit: Some(super::MAX_CAPTION),
+    engagement: Engagement::NotCounted(
+        "the Telegram Bot API gives bots no views or reactions of channel posts",
+    ),
+    example: "[targets.telegram]\nkind = \"telegram\"\nchannel = \"@yourchannel\"            # or its numeric id, \"-100…\"\ntoken_env = \"TELEGRAM_BOT_TOKEN\"     # from @BotFather; make the bot an administrator of the channel\nlanguages = [\"ar\", \"fr\", \"en\"]",
+    ..Profile::DEFAULT
+};
 
 /// `kind = "telegram"`: `channel` (`@username` of a public channel, or the
 /// numeric id `-100…` of any), the bot token by `token_env` or
@@ -31,36 +49,9 @@ pub struct Raw {
     token_file: Option<PathBuf>,
 }
 
-/// Telegram, described.
-pub static PROFILE: Profile = Profile {
-    name: "Telegram",
-    kinds: &["telegram"],
-    limits: super::LIMITS,
-    media: MediaRules {
-        max_images: 1,
-        max_bytes: MAX_PHOTO_BYTES,
-        ..MediaRules::DEFAULT
-    },
-    caption_limit: Some(super::MAX_CAPTION),
-    engagement: Engagement::NotCounted(
-        "the Telegram Bot API gives bots no views or reactions of channel posts",
-    ),
-    example: "[targets.telegram]\nkind = \"telegram\"\nchannel = \"@yourchannel\"            # or its numeric id, \"-100…\"\ntoken_env = \"TELEGRAM_BOT_TOKEN\"     # from @BotFather; make the bot an administrator of the channel\nlanguages = [\"ar\", \"fr\", \"en\"]",
-    ..Profile::DEFAULT
-};
-
-/// Telegram in the registry of networks. Its login checks the bot token of
-/// each Telegram target (`getMe`).
-pub struct Home;
-
-impl Network for Home {
-    type Settings = Settings;
-    type Raw = Raw;
-    const PROFILE: &'static Profile = &PROFILE;
-    fn settings(&self, keys: Keys<'_, Raw>) -> Result<Settings, KeyError> {
-        let Keys { target, raw, .. } = keys;
-        let key = |k: &str| format!("targets.{target}.{k}");
-        let api_url = keys::url_key(target, "api_url", raw.api_url, "https://api.telegram.org")?;
+impl Network<Raw> for Settings {
+    fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError> {
+        let api_url = at.url("api_url", raw.api_url, "https://api.telegram.org")?;
         let channel = match raw.channel {
             Some(toml::Value::String(s)) => s.trim().to_string(),
             // A numeric id written without quotes.
@@ -75,23 +66,22 @@ impl Network for Home {
             .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()));
         if !is_username && !is_id {
             return Err(key_error(
-                key("channel"),
+                at.key("channel"),
                 "the channel to post to: its @username if it is public (\"@cities4migration\"), or its numeric id (\"-1001234567890\"); the bot must be an administrator there",
             ));
         }
         Ok(Settings {
             api_url,
             channel,
-            token: secret_source(target, "token", raw.token_env, raw.token_file)?,
+            token: at.secret("token", raw.token_env, raw.token_file)?,
         })
     }
-    fn secrets<'s>(&self, s: &'s Settings) -> Vec<&'s SecretSource> {
-        vec![&s.token]
+    fn secrets(&self) -> Vec<&SecretSource> {
+        vec![&self.token]
     }
-    fn build(&self, target: &str, s: &Settings, ctx: &BuildContext<'_>) -> Building {
-        let token = s.token.resolve()?;
-        Ok(Arc::new(
-            Telegram::new(target, &s.api_url, &s.channel, token).with_clock(ctx.clock),
-        ))
+    fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building {
+        let token = self.token.resolve()?;
+        let channel = Telegram::new(target, &self.api_url, &self.channel, token);
+        Ok(Arc::new(channel.with_clock(ctx.clock)))
     }
 }

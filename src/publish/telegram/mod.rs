@@ -27,7 +27,7 @@ use crate::render::{Count, Limits, Rule};
 use crate::secret::Secret;
 
 pub mod home;
-pub use home::{Home, Settings};
+pub use home::{PROFILE, Raw, Settings};
 
 /// Telegram's for a message's text (Bot API `sendMessage`): 4,096 UTF-16
 /// code units.

@@ -37,7 +37,8 @@ use crate::render::{Count, Limits, Rule, find_hashtags};
 use crate::store::Kept;
 
 pub mod home;
-pub use home::{Home, Settings};
+pub mod login;
+pub use home::{PROFILE, Raw, Settings};
 
 /// Threads': 500, emoji counted as their UTF-8 bytes by Meta's docs; every
 /// other character is counted as its bytes here too, the conservative

@@ -7,11 +7,8 @@
 //! before it ends and writes the new pair back whole. Nothing is printed
 //! of either token.
 
-use std::io::BufRead;
-use std::path::Path;
-
 use super::home::Settings;
-use crate::publish::network::LoginError;
+use crate::publish::network::{AppLogin, LoginError};
 use crate::publish::oauth::{self, App, Pkce};
 
 /// Where X asks the user to allow the app.
@@ -39,14 +36,9 @@ pub fn token_request(
     })
 }
 
-pub async fn login(
-    target: &str,
-    s: &Settings,
-    app: &App,
-    given: Option<&Path>,
-    input: &mut (dyn BufRead + Send),
-) -> Result<(), LoginError> {
-    let path = oauth::token_path(given, Some(&s.token.source), "token_file")?;
+pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
+    let (s, app) = (l.settings, l.app);
+    let path = l.token_path(&s.token)?;
     let pkce = Pkce::new();
     let mut authorize = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
     authorize
@@ -55,7 +47,7 @@ pub async fn login(
         .append_pair("client_id", &app.client_id)
         .append_pair("redirect_uri", &app.redirect_uri)
         .append_pair("scope", SCOPES);
-    let token = oauth::code_login("X", authorize, Some(&pkce), input, |code| {
+    let token = oauth::code_login("X", authorize, Some(&pkce), l.input, |code| {
         token_request(
             &s.api_url,
             app,
@@ -95,7 +87,7 @@ pub async fn login(
         "Logged in to X as {who}. The tokens are in {} (readable only by you); the bot refreshes them as they end. Set token_file = {:?} in target {} if it is not there yet.",
         path.display(),
         path.display().to_string(),
-        target
+        l.target
     );
     Ok(())
 }

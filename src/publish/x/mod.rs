@@ -34,7 +34,7 @@ use crate::render::{Count, Limits, Rule};
 
 pub mod home;
 pub mod login;
-pub use home::{Home, Settings};
+pub use home::{PROFILE, Raw, Settings};
 
 /// X's (API v2 `POST /2/tweets`, twitter-text v3): 280 weighted.
 pub const LIMITS: Limits = Limits::of(&[Rule::at_most(280, Count::Weighted)]);
