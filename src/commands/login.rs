@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::{CliError, exit, open_targets};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::publish::network::LoginError;
+use crate::publish::network::{LoginError, LoginRequest, LoginTarget};
 use crate::publish::registry;
 
 /// What `login` was given on the command line.
@@ -61,14 +61,21 @@ pub async fn login(config: Option<&Config>, args: LoginArgs<'_>) -> Result<ExitC
                     .map(|b| b.reason.to_string())
                     .unwrap_or_else(|| "not started".into())),
             };
-            (t.name.as_str(), t.network.as_ref(), p)
+            LoginTarget {
+                name: t.name.as_str(),
+                settings: t.network.as_ref(),
+                built: p,
+            }
         })
         .collect();
     let mut stdin = std::io::BufReader::new(std::io::stdin());
-    match net
-        .login(args.instance, args.token_file, built, &mut stdin)
-        .await
-    {
+    let request = LoginRequest {
+        instance: args.instance,
+        token_file: args.token_file,
+        targets: built,
+        input: &mut stdin,
+    };
+    match net.login(request).await {
         Ok(()) => Ok(ExitCode::from(exit::OK)),
         Err(LoginError::Usage(m)) => Err(CliError::Usage(m)),
         Err(LoginError::Failed(m)) => Err(CliError::Failed(m)),

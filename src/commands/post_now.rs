@@ -145,10 +145,12 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
             }
             _ => String::new(),
         };
-        match campaign
+        let outcome = campaign
             .fill(begin, &slot, &target.name, deadline, &cancel)
-            .await
-        {
+            .await;
+        // What happened, in a sentence after the target's name, and whether
+        // it is a problem.
+        let (said, problem) = match outcome {
             Outcome::Published(p) => {
                 // Where to look: an outbox's post is a line in a file.
                 let data = super::data_dir(config, args.dry_run);
@@ -159,18 +161,14 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
                 }
                 .map(|f| format!(", a line in {}", f.display()))
                 .unwrap_or_default();
-                println!(
-                    "{}: posted {planned} for the slot of {slot_shown}: {}{file}",
-                    target.name,
-                    p.url.unwrap_or(p.remote_id)
-                )
+                let link = p.url.unwrap_or(p.remote_id);
+                let said = format!("posted {planned} for the slot of {slot_shown}: {link}{file}");
+                (said, false)
             }
-            Outcome::AlreadyDone(state) => {
-                println!(
-                    "{}: the slot of {slot_shown} was already filled ({state}); nothing posted",
-                    target.name
-                )
-            }
+            Outcome::AlreadyDone(state) => (
+                format!("the slot of {slot_shown} was already filled ({state}); nothing posted"),
+                false,
+            ),
             Outcome::AlreadyThere {
                 published,
                 message_id,
@@ -180,37 +178,34 @@ pub async fn post_now(config: &Config, args: PostNowArgs) -> Result<ExitCode, Cl
                     (Some(m), Some(l)) => format!("{m} [{l}]"),
                     _ => "a post that no file in posts/ has now".into(),
                 };
-                println!(
-                    "{}: the slot of {slot_shown} already held {holds}, posted before (the state store had no record of it): {}; {planned} was not posted",
-                    target.name,
-                    published.url.unwrap_or(published.remote_id)
+                let link = published.url.unwrap_or(published.remote_id);
+                let said = format!(
+                    "the slot of {slot_shown} already held {holds}, posted before (the state store had no record of it): {link}; {planned} was not posted"
                 );
+                (said, false)
             }
-            Outcome::BeingPosted(who) => {
-                println!(
-                    "{}: the slot of {slot_shown} is being posted by {who}; nothing done here (see `campaign-bot status` in a minute)",
-                    target.name
-                );
-                failed = true;
-            }
+            Outcome::BeingPosted(who) => (
+                format!(
+                    "the slot of {slot_shown} is being posted by {who}; nothing done here (see `campaign-bot status` in a minute)"
+                ),
+                true,
+            ),
             Outcome::Uncertain(why) => {
-                println!(
-                    "{}: the slot of {slot_shown}: NOT SURE whether it went out: {why}. It will not be sent again; check the account, then run `campaign-bot resolve {}` (see `campaign-bot status`)",
-                    target.name,
-                    &slot.intent_key(&target.name)[..12]
+                let key = &slot.intent_key(&target.name)[..12];
+                let said = format!(
+                    "the slot of {slot_shown}: NOT SURE whether it went out: {why}. It will not be sent again; check the account, then run `campaign-bot resolve {key}` (see `campaign-bot status`)"
                 );
-                failed = true;
+                (said, true)
             }
-            Outcome::Failed(why) => {
-                println!("{}: failed: {why}", target.name);
+            Outcome::Failed(why) => (format!("failed: {why}"), true),
+            Outcome::Skipped(why) => (format!("nothing posted: {why}"), true),
+            Outcome::Interrupted => {
                 failed = true;
+                continue;
             }
-            Outcome::Skipped(why) => {
-                println!("{}: nothing posted: {why}", target.name);
-                failed = true;
-            }
-            Outcome::Interrupted => failed = true,
-        }
+        };
+        println!("{}: {said}", target.name);
+        failed |= problem;
     }
     Ok(ExitCode::from(if failed {
         exit::PROBLEM

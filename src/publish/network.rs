@@ -96,14 +96,14 @@ impl At<'_> {
 
 /// A configured target of a network, for its login: its name, its
 /// settings, and its publisher or why it cannot start.
-pub struct LoginTarget<'a, S> {
+pub struct LoginTarget<'a, S: ?Sized> {
     pub name: &'a str,
     pub settings: &'a S,
     pub built: Built,
 }
 
 /// What a `login` asks of a network.
-pub struct LoginRequest<'a, S> {
+pub struct LoginRequest<'a, S: ?Sized> {
     /// `--instance URL` (a server to register with).
     pub instance: Option<&'a str>,
     /// `--token-file FILE` (where to keep a token).
@@ -332,10 +332,6 @@ impl<N: Network<R>, R: DeserializeOwned + 'static> Target for Configured<N, R> {
 /// A target's publisher, or why it cannot start.
 pub type Built = Result<Arc<dyn Publisher>, String>;
 
-/// A configured target, for a login: its name, its network and settings,
-/// and its publisher or why it cannot start.
-pub type BuiltTarget<'a> = (&'a str, &'a dyn Target, Built);
-
 /// A network in the registry: [`Network`] without its settings type, so
 /// that the registry can hold them all in one list.
 #[async_trait]
@@ -350,13 +346,7 @@ pub trait Entry: Send + Sync {
         keys: toml::Table,
     ) -> Result<Arc<dyn Target>, KeyError>;
     /// The network's login, given its configured targets.
-    async fn login(
-        &self,
-        instance: Option<&str>,
-        token_file: Option<&Path>,
-        targets: Vec<BuiltTarget<'_>>,
-        input: &mut (dyn std::io::BufRead + Send),
-    ) -> Result<(), LoginError>;
+    async fn login(&self, request: LoginRequest<'_, dyn Target>) -> Result<(), LoginError>;
 }
 
 /// A network in the registry: its settings type `N`, read from its keys
@@ -408,23 +398,23 @@ impl<N: Network<R>, R: DeserializeOwned + 'static> Entry for Kind<N, R> {
             raw: PhantomData,
         }))
     }
-    async fn login(
-        &self,
-        instance: Option<&str>,
-        token_file: Option<&Path>,
-        targets: Vec<BuiltTarget<'_>>,
-        input: &mut (dyn std::io::BufRead + Send),
-    ) -> Result<(), LoginError> {
+    async fn login(&self, request: LoginRequest<'_, dyn Target>) -> Result<(), LoginError> {
+        let LoginRequest {
+            instance,
+            token_file,
+            targets,
+            input,
+        } = request;
+        // Every target given is of this network (the command picks them by
+        // profile); its settings are this network's type.
         let targets = targets
             .into_iter()
-            .filter_map(|(name, target, built)| {
-                // Every target given is of this network (the command picks
-                // them by profile); its settings are this network's type.
-                let configured = target.as_any().downcast_ref::<Configured<N, R>>()?;
+            .filter_map(|t| {
+                let configured = t.settings.as_any().downcast_ref::<Configured<N, R>>()?;
                 Some(LoginTarget {
-                    name,
+                    name: t.name,
                     settings: &configured.settings,
-                    built,
+                    built: t.built,
                 })
             })
             .collect();

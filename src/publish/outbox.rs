@@ -49,6 +49,8 @@ pub struct Settings {
     pub path: Option<PathBuf>,
 }
 
+/// The outbox in the registry of networks. It has no login: it needs no
+/// account.
 impl Network<Settings> for Settings {
     fn read(raw: Settings, _: At<'_>) -> Result<Self, KeyError> {
         Ok(raw)

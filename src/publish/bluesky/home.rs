@@ -44,6 +44,8 @@ pub struct Raw {
     password_file: Option<PathBuf>,
 }
 
+/// Bluesky in the registry of networks. Its login checks the app password
+/// of each Bluesky target (with the stored session when there is one).
 impl Network<Raw> for Settings {
     fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError> {
         let service = at.url("service", raw.service, "https://bsky.social")?;

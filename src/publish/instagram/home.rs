@@ -61,6 +61,9 @@ pub struct Raw {
     refresh_url: Option<String>,
 }
 
+/// Instagram in the registry of networks. Its login checks the token of
+/// each Instagram target (the Facebook Page's token comes from `login
+/// facebook`).
 impl Network<Raw> for Settings {
     fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError> {
         let account = at.numeric_id("account",

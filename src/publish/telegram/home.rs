@@ -49,6 +49,8 @@ pub struct Raw {
     token_file: Option<PathBuf>,
 }
 
+/// Telegram in the registry of networks. Its login checks the bot token of
+/// each Telegram target (`getMe`).
 impl Network<Raw> for Settings {
     fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError> {
         let api_url = at.url("api_url", raw.api_url, "https://api.telegram.org")?;
