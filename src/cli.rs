@@ -120,6 +120,15 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         xlsx: Option<PathBuf>,
     },
+    /// Copy the state store (data/state.db) to FILE, consistently, while
+    /// the bot runs: every post with its exactly-once key, the rotation
+    /// positions, engagement and followers. FILE must not exist. To
+    /// restore, stop the bot and copy FILE back to data/state.db.
+    Backup {
+        /// The new file to write.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Get or check credentials for a network: `login mastodon --instance
     /// URL` registers the bot and gets a token (OAuth); `login x`, `login
     /// linkedin` and `login threads` have the account allow the target's

@@ -179,6 +179,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             html.as_deref(),
             xlsx.as_deref(),
         ),
+        Command::Backup { file } => commands::backup(&config, &file),
         Command::Login { .. } => unreachable!("handled before the config is loaded"),
     }
 }

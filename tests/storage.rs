@@ -33,22 +33,29 @@ fn bot(dir: &Path) -> Command {
     common::bot(dir)
 }
 
+/// Fills the slot of `hour` on 18 December; what the bot said.
+fn post_slot(dir: &Path, hour: u32) -> String {
+    let out = bot(dir)
+        .args([
+            "post-now",
+            "--slot",
+            &format!("2026-12-18T{hour:02}:00:00Z"),
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    said
+}
+
 /// Posts three slots, so the store has something to lose.
 fn seed(dir: &Path) {
     for hour in 8..11 {
-        let out = bot(dir)
-            .args([
-                "post-now",
-                "--slot",
-                &format!("2026-12-18T{hour:02}:00:00Z"),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        post_slot(dir, hour);
     }
 }
 
@@ -275,4 +282,116 @@ fn health_tells_when_a_full_disk_keeps_slots_from_being_recorded() {
     assert_eq!(verdict.0, Some(3), "{}", verdict.1);
     assert!(verdict.1.contains("is the disk full"), "{}", verdict.1);
     assert_eq!(check_db(dir.path()).0, "ok");
+}
+
+/// `backup FILE` while another connection is in the middle of a write:
+/// the copy is whole, holds what was committed and nothing else, and a bot
+/// restored from it re-sends nothing and goes on with the rotation where
+/// the original does. It never replaces a file.
+#[test]
+fn a_backup_is_consistent_online_and_restores_without_resending() {
+    let dir = workdir();
+    seed(dir.path());
+    let db = dir.path().join("data/state.db");
+    // A writer holding its transaction open, as the daemon would mid-slot.
+    let writer = rusqlite::Connection::open(&db).unwrap();
+    writer
+        .execute_batch(
+            "BEGIN IMMEDIATE; INSERT INTO meta (key, value) VALUES ('uncommitted', 'x');",
+        )
+        .unwrap();
+    let file = dir.path().join("state-backup.db");
+    let out = bot(dir.path())
+        .args(["backup"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("3 posts"), "{said}");
+    writer.execute_batch("COMMIT").unwrap();
+
+    let copy = rusqlite::Connection::open(&file).unwrap();
+    let ok: String = copy
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    let mode: String = copy
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete", "a backup is one file");
+    let uncommitted: i64 = copy
+        .query_row(
+            "SELECT count(*) FROM meta WHERE key = 'uncommitted'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(uncommitted, 0, "only what was committed");
+    let rows = |c: &rusqlite::Connection| -> Vec<(String, String)> {
+        let mut q = c
+            .prepare("SELECT key, state FROM intents ORDER BY key")
+            .unwrap();
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(
+        rows(&copy),
+        rows(&writer),
+        "every post with its key and state"
+    );
+    drop(copy);
+
+    // Never over a file.
+    let before = std::fs::read(&file).unwrap();
+    let again = bot(dir.path())
+        .args(["backup"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+
+    // Restored into a fresh folder: the slot already filled stays filled,
+    // and the next slot posts what the original posts.
+    let restored = workdir();
+    std::fs::create_dir_all(restored.path().join("data")).unwrap();
+    std::fs::copy(&file, restored.path().join("data/state.db")).unwrap();
+    let refilled = post_slot(restored.path(), 8);
+    assert!(refilled.contains("already filled"), "{refilled}");
+    assert!(
+        !restored.path().join("data/outbox.jsonl").exists(),
+        "nothing re-sent"
+    );
+    let planned = |said: &str| said.split(" for the slot").next().unwrap().to_string();
+    assert_eq!(
+        planned(&post_slot(restored.path(), 11)),
+        planned(&post_slot(dir.path(), 11))
+    );
+}
+
+/// Without a store there is nothing to back up, and the error says where
+/// it looked.
+#[test]
+fn a_backup_without_a_store_says_so() {
+    let dir = workdir();
+    let out = bot(dir.path())
+        .args(["backup"])
+        .arg(dir.path().join("b.db"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no state store at") && err.contains("state.db"),
+        "{err}"
+    );
+    assert!(!dir.path().join("b.db").exists());
 }

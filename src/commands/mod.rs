@@ -15,6 +15,7 @@ use crate::render::Limits;
 use crate::store::Store;
 use crate::targets::{Targets, cached_limits};
 
+mod backup;
 mod login;
 mod post_now;
 mod preview;
@@ -24,6 +25,7 @@ mod run;
 mod status;
 mod validate;
 
+pub use backup::backup;
 pub use login::{LoginArgs, login};
 pub use post_now::{PostNowArgs, post_now};
 pub use preview::{preview, preview_ics, preview_message};

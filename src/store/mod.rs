@@ -28,6 +28,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::lease::LEASE;
 use crate::rotation::RotationState;
 
+pub mod backup;
 mod engagement;
 mod intents;
 mod meta;
@@ -57,6 +58,8 @@ pub enum StoreError {
     },
     #[error("state store: corrupt value in {what}: {detail}")]
     Corrupt { what: String, detail: String },
+    #[error("backup {path}: {why}")]
+    Backup { path: PathBuf, why: String },
 }
 
 /// Another process holds the lock SQLite wanted.
