@@ -84,19 +84,6 @@ pub fn fields<T: DeserializeOwned>() -> &'static [&'static str] {
     names.0.unwrap_or(&[])
 }
 
-/// A URL key of `target` (`api_url`, `service`…): its value, or
-/// `default`, checked and without a trailing `/`.
-pub fn url_key(
-    target: &str,
-    key: &str,
-    value: Option<String>,
-    default: &str,
-) -> Result<String, KeyError> {
-    let url = value.unwrap_or_else(|| default.to_string());
-    check_url(&format!("targets.{target}.{key}"), &url)?;
-    Ok(url.trim_end_matches('/').to_string())
-}
-
 /// A URL key's value, checked.
 pub fn check_url(key: &str, url: &str) -> Result<(), KeyError> {
     if url.starts_with("https://") || url.starts_with("http://") {

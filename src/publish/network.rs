@@ -3,11 +3,12 @@
 //! collecting is [`super::Publisher`]; this is the other part, and the two
 //! share no method.
 //!
-//! A network implements [`Network`], with its own settings type (a serde
-//! type whose fields are its `[targets.NAME]` keys) and its [`Profile`]
-//! (data). The registry ([`super::registry`]) holds one line per network;
-//! a configured target holds its network and its settings together as a
-//! [`Target`], so nothing takes settings apart by network.
+//! A network is its settings type, which implements [`Network`], read
+//! from its raw keys (a serde type whose fields are its `[targets.NAME]`
+//! keys), and its [`Profile`] (data). The registry ([`super::registry`])
+//! holds one line per network, a [`Kind`] giving the two together; a
+//! configured target holds its settings and profile as a [`Target`], so
+//! nothing takes settings apart by network.
 
 use std::any::Any;
 use std::fmt::Debug;
@@ -60,9 +61,12 @@ impl At<'_> {
     pub fn key(&self, key: &str) -> String {
         format!("targets.{}.{key}", self.target)
     }
-    /// An address key's value (`default` where it is not written), checked.
+    /// An address key's value (`default` where it is not written),
+    /// checked and without a trailing `/`.
     pub fn url(&self, key: &str, value: Option<String>, default: &str) -> Result<String, KeyError> {
-        super::keys::url_key(self.target, key, value, default)
+        let url = value.unwrap_or_else(|| default.to_string());
+        super::keys::check_url(&self.key(key), &url)?;
+        Ok(url.trim_end_matches('/').to_string())
     }
     /// The user's token: `token_env` or `token_file`, and `token_expires`.
     pub fn token(
@@ -187,22 +191,45 @@ pub trait Network<Raw: DeserializeOwned>: Debug + Send + Sync + Sized + 'static 
     }
 }
 
-/// The default login: checks each configured target's credentials.
-pub async fn check_each<S: Sync>(
+/// The default login, and that of networks whose credentials are made
+/// elsewhere (an app password, a bot token): checks each configured
+/// target's credentials and prints what it finds.
+pub async fn check_each<S: ?Sized>(
     request: LoginRequest<'_, S>,
     profile: &'static Profile,
 ) -> Result<(), LoginError> {
     if request.targets.is_empty() {
         return Err(no_target(profile));
     }
-    check_credentials(
-        request
-            .targets
-            .into_iter()
-            .map(|t| (t.name, t.built))
-            .collect(),
-    )
-    .await
+    let mut failed = false;
+    for LoginTarget { name, built, .. } in request.targets {
+        let publisher = match built {
+            Ok(p) => p,
+            Err(why) => {
+                println!("{name}: {why}");
+                failed = true;
+                continue;
+            }
+        };
+        match tokio::time::timeout(super::http::REQUEST_TIMEOUT, publisher.verify()).await {
+            Ok(Ok(who)) => println!("{name}: credentials work ({who})"),
+            Ok(Err(e)) => {
+                println!("{name}: {e}");
+                failed = true;
+            }
+            Err(_) => {
+                println!("{name}: the server did not answer in time");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        Err(LoginError::Failed(
+            "the credentials of a target do not work".into(),
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// What an OAuth login flow works on: the one target, its settings and
@@ -440,39 +467,5 @@ pub fn token_expiry(day: chrono::NaiveDate, today: chrono::NaiveDate) -> String 
         0 => format!("expires today ({day})"),
         1 => format!("expires tomorrow ({day})"),
         d => format!("expires on {day} (in {d} days)"),
-    }
-}
-
-/// Checks each target's credentials and prints what it finds: the login of
-/// networks whose credentials are made elsewhere (an app password).
-pub async fn check_credentials(targets: Vec<(&str, Built)>) -> Result<(), LoginError> {
-    let mut failed = false;
-    for (name, built) in targets {
-        let publisher = match built {
-            Ok(p) => p,
-            Err(why) => {
-                println!("{name}: {why}");
-                failed = true;
-                continue;
-            }
-        };
-        match tokio::time::timeout(super::http::REQUEST_TIMEOUT, publisher.verify()).await {
-            Ok(Ok(who)) => println!("{name}: credentials work ({who})"),
-            Ok(Err(e)) => {
-                println!("{name}: {e}");
-                failed = true;
-            }
-            Err(_) => {
-                println!("{name}: the server did not answer in time");
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        Err(LoginError::Failed(
-            "the credentials of a target do not work".into(),
-        ))
-    } else {
-        Ok(())
     }
 }

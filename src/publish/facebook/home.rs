@@ -64,7 +64,8 @@ pub struct Raw {
 
 impl Network<Raw> for Settings {
     fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError> {
-        let page = at.numeric_id("page",
+        let page = at.numeric_id(
+            "page",
             raw.page,
             "the Page to post as: its id, the number in its About page or in Meta Business Suite, e.g. page = \"175154750010052\"",
         )?;

@@ -66,7 +66,8 @@ pub struct Raw {
 /// facebook`).
 impl Network<Raw> for Settings {
     fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError> {
-        let account = at.numeric_id("account",
+        let account = at.numeric_id(
+            "account",
             raw.account,
             "the professional account to post as: its Instagram user id (Meta Business Suite, or the Page's instagram_business_account), e.g. account = \"17841405822304914\"",
         )?;

@@ -75,7 +75,8 @@ impl Network<Raw> for Settings {
             }
             other => other,
         };
-        let organization = at.numeric_id("organization",
+        let organization = at.numeric_id(
+            "organization",
             written,
             "the page to post as: its number (the digits in linkedin.com/company/…/admin, or in the page's URN) or its URN, \"urn:li:organization:2414183\"",
         )
