@@ -568,6 +568,38 @@ pub async fn refresh_with(
     Ok(TokenSet::from_answer(answer, now, Some(&old)))
 }
 
+/// The address where the user allows `app` (the OAuth code flow), with
+/// the parameters in RFC 6749's order: the network's `authorize` page with
+/// the app, where to come back and `scopes`; [`code_login`] adds the
+/// `state`. (Meta's dialog has its own order: `graph::dialog_url`.)
+pub fn authorize_url(mut authorize: reqwest::Url, app: &App, scopes: &str) -> reqwest::Url {
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &app.client_id)
+        .append_pair("redirect_uri", &app.redirect_uri)
+        .append_pair("scope", scopes);
+    authorize
+}
+
+/// The app's secret, for a login that needs one (a confidential client).
+pub fn required_secret(app: &App) -> Result<Secret, LoginError> {
+    app.secret()
+        .map_err(LoginError::Usage)?
+        .ok_or_else(|| LoginError::Usage("the app's secret is missing".into()))
+}
+
+/// A login's request that failed, said with what it was for and without
+/// its address (which may carry a token).
+pub fn failed(what: &str) -> impl Fn(reqwest::Error) -> LoginError + '_ {
+    move |e| {
+        LoginError::Failed(format!(
+            "{what}: {}",
+            super::http::error_chain(&e.without_url())
+        ))
+    }
+}
+
 /// The code half of an OAuth login: adds a fresh `state` (and, with
 /// `pkce`, its challenge) to the authorisation address, has the user open
 /// it and paste where they were sent back, and trades the code with the

@@ -11,7 +11,7 @@ use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 
 use super::home::Settings;
-use crate::publish::http::{client, error_chain};
+use crate::publish::http::client;
 use crate::publish::network::{AppLogin, LoginError};
 use crate::publish::oauth::{self, TokenSet};
 
@@ -48,27 +48,14 @@ struct DebugData {
     scopes: Vec<String>,
 }
 
-fn failed(what: &str) -> impl Fn(reqwest::Error) -> LoginError + '_ {
-    move |e| LoginError::Failed(format!("{what}: {}", error_chain(&e.without_url())))
-}
-
 pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
     let (target, s, app) = (l.target, l.settings, l.app);
     let path = l.token_path(&s.token)?;
-    let secret = app
-        .secret()
-        .map_err(LoginError::Usage)?
-        .ok_or_else(|| LoginError::Usage("the app's secret is missing".into()))?;
+    let secret = oauth::required_secret(app)?;
     let graph = |p: &str| format!("{}/{}{p}", s.api_url, s.api_version);
-    let mut authorize =
-        reqwest::Url::parse(&format!("{}/{}/dialog/oauth", s.oauth_url, s.api_version))
-            .map_err(|e| LoginError::Usage(format!("oauth_url: {e}")))?;
-    authorize
-        .query_pairs_mut()
-        .append_pair("client_id", &app.client_id)
-        .append_pair("redirect_uri", &app.redirect_uri)
-        .append_pair("scope", SCOPES)
-        .append_pair("response_type", "code");
+    let dialog = reqwest::Url::parse(&format!("{}/{}/dialog/oauth", s.oauth_url, s.api_version))
+        .map_err(|e| LoginError::Usage(format!("oauth_url: {e}")))?;
+    let authorize = crate::publish::graph::dialog_url(dialog, app, SCOPES);
     let http = client();
     // The code for a user token…
     let user = oauth::code_login("Facebook", authorize, None, l.input, |code| {
@@ -101,12 +88,12 @@ pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
         ])
         .send()
         .await
-        .map_err(failed("listing the Pages"))?
+        .map_err(oauth::failed("listing the Pages"))?
         .error_for_status()
-        .map_err(failed("listing the Pages"))?
+        .map_err(oauth::failed("listing the Pages"))?
         .json()
         .await
-        .map_err(failed("listing the Pages"))?;
+        .map_err(oauth::failed("listing the Pages"))?;
     let Some(page) = accounts.data.into_iter().find(|a| a.id == s.page) else {
         return Err(LoginError::Failed(format!(
             "the account that logged in does not manage the Page {} (target {target}): log in as one of its admins, or check `page`",
@@ -134,12 +121,12 @@ pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
         ])
         .send()
         .await
-        .map_err(failed("checking the Page token"))?
+        .map_err(oauth::failed("checking the Page token"))?
         .error_for_status()
-        .map_err(failed("checking the Page token"))?
+        .map_err(oauth::failed("checking the Page token"))?
         .json()
         .await
-        .map_err(failed("checking the Page token"))?;
+        .map_err(oauth::failed("checking the Page token"))?;
     if !debug.data.is_valid {
         return Err(LoginError::Failed(
             "Facebook says the Page token is not valid; log in again".into(),

@@ -21,6 +21,19 @@ use crate::clock::Clock;
 pub mod container;
 pub mod session;
 
+/// The address of Meta's login dialog for `app` (Facebook, Threads), with
+/// the parameters in the order Meta documents them; `code_login` adds the
+/// `state`.
+pub fn dialog_url(mut dialog: reqwest::Url, app: &super::app::App, scopes: &str) -> reqwest::Url {
+    dialog
+        .query_pairs_mut()
+        .append_pair("client_id", &app.client_id)
+        .append_pair("redirect_uri", &app.redirect_uri)
+        .append_pair("scope", scopes)
+        .append_pair("response_type", "code");
+    dialog
+}
+
 /// What one Meta product says differently.
 #[derive(Debug)]
 pub struct Product {

@@ -37,14 +37,9 @@ pub fn token_request(
 pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
     let (s, app) = (l.settings, l.app);
     let path = l.token_path(&s.token)?;
-    let mut authorize = reqwest::Url::parse(&format!("{}/oauth/v2/authorization", s.oauth_url))
+    let page = reqwest::Url::parse(&format!("{}/oauth/v2/authorization", s.oauth_url))
         .map_err(|e| LoginError::Usage(format!("oauth_url: {e}")))?;
-    authorize
-        .query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &app.client_id)
-        .append_pair("redirect_uri", &app.redirect_uri)
-        .append_pair("scope", SCOPES);
+    let authorize = oauth::authorize_url(page, app, SCOPES);
     let token = oauth::code_login("LinkedIn", authorize, None, l.input, |code| {
         token_request(
             &s.oauth_url,

@@ -17,17 +17,9 @@ pub const SCOPES: &str = "threads_basic,threads_content_publish,threads_manage_i
 pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
     let (s, app) = (l.settings, l.app);
     let path = l.token_path(&s.token)?;
-    let secret = app
-        .secret()
-        .map_err(LoginError::Usage)?
-        .ok_or_else(|| LoginError::Usage("the app's secret is missing".into()))?;
-    let mut authorize = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
-    authorize
-        .query_pairs_mut()
-        .append_pair("client_id", &app.client_id)
-        .append_pair("redirect_uri", &app.redirect_uri)
-        .append_pair("scope", SCOPES)
-        .append_pair("response_type", "code");
+    let secret = oauth::required_secret(app)?;
+    let page = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
+    let authorize = crate::publish::graph::dialog_url(page, app, SCOPES);
     let client = crate::publish::http::client();
     // The code for a short-lived token (1 hour)…
     let short = oauth::code_login("Threads", authorize, None, l.input, |code| {
@@ -70,15 +62,10 @@ pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
         .send()
         .await
         .and_then(|r| r.error_for_status())
-        .map_err(|e| {
-            LoginError::Failed(format!(
-                "the new token does not work: {}",
-                crate::publish::http::error_chain(&e.without_url())
-            ))
-        })?
+        .map_err(oauth::failed("the new token does not work"))?
         .json::<Me>()
         .await
-        .map_err(|e| LoginError::Failed(format!("the new token does not work: {e}")))?;
+        .map_err(oauth::failed("the new token does not work"))?;
     let who = me.username.map(|u| format!("@{u}")).unwrap_or(me.id);
     println!(
         "Logged in to Threads as {who}. The token is in {} (readable only by you), lasts until {}, and the bot refreshes it every day it runs. Set token_file = {:?} in target {} if it is not there yet.",

@@ -40,13 +40,8 @@ pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
     let (s, app) = (l.settings, l.app);
     let path = l.token_path(&s.token)?;
     let pkce = Pkce::new();
-    let mut authorize = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
-    authorize
-        .query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &app.client_id)
-        .append_pair("redirect_uri", &app.redirect_uri)
-        .append_pair("scope", SCOPES);
+    let page = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
+    let authorize = oauth::authorize_url(page, app, SCOPES);
     let token = oauth::code_login("X", authorize, Some(&pkce), l.input, |code| {
         token_request(
             &s.api_url,
@@ -72,12 +67,7 @@ pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
         .send()
         .await
         .and_then(|r| r.error_for_status())
-        .map_err(|e| {
-            LoginError::Failed(format!(
-                "the new token does not work: {}",
-                crate::publish::http::error_chain(&e)
-            ))
-        })?
+        .map_err(oauth::failed("the new token does not work"))?
         .json::<serde_json::Value>()
         .await
         .ok()
