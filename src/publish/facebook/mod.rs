@@ -31,8 +31,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::graph::session::{self, Listed, Session};
-use super::graph::{self, Graph, Insight, List, Product};
+use super::graph::session::{Recent, Session};
+use super::graph::{self, Graph, Product};
 use super::oauth::KeptToken;
 use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
 use crate::clock::Clock;
@@ -51,9 +51,15 @@ pub const LIMITS: Limits = Limits::of(&[Rule::at_most(63_206, Count::Utf16)]);
 /// The Graph API version used unless `api_version` says otherwise.
 pub const VERSION: &str = "v25.0";
 
-/// How far before the intent the Page's posts are looked through (clocks
-/// differ).
-const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(2);
+/// The Page's posts since the intent (two minutes before it: clocks
+/// differ), where a post whose answer was lost is looked for.
+const RECENT: Recent = Recent {
+    edge: "posts",
+    fields: "id,message,created_time,permalink_url",
+    limit: "25",
+    since: true,
+    skew: chrono::Duration::minutes(2),
+};
 
 /// A post's counts, asked in one call (summaries only, no items).
 const COUNTS: &str = "id,shares,comments.summary(true).limit(0),reactions.summary(true).limit(0)";
@@ -183,16 +189,12 @@ impl Facebook {
         if self.no_views.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let asked: Result<List<Insight>, _> = self
+        let asked = self
             .api
-            .get(
-                "the post's views",
-                &format!("/{id}/insights"),
-                &[("metric", "post_media_view")],
-            )
+            .insights("the post's views", id, "post_media_view")
             .await;
         match asked {
-            Ok(list) => Ok(graph::metric(&list.data, "post_media_view")),
+            Ok(insights) => Ok(graph::metric(&insights, "post_media_view")),
             Err(e) if graph::is_gone(&e) => Err(e),
             // A metric Meta retired, or not available for this post: one
             // stale name fails the whole call, so views are left out from
@@ -204,6 +206,24 @@ impl Facebook {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A post's reactions, comments and shares in one call, and its views.
+    async fn post_counts(&self, id: String) -> Result<Counts, PublishError> {
+        let counts: PostCounts = self.api.fields("engagement", &id, COUNTS).await?;
+        let views = match self.views(&id).await {
+            Ok(v) => v,
+            Err(e) if graph::is_gone(&e) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Counts {
+            likes: counts.reactions.summary.total_count.unwrap_or(0),
+            // Left out when nobody shared: 0, not unknown.
+            reposts: counts.shares.and_then(|s| s.count).unwrap_or(0),
+            replies: counts.comments.summary.total_count.unwrap_or(0),
+            views,
+            ..Default::default()
+        })
     }
 }
 
@@ -242,33 +262,13 @@ impl Publisher for Facebook {
 
     /// Looks among the Page's posts since the intent, by their words.
     async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
-        let page = &self.page;
-        let not_before = post.not_before - CLOCK_SKEW;
-        let since = not_before.timestamp().to_string();
-        let list: List<Listed> = self
-            .api
-            .get(
-                "looking for the post",
-                &format!("/{page}/posts"),
-                &[
-                    ("fields", "id,message,created_time,permalink_url"),
-                    ("since", since.as_str()),
-                    ("limit", "25"),
-                ],
-            )
-            .await?;
-        Ok(session::find_among(post, list.data, not_before).into())
+        Ok(self.api.look_for(post, &self.page, &RECENT).await?.into())
     }
 
     async fn verify(&self) -> Result<String, PublishError> {
-        let page = &self.page;
         let p: Page = self
             .api
-            .get(
-                "checking the Page",
-                &format!("/{page}"),
-                &[("fields", "id,name")],
-            )
+            .fields("checking the Page", &self.page, "id,name")
             .await?;
         Ok(match p.name {
             Some(n) => format!("the Page {n} ({})", p.id),
@@ -281,13 +281,12 @@ impl Publisher for Facebook {
     }
 
     async fn followers(&self) -> Result<Option<u64>, PublishError> {
-        let page = &self.page;
         let p: Page = self
             .api
-            .get(
+            .fields(
                 "the follower count",
-                &format!("/{page}"),
-                &[("fields", "followers_count,fan_count")],
+                &self.page,
+                "followers_count,fan_count",
             )
             .await?;
         Ok(p.followers_count.or(p.fan_count))
@@ -297,41 +296,6 @@ impl Publisher for Facebook {
         &self,
         remote_ids: &[String],
     ) -> Result<Vec<(String, Check)>, PublishError> {
-        let mut out = Vec::new();
-        for id in remote_ids {
-            let path = format!("/{id}");
-            let asked: Result<PostCounts, _> = self
-                .api
-                .get("engagement", &path, &[("fields", COUNTS)])
-                .await;
-            let counts = match asked {
-                Ok(c) => c,
-                Err(e) if graph::is_gone(&e) => {
-                    out.push((id.clone(), Check::Gone));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let views = match self.views(id).await {
-                Ok(v) => v,
-                Err(e) if graph::is_gone(&e) => None,
-                Err(e) => return Err(e),
-            };
-            out.push((
-                id.clone(),
-                Check::Counts(Counts {
-                    likes: counts.reactions.summary.total_count.unwrap_or(0),
-                    // Left out when nobody shared: 0, not unknown.
-                    reposts: counts.shares.and_then(|s| s.count).unwrap_or(0),
-                    replies: counts.comments.summary.total_count.unwrap_or(0),
-                    quotes: None,
-                    views,
-                    clicks: None,
-                    shares: None,
-                    ..Default::default()
-                }),
-            ));
-        }
-        Ok(out)
+        graph::each_post(remote_ids, |id| self.post_counts(id)).await
     }
 }

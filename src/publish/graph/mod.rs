@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::PublishError;
 use super::http::{self, Http};
 use crate::clock::Clock;
+use crate::model::{Check, Counts};
 
 pub mod container;
 pub mod session;
@@ -228,6 +229,28 @@ impl Graph {
 /// code 100, subcode 33.
 pub fn is_gone(e: &PublishError) -> bool {
     matches!(e, PublishError::Permanent { code: Some(code), .. } if code == "100/33")
+}
+
+/// Each post's check: `counts` asks one post's; a post gone (deleted, or
+/// never visible) is [`Check::Gone`], any other error ends the round.
+pub async fn each_post<F, Fut>(
+    remote_ids: &[String],
+    counts: F,
+) -> Result<Vec<(String, Check)>, PublishError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Counts, PublishError>>,
+{
+    let mut out = Vec::with_capacity(remote_ids.len());
+    for id in remote_ids {
+        let check = match counts(id.clone()).await {
+            Ok(c) => Check::Counts(c),
+            Err(e) if is_gone(&e) => Check::Gone,
+            Err(e) => return Err(e),
+        };
+        out.push((id.clone(), check));
+    }
+    Ok(out)
 }
 
 /// The fullest usage (per cent) of `X-App-Usage`, `X-Page-Usage` and

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{Graph, List, Quota, QuotaCache};
+use super::{Graph, Insight, List, Quota, QuotaCache};
 use crate::clock::Clock;
 use crate::model::Published;
 use crate::publish::matching::{self, Decision};
@@ -25,6 +25,21 @@ pub struct Renewal {
     pub grant_type: &'static str,
     /// Whether a token is due a refresh now.
     pub due: fn(&TokenSet, DateTime<Utc>) -> bool,
+}
+
+/// How an account's recent posts are listed, to look for one.
+#[derive(Debug)]
+pub struct Recent {
+    /// The listing, below the account's id (`posts`, `media`).
+    pub edge: &'static str,
+    /// The fields asked, which [`Listed`] reads.
+    pub fields: &'static str,
+    /// How many posts, newest first.
+    pub limit: &'static str,
+    /// Whether the listing takes `since` (Instagram's does not say so).
+    pub since: bool,
+    /// How far before the intent to look (clocks differ).
+    pub skew: chrono::Duration,
 }
 
 /// A target's Graph API client with its token.
@@ -124,6 +139,30 @@ impl Session {
         .await
     }
 
+    /// `GET /{object}?fields=…` with the token, read as `T`.
+    pub async fn fields<T: for<'de> Deserialize<'de>>(
+        &self,
+        what: &str,
+        object: &str,
+        fields: &str,
+    ) -> Result<T, PublishError> {
+        self.get(what, &format!("/{object}"), &[("fields", fields)])
+            .await
+    }
+
+    /// `GET /{object}/insights?metric=…`: the metrics given.
+    pub async fn insights(
+        &self,
+        what: &str,
+        object: &str,
+        metrics: &str,
+    ) -> Result<Vec<Insight>, PublishError> {
+        let list: List<Insight> = self
+            .get(what, &format!("/{object}/insights"), &[("metric", metrics)])
+            .await?;
+        Ok(list.data)
+    }
+
     /// `POST path` with `form` and the token in the form body (not the
     /// query string, where a `#` would cut a text short), read as `T`.
     /// Not retried: a post may have been made.
@@ -141,17 +180,30 @@ impl Session {
         .await
     }
 
+    /// Which of the account's recent posts is `post`, by its words only
+    /// (what the network may change is no evidence against a post).
+    pub async fn look_for(
+        &self,
+        post: &Outgoing,
+        owner: &str,
+        recent: &Recent,
+    ) -> Result<Decision<Published>, PublishError> {
+        let not_before = post.not_before - recent.skew;
+        let since = not_before.timestamp().to_string();
+        let mut query = vec![("fields", recent.fields), ("limit", recent.limit)];
+        if recent.since {
+            query.insert(1, ("since", since.as_str()));
+        }
+        let path = format!("/{owner}/{}", recent.edge);
+        let list: List<Listed> = self.get("looking for the post", &path, &query).await?;
+        Ok(find_among(post, list.data, not_before))
+    }
+
     /// A post's address (`fields`: `id,permalink` or `id,permalink_url`),
     /// where it can be asked; posted is posted, so a failure is only
     /// logged.
     pub async fn permalink(&self, target: &str, id: &str, fields: &str) -> Option<String> {
-        let found: Result<Listed, _> = self
-            .get(
-                "asking the post's address",
-                &format!("/{id}"),
-                &[("fields", fields)],
-            )
-            .await;
+        let found: Result<Listed, _> = self.fields("asking the post's address", id, fields).await;
         match found {
             Ok(p) => p.permalink,
             Err(e) => {

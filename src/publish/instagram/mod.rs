@@ -29,14 +29,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::graph::container::{self, Containers, State};
-use super::graph::session::{self, Listed, Renewal, Session};
-use super::graph::{self, Graph, Id, Insight, List, Product, QuotaCache};
-use super::matching;
+use super::graph::container::{Containers, Edges, Parts};
+use super::graph::session::{Recent, Renewal, Session};
+use super::graph::{self, Graph, Product};
 use super::oauth::{KeptToken, TokenSet};
-use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
+use super::{Outgoing, PublishError, TargetId};
 use crate::clock::Clock;
-use crate::model::{Check, Counts, Published};
+use crate::model::Counts;
 use crate::render::{Count, Limits, Rule};
 use crate::store::Kept;
 
@@ -64,9 +63,6 @@ pub const VERSION: &str = "v25.0";
 /// it from 24 h on; it then lasts 60 days).
 const REFRESH_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
-/// How far before the intent the account's media are looked through.
-const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(2);
-
 /// What Instagram says differently from the rest of Meta's family.
 static PRODUCT: Product = Product {
     name: "Instagram",
@@ -77,19 +73,10 @@ static PRODUCT: Product = Product {
 };
 
 pub struct Instagram {
-    target: TargetId,
-    api: Session,
+    parts: Parts,
     account: String,
     media_base_url: String,
-    kept: Kept,
     me: OnceLock<String>,
-    quota: QuotaCache,
-}
-
-#[derive(Debug, Deserialize)]
-struct ContainerStatus {
-    status_code: Option<String>,
-    status: Option<String>,
 }
 
 /// A post's own counts, where its insights are refused.
@@ -115,63 +102,32 @@ impl Instagram {
             grant_type: "ig_refresh_token",
             due: refresh_due,
         };
+        let graph = Graph::new(&s.api_url, &s.api_version, &PRODUCT);
         Instagram {
-            target: TargetId::new(name, &home::PROFILE),
-            api: Session::new(
-                Graph::new(&s.api_url, &s.api_version, &PRODUCT),
-                token,
-                Some(renewal),
+            parts: Parts::new(
+                TargetId::new(name, &home::PROFILE),
+                Session::new(graph, token, Some(renewal)),
+                kept,
+                "instagram_container:",
             ),
             account: s.account.clone(),
             media_base_url: s.media_base_url.clone(),
-            kept,
             me: OnceLock::new(),
-            quota: QuotaCache::default(),
         }
     }
 
     /// Takes time from `clock` (the daemon's; tests pause it).
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.api = self.api.with_clock(clock);
+        self.parts = self.parts.with_clock(clock);
         self
-    }
-
-    /// Posts left in the account's rolling 24 h, asked at most hourly;
-    /// `None` when it cannot be told.
-    async fn posts_left(&self) -> Option<u64> {
-        let path = format!("/{}/content_publishing_limit", self.account);
-        self.api
-            .posts_left(&self.target.name, &self.quota, &path, "config,quota_usage")
-            .await
-    }
-
-    /// The account (asked once): its user name, for `verify`.
-    async fn me(&self) -> Result<&str, PublishError> {
-        if let Some(me) = self.me.get() {
-            return Ok(me);
-        }
-        let account = &self.account;
-        let a: Account = self
-            .api
-            .get(
-                "checking the account",
-                &format!("/{account}"),
-                &[("fields", "id,username")],
-            )
-            .await?;
-        let who = a.username.map(|u| format!("@{u}")).unwrap_or(a.id);
-        Ok(self.me.get_or_init(|| who))
     }
 
     /// The post's counts from its media object, where insights fail.
     async fn media_counts(&self, id: &str) -> Result<Counts, PublishError> {
         let m: MediaCounts = self
+            .parts
             .api
-            .get(
-                "engagement",
-                &format!("/{id}"),
-                &[("fields", "id,like_count,comments_count")],
-            )
+            .fields("engagement", id, "id,like_count,comments_count")
             .await?;
         Ok(Counts {
             likes: m.like_count.unwrap_or(0),
@@ -189,20 +145,45 @@ pub fn refresh_due(token: &TokenSet, now: DateTime<Utc>) -> bool {
 
 #[async_trait]
 impl Containers for Instagram {
-    fn target_name(&self) -> &str {
-        &self.target.name
-    }
-    fn kept(&self) -> (&Kept, &'static str) {
-        (&self.kept, "instagram_container:")
+    // The error's code is only inside the status sentence ("Error: Media
+    // upload has failed with error code 2207082").
+    const EDGES: Edges = Edges {
+        create: "media",
+        publish: "media_publish",
+        quota: ("content_publishing_limit", "config,quota_usage"),
+        status: ("status_code", "status"),
+        // Its newest media, since two minutes before the intent (clocks
+        // differ), by their captions' words only.
+        recent: Recent {
+            edge: "media",
+            fields: "id,caption,timestamp,permalink",
+            limit: "25",
+            since: false,
+            skew: chrono::Duration::minutes(2),
+        },
+    };
+    const QUOTA_SPENT: &'static str =
+        "the account's API posts of the last 24 hours are used; trying again in an hour";
+
+    fn parts(&self) -> &Parts {
+        &self.parts
     }
 
-    async fn create(&self, post: &Outgoing) -> Result<String, PublishError> {
+    async fn owner(&self) -> Result<String, PublishError> {
+        Ok(self.account.clone())
+    }
+
+    /// The image by its public address, its caption and its alt text.
+    async fn container_form(
+        &self,
+        post: &Outgoing,
+    ) -> Result<Vec<(&'static str, String)>, PublishError> {
         let image = post.media.first().ok_or_else(|| {
             PublishError::permanent(
                 "Instagram takes only posts with an image: add one to the post file (`validate` says how)",
             )
         })?;
-        let mut form: Vec<(&str, String)> = vec![
+        let mut form = vec![
             (
                 "image_url",
                 graph::public_url(&self.media_base_url, &image.shown),
@@ -212,159 +193,58 @@ impl Containers for Instagram {
         if !image.alt.is_empty() {
             form.push(("alt_text", image.alt.clone()));
         }
-        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let path = format!("/{}/media", self.account);
-        let made: Id = self
-            .api
-            .post_form("making the container", &path, &form)
-            .await?;
-        Ok(made.id)
+        Ok(form)
     }
 
-    async fn state(&self, container: &str) -> Result<State, PublishError> {
-        let status: ContainerStatus = self
-            .api
-            .get(
-                "asking the container's status",
-                &format!("/{container}"),
-                &[("fields", "status_code,status")],
-            )
-            .await?;
-        // The error's code is only inside the sentence ("Error: Media
-        // upload has failed with error code 2207082").
-        Ok(State::of(status.status_code.as_deref(), status.status))
-    }
-
-    async fn publish_container(&self, container: &str) -> Result<String, PublishError> {
-        let path = format!("/{}/media_publish", self.account);
-        self.api
-            .publish_container(&self.quota, &path, container)
-            .await
-    }
-
-    /// The account's newest media since the intent, by their captions'
-    /// words only.
-    async fn find_posted(
-        &self,
-        post: &Outgoing,
-    ) -> Result<matching::Decision<Published>, PublishError> {
-        let account = &self.account;
-        let list: List<Listed> = self
-            .api
-            .get(
-                "looking for the post",
-                &format!("/{account}/media"),
-                &[
-                    ("fields", "id,caption,timestamp,permalink"),
-                    ("limit", "25"),
-                ],
-            )
-            .await?;
-        Ok(session::find_among(
-            post,
-            list.data,
-            post.not_before - CLOCK_SKEW,
-        ))
-    }
-
-    async fn permalink(&self, media: &str) -> Option<String> {
-        self.api
-            .permalink(&self.target.name, media, "id,permalink")
-            .await
-    }
-}
-
-#[async_trait]
-impl Publisher for Instagram {
-    fn target(&self) -> &TargetId {
-        &self.target
-    }
-
-    async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
-        if self.posts_left().await == Some(0) {
-            return Err(self.api.quota_spent(
-                "the account's API posts of the last 24 hours are used; trying again in an hour",
-            ));
+    /// The account's user name (asked once).
+    async fn account(&self) -> Result<String, PublishError> {
+        if let Some(me) = self.me.get() {
+            return Ok(me.clone());
         }
-        container::publish(self, post).await
-    }
-
-    async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
-        container::find_published(self, post).await
-    }
-
-    async fn verify(&self) -> Result<String, PublishError> {
-        let who = self.me().await?.to_string();
-        Ok(match self.posts_left().await {
-            Some(left) => format!("{who}, {left} API posts left in the last 24 hours"),
-            None => who,
-        })
-    }
-
-    fn remaining_calls(&self) -> Option<u64> {
-        self.api.graph.calls_left()
-    }
-
-    async fn followers(&self) -> Result<Option<u64>, PublishError> {
-        let account = &self.account;
         let a: Account = self
+            .parts
             .api
-            .get(
-                "the follower count",
-                &format!("/{account}"),
-                &[("fields", "id,followers_count")],
-            )
+            .fields("checking the account", &self.account, "id,username")
+            .await?;
+        let who = a.username.map(|u| format!("@{u}")).unwrap_or(a.id);
+        Ok(self.me.get_or_init(|| who).clone())
+    }
+
+    async fn follower_count(&self) -> Result<Option<u64>, PublishError> {
+        let a: Account = self
+            .parts
+            .api
+            .fields("the follower count", &self.account, "id,followers_count")
             .await?;
         Ok(a.followers_count)
     }
 
-    async fn engagement(
-        &self,
-        remote_ids: &[String],
-    ) -> Result<Vec<(String, Check)>, PublishError> {
-        let mut out = Vec::new();
-        for id in remote_ids {
-            let asked: Result<List<Insight>, _> = self
-                .api
-                .get(
-                    "engagement",
-                    &format!("/{id}/insights"),
-                    &[("metric", "views,reach,likes,comments,shares,saved")],
-                )
-                .await;
-            let counts = match asked {
-                Ok(list) => {
-                    let get = |name: &str| graph::metric(&list.data, name);
-                    Counts {
-                        likes: get("likes").unwrap_or(0),
-                        reposts: 0,
-                        replies: get("comments").unwrap_or(0),
-                        quotes: None,
-                        views: get("views"),
-                        clicks: None,
-                        shares: get("shares"),
-                        saves: get("saved"),
-                    }
-                }
-                Err(e) if graph::is_gone(&e) => {
-                    out.push((id.clone(), Check::Gone));
-                    continue;
-                }
-                // A metric not given for this media, or retired: the
-                // media's own counts, without views.
-                Err(PublishError::Permanent { .. }) => match self.media_counts(id).await {
-                    Ok(c) => c,
-                    Err(e) if graph::is_gone(&e) => {
-                        out.push((id.clone(), Check::Gone));
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                },
-                Err(e) => return Err(e),
-            };
-            out.push((id.clone(), Check::Counts(counts)));
+    /// The post's insights; where a metric is not given for this media,
+    /// or retired, the media's own counts, without views.
+    async fn post_counts(&self, id: String) -> Result<Counts, PublishError> {
+        let asked = self
+            .parts
+            .api
+            .insights("engagement", &id, "views,reach,likes,comments,shares,saved")
+            .await;
+        match asked {
+            Ok(insights) => {
+                let get = |name: &str| graph::metric(&insights, name);
+                Ok(Counts {
+                    likes: get("likes").unwrap_or(0),
+                    reposts: 0,
+                    replies: get("comments").unwrap_or(0),
+                    quotes: None,
+                    views: get("views"),
+                    clicks: None,
+                    shares: get("shares"),
+                    saves: get("saved"),
+                })
+            }
+            Err(e) if graph::is_gone(&e) => Err(e),
+            Err(PublishError::Permanent { .. }) => self.media_counts(&id).await,
+            Err(e) => Err(e),
         }
-        Ok(out)
     }
 }
 

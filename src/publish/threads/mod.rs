@@ -25,14 +25,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::graph::container::{self, Containers, State};
-use super::graph::session::{self, Listed, Renewal, Session};
-use super::graph::{self, Graph, Id, Insight, List, Product, QuotaCache};
-use super::matching;
+use super::graph::container::{Containers, Edges, Parts};
+use super::graph::session::{Recent, Renewal, Session};
+use super::graph::{self, Graph, Insight, List, Product};
 use super::oauth::{KeptToken, TokenSet};
-use super::{Lookup, Outgoing, PublishError, Publisher, TargetId};
+use super::{Outgoing, PublishError, TargetId};
 use crate::clock::Clock;
-use crate::model::{Check, Counts, Published};
+use crate::model::Counts;
 use crate::render::{Count, Limits, Rule, find_hashtags};
 use crate::store::Kept;
 
@@ -50,9 +49,6 @@ pub const LIMITS: Limits = Limits::of(&[
 
 /// The API version in every path but the token refresh's.
 pub const VERSION: &str = "v1.0";
-/// How far before the intent the account's threads are looked through
-/// (clocks differ).
-const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
 
 /// A long-lived token is refreshed once it is this old (Meta allows it
 /// from 24 h on; it then lasts 60 days from the refresh).
@@ -68,25 +64,16 @@ static PRODUCT: Product = Product {
 };
 
 pub struct Threads {
-    target: TargetId,
-    api: Session,
+    parts: Parts,
     /// Public address of the posts folder's images, if any.
     media_base_url: Option<String>,
-    kept: Kept,
     me: OnceLock<User>,
-    quota: QuotaCache,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 struct User {
     id: String,
     username: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ContainerStatus {
-    status: Option<String>,
-    error_message: Option<String>,
 }
 
 impl Threads {
@@ -106,18 +93,20 @@ impl Threads {
             due: refresh_due,
         };
         Threads {
-            target: TargetId::new(name, &home::PROFILE),
-            api: Session::new(graph, token, Some(renewal)),
+            parts: Parts::new(
+                TargetId::new(name, &home::PROFILE),
+                Session::new(graph, token, Some(renewal)),
+                kept,
+                "threads_container:",
+            ),
             media_base_url,
-            kept,
             me: OnceLock::new(),
-            quota: QuotaCache::default(),
         }
     }
 
     /// Takes time from `clock` (the daemon's; tests pause it).
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.api = self.api.with_clock(clock);
+        self.parts = self.parts.with_clock(clock);
         self
     }
 
@@ -127,20 +116,11 @@ impl Threads {
             return Ok(me);
         }
         let user: User = self
+            .parts
             .api
-            .get("who the token is", "/me", &[("fields", "id,username")])
+            .fields("who the token is", "me", "id,username")
             .await?;
         Ok(self.me.get_or_init(|| user))
-    }
-
-    /// Posts left in the account's rolling 24 h (250 API posts a day),
-    /// asked at most hourly; `None` when it cannot be told.
-    async fn posts_left(&self) -> Option<u64> {
-        let me = self.me().await.ok()?.id.clone();
-        let path = format!("/{me}/threads_publishing_limit");
-        self.api
-            .posts_left(&self.target.name, &self.quota, &path, "quota_usage,config")
-            .await
     }
 
     /// The public address of the post's first image, where the target has
@@ -153,16 +133,39 @@ impl Threads {
 
 #[async_trait]
 impl Containers for Threads {
-    fn target_name(&self) -> &str {
-        &self.target.name
-    }
-    fn kept(&self) -> (&Kept, &'static str) {
-        (&self.kept, "threads_container:")
+    const EDGES: Edges = Edges {
+        create: "threads",
+        publish: "threads_publish",
+        // 250 API posts a day.
+        quota: ("threads_publishing_limit", "quota_usage,config"),
+        status: ("status", "error_message"),
+        // Its threads since a minute before the intent (clocks differ).
+        recent: Recent {
+            edge: "threads",
+            fields: "id,permalink,text,timestamp",
+            limit: "100",
+            since: true,
+            skew: chrono::Duration::seconds(60),
+        },
+    };
+    const QUOTA_SPENT: &'static str =
+        "the account's 250 API posts of the last 24 hours are used; trying again in an hour";
+
+    fn parts(&self) -> &Parts {
+        &self.parts
     }
 
-    async fn create(&self, post: &Outgoing) -> Result<String, PublishError> {
-        let me = self.me().await?.id.clone();
-        let mut form: Vec<(&str, String)> = vec![("text", post.text.clone())];
+    async fn owner(&self) -> Result<String, PublishError> {
+        Ok(self.me().await?.id.clone())
+    }
+
+    /// The text, the image by its public address where there is one, and
+    /// the first hashtag as the topic.
+    async fn container_form(
+        &self,
+        post: &Outgoing,
+    ) -> Result<Vec<(&'static str, String)>, PublishError> {
+        let mut form = vec![("text", post.text.clone())];
         match self.image_url(post) {
             Some(url) => {
                 form.push(("media_type", "IMAGE".into()));
@@ -176,63 +179,54 @@ impl Containers for Threads {
         if let Some(tag) = topic_tag(&post.text) {
             form.push(("topic_tag", tag));
         }
-        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let made: Id = self
-            .api
-            .post_form("making the container", &format!("/{me}/threads"), &form)
-            .await?;
-        Ok(made.id)
+        Ok(form)
     }
 
-    async fn state(&self, container: &str) -> Result<State, PublishError> {
-        let status: ContainerStatus = self
+    async fn account(&self) -> Result<String, PublishError> {
+        let me = self.me().await?;
+        Ok(match &me.username {
+            Some(u) => format!("@{u}"),
+            None => format!("account {}", me.id),
+        })
+    }
+
+    async fn follower_count(&self) -> Result<Option<u64>, PublishError> {
+        let me = self.me().await?.id.clone();
+        let answer: List<Insight> = self
+            .parts
             .api
             .get(
-                "asking the container's status",
-                &format!("/{container}"),
-                &[("fields", "status,error_message")],
+                "the follower count",
+                &format!("/{me}/threads_insights"),
+                &[("metric", "followers_count")],
             )
             .await?;
-        Ok(State::of(status.status.as_deref(), status.error_message))
+        Ok(graph::metric(&answer.data, "followers_count"))
     }
 
-    async fn publish_container(&self, container: &str) -> Result<String, PublishError> {
-        let me = self.me().await?.id.clone();
-        let path = format!("/{me}/threads_publish");
-        self.api
-            .publish_container(&self.quota, &path, container)
-            .await
-    }
-
-    /// Looks for the post among the account's threads since the intent, by
-    /// its words only (what Threads may change is no evidence against a
-    /// post).
-    async fn find_posted(
-        &self,
-        post: &Outgoing,
-    ) -> Result<matching::Decision<Published>, PublishError> {
-        let me = self.me().await?.id.clone();
-        let not_before = post.not_before - CLOCK_SKEW;
-        let since = not_before.timestamp().to_string();
-        let list: List<Listed> = self
+    /// One call per post; a post deleted (or never there) is code 100,
+    /// subcode 33.
+    async fn post_counts(&self, id: String) -> Result<Counts, PublishError> {
+        let insights = self
+            .parts
             .api
-            .get(
-                "looking for the post",
-                &format!("/{me}/threads"),
-                &[
-                    ("fields", "id,permalink,text,timestamp"),
-                    ("since", since.as_str()),
-                    ("limit", "100"),
-                ],
+            .insights(
+                "engagement",
+                &id,
+                "views,likes,replies,reposts,quotes,shares",
             )
             .await?;
-        Ok(session::find_among(post, list.data, not_before))
-    }
-
-    async fn permalink(&self, media: &str) -> Option<String> {
-        self.api
-            .permalink(&self.target.name, media, "id,permalink")
-            .await
+        let get = |name: &str| graph::metric(&insights, name);
+        Ok(Counts {
+            likes: get("likes").unwrap_or(0),
+            reposts: get("reposts").unwrap_or(0),
+            replies: get("replies").unwrap_or(0),
+            quotes: get("quotes"),
+            views: get("views"),
+            clicks: None,
+            shares: get("shares"),
+            ..Default::default()
+        })
     }
 }
 
@@ -249,96 +243,6 @@ pub fn topic_tag(text: &str) -> Option<String> {
         .next()
         .map(|r| text[r].trim_start_matches(['#', '＃']).to_string())
         .filter(|t| !t.is_empty() && !t.contains(['.', '&']))
-}
-
-#[async_trait]
-impl Publisher for Threads {
-    fn target(&self) -> &TargetId {
-        &self.target
-    }
-
-    async fn publish(&self, post: &Outgoing) -> Result<Published, PublishError> {
-        if self.posts_left().await == Some(0) {
-            return Err(self.api.quota_spent(
-                "the account's 250 API posts of the last 24 hours are used; trying again in an hour",
-            ));
-        }
-        container::publish(self, post).await
-    }
-
-    async fn find_published(&self, post: &Outgoing) -> Result<Lookup, PublishError> {
-        container::find_published(self, post).await
-    }
-
-    async fn verify(&self) -> Result<String, PublishError> {
-        let me = self.me().await?;
-        let who = match &me.username {
-            Some(u) => format!("@{u}"),
-            None => format!("account {}", me.id),
-        };
-        Ok(match self.posts_left().await {
-            Some(left) => format!("{who}, {left} API posts left in the last 24 hours"),
-            None => who,
-        })
-    }
-
-    fn remaining_calls(&self) -> Option<u64> {
-        self.api.graph.calls_left()
-    }
-
-    async fn followers(&self) -> Result<Option<u64>, PublishError> {
-        let me = self.me().await?.id.clone();
-        let answer: List<Insight> = self
-            .api
-            .get(
-                "the follower count",
-                &format!("/{me}/threads_insights"),
-                &[("metric", "followers_count")],
-            )
-            .await?;
-        Ok(graph::metric(&answer.data, "followers_count"))
-    }
-
-    async fn engagement(
-        &self,
-        remote_ids: &[String],
-    ) -> Result<Vec<(String, Check)>, PublishError> {
-        let mut out = Vec::new();
-        for id in remote_ids {
-            let answer: Result<List<Insight>, _> = self
-                .api
-                .get(
-                    "engagement",
-                    &format!("/{id}/insights"),
-                    &[("metric", "views,likes,replies,reposts,quotes,shares")],
-                )
-                .await;
-            let insights = match answer {
-                Ok(a) => a.data,
-                // A post deleted (or never there): code 100, subcode 33.
-                Err(e) if graph::is_gone(&e) => {
-                    out.push((id.clone(), Check::Gone));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let get = |name: &str| graph::metric(&insights, name);
-            out.push((
-                id.clone(),
-                Check::Counts(Counts {
-                    likes: get("likes").unwrap_or(0),
-                    reposts: get("reposts").unwrap_or(0),
-                    replies: get("replies").unwrap_or(0),
-                    quotes: get("quotes"),
-                    views: get("views"),
-                    clicks: None,
-                    shares: get("shares"),
-                    ..Default::default()
-                }),
-            ));
-        }
-        Ok(out)
-    }
 }
 
 #[cfg(test)]
