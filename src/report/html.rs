@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use super::{By, Group, Report};
+use super::{By, GROUP_COLUMNS, Group, Report};
 use crate::model::Lang;
 
 /// The drawing's width in SVG units; the page scales it to fit.
@@ -224,26 +224,17 @@ fn figure(out: &mut String, id: &str, caption: &str, svg: &str, table: &str) {
 }
 
 fn group_table(by: By, groups: &[Group]) -> String {
-    let mut t = format!(
-        "<table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">posts</th><th scope=\"col\">likes</th><th scope=\"col\">reposts</th><th scope=\"col\">replies</th><th scope=\"col\">quotes</th><th scope=\"col\">total</th><th scope=\"col\">per post</th><th scope=\"col\">median</th><th scope=\"col\">per 1,000 followers</th><th scope=\"col\">per view</th></tr></thead><tbody>",
-        by.label()
-    );
+    let mut t = format!("<table><thead><tr><th scope=\"col\">{}</th>", by.label());
+    for c in &GROUP_COLUMNS {
+        let _ = write!(t, "<th scope=\"col\">{}</th>", c.headings[1]);
+    }
+    t.push_str("</tr></thead><tbody>");
     for g in groups {
-        let _ = write!(
-            t,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
-            escape(&g.label),
-            g.posts,
-            g.likes,
-            g.reposts,
-            g.replies,
-            g.quotes,
-            g.total,
-            g.average,
-            g.median,
-            super::or_na(g.per_1k_followers, ""),
-            super::or_na(g.rate, " %"),
-        );
+        let _ = write!(t, "<tr><th scope=\"row\">{}</th>", escape(&g.label));
+        for c in &GROUP_COLUMNS {
+            let _ = write!(t, "<td>{}</td>", (c.figure)(g).shown());
+        }
+        t.push_str("</tr>");
     }
     t.push_str("</tbody></table>");
     t

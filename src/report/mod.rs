@@ -104,6 +104,66 @@ pub struct Group {
     pub per_1k_followers: Option<f64>,
 }
 
+/// A group's figure, as each format shows it.
+#[derive(Debug, Clone, Copy)]
+pub enum Figure {
+    Count(u64),
+    /// Shown with one decimal.
+    Decimal(f64),
+    /// Shown with one decimal and its unit, `n/a` where not known.
+    Known(Option<f64>, &'static str),
+}
+
+impl Figure {
+    /// As the text table and the page show it.
+    pub fn shown(self) -> String {
+        match self {
+            Figure::Count(n) => n.to_string(),
+            Figure::Decimal(v) => format!("{v:.1}"),
+            Figure::Known(v, unit) => or_na(v, unit),
+        }
+    }
+}
+
+/// A column of the tables by message, language, target…, after the
+/// group's label: the same columns in the same order in the text table,
+/// the page and the workbook.
+pub struct Column {
+    /// Its headings in the text table (narrow), the page and the workbook
+    /// (where the unit is said: its cells are bare numbers).
+    pub headings: [&'static str; 3],
+    /// The width it is set in, in the text table.
+    pub width: usize,
+    pub figure: fn(&Group) -> Figure,
+}
+
+const fn column(headings: [&'static str; 3], width: usize, figure: fn(&Group) -> Figure) -> Column {
+    Column {
+        headings,
+        width,
+        figure,
+    }
+}
+
+pub const GROUP_COLUMNS: [Column; 10] = [
+    column(["posts"; 3], 5, |g| Figure::Count(g.posts as u64)),
+    column(["likes"; 3], 6, |g| Figure::Count(g.likes)),
+    column(["reposts"; 3], 7, |g| Figure::Count(g.reposts)),
+    column(["replies"; 3], 7, |g| Figure::Count(g.replies)),
+    column(["quotes"; 3], 6, |g| Figure::Count(g.quotes)),
+    column(["total"; 3], 6, |g| Figure::Count(g.total)),
+    column(["per post"; 3], 8, |g| Figure::Decimal(g.average)),
+    column(["median"; 3], 6, |g| Figure::Decimal(g.median)),
+    column(
+        ["per 1k fol", "per 1,000 followers", "per 1k followers"],
+        10,
+        |g| Figure::Known(g.per_1k_followers, ""),
+    ),
+    column(["per view", "per view", "rate (%)"], 8, |g| {
+        Figure::Known(g.rate, " %")
+    }),
+];
+
 /// How a target's audience grew over the report's period: its first and
 /// last daily follower counts in it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -597,38 +657,18 @@ pub fn table(report: &Report, only: Option<By>) -> String {
             .max()
             .unwrap_or(0)
             .max(by.label().len());
-        let _ = writeln!(out, "By {}", by.label());
-        let _ = writeln!(
-            out,
-            "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8}  {:>6}  {:>10}  {:>8}",
-            by.label(),
-            "posts",
-            "likes",
-            "reposts",
-            "replies",
-            "quotes",
-            "total",
-            "per post",
-            "median",
-            "per 1k fol",
-            "per view"
-        );
+        let _ = write!(out, "By {}\n  {:<w$}", by.label(), by.label());
+        for c in &GROUP_COLUMNS {
+            let _ = write!(out, "  {:>width$}", c.headings[0], width = c.width);
+        }
+        out.push('\n');
         for g in groups {
-            let _ = writeln!(
-                out,
-                "  {:<w$}  {:>5}  {:>6}  {:>7}  {:>7}  {:>6}  {:>6}  {:>8.1}  {:>6.1}  {:>10}  {:>8}",
-                g.label,
-                g.posts,
-                g.likes,
-                g.reposts,
-                g.replies,
-                g.quotes,
-                g.total,
-                g.average,
-                g.median,
-                or_na(g.per_1k_followers, ""),
-                or_na(g.rate, " %")
-            );
+            let _ = write!(out, "  {:<w$}", g.label);
+            for c in &GROUP_COLUMNS {
+                let shown = (c.figure)(g).shown();
+                let _ = write!(out, "  {shown:>width$}", width = c.width);
+            }
+            out.push('\n');
         }
         out.push('\n');
     }
@@ -886,64 +926,85 @@ pub fn csv(report: &Report) -> String {
     ])
     .expect("writing to memory");
     for p in &report.posts {
-        w.write_record([
-            p.posted_at.to_rfc3339(),
-            p.day.to_string(),
-            p.target.clone(),
-            p.kind.clone(),
-            p.message_id.clone(),
-            p.lang.clone(),
-            p.likes.to_string(),
-            p.reposts.to_string(),
-            p.replies.to_string(),
-            p.quotes.map(|q| q.to_string()).unwrap_or_default(),
-            p.total.to_string(),
-            p.views.map(|v| v.to_string()).unwrap_or_default(),
-            p.rate.map(|r| format!("{r:.2}")).unwrap_or_default(),
-            p.followers.map(|f| f.to_string()).unwrap_or_default(),
-            p.per_1k_followers
-                .map(|r| format!("{r:.2}"))
-                .unwrap_or_default(),
-            p.checked_at.to_rfc3339(),
-            p.url.clone().unwrap_or_default(),
-            p.remote_id.clone(),
-            p.text.clone(),
-            p.clicks.map(|v| v.to_string()).unwrap_or_default(),
-            p.shares.map(|v| v.to_string()).unwrap_or_default(),
-            p.saves.map(|v| v.to_string()).unwrap_or_default(),
-        ])
-        .expect("writing to memory");
+        let posted = (
+            &p.target,
+            &p.kind,
+            &p.message_id,
+            &p.lang,
+            p.posted_at,
+            p.day,
+        );
+        let row = csv_row(posted, (&p.url, &p.remote_id, &p.text), Some(p));
+        w.write_record(row).expect("writing to memory");
     }
     // Posts without counts: their counts and check time empty, never 0.
     for u in &report.unchecked {
-        let empty = String::new;
-        w.write_record([
-            u.posted_at.to_rfc3339(),
-            u.day.to_string(),
-            u.target.clone(),
-            u.kind.clone(),
-            u.message_id.clone(),
-            u.lang.clone(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            empty(),
-            u.url.clone().unwrap_or_default(),
-            u.remote_id.clone(),
-            u.text.clone(),
-            empty(),
-            empty(),
-            empty(),
-        ])
-        .expect("writing to memory");
+        let posted = (
+            &u.target,
+            &u.kind,
+            &u.message_id,
+            &u.lang,
+            u.posted_at,
+            u.day,
+        );
+        let row = csv_row(posted, (&u.url, &u.remote_id, &u.text), None);
+        w.write_record(row).expect("writing to memory");
     }
     String::from_utf8(w.into_inner().expect("flushing memory")).expect("UTF-8 in, UTF-8 out")
+}
+
+/// What was posted, as a CSV row starts: target, kind, message, language,
+/// when and its local day.
+type Posted<'a> = (
+    &'a String,
+    &'a String,
+    &'a String,
+    &'a String,
+    DateTime<Utc>,
+    NaiveDate,
+);
+
+/// Where a post is, as a CSV row gives it: its address, id and text.
+type Place<'a> = (&'a Option<String>, &'a String, &'a String);
+
+/// A post's CSV row, in the header's order: what was posted, its counts
+/// where it was checked (`None`: empty cells, never 0), where it is.
+fn csv_row(
+    (target, kind, message_id, lang, posted_at, day): Posted<'_>,
+    (url, remote_id, text): Place<'_>,
+    counts: Option<&PostRow>,
+) -> Vec<String> {
+    fn some(n: Option<u64>) -> Option<String> {
+        n.map(|n| n.to_string())
+    }
+    fn two(r: Option<f64>) -> Option<String> {
+        r.map(|r| format!("{r:.2}"))
+    }
+    let count = |f: fn(&PostRow) -> Option<String>| counts.and_then(f).unwrap_or_default();
+    vec![
+        posted_at.to_rfc3339(),
+        day.to_string(),
+        target.clone(),
+        kind.clone(),
+        message_id.clone(),
+        lang.clone(),
+        count(|p| Some(p.likes.to_string())),
+        count(|p| Some(p.reposts.to_string())),
+        count(|p| Some(p.replies.to_string())),
+        count(|p| some(p.quotes)),
+        count(|p| Some(p.total.to_string())),
+        count(|p| some(p.views)),
+        count(|p| two(p.rate)),
+        count(|p| some(p.followers)),
+        count(|p| two(p.per_1k_followers)),
+        count(|p| Some(p.checked_at.to_rfc3339())),
+        url.clone().unwrap_or_default(),
+        remote_id.clone(),
+        text.clone(),
+        count(|p| some(p.clicks)),
+        count(|p| some(p.shares)),
+        count(|p| some(p.saves)),
+    ]
 }
 
 pub fn json(report: &Report) -> String {
@@ -1091,6 +1152,30 @@ pub(crate) mod tests {
             2026-12-18T08:00:00+00:00,2026-12-18,masto,mastodon,hubs-of-opportunity,ar,9,4,1,,14,,,,,2026-12-19T08:00:00+00:00,https://example.social/@bot/hubs-of-opportunity-ar,hubs-of-opportunity-ar,المدن مراكز للفرص #WeTogether,,,
         "#]]
         .assert_eq(&csv(&sample()));
+    }
+
+    #[test]
+    fn a_post_without_counts_has_empty_count_cells_in_csv_never_0() {
+        let mut r = sample();
+        r.posts.clear();
+        r.unchecked.push(Unchecked {
+            target: "sky".into(),
+            kind: "bluesky".into(),
+            message_id: "access-to-rights".into(),
+            lang: "ar".into(),
+            posted_at: Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap(),
+            day: NaiveDate::from_ymd_opt(2026, 12, 18).unwrap(),
+            url: Some("https://example.social/p/1".into()),
+            remote_id: "at://p/1".into(),
+            text: "حقوق للجميع".into(),
+            why: "not checked yet".into(),
+        });
+        let out = csv(&r);
+        let row = out.lines().nth(1).unwrap();
+        assert_eq!(
+            row,
+            "2026-12-18T08:00:00+00:00,2026-12-18,sky,bluesky,access-to-rights,ar,,,,,,,,,,,https://example.social/p/1,at://p/1,حقوق للجميع,,,"
+        );
     }
 
     #[test]

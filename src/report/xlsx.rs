@@ -8,7 +8,7 @@ use std::path::Path;
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use super::{By, Group, Report};
+use super::{By, Figure, GROUP_COLUMNS, Group, Report};
 
 /// Writes the workbook to `path`.
 pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
@@ -194,23 +194,9 @@ fn groups(
     day: &Format,
     one_decimal: &Format,
 ) -> Result<(), XlsxError> {
-    header(
-        sheet,
-        &[
-            by.label(),
-            "posts",
-            "likes",
-            "reposts",
-            "replies",
-            "quotes",
-            "total",
-            "per post",
-            "median",
-            "per 1k followers",
-            "rate (%)",
-        ],
-        bold,
-    )?;
+    let mut headings = vec![by.label()];
+    headings.extend(GROUP_COLUMNS.iter().map(|c| c.headings[2]));
+    header(sheet, &headings, bold)?;
     for (i, g) in groups.iter().enumerate() {
         let r = i as u32 + 1;
         match by {
@@ -221,19 +207,15 @@ fn groups(
             By::Hour => sheet.write_number(r, 0, g.key.parse::<f64>().unwrap_or(0.0))?,
             _ => sheet.write_string(r, 0, &g.label)?,
         };
-        sheet.write_number(r, 1, g.posts as f64)?;
-        sheet.write_number(r, 2, g.likes as f64)?;
-        sheet.write_number(r, 3, g.reposts as f64)?;
-        sheet.write_number(r, 4, g.replies as f64)?;
-        sheet.write_number(r, 5, g.quotes as f64)?;
-        sheet.write_number(r, 6, g.total as f64)?;
-        sheet.write_number_with_format(r, 7, g.average, one_decimal)?;
-        sheet.write_number_with_format(r, 8, g.median, one_decimal)?;
-        if let Some(v) = g.per_1k_followers {
-            sheet.write_number_with_format(r, 9, v, one_decimal)?;
-        }
-        if let Some(v) = g.rate {
-            sheet.write_number_with_format(r, 10, v, one_decimal)?;
+        for (c, column) in (1..).zip(&GROUP_COLUMNS) {
+            match (column.figure)(g) {
+                Figure::Count(n) => sheet.write_number(r, c, n as f64)?,
+                Figure::Decimal(v) | Figure::Known(Some(v), _) => {
+                    sheet.write_number_with_format(r, c, v, one_decimal)?
+                }
+                // Not known: an empty cell, never 0.
+                Figure::Known(None, _) => continue,
+            };
         }
     }
     sheet.set_column_width(0, 24)?;
