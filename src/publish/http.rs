@@ -89,6 +89,43 @@ impl Http {
     }
 }
 
+/// An answer read whole: its status, headers and body.
+pub struct Answer {
+    pub status: reqwest::StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    /// The body read as `T`, or a transient error: a server that answered
+    /// success with something else may have done the work.
+    pub fn json<T: for<'de> serde::Deserialize<'de>>(&self, what: &str) -> Result<T, PublishError> {
+        serde_json::from_str(&self.body).map_err(|e| {
+            PublishError::Transient(format!("{what}: an answer that cannot be read: {e}"))
+        })
+    }
+}
+
+impl Http {
+    /// [`Http::send`], and the answer read whole; `failed` says what a
+    /// failure on the connection, or reading the body, is.
+    pub async fn exchange(
+        &self,
+        idempotent: bool,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        failed: impl Fn(reqwest::Error) -> PublishError,
+    ) -> Result<Answer, PublishError> {
+        let answer = self.send(idempotent, build).await.map_err(&failed)?;
+        let (status, headers) = (answer.status(), answer.headers().clone());
+        let body = answer.text().await.map_err(&failed)?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
 /// A request that failed on an established connection before any answer:
 /// not a timeout (the server may be working on it) and not a failure to
 /// connect (a new connection would fail the same way).

@@ -276,21 +276,35 @@ fn lines(text: &str) -> String {
 
 /// The charts and their tables.
 fn charts(body: &mut String, report: &Report, colours: &Colours) {
-    let rows: Vec<Row> = report
-        .by_lang
-        .iter()
-        .map(|g| Row {
-            value: Some(g.average),
-            label: g.label.clone(),
-            colour: colours.of(&g.key),
-        })
-        .collect();
-    figure(
+    // A bar a group, its engagement per post, and the group's table.
+    let bars = |body: &mut String,
+                by: By,
+                id: &str,
+                caption: &str,
+                colour: &dyn Fn(&Group) -> &'static str| {
+        let groups = report.groups(by);
+        let rows: Vec<Row> = groups
+            .iter()
+            .map(|g| Row {
+                value: Some(g.average),
+                label: g.label.clone(),
+                colour: colour(g),
+            })
+            .collect();
+        figure(
+            body,
+            id,
+            caption,
+            &hbars(id, &rows),
+            &group_table(by, groups),
+        );
+    };
+    bars(
         body,
+        By::Lang,
         "chart-lang",
         "Engagement per post, by language",
-        &hbars("chart-lang", &rows),
-        &group_table(By::Lang, &report.by_lang),
+        &|g| colours.of(&g.key),
     );
 
     // Each message, then its languages under it: the same words compared.
@@ -345,21 +359,12 @@ fn charts(body: &mut String, report: &Report, colours: &Colours) {
         &table,
     );
 
-    let rows: Vec<Row> = report
-        .by_target
-        .iter()
-        .map(|g| Row {
-            value: Some(g.average),
-            label: g.label.clone(),
-            colour: NEUTRAL,
-        })
-        .collect();
-    figure(
+    bars(
         body,
+        By::Target,
         "chart-target",
         "Engagement per post, by target",
-        &hbars("chart-target", &rows),
-        &group_table(By::Target, &report.by_target),
+        &|_| NEUTRAL,
     );
 
     for (by, id, caption) in [
@@ -386,6 +391,18 @@ fn charts(body: &mut String, report: &Report, colours: &Colours) {
     }
 }
 
+/// A note for each target whose posts are never counted, and why.
+fn not_counted(body: &mut String, report: &Report) {
+    for n in &report.not_counted {
+        let _ = write!(
+            body,
+            "<p class=\"note\">Not counted: {}: {}.</p>",
+            escape(&n.target),
+            escape(&n.why)
+        );
+    }
+}
+
 /// The published posts without counts, as a table (issue 27).
 fn unchecked_section(body: &mut String, report: &Report) {
     if report.unchecked.is_empty() {
@@ -398,18 +415,21 @@ fn unchecked_section(body: &mut String, report: &Report) {
         report.unchecked.len()
     );
     for u in &report.unchecked {
-        let target = match &u.url {
+        let target = match &u.post.url {
             Some(url) if url.starts_with("http") => {
-                format!("<a href=\"{}\">{}</a>", escape(url), escape(&u.target))
+                format!("<a href=\"{}\">{}</a>", escape(url), escape(&u.post.target))
             }
-            _ => escape(&u.target),
+            _ => escape(&u.post.target),
         };
         let _ = write!(
             body,
             "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            u.posted_at.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
-            escape(&u.message_id),
-            escape(&super::language_name(&u.lang)),
+            u.post
+                .posted_at
+                .with_timezone(&zone)
+                .format("%Y-%m-%d %H:%M"),
+            escape(&u.post.message_id),
+            escape(&super::language_name(&u.post.lang)),
             target,
             escape(&u.why)
         );
@@ -437,14 +457,7 @@ pub fn render(report: &Report) -> String {
                 report.unchecked.len()
             );
         }
-        for n in &report.not_counted {
-            let _ = write!(
-                body,
-                "<p class=\"note\">Not counted: {}: {}.</p>",
-                escape(&n.target),
-                escape(&n.why)
-            );
-        }
+        not_counted(&mut body, report);
     } else {
         let total: u64 = report.posts.iter().map(|p| p.total).sum();
         let _ = write!(
@@ -463,14 +476,7 @@ pub fn render(report: &Report) -> String {
                 escape(&super::compare(now, before)).replace('\n', "<br>")
             );
         }
-        for n in &report.not_counted {
-            let _ = write!(
-                body,
-                "<p class=\"note\">Not counted: {}: {}.</p>",
-                escape(&n.target),
-                escape(&n.why)
-            );
-        }
+        not_counted(&mut body, report);
         if !report.audience.is_empty() {
             body.push_str("<table><caption>Audience (followers, daily counts)</caption><thead><tr><th scope=\"col\">target</th><th scope=\"col\">first</th><th scope=\"col\">last</th><th scope=\"col\">change</th></tr></thead><tbody>");
             for a in &report.audience {
@@ -490,33 +496,31 @@ pub fn render(report: &Report) -> String {
         charts(&mut body, report, &colours);
         body.push_str("<h2>Top posts</h2><ol class=\"top\">");
         for p in &report.top {
-            let rtl = Lang::new(&p.lang).is_ok_and(|l| l.is_rtl());
-            let link = match &p.url {
-                Some(u) => format!("<a href=\"{}\">{}</a>", escape(u), escape(&p.target)),
-                None => escape(&p.target),
+            let rtl = Lang::new(&p.post.lang).is_ok_and(|l| l.is_rtl());
+            let link = match &p.post.url {
+                Some(u) => format!("<a href=\"{}\">{}</a>", escape(u), escape(&p.post.target)),
+                None => escape(&p.post.target),
             };
             let _ = write!(
                 body,
                 "<li><p class=\"meta\"><span class=\"lang\" style=\"border-color:{}\">{}</span> {} on {}, {} {:02}h: <strong>{}</strong> (likes {} · reposts {} · replies {} · quotes {}{})</p><p class=\"text\" lang=\"{}\" dir=\"{}\">{}</p></li>",
-                colours.of(&p.lang),
-                escape(&super::language_name(&p.lang)),
-                escape(&p.message_id),
+                colours.of(&p.post.lang),
+                escape(&super::language_name(&p.post.lang)),
+                escape(&p.post.message_id),
                 link,
-                p.day,
+                p.post.day,
                 p.hour,
                 p.total,
                 p.likes,
                 p.reposts,
                 p.replies,
-                p.quotes
-                    .map(|q| q.to_string())
-                    .unwrap_or_else(|| "n/a".into()),
+                p.quotes_or("n/a"),
                 p.per_1k_followers
                     .map(|v| format!(" · {v:.1} per 1,000 followers"))
                     .unwrap_or_default(),
-                escape(&p.lang),
+                escape(&p.post.lang),
                 if rtl { "rtl" } else { "ltr" },
-                lines(&p.text)
+                lines(&p.post.text)
             );
         }
         body.push_str("</ol>");
@@ -624,15 +628,17 @@ mod tests {
         let mut report = Report::from_posts(Vec::new(), None, now);
         report.timezone = Some(chrono_tz::Europe::Brussels);
         report.unchecked.push(crate::report::Unchecked {
-            target: "sky".into(),
-            kind: "bluesky".into(),
-            message_id: "living-together".into(),
-            lang: "ar".into(),
-            posted_at: now,
-            day: now.date_naive(),
-            url: Some("https://bsky.app/profile/x/post/1".into()),
-            remote_id: "at://x/1".into(),
-            text: "…".into(),
+            post: crate::report::Posted {
+                target: "sky".into(),
+                kind: "bluesky".into(),
+                message_id: "living-together".into(),
+                lang: "ar".into(),
+                posted_at: now,
+                day: now.date_naive(),
+                url: Some("https://bsky.app/profile/x/post/1".into()),
+                remote_id: "at://x/1".into(),
+                text: "…".into(),
+            },
             why: "not checked yet".into(),
         });
         let html = render(&report);

@@ -10,14 +10,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::store::{Store, StoreError};
+use crate::store::{Intent, Store, StoreError};
 
 pub mod html;
 pub mod xlsx;
 
-/// One post, with its latest counts.
+/// A published post: where and what, whether or not it has counts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PostRow {
+pub struct Posted {
     pub target: String,
     pub kind: String,
     pub message_id: String,
@@ -25,12 +25,43 @@ pub struct PostRow {
     pub posted_at: DateTime<Utc>,
     /// The local day it was posted (the campaign's time zone).
     pub day: NaiveDate,
+    pub url: Option<String>,
+    pub remote_id: String,
+    pub text: String,
+}
+
+impl Posted {
+    /// A published intent as posted: its day in the campaign's time zone
+    /// `tz`, its kind from the configuration (`?` for a target no longer
+    /// configured).
+    fn of(i: Intent, config: &Config, tz: chrono_tz::Tz) -> Posted {
+        let posted_at = i.published_at.unwrap_or(i.updated_at);
+        Posted {
+            kind: config
+                .target(&i.target)
+                .map(|t| t.kind.to_string())
+                .unwrap_or_else(|| "?".into()),
+            target: i.target,
+            message_id: i.message_id.unwrap_or_default(),
+            lang: i.lang.map(|l| l.to_string()).unwrap_or_default(),
+            posted_at,
+            day: posted_at.with_timezone(&tz).date_naive(),
+            url: i.url,
+            remote_id: i.remote_id.unwrap_or_default(),
+            text: i.text.unwrap_or_default(),
+        }
+    }
+}
+
+/// One post, with its latest counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostRow {
+    #[serde(flatten)]
+    pub post: Posted,
     /// The local hour it was posted (0-23).
     pub hour: u32,
     /// The local weekday it was posted (Mon..Sun).
     pub weekday: String,
-    pub url: Option<String>,
-    pub remote_id: String,
     pub likes: u64,
     pub reposts: u64,
     pub replies: u64,
@@ -51,10 +82,16 @@ pub struct PostRow {
     /// Engagement per 1,000 followers at posting time.
     pub per_1k_followers: Option<f64>,
     pub checked_at: DateTime<Utc>,
-    pub text: String,
 }
 
 impl PostRow {
+    /// Its quotes, or `unknown` where its network does not count them.
+    pub fn quotes_or(&self, unknown: &str) -> String {
+        self.quotes
+            .map(|q| q.to_string())
+            .unwrap_or_else(|| unknown.into())
+    }
+
     /// Sets the counts that derive from views and followers.
     fn derive(&mut self) {
         self.rate = self
@@ -103,6 +140,9 @@ pub struct Group {
     /// posts whose follower count is known.
     pub per_1k_followers: Option<f64>,
 }
+
+/// A post's counts, in the order the CSV and the workbook give them.
+pub const COUNTS: [&str; 6] = ["likes", "reposts", "replies", "quotes", "total", "views"];
 
 /// A group's figure, as each format shows it.
 #[derive(Debug, Clone, Copy)]
@@ -187,16 +227,8 @@ pub struct NotCounted {
 /// nor shown with counts of 0 (issue 27).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Unchecked {
-    pub target: String,
-    pub kind: String,
-    pub message_id: String,
-    pub lang: String,
-    pub posted_at: DateTime<Utc>,
-    /// The local day it was posted (the campaign's time zone).
-    pub day: NaiveDate,
-    pub url: Option<String>,
-    pub remote_id: String,
-    pub text: String,
+    #[serde(flatten)]
+    pub post: Posted,
     /// Why it has no counts: "not checked yet", or why its network is
     /// never counted, or that it was deleted before its first check.
     pub why: String,
@@ -305,25 +337,15 @@ impl Report {
             .latest_snapshots()?
             .into_iter()
             .map(|(i, checked_at, c)| {
-                let posted_at = i.published_at.unwrap_or(i.updated_at);
-                let local = posted_at.with_timezone(&tz);
+                let post = Posted::of(i, config, tz);
+                let local = post.posted_at.with_timezone(&tz);
                 let followers = series
-                    .get(&i.target)
-                    .and_then(|s| followers_on(s, local.date_naive()));
+                    .get(&post.target)
+                    .and_then(|s| followers_on(s, post.day));
                 let mut row = PostRow {
-                    kind: config
-                        .target(&i.target)
-                        .map(|t| t.kind.to_string())
-                        .unwrap_or_else(|| "?".into()),
-                    target: i.target,
-                    message_id: i.message_id.unwrap_or_default(),
-                    lang: i.lang.map(|l| l.to_string()).unwrap_or_default(),
-                    posted_at,
-                    day: local.date_naive(),
+                    post,
                     hour: chrono::Timelike::hour(&local),
                     weekday: chrono::Datelike::weekday(&local).to_string(),
-                    url: i.url,
-                    remote_id: i.remote_id.unwrap_or_default(),
                     likes: c.likes,
                     reposts: c.reposts,
                     replies: c.replies,
@@ -337,7 +359,6 @@ impl Report {
                     followers,
                     per_1k_followers: None,
                     checked_at,
-                    text: i.text.unwrap_or_default(),
                 };
                 row.derive();
                 row
@@ -348,32 +369,19 @@ impl Report {
         report.timezone = Some(tz);
         let until_day = until.unwrap_or(today);
         for i in store.unchecked()? {
-            let posted_at = i.published_at.unwrap_or(i.updated_at);
-            let day = posted_at.with_timezone(&tz).date_naive();
-            if since.is_some_and(|s| day < s) || day > until_day {
+            let gone = i.gone;
+            let post = Posted::of(i, config, tz);
+            if since.is_some_and(|s| post.day < s) || post.day > until_day {
                 continue;
             }
-            let target = config.target(&i.target);
+            let target = config.target(&post.target);
             let why = match target.and_then(|t| t.profile().no_engagement_reason()) {
                 Some(_) => format!("never counted ({})", t_kind(target)),
-                None if i.gone => "deleted on its network before its first check".into(),
+                None if gone => "deleted on its network before its first check".into(),
                 None if target.is_none() => "its target is no longer configured".into(),
                 None => "not checked yet".into(),
             };
-            report.unchecked.push(Unchecked {
-                kind: target
-                    .map(|t| t.kind.to_string())
-                    .unwrap_or_else(|| "?".into()),
-                target: i.target,
-                message_id: i.message_id.unwrap_or_default(),
-                lang: i.lang.map(|l| l.to_string()).unwrap_or_default(),
-                posted_at,
-                day,
-                url: i.url,
-                remote_id: i.remote_id.unwrap_or_default(),
-                text: i.text.unwrap_or_default(),
-                why,
-            });
+            report.unchecked.push(Unchecked { post, why });
         }
         for t in &config.targets {
             if let Some(why) = t.profile().no_engagement_reason() {
@@ -412,7 +420,7 @@ impl Report {
         now: DateTime<Utc>,
     ) -> Report {
         let inside = |p: &PostRow, from: Option<NaiveDate>, to: Option<NaiveDate>| {
-            from.is_none_or(|d| p.day >= d) && to.is_none_or(|d| p.day <= d)
+            from.is_none_or(|d| p.post.day >= d) && to.is_none_or(|d| p.post.day <= d)
         };
         let (period, previous) = match since {
             Some(from) => {
@@ -454,7 +462,11 @@ impl Report {
     pub fn from_posts(posts: Vec<PostRow>, since: Option<NaiveDate>, now: DateTime<Utc>) -> Report {
         let group = |by: By| group(&posts, by);
         let mut top = posts.clone();
-        top.sort_by(|a, b| b.total.cmp(&a.total).then(a.posted_at.cmp(&b.posted_at)));
+        top.sort_by(|a, b| {
+            b.total
+                .cmp(&a.total)
+                .then(a.post.posted_at.cmp(&b.post.posted_at))
+        });
         top.truncate(TOP);
         Report {
             generated_at: now,
@@ -492,10 +504,10 @@ impl Report {
 /// The group a post falls in.
 fn key_of(p: &PostRow, by: By) -> String {
     match by {
-        By::Message => p.message_id.clone(),
-        By::Lang => p.lang.clone(),
-        By::Target => p.target.clone(),
-        By::Day => p.day.to_string(),
+        By::Message => p.post.message_id.clone(),
+        By::Lang => p.post.lang.clone(),
+        By::Target => p.post.target.clone(),
+        By::Day => p.post.day.to_string(),
         By::Weekday => p.weekday.clone(),
         By::Hour => format!("{:02}", p.hour),
     }
@@ -715,18 +727,16 @@ pub fn table(report: &Report, only: Option<By>) -> String {
             out,
             "  {}. {} [{}] on {}, {}: {} (♥ {} ⟲ {} ↩ {} ❝ {})  {}",
             i + 1,
-            p.message_id,
-            p.lang,
-            p.target,
-            p.day,
+            p.post.message_id,
+            p.post.lang,
+            p.post.target,
+            p.post.day,
             p.total,
             p.likes,
             p.reposts,
             p.replies,
-            p.quotes
-                .map(|q| q.to_string())
-                .unwrap_or_else(|| "-".into()),
-            p.url.as_deref().unwrap_or(&p.remote_id)
+            p.quotes_or("-"),
+            p.post.url.as_deref().unwrap_or(&p.post.remote_id)
         );
     }
     out.push_str(&unchecked_table(report));
@@ -781,12 +791,15 @@ pub fn unchecked_table(report: &Report) -> String {
         let _ = writeln!(
             out,
             "  {} [{}] on {}, {}: {}  {}",
-            u.message_id,
-            u.lang,
-            u.target,
-            u.posted_at.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
+            u.post.message_id,
+            u.post.lang,
+            u.post.target,
+            u.post
+                .posted_at
+                .with_timezone(&zone)
+                .format("%Y-%m-%d %H:%M"),
             u.why,
-            u.url.as_deref().unwrap_or(&u.remote_id)
+            u.post.url.as_deref().unwrap_or(&u.post.remote_id)
         );
     }
     out
@@ -815,14 +828,14 @@ pub fn side_by_side(report: &Report) -> SideBySide {
     let mut langs: Vec<String> = Vec::new();
     for p in &report.posts {
         let e = sums
-            .entry(&p.message_id)
+            .entry(&p.post.message_id)
             .or_default()
-            .entry(&p.lang)
+            .entry(&p.post.lang)
             .or_default();
         e.0 += 1;
         e.1 += p.total;
-        if !langs.contains(&p.lang) {
-            langs.push(p.lang.clone());
+        if !langs.contains(&p.post.lang) {
+            langs.push(p.post.lang.clone());
         }
     }
     langs.sort();
@@ -900,19 +913,9 @@ pub fn compare(now: &Period, before: &Period) -> String {
 /// One row per post, UTF-8 (Arabic intact), quoted where needed.
 pub fn csv(report: &Report) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "posted_at",
-        "day",
-        "target",
-        "kind",
-        "message_id",
-        "lang",
-        "likes",
-        "reposts",
-        "replies",
-        "quotes",
-        "total",
-        "views",
+    let mut head = vec!["posted_at", "day", "target", "kind", "message_id", "lang"];
+    head.extend(COUNTS);
+    head.extend([
         "rate_percent",
         "followers",
         "per_1k_followers",
@@ -923,57 +926,22 @@ pub fn csv(report: &Report) -> String {
         "clicks",
         "shares",
         "saves",
-    ])
-    .expect("writing to memory");
+    ]);
+    w.write_record(head).expect("writing to memory");
     for p in &report.posts {
-        let posted = (
-            &p.target,
-            &p.kind,
-            &p.message_id,
-            &p.lang,
-            p.posted_at,
-            p.day,
-        );
-        let row = csv_row(posted, (&p.url, &p.remote_id, &p.text), Some(p));
-        w.write_record(row).expect("writing to memory");
+        w.write_record(csv_row(&p.post, Some(p)))
+            .expect("writing to memory");
     }
-    // Posts without counts: their counts and check time empty, never 0.
     for u in &report.unchecked {
-        let posted = (
-            &u.target,
-            &u.kind,
-            &u.message_id,
-            &u.lang,
-            u.posted_at,
-            u.day,
-        );
-        let row = csv_row(posted, (&u.url, &u.remote_id, &u.text), None);
-        w.write_record(row).expect("writing to memory");
+        w.write_record(csv_row(&u.post, None))
+            .expect("writing to memory");
     }
     String::from_utf8(w.into_inner().expect("flushing memory")).expect("UTF-8 in, UTF-8 out")
 }
 
-/// What was posted, as a CSV row starts: target, kind, message, language,
-/// when and its local day.
-type Posted<'a> = (
-    &'a String,
-    &'a String,
-    &'a String,
-    &'a String,
-    DateTime<Utc>,
-    NaiveDate,
-);
-
-/// Where a post is, as a CSV row gives it: its address, id and text.
-type Place<'a> = (&'a Option<String>, &'a String, &'a String);
-
-/// A post's CSV row, in the header's order: what was posted, its counts
-/// where it was checked (`None`: empty cells, never 0), where it is.
-fn csv_row(
-    (target, kind, message_id, lang, posted_at, day): Posted<'_>,
-    (url, remote_id, text): Place<'_>,
-    counts: Option<&PostRow>,
-) -> Vec<String> {
+/// A post's CSV row, in the header's order, its counts empty (never 0)
+/// where it has none.
+fn csv_row(post: &Posted, counts: Option<&PostRow>) -> Vec<String> {
     fn some(n: Option<u64>) -> Option<String> {
         n.map(|n| n.to_string())
     }
@@ -982,12 +950,12 @@ fn csv_row(
     }
     let count = |f: fn(&PostRow) -> Option<String>| counts.and_then(f).unwrap_or_default();
     vec![
-        posted_at.to_rfc3339(),
-        day.to_string(),
-        target.clone(),
-        kind.clone(),
-        message_id.clone(),
-        lang.clone(),
+        post.posted_at.to_rfc3339(),
+        post.day.to_string(),
+        post.target.clone(),
+        post.kind.clone(),
+        post.message_id.clone(),
+        post.lang.clone(),
         count(|p| Some(p.likes.to_string())),
         count(|p| Some(p.reposts.to_string())),
         count(|p| Some(p.replies.to_string())),
@@ -998,9 +966,9 @@ fn csv_row(
         count(|p| some(p.followers)),
         count(|p| two(p.per_1k_followers)),
         count(|p| Some(p.checked_at.to_rfc3339())),
-        url.clone().unwrap_or_default(),
-        remote_id.clone(),
-        text.clone(),
+        post.url.clone().unwrap_or_default(),
+        post.remote_id.clone(),
+        post.text.clone(),
         count(|p| some(p.clicks)),
         count(|p| some(p.shares)),
         count(|p| some(p.saves)),
@@ -1025,20 +993,23 @@ pub(crate) mod tests {
                    likes: u64,
                    reposts: u64,
                    text: &str| PostRow {
-            target: target.into(),
-            kind: if target == "sky" {
-                "bluesky".into()
-            } else {
-                "mastodon".into()
+            post: Posted {
+                target: target.into(),
+                kind: if target == "sky" {
+                    "bluesky".into()
+                } else {
+                    "mastodon".into()
+                },
+                message_id: m.into(),
+                lang: lang.into(),
+                posted_at: at,
+                day: at.date_naive(),
+                url: Some(format!("https://example.social/@bot/{m}-{lang}")),
+                remote_id: format!("{m}-{lang}"),
+                text: text.into(),
             },
-            message_id: m.into(),
-            lang: lang.into(),
-            posted_at: at,
-            day: at.date_naive(),
             hour: chrono::Timelike::hour(&at),
             weekday: chrono::Datelike::weekday(&at).to_string(),
-            url: Some(format!("https://example.social/@bot/{m}-{lang}")),
-            remote_id: format!("{m}-{lang}"),
             likes,
             reposts,
             replies: 1,
@@ -1052,7 +1023,6 @@ pub(crate) mod tests {
             followers: None,
             per_1k_followers: None,
             checked_at: at + chrono::Duration::hours(24),
-            text: text.into(),
         };
         Report::from_posts(
             vec![
@@ -1159,15 +1129,17 @@ pub(crate) mod tests {
         let mut r = sample();
         r.posts.clear();
         r.unchecked.push(Unchecked {
-            target: "sky".into(),
-            kind: "bluesky".into(),
-            message_id: "access-to-rights".into(),
-            lang: "ar".into(),
-            posted_at: Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap(),
-            day: NaiveDate::from_ymd_opt(2026, 12, 18).unwrap(),
-            url: Some("https://example.social/p/1".into()),
-            remote_id: "at://p/1".into(),
-            text: "حقوق للجميع".into(),
+            post: Posted {
+                target: "sky".into(),
+                kind: "bluesky".into(),
+                message_id: "access-to-rights".into(),
+                lang: "ar".into(),
+                posted_at: Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap(),
+                day: NaiveDate::from_ymd_opt(2026, 12, 18).unwrap(),
+                url: Some("https://example.social/p/1".into()),
+                remote_id: "at://p/1".into(),
+                text: "حقوق للجميع".into(),
+            },
             why: "not checked yet".into(),
         });
         let out = csv(&r);
@@ -1183,7 +1155,7 @@ pub(crate) mod tests {
         let posts = sample().posts;
         let row = |day: u32, total: u64| {
             let mut p = posts[0].clone();
-            p.day = NaiveDate::from_ymd_opt(2026, 12, day).unwrap();
+            p.post.day = NaiveDate::from_ymd_opt(2026, 12, day).unwrap();
             p.total = total;
             p
         };

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use super::{By, Figure, GROUP_COLUMNS, Group, Report};
+use super::{By, COUNTS, Figure, GROUP_COLUMNS, Group, Report};
 
 /// Writes the workbook to `path`.
 pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
@@ -20,7 +20,7 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
     let two_decimals = Format::new().set_num_format("0.00");
 
     let sheet = book.add_worksheet().set_name("Posts")?;
-    let head = [
+    let mut head = vec![
         "posted at (UTC)",
         "day",
         "weekday",
@@ -29,12 +29,9 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
         "network",
         "message",
         "language",
-        "likes",
-        "reposts",
-        "replies",
-        "quotes",
-        "total",
-        "views",
+    ];
+    head.extend(COUNTS);
+    head.extend([
         "rate (%)",
         "followers",
         "per 1k followers",
@@ -44,18 +41,18 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
         "clicks",
         "shares",
         "saves",
-    ];
+    ]);
     header(sheet, &head, &bold)?;
     for (i, p) in report.posts.iter().enumerate() {
         let r = i as u32 + 1;
-        sheet.write_datetime_with_format(r, 0, p.posted_at.naive_utc(), &time)?;
-        sheet.write_datetime_with_format(r, 1, p.day, &day)?;
+        sheet.write_datetime_with_format(r, 0, p.post.posted_at.naive_utc(), &time)?;
+        sheet.write_datetime_with_format(r, 1, p.post.day, &day)?;
         sheet.write_string(r, 2, &p.weekday)?;
         sheet.write_number(r, 3, p.hour)?;
-        sheet.write_string(r, 4, &p.target)?;
-        sheet.write_string(r, 5, &p.kind)?;
-        sheet.write_string(r, 6, &p.message_id)?;
-        sheet.write_string(r, 7, &p.lang)?;
+        sheet.write_string(r, 4, &p.post.target)?;
+        sheet.write_string(r, 5, &p.post.kind)?;
+        sheet.write_string(r, 6, &p.post.message_id)?;
+        sheet.write_string(r, 7, &p.post.lang)?;
         sheet.write_number(r, 8, p.likes as f64)?;
         sheet.write_number(r, 9, p.reposts as f64)?;
         sheet.write_number(r, 10, p.replies as f64)?;
@@ -77,10 +74,10 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
             sheet.write_number_with_format(r, 16, v, &two_decimals)?;
         }
         sheet.write_datetime_with_format(r, 17, p.checked_at.naive_utc(), &time)?;
-        if let Some(url) = &p.url {
+        if let Some(url) = &p.post.url {
             sheet.write_string(r, 18, url)?;
         }
-        sheet.write_string(r, 19, &p.text)?;
+        sheet.write_string(r, 19, &p.post.text)?;
         if let Some(v) = p.clicks {
             sheet.write_number(r, 20, v as f64)?;
         }
@@ -94,18 +91,18 @@ pub fn write(report: &Report, path: &Path) -> Result<(), XlsxError> {
     // Posts without counts: listed, their counts left empty (never 0).
     for (i, u) in report.unchecked.iter().enumerate() {
         let r = (report.posts.len() + i) as u32 + 1;
-        let local = u.day;
-        sheet.write_datetime_with_format(r, 0, u.posted_at.naive_utc(), &time)?;
+        let local = u.post.day;
+        sheet.write_datetime_with_format(r, 0, u.post.posted_at.naive_utc(), &time)?;
         sheet.write_datetime_with_format(r, 1, local, &day)?;
-        sheet.write_string(r, 4, &u.target)?;
-        sheet.write_string(r, 5, &u.kind)?;
-        sheet.write_string(r, 6, &u.message_id)?;
-        sheet.write_string(r, 7, &u.lang)?;
+        sheet.write_string(r, 4, &u.post.target)?;
+        sheet.write_string(r, 5, &u.post.kind)?;
+        sheet.write_string(r, 6, &u.post.message_id)?;
+        sheet.write_string(r, 7, &u.post.lang)?;
         sheet.write_string(r, 17, &u.why)?;
-        if let Some(url) = &u.url {
+        if let Some(url) = &u.post.url {
             sheet.write_string(r, 18, url)?;
         }
-        sheet.write_string(r, 19, &u.text)?;
+        sheet.write_string(r, 19, &u.post.text)?;
     }
     sheet.set_column_width(0, 17)?;
     sheet.set_column_width(1, 11)?;

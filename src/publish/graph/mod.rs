@@ -110,24 +110,18 @@ impl Graph {
         token: &str,
         build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> Result<T, PublishError> {
+        let failed = |e: reqwest::Error| http::transport(&e.without_url()).during(what);
         let answer = self
             .http
-            .send(idempotent, |c| build(c, token))
-            .await
-            .map_err(|e| http::transport(&e.without_url()).during(what))?;
-        let status = answer.status();
-        let headers = answer.headers().clone();
-        self.observe(&headers);
-        let body = answer
-            .text()
-            .await
-            .map_err(|e| http::transport(&e.without_url()).during(what))?;
-        if status.is_success() {
-            return serde_json::from_str(&body).map_err(|e| {
-                PublishError::Transient(format!("{what}: an answer that cannot be read: {e}"))
-            });
+            .exchange(idempotent, |c| build(c, token), failed)
+            .await?;
+        self.observe(&answer.headers);
+        if answer.status.is_success() {
+            return answer.json(what);
         }
-        Err(self.error(status, &headers, &body).during(what))
+        Err(self
+            .error(answer.status, &answer.headers, &answer.body)
+            .during(what))
     }
 
     /// Remembers the fullest rate-limit usage the headers announce.

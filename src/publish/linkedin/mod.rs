@@ -157,13 +157,18 @@ fn link(urn: &str) -> String {
     format!("https://www.linkedin.com/feed/update/{urn}/")
 }
 
+/// What Rest.li 2.0 wants escaped in a URN inside `List(…)` and in paths:
+/// its own syntax (`:`, `,`, `(`, `)`) and `%`.
+const RESTLI: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b'%')
+    .add(b':')
+    .add(b',')
+    .add(b'(')
+    .add(b')');
+
 /// A URN as Rest.li 2.0 wants it inside `List(…)` and in paths.
 fn encode(urn: &str) -> String {
-    urn.replace('%', "%25")
-        .replace(':', "%3A")
-        .replace(',', "%2C")
-        .replace('(', "%28")
-        .replace(')', "%29")
+    percent_encoding::utf8_percent_encode(urn, RESTLI).to_string()
 }
 
 impl LinkedIn {
@@ -541,5 +546,6 @@ mod tests {
             encode("urn:li:organization:2414183"),
             "urn%3Ali%3Aorganization%3A2414183"
         );
+        assert_eq!(encode("List(a,b)%"), "List%28a%2Cb%29%25");
     }
 }

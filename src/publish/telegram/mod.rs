@@ -112,17 +112,14 @@ impl Telegram {
         idempotent: bool,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<T, PublishError> {
-        let answer = self
+        let http::Answer {
+            status,
+            headers,
+            body,
+        } = self
             .http
-            .send(idempotent, build)
-            .await
-            .map_err(|e| transport(e.without_url()))?;
-        let status = answer.status();
-        let headers = answer.headers().clone();
-        let body = answer
-            .text()
-            .await
-            .map_err(|e| transport(e.without_url()))?;
+            .exchange(idempotent, build, |e| transport(e.without_url()))
+            .await?;
         let envelope: Option<Envelope<T>> = serde_json::from_str(&body).ok();
         match envelope {
             Some(Envelope {

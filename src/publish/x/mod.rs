@@ -169,23 +169,18 @@ impl X {
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<T, PublishError> {
         let token = self.access().await?;
-        let answer = self
-            .http
-            .send(idempotent, |c| build(c).bearer_auth(token.expose()))
-            .await
-            .map_err(|e| http::transport(&e).during(what))?;
-        let status = answer.status();
-        let headers = answer.headers().clone();
-        self.window.observe(&headers, self.clock.now());
-        let body = answer
-            .text()
-            .await
-            .map_err(|e| http::transport(&e).during(what))?;
-        if status.is_success() {
-            return serde_json::from_str(&body).map_err(|e| {
-                PublishError::Transient(format!("{what}: an answer that cannot be read: {e}"))
-            });
+        let bearer = |c: &reqwest::Client| build(c).bearer_auth(token.expose());
+        let failed = |e: reqwest::Error| http::transport(&e).during(what);
+        let answer = self.http.exchange(idempotent, bearer, failed).await?;
+        self.window.observe(&answer.headers, self.clock.now());
+        if answer.status.is_success() {
+            return answer.json(what);
         }
+        let http::Answer {
+            status,
+            headers,
+            body,
+        } = answer;
         let problem: Problem = serde_json::from_str(&body).unwrap_or_default();
         let detail = problem.detail.clone().unwrap_or_default();
         if status.as_u16() == 403 && detail.to_lowercase().contains("duplicate content") {
