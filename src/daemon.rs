@@ -59,6 +59,24 @@ pub struct RunOptions {
 /// The shortest sleep worth giving memory back for.
 pub const GIVE_BACK_AFTER: Duration = Duration::from_secs(60);
 
+/// The daemon's posting tasks and the signal that stops them: each post is
+/// delivered in a task started here, which is given the signal.
+struct Tasks {
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl Tasks {
+    /// Starts `work` with the stop signal.
+    fn spawn<F, Fut>(&self, work: F) -> tokio::task::JoinHandle<()>
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tracker.spawn(work(self.shutdown.clone()))
+    }
+}
+
 /// Runs until `shutdown` is cancelled. In-flight posts get [`SHUTDOWN_WAIT`]
 /// to finish; what is still pending then is resolved at the next start.
 pub async fn run(
@@ -85,12 +103,15 @@ pub async fn run(
     if let Err(e) = campaign.registry().clear_pauses() {
         tracing::error!(error = %e, "cannot lift the pauses of the last run");
     }
-    let tracker = TaskTracker::new();
+    let tasks = Tasks {
+        tracker: TaskTracker::new(),
+        shutdown: shutdown.clone(),
+    };
     // Pending first: what a crash or a stop left pending is looked up (and
     // sent if it did not go out and is still within its grace) before new
     // slots, for as long as that takes up to RESOLVE_WAIT; the rest carries on
     // beside the new slots.
-    let settling = settle(&campaign, &tracker, &shutdown).unwrap_or_else(|e| {
+    let settling = settle(&campaign, &tasks).unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot read the pending posts from the state store");
         Vec::new()
     });
@@ -145,13 +166,13 @@ pub async fn run(
     let mut seen = options.watch.then(|| watch::fingerprint(&posts_dir));
     let every = chrono::Duration::from_std(watch::FINGERPRINT_EVERY).unwrap_or_default();
     let mut next_look = options.watch.then(|| clock.now() + every);
-    catch_up(&campaign, cursor, clock.now(), &tracker, &shutdown).await;
+    catch_up(&campaign, cursor, clock.now(), &tasks).await;
     // Start-up is work too: what it touched is given back before the first
     // long sleep.
     let mut worked = true;
 
-    tracker.spawn(check_engagement(campaign.clone(), shutdown.clone()));
-    tracker.spawn(watch_tokens(campaign.clone(), shutdown.clone()));
+    tasks.spawn(|stop| check_engagement(campaign.clone(), stop));
+    tasks.spawn(|stop| watch_tokens(campaign.clone(), stop));
     loop {
         let catalog = campaign.catalog();
         let next = plan::next_event(campaign.config(), &catalog, cursor);
@@ -189,7 +210,7 @@ pub async fn run(
                 }
                 reload(&campaign);
                 seen = Some(watch::fingerprint(&posts_dir));
-                catch_up(&campaign, cursor, clock.now(), &tracker, &shutdown).await;
+                catch_up(&campaign, cursor, clock.now(), &tasks).await;
                 worked = true;
                 continue;
             }
@@ -206,23 +227,17 @@ pub async fn run(
                 }
                 reload(&campaign);
                 seen = Some(now_seen);
-                catch_up(&campaign, cursor, now, &tracker, &shutdown).await;
+                catch_up(&campaign, cursor, now, &tasks).await;
                 worked = true;
             }
         }
         if next_retry.is_some_and(|t| t <= now) {
-            unrecorded = retry_unrecorded(
-                &campaign,
-                std::mem::take(&mut unrecorded),
-                now,
-                &tracker,
-                &shutdown,
-            )
-            .await;
+            unrecorded =
+                retry_unrecorded(&campaign, std::mem::take(&mut unrecorded), now, &tasks).await;
         }
         if next_sweep.is_some_and(|t| t <= now) {
             next_sweep = None;
-            if let Err(e) = settle(&campaign, &tracker, &shutdown) {
+            if let Err(e) = settle(&campaign, &tasks) {
                 tracing::error!(error = %e, "cannot read the pending posts from the state store");
             }
         }
@@ -230,7 +245,7 @@ pub async fn run(
         if events.is_empty() {
             continue; // woke early (clock adjusted); sleep again
         }
-        unrecorded.extend(dispatch(&campaign, events, now, &tracker, &shutdown).await);
+        unrecorded.extend(dispatch(&campaign, events, now, &tasks).await);
         worked = true;
         // The slots are recorded (or their failure logged) by now; a cursor
         // that cannot be saved only means they are looked at again after a
@@ -243,13 +258,13 @@ pub async fn run(
     }
 
     tracing::info!("stopping: letting posts in flight finish");
-    tracker.close();
-    if tokio::time::timeout(SHUTDOWN_WAIT, tracker.wait())
+    tasks.tracker.close();
+    if tokio::time::timeout(SHUTDOWN_WAIT, tasks.tracker.wait())
         .await
         .is_err()
     {
         campaign.hard_stop().cancel();
-        let _ = tokio::time::timeout(Duration::from_millis(500), tracker.wait()).await;
+        let _ = tokio::time::timeout(Duration::from_millis(500), tasks.tracker.wait()).await;
         tracing::warn!(
             "posts still in flight at shutdown stay pending; they are looked for at the next start"
         );
@@ -331,8 +346,7 @@ async fn catch_up(
     campaign: &Arc<Campaign>,
     cursor: DateTime<Utc>,
     now: DateTime<Utc>,
-    tracker: &TaskTracker,
-    shutdown: &CancellationToken,
+    tasks: &Tasks,
 ) {
     let grace = grace(campaign.config());
     let tz = campaign.config().schedule.timezone();
@@ -369,7 +383,7 @@ async fn catch_up(
                         slot = slot.key,
                         "a timed post appeared after its time, within the grace: posting it now"
                     );
-                    if let Err(e) = start(campaign, &event, target, tracker, shutdown).await {
+                    if let Err(e) = start(campaign, &event, target, tasks).await {
                         tracing::error!(error = %e, target_name = target.name, slot = slot.key, "cannot record the slot in the state store");
                     }
                 } else {
@@ -389,15 +403,14 @@ async fn catch_up(
 /// and is still within its grace.
 fn settle(
     campaign: &Arc<Campaign>,
-    tracker: &TaskTracker,
-    shutdown: &CancellationToken,
+    tasks: &Tasks,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, StoreError> {
     Ok(campaign
         .unsettled()?
         .into_iter()
         .map(|(intent, deadline)| {
-            let (c, cancel) = (campaign.clone(), shutdown.clone());
-            tracker.spawn(async move {
+            let c = campaign.clone();
+            tasks.spawn(|cancel| async move {
                 c.deliver(intent, deadline, &cancel, false).await;
             })
         })
@@ -535,8 +548,7 @@ async fn dispatch(
     campaign: &Arc<Campaign>,
     events: Vec<Event>,
     now: DateTime<Utc>,
-    tracker: &TaskTracker,
-    shutdown: &CancellationToken,
+    tasks: &Tasks,
 ) -> Vec<Unrecorded> {
     let grace = grace(campaign.config());
     let latest_cron = events
@@ -571,7 +583,7 @@ async fn dispatch(
                 campaign.skip(&slot, &target.name, &reason);
                 continue;
             }
-            if let Err(error) = start(campaign, &event, &target, tracker, shutdown).await {
+            if let Err(error) = start(campaign, &event, &target, tasks).await {
                 tracing::error!(error = %error, target_name = target.name, slot = slot.key, "cannot record the slot in the state store; trying again shortly");
                 unrecorded.push(Unrecorded {
                     event: event.clone(),
@@ -601,8 +613,7 @@ async fn retry_unrecorded(
     campaign: &Arc<Campaign>,
     pending: Vec<Unrecorded>,
     now: DateTime<Utc>,
-    tracker: &TaskTracker,
-    shutdown: &CancellationToken,
+    tasks: &Tasks,
 ) -> Vec<Unrecorded> {
     let grace = grace(campaign.config());
     let mut still = Vec::new();
@@ -624,7 +635,7 @@ async fn retry_unrecorded(
             campaign.skip(&slot, &u.target.name, &reason);
             continue;
         }
-        match start(campaign, &u.event, &u.target, tracker, shutdown).await {
+        match start(campaign, &u.event, &u.target, tasks).await {
             Ok(()) => tracing::info!(
                 target_name = u.target.name,
                 slot = slot.key,
@@ -644,8 +655,7 @@ async fn start(
     campaign: &Arc<Campaign>,
     event: &Event,
     target: &TargetConfig,
-    tracker: &TaskTracker,
-    shutdown: &CancellationToken,
+    tasks: &Tasks,
 ) -> Result<(), StoreError> {
     let slot = event
         .slot_on(target)
@@ -670,8 +680,8 @@ async fn start(
         Planning::Nothing => None,
     };
     let grace = grace(campaign.config());
-    let (campaign, cancel, name) = (campaign.clone(), shutdown.clone(), target.name.clone());
-    tracker.spawn(async move {
+    let (campaign, name) = (campaign.clone(), target.name.clone());
+    tasks.spawn(|cancel| async move {
         campaign
             .fill(Ok(begin), &slot, &name, slot.at + grace, &cancel)
             .await;

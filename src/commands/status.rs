@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::health::{DaemonStatus, health, process_alive};
 use crate::publish::network;
-use crate::store::Store;
+use crate::store::{Intent, Store};
 
 pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliError> {
     let store = Store::open(&config.data_dir)?;
@@ -97,11 +97,8 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
         );
         for i in &uncertain {
             println!(
-                "  {}  {}  {} [{}]  key {}\n      {}\n      check the account, then: campaign-bot resolve {} published  (or not-published)",
-                local_time(i.slot.at, tz),
-                i.target,
-                i.message_id.as_deref().unwrap_or("-"),
-                i.lang.as_ref().map(|l| l.as_str()).unwrap_or("-"),
+                "  {}  key {}\n      {}\n      check the account, then: campaign-bot resolve {} published  (or not-published)",
+                which(i, tz),
                 &i.key[..12],
                 i.error.as_deref().unwrap_or(""),
                 &i.key[..12]
@@ -115,11 +112,8 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
     }
     for i in recent {
         println!(
-            "  {}  {}  {} [{}]  {}{}",
-            local_time(i.slot.at, tz),
-            i.target,
-            i.message_id.as_deref().unwrap_or("-"),
-            i.lang.as_ref().map(|l| l.as_str()).unwrap_or("-"),
+            "  {}  {}{}",
+            which(&i, tz),
             i.state,
             i.url
                 .or(i.remote_id)
@@ -140,4 +134,16 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
         }
     }
     Ok(ExitCode::from(exit::OK))
+}
+
+/// Which post an intent is, as `status` lists it: its slot's local time,
+/// target, message and language.
+fn which(i: &Intent, tz: chrono_tz::Tz) -> String {
+    format!(
+        "{}  {}  {} [{}]",
+        local_time(i.slot.at, tz),
+        i.target,
+        i.message_id.as_deref().unwrap_or("-"),
+        i.lang.as_ref().map(|l| l.as_str()).unwrap_or("-"),
+    )
 }

@@ -126,12 +126,19 @@ pub fn read_inside(root: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, FileE
 
 /// Opens `rel`, refusing what leads outside `root`.
 fn open_inside(root: &Path, rel: &Path) -> Result<std::fs::File, FileError> {
+    // A FIFO must not block the open.
+    open_checked(root, rel, libc::O_NONBLOCK)
+}
+
+/// Opens `rel` for reading with `flags`, and refuses it where the file
+/// opened (after every link) is not inside `root`.
+fn open_checked(root: &Path, rel: &Path, flags: i32) -> Result<std::fs::File, FileError> {
+    let path = root.join(rel);
     let file = std::fs::OpenOptions::new()
         .read(true)
-        // A FIFO must not block the open.
-        .custom_flags(libc::O_NONBLOCK)
-        .open(root.join(rel))?;
-    let real = opened_path(&file, &root.join(rel))?;
+        .custom_flags(flags)
+        .open(&path)?;
+    let real = opened_path(&file, &path)?;
     if !real.starts_with(root) {
         return Err(FileError::Outside(real));
     }
@@ -152,14 +159,7 @@ pub struct Folder<'r> {
 impl<'r> Folder<'r> {
     /// Opens `rel` (relative to the real path `root` of `posts/`).
     pub fn open(root: &'r Path, rel: &Path) -> Result<Folder<'r>, FileError> {
-        let dir = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY)
-            .open(root.join(rel))?;
-        let real = opened_path(&dir, &root.join(rel))?;
-        if !real.starts_with(root) {
-            return Err(FileError::Outside(real));
-        }
+        let dir = open_checked(root, rel, libc::O_DIRECTORY)?;
         Ok(Folder {
             root,
             rel: rel.to_path_buf(),

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::keys::{KeyError, check_url, fields, key_error, parse_keys, secret_source};
+use super::keys::{KeyError, check_url, fields, key_error, secret_source, take_keys};
 use crate::secret::{Secret, SecretSource};
 
 /// Whether a network's app must have its secret (a confidential client).
@@ -41,13 +41,7 @@ impl AppKeys {
     /// Takes the app's keys out of a target's table (the rest is the
     /// network's own).
     pub fn take(target: &str, keys: &mut toml::Table) -> Result<AppKeys, KeyError> {
-        let mut mine = toml::Table::new();
-        for k in APP_KEYS.iter() {
-            if let Some(v) = keys.remove(*k) {
-                mine.insert(k.to_string(), v);
-            }
-        }
-        parse_keys(target, mine)
+        take_keys(target, keys)
     }
 
     /// Reads the app of `target`: none when no key is given; all of

@@ -41,6 +41,18 @@ pub fn parse_keys<T: DeserializeOwned>(target: &str, keys: toml::Table) -> Resul
     })
 }
 
+/// Takes the keys of `T` (its fields) out of a target's table and reads
+/// them; the rest of the table is left for the network's own keys.
+pub fn take_keys<T: DeserializeOwned>(target: &str, keys: &mut toml::Table) -> Result<T, KeyError> {
+    let mut mine = toml::Table::new();
+    for k in fields::<T>() {
+        if let Some(v) = keys.remove(*k) {
+            mine.insert(k.to_string(), v);
+        }
+    }
+    parse_keys(target, mine)
+}
+
 /// The field names of a serde struct type: a network's keys, derived from
 /// its raw settings type rather than listed again by hand.
 pub fn fields<T: DeserializeOwned>() -> &'static [&'static str] {

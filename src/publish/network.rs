@@ -21,8 +21,8 @@ use serde::de::DeserializeOwned;
 
 use super::Publisher;
 use super::app::{APP_KEYS, App, AppKeys};
-use super::keys::{KeyError, fields, parse_keys};
-use super::oauth::UserToken;
+use super::keys::{KeyError, fields, parse_keys, take_keys};
+use super::oauth::{TokenKeys, UserToken};
 use super::profile::Profile;
 pub use super::setup_error::{CannotStart, LoginError};
 use crate::clock::Clock;
@@ -54,6 +54,8 @@ pub struct At<'a> {
     pub kind: &'a str,
     /// Its OAuth app, where the network has one and the target names it.
     pub app: Option<App>,
+    /// Its user token's keys, where its network logs in with one.
+    pub token: TokenKeys,
 }
 
 impl At<'_> {
@@ -69,13 +71,8 @@ impl At<'_> {
         Ok(url.trim_end_matches('/').to_string())
     }
     /// The user's token: `token_env` or `token_file`, and `token_expires`.
-    pub fn token(
-        &self,
-        env: Option<String>,
-        file: Option<PathBuf>,
-        expires: Option<toml::Value>,
-    ) -> Result<UserToken, KeyError> {
-        UserToken::from_keys(self.target, env, file, expires)
+    pub fn token(&self) -> Result<UserToken, KeyError> {
+        UserToken::from_keys(self.target, self.token.clone())
     }
     /// An id key's value: a positive number, or digits in quotes; `what`
     /// says what to give where it is missing or not a number.
@@ -400,11 +397,14 @@ impl<N: Network<R>, R: DeserializeOwned + 'static> Entry for Kind<N, R> {
     }
     /// Its raw type's fields, and the app's where it may have one.
     fn keys(&self) -> Vec<&'static str> {
-        let own = fields::<R>();
-        match self.profile.app {
-            Some(_) => [own, *APP_KEYS].concat(),
-            None => own.to_vec(),
+        let mut keys = fields::<R>().to_vec();
+        if self.profile.user_token {
+            keys.extend(fields::<TokenKeys>());
         }
+        if self.profile.app.is_some() {
+            keys.extend(*APP_KEYS);
+        }
+        keys
     }
     fn configure(
         &'static self,
@@ -418,10 +418,20 @@ impl<N: Network<R>, R: DeserializeOwned + 'static> Entry for Kind<N, R> {
             }
             None => None,
         };
+        let token = match self.profile.user_token {
+            true => take_keys(target, &mut keys)?,
+            false => TokenKeys::default(),
+        };
         let raw = parse_keys::<R>(target, keys)?;
+        let at = At {
+            target,
+            kind,
+            app,
+            token,
+        };
         Ok(Arc::new(Configured {
             profile: self.profile,
-            settings: N::read(raw, At { target, kind, app })?,
+            settings: N::read(raw, at)?,
             raw: PhantomData,
         }))
     }

@@ -183,17 +183,22 @@ pub struct UserToken {
     pub expires: Option<chrono::NaiveDate>,
 }
 
+/// The keys of a user token in a `[targets.NAME]` table, read by the
+/// registry for every network whose profile says it logs in with one.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenKeys {
+    pub token_env: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub token_expires: Option<toml::Value>,
+}
+
 impl UserToken {
     /// Reads a target's `token_env`, `token_file` and `token_expires`.
-    pub fn from_keys(
-        target: &str,
-        env: Option<String>,
-        file: Option<PathBuf>,
-        expires: Option<toml::Value>,
-    ) -> Result<UserToken, KeyError> {
+    pub fn from_keys(target: &str, keys: TokenKeys) -> Result<UserToken, KeyError> {
         Ok(UserToken {
-            source: keys::secret_source(target, "token", env, file)?,
-            expires: keys::expiry_date(target, expires)?,
+            source: keys::secret_source(target, "token", keys.token_env, keys.token_file)?,
+            expires: keys::expiry_date(target, keys.token_expires)?,
         })
     }
 

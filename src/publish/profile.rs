@@ -32,6 +32,10 @@ pub struct Profile {
     pub engagement: Engagement,
     /// What a post with a link costs on it, where that is worth saying.
     pub link_cost: Option<&'static str>,
+    /// Whether a target logs in with a user token (`token_env` or
+    /// `token_file`, and `token_expires`): the registry reads those keys,
+    /// and the network takes its token from [`super::network::At::token`].
+    pub user_token: bool,
     /// Whether a target may name an OAuth app (`client_id`, …) for its
     /// login and for renewing its token, and whether the app's secret is
     /// required.
@@ -90,6 +94,7 @@ impl Profile {
         refuses_repeats: false,
         engagement: Engagement::Counted,
         link_cost: None,
+        user_token: false,
         app: None,
         example: "",
     };

@@ -1,7 +1,6 @@
 //! Facebook Pages in the registry of networks: the `[targets.NAME]` keys,
 //! their checks, the profile, building and `login facebook`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -30,6 +29,7 @@ pub static PROFILE: Profile = Profile {
     // Meta refuses a text the Page posted recently (code 506, or 368).
     refuses_repeats: true,
     app: Some(AppSecret::Required),
+    user_token: true,
     example: "[targets.facebook]\nkind = \"facebook\"\npage = \"175154750010052\"              # the Page's id (its About page, or Meta Business Suite)\ntoken_file = \"/var/lib/campaign-bot/facebook-token.json\"   # written by `login facebook`\nclient_id = \"YOUR_APP_ID\"\nclient_secret_file = \"/run/secrets/facebook_app_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
     ..Profile::DEFAULT
 };
@@ -54,9 +54,6 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct Raw {
     page: Option<toml::Value>,
-    token_env: Option<String>,
-    token_file: Option<PathBuf>,
-    token_expires: Option<toml::Value>,
     api_version: Option<String>,
     api_url: Option<String>,
     oauth_url: Option<String>,
@@ -82,7 +79,7 @@ impl Network<Raw> for Settings {
             oauth_url: at.url("oauth_url", raw.oauth_url, "https://www.facebook.com")?,
             api_version,
             page,
-            token: at.token(raw.token_env, raw.token_file, raw.token_expires)?,
+            token: at.token()?,
             app: at.app,
         })
     }

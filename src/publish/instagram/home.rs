@@ -1,7 +1,6 @@
 //! Instagram in the registry of networks: the `[targets.NAME]` keys,
 //! their checks, the profile and building.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -26,6 +25,7 @@ pub static PROFILE: Profile = Profile {
         required: true,
         formats: Some(&[ImageKind::Jpeg]),
     },
+    user_token: true,
     example: "[targets.instagram]\nkind = \"instagram\"\naccount = \"17841405822304914\"          # the professional account's Instagram user id\ntoken_file = \"/var/lib/campaign-bot/facebook-token.json\"   # the linked Page's token (`login facebook`)\nmedia_base_url = \"https://example.org/campaign/posts\"   # where posts/ is served: Instagram fetches images by address\nlanguages = [\"en\", \"fr\", \"ar\"]",
     ..Profile::DEFAULT
 };
@@ -52,9 +52,6 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct Raw {
     account: Option<toml::Value>,
-    token_env: Option<String>,
-    token_file: Option<PathBuf>,
-    token_expires: Option<toml::Value>,
     media_base_url: Option<String>,
     api_version: Option<String>,
     api_url: Option<String>,
@@ -87,7 +84,7 @@ impl Network<Raw> for Settings {
             )?,
             api_version: raw.api_version.unwrap_or_else(|| VERSION.into()),
             account,
-            token: at.token(raw.token_env, raw.token_file, raw.token_expires)?,
+            token: at.token()?,
             media_base_url: media_base_url.trim_end_matches('/').to_string(),
         })
     }

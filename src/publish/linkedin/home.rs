@@ -1,7 +1,6 @@
 //! LinkedIn in the registry of networks: the `[targets.NAME]` keys, their
 //! checks, limits, media rules and building.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -30,6 +29,7 @@ pub static PROFILE: Profile = Profile {
     },
     refuses_repeats: true,
     app: Some(AppSecret::Required),
+    user_token: true,
     example: "[targets.linkedin]\nkind = \"linkedin\"\norganization = 2414183\ntoken_file = \"/var/lib/campaign-bot/linkedin-token.json\"\nclient_id = \"YOUR_CLIENT_ID\"\nclient_secret_file = \"/run/secrets/linkedin_client_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
     ..Profile::DEFAULT
 };
@@ -56,9 +56,6 @@ pub struct Raw {
     api_url: Option<String>,
     organization: Option<toml::Value>,
     api_version: Option<String>,
-    token_env: Option<String>,
-    token_file: Option<PathBuf>,
-    token_expires: Option<toml::Value>,
     oauth_url: Option<String>,
 }
 
@@ -92,7 +89,7 @@ impl Network<Raw> for Settings {
             api_url,
             organization,
             api_version,
-            token: at.token(raw.token_env, raw.token_file, raw.token_expires)?,
+            token: at.token()?,
             app: at.app,
             oauth_url,
         })
@@ -144,9 +141,6 @@ mod tests {
                 api_url: None,
                 organization: Some(v),
                 api_version: None,
-                token_env: Some("LINKEDIN_TOKEN".into()),
-                token_file: None,
-                token_expires: None,
                 oauth_url: None,
             };
             Settings::read(
@@ -155,6 +149,10 @@ mod tests {
                     target: "li",
                     kind: "linkedin",
                     app: None,
+                    token: crate::publish::oauth::TokenKeys {
+                        token_env: Some("LINKEDIN_TOKEN".into()),
+                        ..Default::default()
+                    },
                 },
             )
             .map(|s| s.organization)

@@ -1,7 +1,6 @@
 //! Threads in the registry of networks: the `[targets.NAME]` keys, their
 //! checks, limits, media rules, building and `login threads`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -28,6 +27,7 @@ pub static PROFILE: Profile = Profile {
         ..MediaRules::DEFAULT
     },
     app: Some(AppSecret::Required),
+    user_token: true,
     example: "[targets.threads]\nkind = \"threads\"\ntoken_file = \"/var/lib/campaign-bot/threads-token.json\"\nclient_id = \"YOUR_APP_ID\"\nclient_secret_file = \"/run/secrets/threads_app_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
     ..Profile::DEFAULT
 };
@@ -51,9 +51,6 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct Raw {
     api_url: Option<String>,
-    token_env: Option<String>,
-    token_file: Option<PathBuf>,
-    token_expires: Option<toml::Value>,
     media_base_url: Option<String>,
 }
 
@@ -65,7 +62,7 @@ impl Network<Raw> for Settings {
         }
         Ok(Settings {
             api_url,
-            token: at.token(raw.token_env, raw.token_file, raw.token_expires)?,
+            token: at.token()?,
             media_base_url: raw
                 .media_base_url
                 .map(|m| m.trim_end_matches('/').to_string()),

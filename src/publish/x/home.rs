@@ -1,7 +1,6 @@
 //! X in the registry of networks: the `[targets.NAME]` keys, their checks,
 //! limits, media rules and building.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -30,6 +29,7 @@ pub static PROFILE: Profile = Profile {
         "X charges per post, about $0.015 a post but $0.20 for a post with a link (X's pricing page); remove the link to post for less",
     ),
     app: Some(AppSecret::Optional),
+    user_token: true,
     example: "[targets.x]\nkind = \"x\"\ntoken_file = \"/var/lib/campaign-bot/x-token.json\"\nclient_id = \"YOUR_CLIENT_ID\"             # the app's OAuth 2.0 client ID\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
     ..Profile::DEFAULT
 };
@@ -50,9 +50,6 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct Raw {
     api_url: Option<String>,
-    token_env: Option<String>,
-    token_file: Option<PathBuf>,
-    token_expires: Option<toml::Value>,
 }
 
 impl Network<Raw> for Settings {
@@ -60,7 +57,7 @@ impl Network<Raw> for Settings {
         let api_url = at.url("api_url", raw.api_url, "https://api.x.com")?;
         Ok(Settings {
             api_url,
-            token: at.token(raw.token_env, raw.token_file, raw.token_expires)?,
+            token: at.token()?,
             app: at.app,
         })
     }
