@@ -10,7 +10,7 @@ use crate::alerts::{Alerts, Cause};
 use crate::clock::Clock;
 use crate::config::{Config, TargetConfig};
 use crate::metrics::Metrics;
-use crate::publish::network::BuildContext;
+use crate::publish::network::{BuildContext, Credentials};
 use crate::publish::{BuildError, Publisher, registry};
 use crate::render::Limits;
 use crate::store::{Store, StoreError, keys};
@@ -47,6 +47,8 @@ impl Targets {
             cached_limits: &cached,
             kept: crate::store::Kept::new(store.clone()),
             clock,
+            // Each target gives its own (see `network::Configured`).
+            credentials: &Credentials::NONE,
         };
         let mut publishers = BTreeMap::new();
         let mut broken = Vec::new();

@@ -64,6 +64,7 @@ pub async fn login(config: Option<&Config>, args: LoginArgs<'_>) -> Result<ExitC
             LoginTarget {
                 name: t.name.as_str(),
                 settings: t.network.as_ref(),
+                credentials: t.network.credentials(),
                 built: p,
             }
         })

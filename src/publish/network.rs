@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use super::Publisher;
 use super::app::{APP_KEYS, App, AppKeys};
 use super::keys::{KeyError, fields, parse_keys, take_keys};
-use super::oauth::{TokenKeys, UserToken};
+use super::oauth::{KeptToken, TokenKeys, UserToken};
 use super::profile::Profile;
 pub use super::setup_error::{CannotStart, LoginError};
 use crate::clock::Clock;
@@ -43,6 +43,41 @@ pub struct BuildContext<'a> {
     pub kept: Kept,
     /// The time publishers stamp and compare with.
     pub clock: Clock,
+    /// The target's credentials, where its network has them.
+    pub credentials: &'a Credentials,
+}
+
+impl BuildContext<'_> {
+    /// The target's user token, opened for its publisher, which keeps it
+    /// fresh.
+    pub fn token(&self, target: &str) -> Result<Arc<KeptToken>, CannotStart> {
+        match &self.credentials.token {
+            Some(t) => t.open(target),
+            None => Err(CannotStart::Token(format!(
+                "target {target} has no token (token_env or token_file)"
+            ))),
+        }
+    }
+    /// The target's OAuth app, where it names one (to renew its token).
+    pub fn app(&self) -> Option<App> {
+        self.credentials.app.clone()
+    }
+}
+
+/// What a target logs in with, read from its keys by the registry where
+/// its profile says it has them: a user token, an OAuth app.
+#[derive(Debug, Default)]
+pub struct Credentials {
+    pub token: Option<UserToken>,
+    pub app: Option<App>,
+}
+
+impl Credentials {
+    /// None: a target whose network has neither.
+    pub const NONE: Credentials = Credentials {
+        token: None,
+        app: None,
+    };
 }
 
 /// Where a target's keys are read: what [`Network::read`] needs besides
@@ -52,10 +87,6 @@ pub struct At<'a> {
     pub target: &'a str,
     /// Its `kind` as written (a flavour, for the fediverse).
     pub kind: &'a str,
-    /// Its OAuth app, where the network has one and the target names it.
-    pub app: Option<App>,
-    /// Its user token's keys, where its network logs in with one.
-    pub token: TokenKeys,
 }
 
 impl At<'_> {
@@ -69,10 +100,6 @@ impl At<'_> {
         let url = value.unwrap_or_else(|| default.to_string());
         super::keys::check_url(&self.key(key), &url)?;
         Ok(url.trim_end_matches('/').to_string())
-    }
-    /// The user's token: `token_env` or `token_file`, and `token_expires`.
-    pub fn token(&self) -> Result<UserToken, KeyError> {
-        UserToken::from_keys(self.target, self.token.clone())
     }
     /// An id key's value: a positive number, or digits in quotes; `what`
     /// says what to give where it is missing or not a number.
@@ -100,6 +127,8 @@ impl At<'_> {
 pub struct LoginTarget<'a, S: ?Sized> {
     pub name: &'a str,
     pub settings: &'a S,
+    /// Its credentials, where its network has them.
+    pub credentials: &'a Credentials,
     pub built: Built,
 }
 
@@ -147,24 +176,14 @@ pub fn no_target(profile: &Profile) -> LoginError {
 /// `deny_unknown_fields`) whose fields are its keys. Its [`Profile`] is
 /// given beside it in the registry.
 pub trait Network<Raw: DeserializeOwned>: Debug + Send + Sync + Sized + 'static {
-    /// Checks a target's keys, read into its raw type (and its app, if its
-    /// profile lets it have one), and makes its settings.
+    /// Checks a target's keys, read into its raw type, and makes its
+    /// settings. (Its credentials, where its profile says it has them, are
+    /// read by the registry: see [`Credentials`].)
     fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError>;
-    /// A target's user token, where its network logs in with one (OAuth):
-    /// by default its only secret, and what says when it ends.
-    fn token(&self) -> Option<&UserToken> {
-        None
-    }
-    /// The secrets a target needs (resolved when it is built; `validate`
-    /// checks they can be read): by default its token's.
+    /// The secrets a target needs besides its user token (resolved when it
+    /// is built; `validate` checks they can be read).
     fn secrets(&self) -> Vec<&SecretSource> {
-        self.token().map(|t| vec![&t.source]).unwrap_or_default()
-    }
-    /// The day a target's token stops working, where the bot cannot renew
-    /// it and knows when: `status` shows it, `status --health` fails a
-    /// week ahead, and an alert is raised.
-    fn token_expires(&self) -> Option<chrono::NaiveDate> {
-        self.token().and_then(UserToken::expiry_day)
+        Vec::new()
     }
     /// Why a target's posts go out without their images, where they do
     /// (`validate` warns of each post with images).
@@ -179,12 +198,25 @@ pub trait Network<Raw: DeserializeOwned>: Debug + Send + Sync + Sized + 'static 
     /// Builds the target's publisher; the error says why it cannot start.
     fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building;
     /// `campaign-bot login NETWORK`: gets or checks credentials, printing
-    /// for the user. By default it checks each target's credentials.
+    /// for the user. By default: where its profile lets a target name an
+    /// OAuth app, [`Network::oauth`] with it (see [`login_with_app`]);
+    /// otherwise it checks each target's credentials.
     fn login(
         request: LoginRequest<'_, Self>,
         profile: &'static Profile,
     ) -> impl Future<Output = Result<(), LoginError>> + Send {
-        check_each(request, profile)
+        async move {
+            match profile.app {
+                Some(_) => login_with_app(request, profile, Self::oauth).await,
+                None => check_each(request, profile).await,
+            }
+        }
+    }
+    /// The OAuth login of one target with its app, where its profile lets
+    /// it name one.
+    fn oauth(login: AppLogin<'_, Self>) -> impl Future<Output = Result<(), LoginError>> + Send {
+        let _ = login;
+        async { Err(LoginError::Usage("this network has no OAuth login".into())) }
     }
 }
 
@@ -235,6 +267,8 @@ pub struct AppLogin<'a, S> {
     pub target: &'a str,
     pub settings: &'a S,
     pub app: &'a App,
+    /// The target's token as configured, where it has one.
+    pub token: Option<&'a UserToken>,
     pub token_file: Option<&'a Path>,
     pub input: &'a mut (dyn std::io::BufRead + Send),
 }
@@ -242,26 +276,19 @@ pub struct AppLogin<'a, S> {
 impl<'a, S> AppLogin<'a, S> {
     /// The file the token goes to: `--token-file`, else the target's
     /// `token_file`.
-    pub fn token_path(&self, token: &'a UserToken) -> Result<&'a Path, LoginError> {
-        super::oauth::token_path(self.token_file, Some(&token.source), "token_file")
+    pub fn token_path(&self) -> Result<&'a Path, LoginError> {
+        let configured = self.token.map(|t| &t.source);
+        super::oauth::token_path(self.token_file, configured, "token_file")
     }
 }
 
-/// What a login does for a target that names no OAuth app.
-pub enum WithoutApp {
-    /// Checks the credentials of each target (a token made elsewhere).
-    CheckEach,
-    /// Refuses, saying what to set.
-    Refuse(&'static str),
-}
-
 /// The login of a network whose targets may name an OAuth app: `flow`
-/// runs on the one target with its app.
+/// runs on the one target with its app. A target without one has its
+/// token checked, or is refused with what to set where the profile says
+/// (`without_app`).
 pub async fn login_with_app<'a, S, F, Fut>(
     request: LoginRequest<'a, S>,
     profile: &'static Profile,
-    app_of: fn(&S) -> Option<&App>,
-    without: WithoutApp,
     flow: F,
 ) -> Result<(), LoginError>
 where
@@ -272,7 +299,7 @@ where
     let Some(first) = request.targets.first() else {
         return Err(no_target(profile));
     };
-    if app_of(first.settings).is_none() && matches!(without, WithoutApp::CheckEach) {
+    if first.credentials.app.is_none() && profile.without_app.is_none() {
         return check_each(request, profile).await;
     }
     let LoginRequest {
@@ -282,19 +309,18 @@ where
         ..
     } = request;
     let target = one_target(&targets, profile)?;
-    let (name, settings) = (target.name, target.settings);
-    let Some(app) = app_of(settings) else {
-        let WithoutApp::Refuse(why) = without else {
-            unreachable!("a target without an app is checked above")
-        };
+    let (name, credentials) = (target.name, target.credentials);
+    let Some(app) = &credentials.app else {
+        let why = profile.without_app.unwrap_or_default();
         return Err(LoginError::Usage(format!(
             "target {name} has no app to log in with: {why}"
         )));
     };
     flow(AppLogin {
         target: name,
-        settings,
+        settings: target.settings,
         app,
+        token: credentials.token.as_ref(),
         token_file,
         input,
     })
@@ -310,6 +336,7 @@ pub trait Target: Debug + Send + Sync {
     fn images_left_out(&self) -> Option<&'static str>;
     fn writes_to(&self, data_dir: &Path) -> Option<PathBuf>;
     fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Building;
+    fn credentials(&self) -> &Credentials;
     /// For the registry's login, which gives a network its own settings back.
     fn as_any(&self) -> &dyn Any;
 }
@@ -318,6 +345,7 @@ pub trait Target: Debug + Send + Sync {
 pub struct Configured<N, R> {
     profile: &'static Profile,
     settings: N,
+    credentials: Credentials,
     raw: PhantomData<fn(R)>,
 }
 
@@ -333,11 +361,17 @@ impl<N: Network<R>, R: DeserializeOwned + 'static> Target for Configured<N, R> {
     fn profile(&self) -> &'static Profile {
         self.profile
     }
+    /// Its user token's, and its network's own.
     fn secrets(&self) -> Vec<&SecretSource> {
-        self.settings.secrets()
+        let token = self.credentials.token.as_ref().map(|t| &t.source);
+        token.into_iter().chain(self.settings.secrets()).collect()
     }
+    /// Where the bot cannot renew its user token and knows when it ends.
     fn token_expires(&self) -> Option<chrono::NaiveDate> {
-        self.settings.token_expires()
+        self.credentials
+            .token
+            .as_ref()
+            .and_then(UserToken::expiry_day)
     }
     fn images_left_out(&self) -> Option<&'static str> {
         self.settings.images_left_out()
@@ -346,7 +380,15 @@ impl<N: Network<R>, R: DeserializeOwned + 'static> Target for Configured<N, R> {
         self.settings.writes_to(data_dir)
     }
     fn build(&self, name: &str, ctx: &BuildContext<'_>) -> Building {
-        self.settings.build(name, ctx)
+        let ctx = BuildContext {
+            credentials: &self.credentials,
+            kept: ctx.kept.clone(),
+            ..*ctx
+        };
+        self.settings.build(name, &ctx)
+    }
+    fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -418,20 +460,20 @@ impl<N: Network<R>, R: DeserializeOwned + 'static> Entry for Kind<N, R> {
             }
             None => None,
         };
-        let token = match self.profile.user_token {
-            true => take_keys(target, &mut keys)?,
-            false => TokenKeys::default(),
+        let token_keys: Option<TokenKeys> = match self.profile.user_token {
+            true => Some(take_keys(target, &mut keys)?),
+            false => None,
         };
         let raw = parse_keys::<R>(target, keys)?;
-        let at = At {
-            target,
-            kind,
-            app,
-            token,
+        let settings = N::read(raw, At { target, kind })?;
+        let token = match token_keys {
+            Some(keys) => Some(UserToken::from_keys(target, keys)?),
+            None => None,
         };
         Ok(Arc::new(Configured {
             profile: self.profile,
-            settings: N::read(raw, at)?,
+            settings,
+            credentials: Credentials { token, app },
             raw: PhantomData,
         }))
     }
@@ -451,6 +493,7 @@ impl<N: Network<R>, R: DeserializeOwned + 'static> Entry for Kind<N, R> {
                 Some(LoginTarget {
                     name: t.name,
                     settings: &configured.settings,
+                    credentials: &configured.credentials,
                     built: t.built,
                 })
             })

@@ -34,12 +34,16 @@ pub struct Profile {
     pub link_cost: Option<&'static str>,
     /// Whether a target logs in with a user token (`token_env` or
     /// `token_file`, and `token_expires`): the registry reads those keys,
-    /// and the network takes its token from [`super::network::At::token`].
+    /// and a publisher opens it with [`super::network::BuildContext::token`].
     pub user_token: bool,
     /// Whether a target may name an OAuth app (`client_id`, …) for its
     /// login and for renewing its token, and whether the app's secret is
     /// required.
     pub app: Option<AppSecret>,
+    /// What `login` says to a target that names no app, where it cannot
+    /// log in without one; `None`: it checks each target's token instead
+    /// (a token made elsewhere).
+    pub without_app: Option<&'static str>,
     /// A `[targets.NAME]` table for it, for messages that ask for one.
     pub example: &'static str,
 }
@@ -96,6 +100,7 @@ impl Profile {
         link_cost: None,
         user_token: false,
         app: None,
+        without_app: None,
         example: "",
     };
     /// Whether its posts are checked for engagement.

@@ -6,12 +6,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{Facebook, LIMITS, VERSION};
-use crate::publish::app::{App, AppSecret};
+use crate::publish::app::AppSecret;
 use crate::publish::keys::{KeyError, key_error};
-use crate::publish::network::{
-    self, At, BuildContext, Building, LoginError, LoginRequest, Network, WithoutApp,
-};
-use crate::publish::oauth::UserToken;
+use crate::publish::network::{AppLogin, At, BuildContext, Building, LoginError, Network};
 use crate::publish::profile::{MediaRules, Profile};
 
 /// Facebook Pages, described.
@@ -45,9 +42,6 @@ pub struct Settings {
     pub oauth_url: String,
     pub api_version: String,
     pub page: String,
-    /// The user's token (`token_env` or `token_file`, `token_expires`).
-    pub token: UserToken,
-    pub app: Option<App>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,32 +73,17 @@ impl Network<Raw> for Settings {
             oauth_url: at.url("oauth_url", raw.oauth_url, "https://www.facebook.com")?,
             api_version,
             page,
-            token: at.token()?,
-            app: at.app,
         })
     }
-    fn token(&self) -> Option<&UserToken> {
-        Some(&self.token)
-    }
     fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building {
-        let token = self.token.open(target)?;
+        let token = ctx.token(target)?;
         let page = Facebook::new(target, &self.api_url, &self.api_version, &self.page, token);
         Ok(Arc::new(page.with_clock(ctx.clock)))
     }
     /// With an app: the user's login turned into the Page's long-lived
     /// token, checked with `debug_token` and kept in the target's token
     /// file. Without: checks the Page token of each Facebook target.
-    async fn login(
-        request: LoginRequest<'_, Self>,
-        profile: &'static Profile,
-    ) -> Result<(), LoginError> {
-        network::login_with_app(
-            request,
-            profile,
-            |s| s.app.as_ref(),
-            WithoutApp::CheckEach,
-            super::login::login,
-        )
-        .await
+    async fn oauth(login: AppLogin<'_, Self>) -> Result<(), LoginError> {
+        super::login::login(login).await
     }
 }

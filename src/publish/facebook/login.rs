@@ -50,7 +50,7 @@ struct DebugData {
 
 pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
     let (target, s, app) = (l.target, l.settings, l.app);
-    let path = l.token_path(&s.token)?;
+    let path = l.token_path()?;
     let secret = oauth::required_secret(app)?;
     let graph = |p: &str| format!("{}/{}{p}", s.api_url, s.api_version);
     let dialog = reqwest::Url::parse(&format!("{}/{}/dialog/oauth", s.oauth_url, s.api_version))

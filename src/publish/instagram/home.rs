@@ -9,7 +9,6 @@ use super::{Instagram, LIMITS, MAX_IMAGE_BYTES, VERSION};
 use crate::posts::files::ImageKind;
 use crate::publish::keys::{KeyError, check_url, key_error};
 use crate::publish::network::{At, BuildContext, Building, Network};
-use crate::publish::oauth::UserToken;
 use crate::publish::profile::{MediaRules, Profile};
 
 /// Instagram, described.
@@ -43,8 +42,6 @@ pub struct Settings {
     pub refresh_url: String,
     pub api_version: String,
     pub account: String,
-    /// The user's token (`token_env` or `token_file`, `token_expires`).
-    pub token: UserToken,
     pub media_base_url: String,
 }
 
@@ -84,15 +81,11 @@ impl Network<Raw> for Settings {
             )?,
             api_version: raw.api_version.unwrap_or_else(|| VERSION.into()),
             account,
-            token: at.token()?,
             media_base_url: media_base_url.trim_end_matches('/').to_string(),
         })
     }
-    fn token(&self) -> Option<&UserToken> {
-        Some(&self.token)
-    }
     fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building {
-        let token = self.token.open(target)?;
+        let token = ctx.token(target)?;
         let account = Instagram::new(target, self, token, ctx.kept.clone());
         Ok(Arc::new(account.with_clock(ctx.clock)))
     }

@@ -6,12 +6,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{API_VERSION, LinkedIn};
-use crate::publish::app::{App, AppSecret};
+use crate::publish::app::AppSecret;
 use crate::publish::keys::{KeyError, key_error};
-use crate::publish::network::{
-    self, At, BuildContext, Building, LoginError, LoginRequest, Network, WithoutApp,
-};
-use crate::publish::oauth::UserToken;
+use crate::publish::network::{AppLogin, At, BuildContext, Building, LoginError, Network};
 use crate::publish::profile::{MediaRules, Profile};
 
 /// How LinkedIn names an organization: this, then its number.
@@ -30,6 +27,9 @@ pub static PROFILE: Profile = Profile {
     refuses_repeats: true,
     app: Some(AppSecret::Required),
     user_token: true,
+    without_app: Some(
+        "set client_id, client_secret_env (or client_secret_file) and redirect_uri (the LinkedIn app's, from its Developer Portal page), or create a token in the portal's OAuth 2.0 tools and give it by token_file",
+    ),
     example: "[targets.linkedin]\nkind = \"linkedin\"\norganization = 2414183\ntoken_file = \"/var/lib/campaign-bot/linkedin-token.json\"\nclient_id = \"YOUR_CLIENT_ID\"\nclient_secret_file = \"/run/secrets/linkedin_client_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
     ..Profile::DEFAULT
 };
@@ -42,10 +42,7 @@ pub struct Settings {
     pub api_url: String,
     pub organization: String,
     pub api_version: String,
-    /// The user's token (`token_env` or `token_file`, `token_expires`).
-    pub token: UserToken,
     /// The app, for `login linkedin` and refreshing the token.
-    pub app: Option<App>,
     /// LinkedIn's OAuth server (`https://www.linkedin.com`; a test's).
     pub oauth_url: String,
 }
@@ -89,16 +86,11 @@ impl Network<Raw> for Settings {
             api_url,
             organization,
             api_version,
-            token: at.token()?,
-            app: at.app,
             oauth_url,
         })
     }
-    fn token(&self) -> Option<&UserToken> {
-        Some(&self.token)
-    }
     fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building {
-        let token = self.token.open(target)?;
+        let token = ctx.token(target)?;
         let page = LinkedIn::new(
             target,
             &self.api_url,
@@ -106,26 +98,13 @@ impl Network<Raw> for Settings {
             &self.api_version,
             token,
         )
-        .with_refresh(self.app.clone(), &self.oauth_url);
+        .with_refresh(ctx.app(), &self.oauth_url);
         Ok(Arc::new(page.with_clock(ctx.clock)))
     }
     /// With an app (`client_id`, `client_secret_*`, `redirect_uri`):
     /// LinkedIn's OAuth login, the token kept in the target's token file.
-    async fn login(
-        request: LoginRequest<'_, Self>,
-        profile: &'static Profile,
-    ) -> Result<(), LoginError> {
-        let without = WithoutApp::Refuse(
-            "set client_id, client_secret_env (or client_secret_file) and redirect_uri (the LinkedIn app's, from its Developer Portal page), or create a token in the portal's OAuth 2.0 tools and give it by token_file",
-        );
-        network::login_with_app(
-            request,
-            profile,
-            |s| s.app.as_ref(),
-            without,
-            super::login::login,
-        )
-        .await
+    async fn oauth(login: AppLogin<'_, Self>) -> Result<(), LoginError> {
+        super::login::login(login).await
     }
 }
 
@@ -148,11 +127,6 @@ mod tests {
                 At {
                     target: "li",
                     kind: "linkedin",
-                    app: None,
-                    token: crate::publish::oauth::TokenKeys {
-                        token_env: Some("LINKEDIN_TOKEN".into()),
-                        ..Default::default()
-                    },
                 },
             )
             .map(|s| s.organization)

@@ -36,7 +36,7 @@ pub fn token_request(
 
 pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
     let (s, app) = (l.settings, l.app);
-    let path = l.token_path(&s.token)?;
+    let path = l.token_path()?;
     let page = reqwest::Url::parse(&format!("{}/oauth/v2/authorization", s.oauth_url))
         .map_err(|e| LoginError::Usage(format!("oauth_url: {e}")))?;
     let authorize = oauth::authorize_url(page, app, SCOPES);

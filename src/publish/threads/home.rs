@@ -6,12 +6,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::Threads;
-use crate::publish::app::{App, AppSecret};
+use crate::publish::app::AppSecret;
 use crate::publish::keys::{KeyError, check_url};
-use crate::publish::network::{
-    self, At, BuildContext, Building, LoginError, LoginRequest, Network, WithoutApp,
-};
-use crate::publish::oauth::UserToken;
+use crate::publish::network::{AppLogin, At, BuildContext, Building, LoginError, Network};
 use crate::publish::profile::{MediaRules, Profile};
 
 /// Threads, described.
@@ -28,6 +25,9 @@ pub static PROFILE: Profile = Profile {
     },
     app: Some(AppSecret::Required),
     user_token: true,
+    without_app: Some(
+        "set client_id, client_secret_env (or client_secret_file) and redirect_uri (the Threads app's ID, secret and redirect address)",
+    ),
     example: "[targets.threads]\nkind = \"threads\"\ntoken_file = \"/var/lib/campaign-bot/threads-token.json\"\nclient_id = \"YOUR_APP_ID\"\nclient_secret_file = \"/run/secrets/threads_app_secret\"\nredirect_uri = \"https://example.org/campaign-bot/callback\"\nlanguages = [\"en\", \"fr\", \"ar\"]",
     ..Profile::DEFAULT
 };
@@ -41,10 +41,7 @@ pub static PROFILE: Profile = Profile {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub api_url: String,
-    /// The user's token (`token_env` or `token_file`, `token_expires`).
-    pub token: UserToken,
     pub media_base_url: Option<String>,
-    pub app: Option<App>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,11 +59,9 @@ impl Network<Raw> for Settings {
         }
         Ok(Settings {
             api_url,
-            token: at.token()?,
             media_base_url: raw
                 .media_base_url
                 .map(|m| m.trim_end_matches('/').to_string()),
-            app: at.app,
         })
     }
     fn images_left_out(&self) -> Option<&'static str> {
@@ -74,31 +69,15 @@ impl Network<Raw> for Settings {
             "Threads takes images only by a public address: set media_base_url to where posts/ is published, or its posts go out as text only",
         )
     }
-    fn token(&self) -> Option<&UserToken> {
-        Some(&self.token)
-    }
     fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building {
-        let token = self.token.open(target)?;
+        let token = ctx.token(target)?;
         let images = self.media_base_url.clone();
         let account = Threads::new(target, &self.api_url, token, images, ctx.kept.clone());
         Ok(Arc::new(account.with_clock(ctx.clock)))
     }
     /// Has the user allow the app, exchanges the code for a long-lived
     /// token (60 days) and keeps it in the target's token file.
-    async fn login(
-        request: LoginRequest<'_, Self>,
-        profile: &'static Profile,
-    ) -> Result<(), LoginError> {
-        let without = WithoutApp::Refuse(
-            "set client_id, client_secret_env (or client_secret_file) and redirect_uri (the Threads app's ID, secret and redirect address)",
-        );
-        network::login_with_app(
-            request,
-            profile,
-            |s| s.app.as_ref(),
-            without,
-            super::login::login,
-        )
-        .await
+    async fn oauth(login: AppLogin<'_, Self>) -> Result<(), LoginError> {
+        super::login::login(login).await
     }
 }

@@ -16,7 +16,7 @@ pub const SCOPES: &str = "threads_basic,threads_content_publish,threads_manage_i
 
 pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
     let (s, app) = (l.settings, l.app);
-    let path = l.token_path(&s.token)?;
+    let path = l.token_path()?;
     let secret = oauth::required_secret(app)?;
     let page = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
     let authorize = crate::publish::graph::dialog_url(page, app, SCOPES);

@@ -6,12 +6,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::X;
-use crate::publish::app::{App, AppSecret};
+use crate::publish::app::AppSecret;
 use crate::publish::keys::KeyError;
-use crate::publish::network::{
-    self, At, BuildContext, Building, LoginError, LoginRequest, Network, WithoutApp,
-};
-use crate::publish::oauth::UserToken;
+use crate::publish::network::{AppLogin, At, BuildContext, Building, LoginError, Network};
 use crate::publish::profile::{MediaRules, Profile};
 
 /// X, described.
@@ -40,10 +37,6 @@ pub static PROFILE: Profile = Profile {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub api_url: String,
-    /// The user's token (`token_env` or `token_file`, `token_expires`).
-    pub token: UserToken,
-    /// The app, for `login x` and for refreshing the token.
-    pub app: Option<App>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,34 +48,17 @@ pub struct Raw {
 impl Network<Raw> for Settings {
     fn read(raw: Raw, at: At<'_>) -> Result<Self, KeyError> {
         let api_url = at.url("api_url", raw.api_url, "https://api.x.com")?;
-        Ok(Settings {
-            api_url,
-            token: at.token()?,
-            app: at.app,
-        })
-    }
-    fn token(&self) -> Option<&UserToken> {
-        Some(&self.token)
+        Ok(Settings { api_url })
     }
     fn build(&self, target: &str, ctx: &BuildContext<'_>) -> Building {
-        let token = self.token.open(target)?;
-        let x = X::new(target, &self.api_url, token, self.app.clone());
+        let token = ctx.token(target)?;
+        let x = X::new(target, &self.api_url, token, ctx.app());
         Ok(Arc::new(x.with_clock(ctx.clock)))
     }
     /// With an app (`client_id`, `redirect_uri`): OAuth 2.0 with PKCE,
     /// the token and its refresh token kept in the target's token file.
     /// Without: checks the access token of each X target.
-    async fn login(
-        request: LoginRequest<'_, Self>,
-        profile: &'static Profile,
-    ) -> Result<(), LoginError> {
-        network::login_with_app(
-            request,
-            profile,
-            |s| s.app.as_ref(),
-            WithoutApp::CheckEach,
-            super::login::login,
-        )
-        .await
+    async fn oauth(login: AppLogin<'_, Self>) -> Result<(), LoginError> {
+        super::login::login(login).await
     }
 }

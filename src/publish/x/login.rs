@@ -38,7 +38,7 @@ pub fn token_request(
 
 pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
     let (s, app) = (l.settings, l.app);
-    let path = l.token_path(&s.token)?;
+    let path = l.token_path()?;
     let pkce = Pkce::new();
     let page = reqwest::Url::parse(AUTHORIZE_URL).expect("a valid address");
     let authorize = oauth::authorize_url(page, app, SCOPES);
