@@ -605,6 +605,23 @@ pub fn failed(what: &str) -> impl Fn(reqwest::Error) -> LoginError + '_ {
     }
 }
 
+/// Sends a login's request and reads its answer as `T`; a failure (on the
+/// connection, a refusal, an answer that cannot be read) says `what`
+/// failed.
+pub async fn ask<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<T, LoginError> {
+    request
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(failed(what))?
+        .json()
+        .await
+        .map_err(failed(what))
+}
+
 /// The code half of an OAuth login: adds a fresh `state` (and, with
 /// `pkce`, its challenge) to the authorisation address, has the user open
 /// it and paste where they were sent back, and trades the code with the

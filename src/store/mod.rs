@@ -526,12 +526,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_slot_is_recorded_once_per_target() {
+    /// A new store, the slot of 18 December 08:00 and its time.
+    fn fresh() -> (tempfile::TempDir, Store, Slot, DateTime<Utc>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap();
-        let slot = Slot::cron(now);
+        (dir, store, Slot::cron(now), now)
+    }
+
+    #[test]
+    fn a_slot_is_recorded_once_per_target() {
+        let (_dir, store, slot, now) = fresh();
         let rot = RotationState {
             next_lang: 1,
             ..Default::default()
@@ -571,10 +576,7 @@ mod tests {
 
     #[test]
     fn a_pending_intent_is_sent_by_one_live_process_at_a_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let now = Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap();
-        let slot = Slot::cron(now);
+        let (_dir, store, slot, now) = fresh();
         let Begin::New(i) = store.begin(&plan(&slot, "masto"), None, now).unwrap() else {
             panic!()
         };

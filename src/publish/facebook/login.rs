@@ -80,20 +80,11 @@ pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
     .await
     .map_err(|e| LoginError::Failed(e.message))?;
     // …and the Page's own token, read with it.
-    let accounts: Accounts = http
-        .get(graph("/me/accounts"))
-        .query(&[
-            ("fields", "id,name,access_token,tasks"),
-            ("access_token", long.access_token.as_str()),
-        ])
-        .send()
-        .await
-        .map_err(oauth::failed("listing the Pages"))?
-        .error_for_status()
-        .map_err(oauth::failed("listing the Pages"))?
-        .json()
-        .await
-        .map_err(oauth::failed("listing the Pages"))?;
+    let listing = http.get(graph("/me/accounts")).query(&[
+        ("fields", "id,name,access_token,tasks"),
+        ("access_token", long.access_token.as_str()),
+    ]);
+    let accounts: Accounts = oauth::ask(listing, "listing the Pages").await?;
     let Some(page) = accounts.data.into_iter().find(|a| a.id == s.page) else {
         return Err(LoginError::Failed(format!(
             "the account that logged in does not manage the Page {} (target {target}): log in as one of its admins, or check `page`",
@@ -113,20 +104,11 @@ pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
     };
     // Checked with the app's own token (`app_id|app_secret`).
     let app_token = format!("{}|{}", app.client_id, secret.expose());
-    let debug: Debug = http
-        .get(graph("/debug_token"))
-        .query(&[
-            ("input_token", page_token.as_str()),
-            ("access_token", app_token.as_str()),
-        ])
-        .send()
-        .await
-        .map_err(oauth::failed("checking the Page token"))?
-        .error_for_status()
-        .map_err(oauth::failed("checking the Page token"))?
-        .json()
-        .await
-        .map_err(oauth::failed("checking the Page token"))?;
+    let check = http.get(graph("/debug_token")).query(&[
+        ("input_token", page_token.as_str()),
+        ("access_token", app_token.as_str()),
+    ]);
+    let debug: Debug = oauth::ask(check, "checking the Page token").await?;
     if !debug.data.is_valid {
         return Err(LoginError::Failed(
             "Facebook says the Page token is not valid; log in again".into(),

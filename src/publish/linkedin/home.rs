@@ -42,7 +42,6 @@ pub struct Settings {
     pub api_url: String,
     pub organization: String,
     pub api_version: String,
-    /// The app, for `login linkedin` and refreshing the token.
     /// LinkedIn's OAuth server (`https://www.linkedin.com`; a test's).
     pub oauth_url: String,
 }

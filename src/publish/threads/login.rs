@@ -53,19 +53,11 @@ pub async fn login(l: AppLogin<'_, Settings>) -> Result<(), LoginError> {
         username: Option<String>,
         id: String,
     }
-    let me = client
-        .get(format!("{}/{VERSION}/me", s.api_url))
-        .query(&[
-            ("fields", "id,username"),
-            ("access_token", token.access_token.as_str()),
-        ])
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(oauth::failed("the new token does not work"))?
-        .json::<Me>()
-        .await
-        .map_err(oauth::failed("the new token does not work"))?;
+    let asking = client.get(format!("{}/{VERSION}/me", s.api_url)).query(&[
+        ("fields", "id,username"),
+        ("access_token", token.access_token.as_str()),
+    ]);
+    let me: Me = oauth::ask(asking, "the new token does not work").await?;
     let who = me.username.map(|u| format!("@{u}")).unwrap_or(me.id);
     println!(
         "Logged in to Threads as {who}. The token is in {} (readable only by you), lasts until {}, and the bot refreshes it every day it runs. Set token_file = {:?} in target {} if it is not there yet.",
