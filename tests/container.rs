@@ -238,3 +238,65 @@ fn the_dockerfile_build_stage_finds_every_file_cargo_needs() {
         );
     }
 }
+
+/// The block of `key: |` in a Kubernetes manifest, as the file it mounts.
+fn block_scalar(manifest: &str, key: &str) -> String {
+    let mut lines = manifest
+        .lines()
+        .skip_while(|l| l.trim() != format!("{key}: |"));
+    let head = lines.next().expect("the key is in the manifest");
+    let indent = head.len() - head.trim_start().len() + 2;
+    lines
+        .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() >= indent)
+        .map(|l| l.get(indent..).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The Kubernetes manifests' configuration is one the bot loads, and each
+/// secret file it names is a key of the Secret, where the Deployment mounts
+/// it.
+#[test]
+fn the_kubernetes_configuration_loads_and_names_the_mounted_secrets() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let toml = block_scalar(&read("configmap.yaml"), "local.toml");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("local.toml");
+    std::fs::write(&file, toml).unwrap();
+    let config = campaign_bot::config::Config::load(&campaign_bot::config::Sources {
+        file: Some(file),
+        env: Some(Default::default()),
+    })
+    .unwrap_or_else(|e| panic!("deploy/kubernetes/configmap.yaml: {e}"));
+    assert_eq!(
+        config.target_names().collect::<Vec<_>>(),
+        ["bluesky", "mastodon"]
+    );
+    assert_eq!(
+        config.listen.map(|a| a.port()),
+        Some(9184),
+        "the probes' port"
+    );
+
+    let deployment = read("deployment.yaml");
+    assert!(deployment.contains("mountPath: /run/secrets/campaign-bot\n"));
+    assert!(deployment.contains("mountPath: /app/config/local.toml\n"));
+    let secret = read("secret.example.yaml");
+    for t in &config.targets {
+        for source in t.network.secrets() {
+            let campaign_bot::secret::SecretSource::File(path) = source else {
+                panic!("{}: a secret from a file, as the Secret mounts it", t.name);
+            };
+            let key = path
+                .strip_prefix("/run/secrets/campaign-bot")
+                .unwrap_or_else(|_| panic!("{}: {} is not in the mount", t.name, path.display()));
+            assert!(
+                secret.contains(&format!("\n  {}: ", key.display())),
+                "{}: the Secret has no key {}",
+                t.name,
+                key.display()
+            );
+        }
+    }
+}
