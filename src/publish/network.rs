@@ -8,7 +8,9 @@
 //! keys), and its [`Profile`] (data). The registry ([`super::registry`])
 //! holds one line per network, a [`Kind`] giving the two together; a
 //! configured target holds its settings and profile as a [`Target`], so
-//! nothing takes settings apart by network.
+//! nothing takes settings apart by network. A target's [`Credentials`] (a
+//! user token, an OAuth app) are read by the registry, alike for every
+//! network whose profile says it has them, and kept beside its settings.
 
 use std::any::Any;
 use std::fmt::Debug;
@@ -437,7 +439,8 @@ impl<N: Network<R>, R: DeserializeOwned + 'static> Entry for Kind<N, R> {
     fn profile(&self) -> &'static Profile {
         self.profile
     }
-    /// Its raw type's fields, and the app's where it may have one.
+    /// Its raw type's fields, and a user token's and an app's where its
+    /// profile says it has them.
     fn keys(&self) -> Vec<&'static str> {
         let mut keys = fields::<R>().to_vec();
         if self.profile.user_token {
