@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::keys::{KeyError, check_url, fields, key_error, secret_source, take_keys};
+use super::keys::{KeyError, check_url, key_error, secret_source};
 use crate::secret::{Secret, SecretSource};
 
 /// Whether a network's app must have its secret (a confidential client).
@@ -23,7 +23,8 @@ pub struct App {
     pub redirect_uri: String,
 }
 
-/// The keys of an app in a `[targets.NAME]` table.
+/// The keys of an app in a `[targets.NAME]` table (the registry takes
+/// them out of it with `keys::take_keys`).
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppKeys {
@@ -33,17 +34,7 @@ pub struct AppKeys {
     pub redirect_uri: Option<String>,
 }
 
-/// The names of [`AppKeys`], for a network's `keys()`.
-pub static APP_KEYS: std::sync::LazyLock<&'static [&'static str]> =
-    std::sync::LazyLock::new(fields::<AppKeys>);
-
 impl AppKeys {
-    /// Takes the app's keys out of a target's table (the rest is the
-    /// network's own).
-    pub fn take(target: &str, keys: &mut toml::Table) -> Result<AppKeys, KeyError> {
-        take_keys(target, keys)
-    }
-
     /// Reads the app of `target`: none when no key is given; all of
     /// client_id and redirect_uri (and the secret, if `secret_required`)
     /// otherwise.

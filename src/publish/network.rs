@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
 use super::Publisher;
-use super::app::{APP_KEYS, App, AppKeys};
+use super::app::{App, AppKeys};
 use super::keys::{KeyError, fields, parse_keys, take_keys};
 use super::oauth::{KeptToken, TokenKeys, UserToken};
 use super::profile::Profile;
@@ -68,7 +68,7 @@ impl BuildContext<'_> {
 
 /// What a target logs in with, read from its keys by the registry where
 /// its profile says it has them: a user token, an OAuth app.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Credentials {
     pub token: Option<UserToken>,
     pub app: Option<App>,
@@ -447,7 +447,7 @@ impl<N: Network<R>, R: DeserializeOwned + 'static> Entry for Kind<N, R> {
             keys.extend(fields::<TokenKeys>());
         }
         if self.profile.app.is_some() {
-            keys.extend(*APP_KEYS);
+            keys.extend(fields::<AppKeys>());
         }
         keys
     }
@@ -459,7 +459,7 @@ impl<N: Network<R>, R: DeserializeOwned + 'static> Entry for Kind<N, R> {
     ) -> Result<Arc<dyn Target>, KeyError> {
         let app = match self.profile.app {
             Some(secret) => {
-                AppKeys::take(target, &mut keys)?.read(target, self.profile.name, secret)?
+                take_keys::<AppKeys>(target, &mut keys)?.read(target, self.profile.name, secret)?
             }
             None => None,
         };

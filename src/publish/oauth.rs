@@ -185,7 +185,7 @@ pub struct UserToken {
 
 /// The keys of a user token in a `[targets.NAME]` table, read by the
 /// registry for every network whose profile says it logs in with one.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenKeys {
     pub token_env: Option<String>,
