@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, TargetConfig};
 use crate::store::{Intent, Store, StoreError};
 
 pub mod html;
@@ -31,14 +31,13 @@ pub struct Posted {
 }
 
 impl Posted {
-    /// A published intent as posted: its day in the campaign's time zone
-    /// `tz`, its kind from the configuration (`?` for a target no longer
-    /// configured).
-    fn of(i: Intent, config: &Config, tz: chrono_tz::Tz) -> Posted {
+    /// A published intent as posted on `target` (its configuration, `None`
+    /// for a target no longer configured: kind `?`), its day in the
+    /// campaign's time zone `tz`.
+    fn of(i: Intent, target: Option<&TargetConfig>, tz: chrono_tz::Tz) -> Posted {
         let posted_at = i.published_at.unwrap_or(i.updated_at);
         Posted {
-            kind: config
-                .target(&i.target)
+            kind: target
                 .map(|t| t.kind.to_string())
                 .unwrap_or_else(|| "?".into()),
             target: i.target,
@@ -234,7 +233,7 @@ pub struct Unchecked {
     pub why: String,
 }
 
-fn t_kind(target: Option<&crate::config::TargetConfig>) -> String {
+fn t_kind(target: Option<&TargetConfig>) -> String {
     target.map(|t| t.kind.to_string()).unwrap_or_default()
 }
 
@@ -337,7 +336,8 @@ impl Report {
             .latest_snapshots()?
             .into_iter()
             .map(|(i, checked_at, c)| {
-                let post = Posted::of(i, config, tz);
+                let target = config.target(&i.target);
+                let post = Posted::of(i, target, tz);
                 let local = post.posted_at.with_timezone(&tz);
                 let followers = series
                     .get(&post.target)
@@ -370,11 +370,11 @@ impl Report {
         let until_day = until.unwrap_or(today);
         for i in store.unchecked()? {
             let gone = i.gone;
-            let post = Posted::of(i, config, tz);
+            let target = config.target(&i.target);
+            let post = Posted::of(i, target, tz);
             if since.is_some_and(|s| post.day < s) || post.day > until_day {
                 continue;
             }
-            let target = config.target(&post.target);
             let why = match target.and_then(|t| t.profile().no_engagement_reason()) {
                 Some(_) => format!("never counted ({})", t_kind(target)),
                 None if gone => "deleted on its network before its first check".into(),
