@@ -129,6 +129,12 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Work on the state store as a whole: `store copy --to URL` moves
+    /// this data folder's SQLite store into an empty PostgreSQL database.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
     /// Get or check credentials for a network: `login mastodon --instance
     /// URL` registers the bot and gets a token (OAuth); `login x`, `login
     /// linkedin` and `login threads` have the account allow the target's
@@ -203,4 +209,25 @@ pub enum ReportFormat {
     /// (without it, Arabic and French accents show as mojibake).
     ExcelCsv,
     Json,
+}
+
+/// What `campaign-bot store` does.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum StoreAction {
+    /// Copy the SQLite store of data_dir (every post with its exactly-once
+    /// key, the rotation positions, engagement, followers and sessions)
+    /// into an empty PostgreSQL database, in one transaction; then point
+    /// `[store] url_env`/`url_file` at it. Refuses a database that already
+    /// holds a store. Stop the daemon first, so nothing is written after
+    /// the copy.
+    Copy {
+        /// The database URL (postgres://USER:PASSWORD@HOST:PORT/DB). It is
+        /// seen by other users of this machine in the process list: prefer
+        /// --to-env.
+        #[arg(long, value_name = "URL", conflicts_with = "to_env", required_unless_present = "to_env")]
+        to: Option<String>,
+        /// The environment variable that holds the database URL.
+        #[arg(long, value_name = "NAME")]
+        to_env: Option<String>,
+    },
 }

@@ -115,7 +115,67 @@ struct RawSettings {
     #[serde(default)]
     alerts: RawAlerts,
     #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
     targets: BTreeMap<String, RawTarget>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url_env: Option<String>,
+    url_file: Option<PathBuf>,
+    lease: Option<String>,
+}
+
+/// `[store]`: a PostgreSQL database shared by several replicas, instead of
+/// SQLite in `data_dir`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The database URL (it holds a password: a secret).
+    pub url: SecretSource,
+    /// How long the active replica's lease holds without renewal: a
+    /// standby takes over within about this long after it dies.
+    pub lease: Duration,
+}
+
+/// The lease when `[store] lease` is not given.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+
+fn store_config(raw: RawStore) -> Result<Option<StoreConfig>, ConfigError> {
+    let url = match (raw.url_env, raw.url_file) {
+        (None, None) => {
+            if raw.lease.is_some() {
+                return Err(key_error(
+                    "store.url_env",
+                    "missing: name the environment variable (url_env) or secret file (url_file) that holds the PostgreSQL URL, or remove [store]",
+                ));
+            }
+            return Ok(None);
+        }
+        (Some(_), Some(_)) => {
+            return Err(key_error(
+                "store.url_env",
+                "give either url_env or url_file, not both",
+            ));
+        }
+        (Some(e), None) => SecretSource::Env(e),
+        (None, Some(f)) => SecretSource::File(f),
+    };
+    let lease = match raw.lease {
+        None => DEFAULT_LEASE,
+        Some(text) => parse_duration("store.lease", &text)?,
+    };
+    if lease < Duration::from_secs(3) || lease > Duration::from_secs(120) {
+        return Err(key_error(
+            "store.lease",
+            format!(
+                "{} is out of range: give between 3s and 2m (10s by default)",
+                humantime::format_duration(lease)
+            ),
+        ));
+    }
+    Ok(Some(StoreConfig { url, lease }))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,6 +279,9 @@ pub struct Config {
     pub listen: Option<std::net::SocketAddr>,
     /// Where the daemon sends alerts, if anywhere.
     pub alerts: Option<AlertsConfig>,
+    /// The shared PostgreSQL store (`[store]`), if any; else SQLite in
+    /// `data_dir`.
+    pub store: Option<StoreConfig>,
     /// Enabled targets, in name order.
     pub targets: Vec<TargetConfig>,
 }
@@ -559,6 +622,7 @@ impl Config {
         };
 
         let alerts = alerts_config(raw.alerts)?;
+        let store = store_config(raw.store)?;
 
         let mut targets = Vec::new();
         for (name, t) in raw.targets {
@@ -594,6 +658,7 @@ impl Config {
             rate_share,
             listen,
             alerts,
+            store,
             targets,
         })
     }

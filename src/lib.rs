@@ -14,8 +14,10 @@
 //!   each way of counting), [`schedule`] (cron + time zone → slots; DST),
 //!   [`rotation`] (which message and language next), [`posts`] (`posts/` →
 //!   messages and problems with file and line).
-//! - state: [`store`] (SQLite: intents, claims, rotation, engagement,
-//!   meta), [`lease`] (one daemon per data folder, one sender per intent).
+//! - state: [`store`] (SQLite, or PostgreSQL shared by replicas: intents,
+//!   claims, rotation, engagement, meta; the election of the active
+//!   replica), [`lease`] (one daemon per data folder, one sender per
+//!   intent).
 //! - networks: [`publish`] (the engine's contract, the set-up contract,
 //!   profiles, one folder per network, [`publish::registry`]).
 //! - [`config`]: typed settings from `config/default.toml`, a local file or
@@ -25,7 +27,8 @@
 //!   (the targets built), [`health`] (the one health verdict), [`alerts`],
 //!   [`calendar`], [`report`].
 //! - engine: [`campaign`] (event → intent → post → outcome), [`engagement`].
-//! - running: [`daemon`], [`server`]; and [`commands`] with [`cli`].
+//! - running: [`daemon`], [`replica`] (active and standby on a shared
+//!   PostgreSQL store), [`server`]; and [`commands`] with [`cli`].
 
 pub mod alerts;
 pub mod calendar;
@@ -47,6 +50,7 @@ pub mod posts;
 pub mod private;
 pub mod publish;
 pub mod render;
+pub mod replica;
 pub mod report;
 pub mod rotation;
 pub mod schedule;

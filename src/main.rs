@@ -180,6 +180,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             xlsx.as_deref(),
         ),
         Command::Backup { file } => commands::backup(&config, &file),
+        Command::Store { action } => commands::store(&config, action),
         Command::Login { .. } => unreachable!("handled before the config is loaded"),
     }
 }

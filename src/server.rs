@@ -180,10 +180,11 @@ fn states(campaign: &Campaign) -> States {
             }
         }
     }
-    let db = campaign.store().path().to_path_buf();
     let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
-    let wal = db.with_extension("db-wal");
-    let store_bytes = size(&db).map(|b| b + size(&wal).unwrap_or(0));
+    let store_bytes = campaign.store().sqlite_path().and_then(|db| {
+        let wal = db.with_extension("db-wal");
+        size(db).map(|b| b + size(&wal).unwrap_or(0))
+    });
     States {
         next_slot_seconds,
         paused,

@@ -36,11 +36,12 @@ impl Targets {
     /// With `dry_run`, every target is an outbox writing to the store's
     /// folder.
     pub fn build(config: &Config, store: Arc<Store>, dry_run: bool, clock: Clock) -> Targets {
+        // The folder of the store's file; on a shared database, this
+        // replica's own data folder.
         let data_dir = store
-            .path()
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
+            .sqlite_path()
+            .and_then(std::path::Path::parent)
+            .map_or_else(|| config.data_dir.clone(), std::path::Path::to_path_buf);
         let cached = |name: &str| cached_limits(&store, name);
         let ctx = BuildContext {
             data_dir: &data_dir,

@@ -226,6 +226,11 @@ impl Campaign {
             if cancel.is_cancelled() {
                 return Outcome::Interrupted;
             }
+            // A replica whose term as the active one ended sends nothing
+            // more: another may already be sending (see `store::election`).
+            if !self.store().may_send() {
+                return Outcome::Interrupted;
+            }
             sends += 1;
             // Once sent, a post is let finish on shutdown (the hard stop
             // comes later): its outcome is then recorded, not left pending.

@@ -25,7 +25,7 @@ mod run;
 mod status;
 mod validate;
 
-pub use backup::backup;
+pub use backup::{backup, store};
 pub use login::{LoginArgs, login};
 pub use post_now::{PostNowArgs, post_now};
 pub use preview::{preview, preview_ics, preview_message};
@@ -123,7 +123,13 @@ pub fn open_targets(
     dry_run: bool,
     clock: Clock,
 ) -> Result<Arc<Targets>, CliError> {
-    let store = Arc::new(Store::open(&data_dir(config, dry_run))?);
+    // A dry run never touches the shared store: it records in its own
+    // folder.
+    let store = Arc::new(if dry_run {
+        Store::open(&data_dir(config, dry_run))?
+    } else {
+        Store::for_config(config)?
+    });
     Ok(Arc::new(Targets::build(config, store, dry_run, clock)))
 }
 
@@ -138,14 +144,19 @@ pub fn build_campaign(
     Ok(Arc::new(Campaign::over(targets, catalog, clock)))
 }
 
+/// The store `config` names, if there is one yet: its PostgreSQL database,
+/// or the SQLite file in `data_dir` when that exists (`None`: no store,
+/// nothing recorded yet; none is created).
+pub fn existing_store(config: &Config) -> Result<Option<Store>, CliError> {
+    if config.store.is_none() && !config.data_dir.join(crate::store::FILE_NAME).exists() {
+        return Ok(None);
+    }
+    Ok(Some(Store::for_config(config)?))
+}
+
 /// Limits without network access: cached from the server, or the defaults.
 pub fn offline_limits_by_target(config: &Config) -> HashMap<String, Limits> {
-    let db = config.data_dir.join(crate::store::FILE_NAME);
-    let store = if db.exists() {
-        Store::open(&config.data_dir).ok()
-    } else {
-        None
-    };
+    let store = existing_store(config).ok().flatten();
     config
         .targets
         .iter()

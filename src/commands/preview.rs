@@ -19,7 +19,6 @@ use crate::posts::Catalog;
 use crate::render::{Variant, describe_length, measure, overruns, render_for};
 use crate::rotation::RotationState;
 use crate::schedule::parse_time;
-use crate::store::Store;
 
 /// The posts, with a note on standard error of the files left out; an
 /// error, before anything is read or written, when there is no posts
@@ -46,13 +45,11 @@ struct Start {
 
 fn start(config: &Config, from: Option<&str>) -> Result<Start, CliError> {
     // Read the rotation where it stands, without creating a store.
-    let db = config.data_dir.join(crate::store::FILE_NAME);
-    let (states, cursor): (BTreeMap<String, RotationState>, Option<DateTime<Utc>>) = if db.exists()
-    {
-        let store = Store::open(&config.data_dir)?;
-        (store.rotations(config.target_names())?, store.cursor()?)
-    } else {
-        (BTreeMap::new(), None)
+    let (states, cursor): (BTreeMap<String, RotationState>, Option<DateTime<Utc>>) =
+        if let Some(store) = super::existing_store(config)? {
+            (store.rotations(config.target_names())?, store.cursor()?)
+        } else {
+            (BTreeMap::new(), None)
     };
     let now = Utc::now().max(cursor.unwrap_or(DateTime::<Utc>::MIN_UTC));
     let from = match from {

@@ -11,7 +11,6 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::engagement;
 use crate::report::{self, By, Report};
-use crate::store::Store;
 
 pub async fn engagement(config: &Config, all: bool) -> Result<ExitCode, CliError> {
     let targets = open_targets(config, false, Clock::System)?;
@@ -107,8 +106,7 @@ pub fn report(
     html: Option<&Path>,
     xlsx: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
-    let report = if config.data_dir.join("state.db").exists() {
-        let store = Store::open(&config.data_dir)?;
+    let report = if let Some(store) = super::existing_store(config)? {
         Report::build(config, &store, since, until, Utc::now())?
     } else {
         let now = Utc::now();

@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::{CliError, exit, local_time};
 use crate::cli::Verdict;
 use crate::config::Config;
-use crate::store::{IntentState, Store};
+use crate::store::IntentState;
 
 pub fn resolve(
     config: &Config,
@@ -17,13 +17,12 @@ pub fn resolve(
     id: Option<&str>,
     url: Option<&str>,
 ) -> Result<ExitCode, CliError> {
-    if !config.data_dir.join(crate::store::FILE_NAME).exists() {
+    let Some(store) = super::existing_store(config)? else {
         return Err(CliError::Usage(format!(
             "there is no state store in {}; nothing to resolve",
             config.data_dir.display()
         )));
-    }
-    let store = Store::open(&config.data_dir)?;
+    };
     let key = key.trim();
     if key.len() < 6 {
         return Err(CliError::Usage(

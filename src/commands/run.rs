@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::daemon::{self, RunOptions};
 use crate::lease::{DaemonLock, LockError};
 use crate::posts::Severity;
+use crate::replica::Ended;
 
 pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
     // Started inside `posts/` by mistake: said, and nothing written. (A
@@ -75,6 +76,14 @@ pub async fn run(config: &Config, dry_run: bool) -> Result<ExitCode, CliError> {
         data_dir: data_dir(config, dry_run),
         give_back_memory: true,
     };
+    if let Some(store) = config.store.as_ref().filter(|_| !dry_run) {
+        return match crate::replica::serve(campaign, options, shutdown, store.lease).await? {
+            Ended::Stopped => Ok(ExitCode::from(exit::OK)),
+            Ended::LostLease => Err(CliError::Failed(
+                "this replica's term as the active one ended (another replica took over, or the database could not be reached in time): it stopped posting, and exits so that it starts again as a standby".into(),
+            )),
+        };
+    }
     daemon::run(campaign, options, shutdown).await?;
     Ok(ExitCode::from(exit::OK))
 }

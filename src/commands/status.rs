@@ -12,7 +12,7 @@ use crate::publish::network;
 use crate::store::{Intent, Store};
 
 pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliError> {
-    let store = Store::open(&config.data_dir)?;
+    let store = Store::for_config(config)?;
     let daemon = DaemonStatus::read(&config.data_dir);
     let unhealthy = health(config, &store, daemon.as_ref())?;
     if health_only {

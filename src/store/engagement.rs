@@ -2,9 +2,8 @@
 //! each check, and each target's daily follower count.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, params};
-
 use super::intents::{INTENT_COLUMNS, Intent, parse_time, row_to_intent};
+use super::sql::args;
 use super::{Store, StoreError, keys};
 use crate::model::Counts;
 
@@ -20,7 +19,7 @@ impl Store {
     pub fn followed(&self) -> Result<Vec<Intent>, StoreError> {
         self.query_intents(
             "WHERE state = 'published' AND gone = 0 AND remote_id IS NOT NULL ORDER BY published_at, target",
-            [],
+            &[],
         )
     }
 
@@ -29,7 +28,7 @@ impl Store {
     pub fn unchecked(&self) -> Result<Vec<Intent>, StoreError> {
         self.query_intents(
             "WHERE state = 'published' AND NOT EXISTS (SELECT 1 FROM engagement e WHERE e.intent_key = intents.key) ORDER BY published_at, target",
-            [],
+            &[],
         )
     }
 
@@ -44,37 +43,35 @@ impl Store {
         next_check: usize,
         window: Option<CheckWindow>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = self.write_tx(&mut conn)?;
-        tx.execute(
-            "INSERT INTO engagement (intent_key, checked_at, likes, reposts, replies, quotes, views, clicks, shares, saves) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![key, checked_at.to_rfc3339(), counts.likes as i64, counts.reposts as i64, counts.replies as i64, counts.quotes.map(|q| q as i64), counts.views.map(|v| v as i64), counts.clicks.map(|v| v as i64), counts.shares.map(|v| v as i64), counts.saves.map(|v| v as i64)],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.execute(
-            "UPDATE intents SET next_check = ?2, check_from = ?3, check_by = ?4 WHERE key = ?1",
-            params![
-                key,
-                next_check as i64,
-                window.map(|w| w.from.timestamp()),
-                window.map(|w| w.by.timestamp())
-            ],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))
+        let n = |v: Option<u64>| v.map(|v| v as i64);
+        self.write(|db| {
+            db.exec(
+                "INSERT INTO engagement (intent_key, checked_at, likes, reposts, replies, quotes, views, clicks, shares, saves) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                args![key, checked_at.to_rfc3339(), counts.likes as i64, counts.reposts as i64, counts.replies as i64, n(counts.quotes), n(counts.views), n(counts.clicks), n(counts.shares), n(counts.saves)],
+            )?;
+            db.exec(
+                "UPDATE intents SET next_check = ?2, check_from = ?3, check_by = ?4 WHERE key = ?1",
+                args![
+                    key,
+                    next_check as i64,
+                    window.map(|w| w.from.timestamp()),
+                    window.map(|w| w.by.timestamp())
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     /// `target`'s follower count on the local `day`, if taken.
     pub fn followers_on(&self, target: &str, day: NaiveDate) -> Result<Option<u64>, StoreError> {
-        self.conn()
-            .query_row(
+        self.read(|db| {
+            db.row(
                 "SELECT count FROM followers WHERE target = ?1 AND day = ?2",
-                rusqlite::params![target, day.to_string()],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-            .map(|c| c.map(|c| c.max(0) as u64))
-            .map_err(|e| self.err(e))
+                args![target, day.to_string()],
+            )?
+            .map(|r| r.int(0).map(|c| c.max(0) as u64))
+            .transpose()
+        })
     }
 
     /// Records `target`'s follower count for `day` (the day's first count
@@ -86,17 +83,17 @@ impl Store {
         at: DateTime<Utc>,
         count: u64,
     ) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
-                "INSERT OR IGNORE INTO followers (target, day, checked_at, count) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![
+        self.write(|db| {
+            db.exec(
+                "INSERT INTO followers (target, day, checked_at, count) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                args![
                     target,
                     day.to_string(),
                     at.to_rfc3339(),
                     i64::try_from(count).unwrap_or(i64::MAX)
                 ],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(())
     }
 
@@ -108,24 +105,22 @@ impl Store {
         since: Option<NaiveDate>,
         until: Option<NaiveDate>,
     ) -> Result<Vec<(NaiveDate, u64)>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT day, count FROM followers WHERE target = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
-            )
-            .map_err(|e| self.err(e))?;
         let from = since.map(|d| d.to_string()).unwrap_or_default();
         let to = until
             .map(|d| d.to_string())
             .unwrap_or_else(|| "9999-12-31".into());
-        let rows = stmt
-            .query_map(rusqlite::params![target, from, to], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })
-            .map_err(|e| self.err(e))?;
+        let rows = self.read(|db| {
+            db.rows(
+                "SELECT day, count FROM followers WHERE target = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+                args![target, from, to],
+            )
+        })?;
         let mut out = Vec::new();
         for row in rows {
-            let (day, count) = row.map_err(|e| self.err(e))?;
+            let (day, count) = (
+                row.text(0).map_err(|e| self.db_err(e))?,
+                row.int(1).map_err(|e| self.db_err(e))?,
+            );
             if let Ok(d) = day.parse::<NaiveDate>() {
                 out.push((d, count.max(0) as u64));
             }
@@ -135,12 +130,12 @@ impl Store {
 
     /// Marks a post deleted on its network: it is no longer checked.
     pub fn mark_gone(&self, key: &str) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
+        self.write(|db| {
+            db.exec(
                 "UPDATE intents SET gone = 1, check_from = NULL, check_by = NULL WHERE key = ?1",
-                [key],
+                args![key],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(())
     }
 
@@ -153,7 +148,7 @@ impl Store {
     ) -> Result<Vec<Intent>, StoreError> {
         let mut due = self.query_intents(
             "WHERE check_from <= ?1 ORDER BY published_at, target",
-            [now.timestamp()],
+            args![now.timestamp()],
         )?;
         due.retain(|p| targets.contains(&p.target.as_str()));
         Ok(due)
@@ -163,20 +158,23 @@ impl Store {
     /// the index (one lookup per target). Posts of targets no longer
     /// running are not waited for.
     pub fn next_check_by(&self, targets: &[&str]) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT MIN(check_by) FROM intents WHERE target = ?1 AND check_by IS NOT NULL",
-            )
-            .map_err(|e| self.err(e))?;
-        let mut soonest: Option<i64> = None;
-        for t in targets {
-            let by: Option<i64> = stmt.query_row([t], |r| r.get(0)).map_err(|e| self.err(e))?;
-            soonest = match (soonest, by) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
+        let soonest = self.read(|db| {
+            let mut soonest: Option<i64> = None;
+            for t in targets {
+                let by = match db.row(
+                    "SELECT MIN(check_by) FROM intents WHERE target = ?1 AND check_by IS NOT NULL",
+                    args![*t],
+                )? {
+                    Some(r) => r.opt_int(0)?,
+                    None => None,
+                };
+                soonest = match (soonest, by) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            Ok(soonest)
+        })?;
         Ok(soonest.and_then(|s| DateTime::from_timestamp(s, 0)))
     }
 
@@ -185,65 +183,61 @@ impl Store {
     /// the post (`None`: none, e.g. an outbox's). Marked done in `meta`.
     pub fn schedule_old_checks(
         &self,
-        window: impl Fn(&Intent) -> Option<CheckWindow>,
+        window: impl Fn(&Intent) -> Option<CheckWindow> + Sync,
     ) -> Result<(), StoreError> {
         if self.meta(keys::CHECKS_SCHEDULED)?.is_some() {
             return Ok(());
         }
         let posts = self.followed()?;
-        let mut conn = self.conn();
-        let tx = self.write_tx(&mut conn)?;
-        for p in &posts {
-            if let Some(w) = window(p) {
-                tx.execute(
-                    "UPDATE intents SET check_from = ?2, check_by = ?3 WHERE key = ?1",
-                    params![p.key, w.from.timestamp(), w.by.timestamp()],
-                )
-                .map_err(|e| self.err(e))?;
+        self.write(|db| {
+            for p in &posts {
+                if let Some(w) = window(p) {
+                    db.exec(
+                        "UPDATE intents SET check_from = ?2, check_by = ?3 WHERE key = ?1",
+                        args![&p.key, w.from.timestamp(), w.by.timestamp()],
+                    )?;
+                }
             }
-        }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, '1') ON CONFLICT (key) DO NOTHING",
-            [keys::CHECKS_SCHEDULED],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))
+            db.exec(
+                "INSERT INTO meta (key, value) VALUES (?1, '1') ON CONFLICT (key) DO NOTHING",
+                args![keys::CHECKS_SCHEDULED],
+            )?;
+            Ok(())
+        })
     }
 
     /// The latest snapshot of every published post that has one, with the post.
     pub fn latest_snapshots(&self) -> Result<Vec<(Intent, DateTime<Utc>, Counts)>, StoreError> {
-        let conn = self.conn();
         let cols: String = INTENT_COLUMNS
             .split(", ")
             .map(|c| format!("i.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT {cols}, e.checked_at, e.likes, e.reposts, e.replies, e.quotes, e.views, e.clicks, e.shares, e.saves
-                 FROM intents i JOIN engagement e ON e.intent_key = i.key
-                 WHERE e.id = (SELECT id FROM engagement WHERE intent_key = i.key ORDER BY checked_at DESC, id DESC LIMIT 1)
-                 ORDER BY i.published_at, i.target"
-            ))
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                let intent = row_to_intent(r)?;
-                let n = INTENT_COLUMNS.split(", ").count();
-                let checked: String = r.get(n)?;
-                let counts = Counts {
-                    likes: r.get::<_, i64>(n + 1)? as u64,
-                    reposts: r.get::<_, i64>(n + 2)? as u64,
-                    replies: r.get::<_, i64>(n + 3)? as u64,
-                    quotes: r.get::<_, Option<i64>>(n + 4)?.map(|q| q as u64),
-                    views: r.get::<_, Option<i64>>(n + 5)?.map(|v| v as u64),
-                    clicks: r.get::<_, Option<i64>>(n + 6)?.map(|v| v as u64),
-                    shares: r.get::<_, Option<i64>>(n + 7)?.map(|v| v as u64),
-                    saves: r.get::<_, Option<i64>>(n + 8)?.map(|v| v as u64),
-                };
-                Ok((intent, parse_time(&checked), counts))
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+        let sql = format!(
+            "SELECT {cols}, e.checked_at, e.likes, e.reposts, e.replies, e.quotes, e.views, e.clicks, e.shares, e.saves
+             FROM intents i JOIN engagement e ON e.intent_key = i.key
+             WHERE e.id = (SELECT id FROM engagement WHERE intent_key = i.key ORDER BY checked_at DESC, id DESC LIMIT 1)
+             ORDER BY i.published_at, i.target"
+        );
+        self.read(|db| {
+            let n = INTENT_COLUMNS.split(", ").count();
+            db.rows(&sql, &[])?
+                .iter()
+                .map(|r| {
+                    let count = |i: usize| r.opt_int(n + i).map(|v| v.map(|v| v.max(0) as u64));
+                    let counts = Counts {
+                        likes: r.int(n + 1)?.max(0) as u64,
+                        reposts: r.int(n + 2)?.max(0) as u64,
+                        replies: r.int(n + 3)?.max(0) as u64,
+                        quotes: count(4)?,
+                        views: count(5)?,
+                        clicks: count(6)?,
+                        shares: count(7)?,
+                        saves: count(8)?,
+                    };
+                    Ok((row_to_intent(r)?, parse_time(&r.text(n)?), counts))
+                })
+                .collect()
+        })
     }
 }

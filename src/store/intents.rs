@@ -2,9 +2,8 @@
 //! sent — its claim by the process sending it, and its outcome.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
-
-use super::{CheckWindow, Store, StoreError, get_rotation, lease, put_rotation};
+use super::sql::{Db, DbError, Row, Value, args};
+use super::{CheckWindow, Store, StoreError, election, get_rotation, lease, put_rotation};
 use crate::lease::Owner;
 use crate::model::{Lang, Post, PostMedia, Published, Slot};
 use crate::rotation::RotationState;
@@ -159,51 +158,46 @@ impl Store {
         slot: &Slot,
         target: &str,
         now: DateTime<Utc>,
-        choose: impl FnOnce(RotationState) -> Option<(Planned, Option<RotationState>)>,
+        choose: impl FnOnce(RotationState) -> Option<(Planned, Option<RotationState>)> + Send,
     ) -> Result<Option<Begin>, StoreError> {
         let key = slot.intent_key(target);
-        let mut conn = self.conn();
-        let tx = self.write_tx(&mut conn)?;
-        if let Some(existing) = get_intent(&tx, &key).map_err(|e| self.err(e))? {
-            return Ok(Some(Begin::Exists(existing)));
-        }
-        let state = get_rotation(&tx, target).map_err(|e| self.corrupt_or(e, target))?;
-        let Some((plan, rotation)) = choose(state) else {
-            return Ok(None);
-        };
-        debug_assert_eq!(plan.slot.intent_key(&plan.target), key);
-        let ts = now.to_rfc3339();
-        let until = (now + lease()).to_rfc3339();
-        let post = &plan.post;
-        let media = (!post.media.is_empty())
-            .then(|| serde_json::to_string(&post.media).expect("media serialise"));
-        tx.execute(
-            "INSERT INTO intents (key, slot, slot_at, target, message_id, lang, text, spoiler, state, attempts, created_at, updated_at, claim_owner, claim_until, media)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9, ?10, ?11, ?12)",
-            params![
-                key,
-                plan.slot.key,
-                plan.slot.at.to_rfc3339(),
-                plan.target,
-                post.message_id,
-                post.lang.as_str(),
-                post.text,
-                post.spoiler,
-                ts,
-                Owner::current().encode(),
-                until,
-                media
-            ],
-        )
-        .map_err(|e| self.err(e))?;
-        if let Some(state) = rotation {
-            put_rotation(&tx, &plan.target, &state).map_err(|e| self.err(e))?;
-        }
-        let intent = get_intent(&tx, &key)
-            .map_err(|e| self.err(e))?
-            .expect("just inserted");
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(Some(Begin::New(intent)))
+        self.write(|db| {
+            if let Some(existing) = get_intent(db, &key)? {
+                return Ok(Some(Begin::Exists(existing)));
+            }
+            let state = get_rotation(db, target)?;
+            let Some((plan, rotation)) = choose(state) else {
+                return Ok(None);
+            };
+            debug_assert_eq!(plan.slot.intent_key(&plan.target), key);
+            let ts = now.to_rfc3339();
+            let post = &plan.post;
+            let media = (!post.media.is_empty())
+                .then(|| serde_json::to_string(&post.media).expect("media serialise"));
+            db.exec(
+                "INSERT INTO intents (key, slot, slot_at, target, message_id, lang, text, spoiler, state, attempts, created_at, updated_at, claim_owner, claim_until, media)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9, ?10, ?11, ?12)",
+                args![
+                    &key,
+                    &plan.slot.key,
+                    plan.slot.at.to_rfc3339(),
+                    &plan.target,
+                    &post.message_id,
+                    post.lang.as_str(),
+                    &post.text,
+                    post.spoiler.as_ref(),
+                    ts,
+                    Owner::current().encode(),
+                    (now + lease()).to_rfc3339(),
+                    media
+                ],
+            )?;
+            if let Some(state) = rotation {
+                put_rotation(db, &plan.target, &state)?;
+            }
+            let intent = get_intent(db, &key)?.expect("just inserted");
+            Ok(Some(Begin::New(intent)))
+        })
     }
 
     /// Records that a (slot, target) was not posted, and why. Does nothing if
@@ -216,74 +210,72 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let key = slot.intent_key(target);
-        let ts = now.to_rfc3339();
-        let n = self
-            .conn()
-            .execute(
-                "INSERT OR IGNORE INTO intents (key, slot, slot_at, target, state, error, attempts, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, 'skipped', ?5, 0, ?6, ?6)",
-                params![key, slot.key, slot.at.to_rfc3339(), target, reason, ts],
+        let n = self.write(|db| {
+            db.exec(
+                "INSERT INTO intents (key, slot, slot_at, target, state, error, attempts, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'skipped', ?5, 0, ?6, ?6) ON CONFLICT DO NOTHING",
+                args![key, &slot.key, slot.at.to_rfc3339(), target, reason, now.to_rfc3339()],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(n == 1)
     }
 
     /// Claims a pending intent for this process, so that no other process
     /// sends it meanwhile: won if nobody holds it, if this process does, or
-    /// if its holder is gone (lease expired, or its process is dead).
+    /// if its holder is gone (lease expired, its process is dead, or it is
+    /// a replica that is no longer the active one).
     pub fn claim(&self, key: &str, now: DateTime<Utc>) -> Result<Claim, StoreError> {
         let me = Owner::current().encode();
-        let mut conn = self.conn();
-        let tx = self.write_tx(&mut conn)?;
-        let Some(intent) = get_intent(&tx, key).map_err(|e| self.err(e))? else {
-            return Ok(Claim::Missing);
-        };
-        if intent.state != IntentState::Pending {
-            return Ok(Claim::Settled(intent.state));
-        }
-        let taken_over = match (&intent.claim_owner, intent.claim_until) {
-            (Some(owner), _) if *owner == me => false,
-            (Some(owner), Some(until)) if until > now => {
-                let alive = Owner::parse(owner).is_none_or(|o| !o.known_dead());
-                if alive {
-                    return Ok(Claim::Held {
-                        owner: owner.clone(),
-                    });
-                }
-                true
+        let replicas = self.postgres().is_some();
+        self.write(|db| {
+            let Some(intent) = get_intent(db, key)? else {
+                return Ok(Claim::Missing);
+            };
+            if intent.state != IntentState::Pending {
+                return Ok(Claim::Settled(intent.state));
             }
-            // Never claimed (recorded by an older version), or expired.
-            _ => true,
-        };
-        tx.execute(
-            "UPDATE intents SET claim_owner = ?2, claim_until = ?3 WHERE key = ?1",
-            params![key, me, (now + lease()).to_rfc3339()],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(Claim::Won { taken_over })
+            let taken_over = match (&intent.claim_owner, intent.claim_until) {
+                (Some(owner), _) if *owner == me => false,
+                (Some(owner), Some(until)) if until > now => {
+                    let alive = Owner::parse(owner).is_none_or(|o| !o.known_dead())
+                        && !(replicas && election::stood_down(db, owner)?);
+                    if alive {
+                        return Ok(Claim::Held {
+                            owner: owner.clone(),
+                        });
+                    }
+                    true
+                }
+                // Never claimed (recorded by an older version), or expired.
+                _ => true,
+            };
+            db.exec(
+                "UPDATE intents SET claim_owner = ?2, claim_until = ?3 WHERE key = ?1",
+                args![key, &me, (now + lease()).to_rfc3339()],
+            )?;
+            Ok(Claim::Won { taken_over })
+        })
     }
 
     /// Extends this process's claim on `key`. False if it no longer holds it.
     pub fn renew(&self, key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let n = self
-            .conn()
-            .execute(
+        let n = self.write(|db| {
+            db.exec(
                 "UPDATE intents SET claim_until = ?3 WHERE key = ?1 AND claim_owner = ?2 AND state = 'pending'",
-                params![key, Owner::current().encode(), (now + lease()).to_rfc3339()],
+                args![key, Owner::current().encode(), (now + lease()).to_rfc3339()],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(n == 1)
     }
 
     /// Gives up this process's claim on `key` (it stopped sending it).
     pub fn release(&self, key: &str) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
+        self.write(|db| {
+            db.exec(
                 "UPDATE intents SET claim_owner = NULL, claim_until = NULL WHERE key = ?1 AND claim_owner = ?2",
-                params![key, Owner::current().encode()],
+                args![key, Owner::current().encode()],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(())
     }
 
@@ -296,21 +288,21 @@ impl Store {
         now: DateTime<Utc>,
         first_check: Option<CheckWindow>,
     ) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
+        self.write(|db| {
+            db.exec(
                 "UPDATE intents SET state = 'published', remote_id = ?2, url = ?3, error = NULL,
                  attempts = attempts + 1, updated_at = ?4, published_at = ?4,
                  claim_owner = NULL, claim_until = NULL, check_from = ?5, check_by = ?6 WHERE key = ?1",
-                params![
+                args![
                     key,
-                    published.remote_id,
-                    published.url,
+                    &published.remote_id,
+                    published.url.as_ref(),
                     now.to_rfc3339(),
                     first_check.map(|w| w.from.timestamp()),
                     first_check.map(|w| w.by.timestamp())
                 ],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(())
     }
 
@@ -325,14 +317,14 @@ impl Store {
         now: DateTime<Utc>,
         first_check: Option<CheckWindow>,
     ) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
+        self.write(|db| {
+            db.exec(
                 "UPDATE intents SET state = 'published', remote_id = ?2, url = ?3,
                  error = 'published: a person checked the account (campaign-bot resolve)',
                  updated_at = ?4, published_at = COALESCE(published_at, updated_at),
                  claim_owner = NULL, claim_until = NULL,
                  check_from = ?5, check_by = ?6 WHERE key = ?1",
-                params![
+                args![
                     key,
                     remote_id,
                     url,
@@ -341,7 +333,7 @@ impl Store {
                     first_check.map(|w| w.by.timestamp())
                 ],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(())
     }
 
@@ -354,12 +346,12 @@ impl Store {
         lang: Option<&Lang>,
         text: &str,
     ) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
+        self.write(|db| {
+            db.exec(
                 "UPDATE intents SET message_id = ?2, lang = ?3, text = ?4 WHERE key = ?1",
-                params![key, message_id, lang.map(Lang::as_str), text],
+                args![key, message_id, lang.map(Lang::as_str), text],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(())
     }
 
@@ -378,9 +370,7 @@ impl Store {
         } else {
             "UPDATE intents SET error = ?2, attempts = attempts + 1, updated_at = ?3 WHERE key = ?1"
         };
-        self.conn()
-            .execute(sql, params![key, error, now.to_rfc3339()])
-            .map_err(|e| self.err(e))?;
+        self.write(|db| db.exec(sql, args![key, error, now.to_rfc3339()]))?;
         Ok(())
     }
 
@@ -394,13 +384,13 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
+        self.write(|db| {
+            db.exec(
                 "UPDATE intents SET state = ?2, error = ?3, updated_at = ?4,
                  claim_owner = NULL, claim_until = NULL WHERE key = ?1",
-                params![key, state.as_str(), reason, now.to_rfc3339()],
+                args![key, state.as_str(), reason, now.to_rfc3339()],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(())
     }
 
@@ -410,19 +400,18 @@ impl Store {
         target: &str,
         remote_id: &str,
     ) -> Result<Option<Intent>, StoreError> {
-        let conn = self.conn();
-        conn.query_row(
-            &format!("SELECT {INTENT_COLUMNS} FROM intents WHERE target = ?1 AND remote_id = ?2"),
-            [target, remote_id],
-            row_to_intent,
-        )
-        .optional()
-        .map_err(|e| self.err(e))
+        Ok(self
+            .query_intents(
+                "WHERE target = ?1 AND remote_id = ?2",
+                args![target, remote_id],
+            )?
+            .into_iter()
+            .next())
     }
 
     /// Intents waiting for a person to say whether they went out.
     pub fn uncertain(&self) -> Result<Vec<Intent>, StoreError> {
-        self.query_intents("WHERE state = 'uncertain' ORDER BY slot_at, target", [])
+        self.query_intents("WHERE state = 'uncertain' ORDER BY slot_at, target", &[])
     }
 
     /// The intent whose key starts with `prefix`, if exactly one does.
@@ -432,58 +421,58 @@ impl Store {
         let high = format!("{low}\u{10FFFF}");
         self.query_intents(
             "WHERE key >= ?1 AND key < ?2 ORDER BY slot_at LIMIT 5",
-            [low, high],
+            args![low, high],
         )
     }
 
     pub fn intent(&self, key: &str) -> Result<Option<Intent>, StoreError> {
-        get_intent(&self.conn(), key).map_err(|e| self.err(e))
+        self.read(|db| get_intent(db, key))
     }
 
     /// Intents still pending, oldest slot first.
     pub fn pending(&self) -> Result<Vec<Intent>, StoreError> {
-        self.query_intents("WHERE state = 'pending' ORDER BY slot_at, target", [])
+        self.query_intents("WHERE state = 'pending' ORDER BY slot_at, target", &[])
     }
 
     /// The latest intents, newest first.
     pub fn recent(&self, limit: usize) -> Result<Vec<Intent>, StoreError> {
-        self.query_intents("ORDER BY slot_at DESC, target LIMIT ?1", [limit as i64])
+        self.query_intents(
+            "ORDER BY slot_at DESC, target LIMIT ?1",
+            args![limit as i64],
+        )
     }
 
     /// The latest intents that ended in an error, newest first.
     pub fn recent_errors(&self, limit: usize) -> Result<Vec<Intent>, StoreError> {
         self.query_intents(
             "WHERE error IS NOT NULL AND state != 'skipped' ORDER BY updated_at DESC LIMIT ?1",
-            [limit as i64],
+            args![limit as i64],
         )
     }
 
     /// Every intent, oldest slot first.
     pub fn all_intents(&self) -> Result<Vec<Intent>, StoreError> {
-        self.query_intents("ORDER BY slot_at, target", [])
+        self.query_intents("ORDER BY slot_at, target", &[])
     }
 
-    pub(super) fn query_intents<P: rusqlite::Params>(
+    pub(super) fn query_intents(
         &self,
         tail: &str,
-        p: P,
+        args: &[Value],
     ) -> Result<Vec<Intent>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(&format!("SELECT {INTENT_COLUMNS} FROM intents {tail}"))
-            .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map(p, row_to_intent).map_err(|e| self.err(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+        let sql = format!("SELECT {INTENT_COLUMNS} FROM intents {tail}");
+        self.read(|db| db.rows(&sql, args)?.iter().map(row_to_intent).collect())
     }
 }
 
-pub(super) fn get_intent(conn: &Connection, key: &str) -> rusqlite::Result<Option<Intent>> {
-    conn.query_row(
+pub(super) fn get_intent(db: &mut dyn Db, key: &str) -> Result<Option<Intent>, DbError> {
+    db.row(
         &format!("SELECT {INTENT_COLUMNS} FROM intents WHERE key = ?1"),
-        [key],
-        row_to_intent,
-    )
-    .optional()
+        args![key],
+    )?
+    .as_ref()
+    .map(row_to_intent)
+    .transpose()
 }
 
 pub(super) fn parse_time(s: &str) -> DateTime<Utc> {
@@ -492,38 +481,33 @@ pub(super) fn parse_time(s: &str) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-pub(super) fn row_to_intent(r: &rusqlite::Row<'_>) -> rusqlite::Result<Intent> {
-    let slot_key: String = r.get(1)?;
-    let slot_at: String = r.get(2)?;
-    let lang: Option<String> = r.get(5)?;
-    let state: String = r.get(8)?;
-    let created: String = r.get(13)?;
-    let updated: String = r.get(14)?;
+/// The columns of [`INTENT_COLUMNS`], from the first of `r`.
+pub(super) fn row_to_intent(r: &Row) -> Result<Intent, DbError> {
     Ok(Intent {
-        key: r.get(0)?,
+        key: r.text(0)?,
         slot: Slot {
-            at: parse_time(&slot_at),
-            key: slot_key,
+            at: parse_time(&r.text(2)?),
+            key: r.text(1)?,
         },
-        target: r.get(3)?,
-        message_id: r.get(4)?,
-        lang: lang.and_then(|l| Lang::new(&l).ok()),
-        text: r.get(6)?,
-        spoiler: r.get(7)?,
-        state: IntentState::parse(&state).unwrap_or(IntentState::Failed),
-        remote_id: r.get(9)?,
-        url: r.get(10)?,
-        error: r.get(11)?,
-        attempts: r.get(12)?,
-        created_at: parse_time(&created),
-        updated_at: parse_time(&updated),
-        published_at: r.get::<_, Option<String>>(15)?.map(|t| parse_time(&t)),
-        next_check: r.get::<_, i64>(16)? as usize,
-        gone: r.get::<_, i64>(17)? != 0,
-        claim_owner: r.get(18)?,
-        claim_until: r.get::<_, Option<String>>(19)?.map(|t| parse_time(&t)),
+        target: r.text(3)?,
+        message_id: r.opt_text(4)?,
+        lang: r.opt_text(5)?.and_then(|l| Lang::new(&l).ok()),
+        text: r.opt_text(6)?,
+        spoiler: r.opt_text(7)?,
+        state: IntentState::parse(&r.text(8)?).unwrap_or(IntentState::Failed),
+        remote_id: r.opt_text(9)?,
+        url: r.opt_text(10)?,
+        error: r.opt_text(11)?,
+        attempts: r.int(12)?.clamp(0, u32::MAX as i64) as u32,
+        created_at: parse_time(&r.text(13)?),
+        updated_at: parse_time(&r.text(14)?),
+        published_at: r.opt_text(15)?.map(|t| parse_time(&t)),
+        next_check: r.int(16)?.max(0) as usize,
+        gone: r.int(17)? != 0,
+        claim_owner: r.opt_text(18)?,
+        claim_until: r.opt_text(19)?.map(|t| parse_time(&t)),
         media: r
-            .get::<_, Option<String>>(20)?
+            .opt_text(20)?
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default(),
     })

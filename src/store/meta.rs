@@ -2,25 +2,25 @@
 //! what publishers keep (see [`super::Kept`]).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
-
+use super::sql::args;
 use super::{Store, StoreError, keys};
 
 impl Store {
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.conn()
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.err(e))
+        self.read(|db| {
+            db.row("SELECT value FROM meta WHERE key = ?1", args![key])?
+                .map(|r| r.text(0))
+                .transpose()
+        })
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
+        self.write(|db| {
+            db.exec(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
+                args![key, value],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(())
     }
 

@@ -17,24 +17,35 @@
 //!
 //! The connection sits behind a `std::sync::Mutex` because every call is
 //! short and never held across an `.await`.
+//!
+//! With `[store] url_env`/`url_file` the store is a PostgreSQL database
+//! instead ([`postgres`]), shared by several `run` replicas of which one is
+//! active ([`election`]). Each statement is written once ([`sql`]) and runs
+//! on either backend; what differs (schema, locking, the fence on the
+//! active replica's writes) lives in each backend.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::lease::LEASE;
 use crate::rotation::RotationState;
 
 pub mod backup;
+pub mod copy;
 mod engagement;
+pub mod election;
 mod intents;
 mod meta;
+pub mod postgres;
+pub(crate) mod sql;
 
 pub use engagement::CheckWindow;
 pub use intents::{Begin, Claim, Intent, IntentState, Planned};
+use sql::{Db, DbError, Sqlite, args};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -48,11 +59,15 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    /// A statement failed on the store at `place` (a file, or a database
+    /// server named without its credentials).
+    #[error("state store {place}: {source}{}", db_hint(source))]
+    Db { place: String, source: DbError },
     #[error(
-        "state store {path} was written by a newer campaign-bot (schema {found}, this one knows {known}); upgrade the bot"
+        "state store {place} was written by a newer campaign-bot (schema {found}, this one knows {known}); upgrade the bot"
     )]
     TooNew {
-        path: PathBuf,
+        place: String,
         found: i64,
         known: i64,
     },
@@ -60,6 +75,28 @@ pub enum StoreError {
     Corrupt { what: String, detail: String },
     #[error("backup {path}: {why}")]
     Backup { path: PathBuf, why: String },
+    #[error("store copy: {0}")]
+    Copy(String),
+    /// The election of the active replica could not run.
+    #[error("replica: {0}")]
+    Replica(String),
+    /// `[store]`'s URL cannot be read or used (never printed itself).
+    #[error("[store] url: {0}")]
+    Url(String),
+}
+
+impl StoreError {
+    /// This replica lost its place as the active one: what it was writing
+    /// was refused, and it must stop.
+    pub fn is_not_active(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db {
+                source: DbError::NotActive,
+                ..
+            }
+        )
+    }
 }
 
 /// Another process holds the lock SQLite wanted.
@@ -68,6 +105,16 @@ fn is_busy(e: &rusqlite::Error) -> bool {
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
+}
+
+fn db_hint(e: &DbError) -> &'static str {
+    match e {
+        DbError::Sqlite(e) => hint(e),
+        DbError::Postgres(e) if e.is_closed() || e.as_db_error().is_none() => {
+            " (cannot reach the database server: is it running, and is [store] url right? nothing was written)"
+        }
+        _ => "",
+    }
 }
 
 /// What to do about the storage errors a person can fix.
@@ -253,10 +300,14 @@ impl Kept {
 pub const FILE_NAME: &str = "state.db";
 
 pub struct Store {
-    path: PathBuf,
-    conn: Mutex<Connection>,
+    backend: Backend,
     /// SQLite virtual-machine steps run so far (see [`Store::work_done`]).
     work: Arc<AtomicU64>,
+}
+
+enum Backend {
+    Sqlite { path: PathBuf, conn: Mutex<Connection> },
+    Postgres(postgres::PgStore),
 }
 
 impl Store {
@@ -277,11 +328,12 @@ impl Store {
         })?;
         let conn = Connection::open(&path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
-        let work = Arc::new(AtomicU64::new(0));
         let store = Store {
-            path: path.clone(),
-            conn: Mutex::new(conn),
-            work,
+            backend: Backend::Sqlite {
+                path: path.clone(),
+                conn: Mutex::new(conn),
+            },
+            work: Arc::new(AtomicU64::new(0)),
         };
         // Turning a new database to WAL does not wait for another process
         // doing the same (SQLite answers "locked" at once): try again.
@@ -297,6 +349,30 @@ impl Store {
                 }
                 other => return other.map(|_| store),
             }
+        }
+    }
+
+    /// Opens the PostgreSQL store at `url` (connecting, and migrating it
+    /// if no other replica has).
+    pub fn open_postgres(url: &crate::config::Secret) -> Result<Store, StoreError> {
+        Ok(Store {
+            backend: Backend::Postgres(postgres::PgStore::open(url)?),
+            work: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The store `config` names: its PostgreSQL database when `[store]`
+    /// gives one, else SQLite in `data_dir`.
+    pub fn for_config(config: &crate::config::Config) -> Result<Store, StoreError> {
+        match &config.store {
+            Some(store) => {
+                let url = store
+                    .url
+                    .resolve()
+                    .map_err(|e| StoreError::Url(e.to_string()))?;
+                Store::open_postgres(&url)
+            }
+            None => Store::open(&config.data_dir),
         }
     }
 
@@ -317,8 +393,35 @@ impl Store {
         self.migrate()
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The SQLite file, for a store in a data folder; `None` on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Sqlite { path, .. } => Some(path),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL backend, when the store is one.
+    pub fn postgres(&self) -> Option<&postgres::PgStore> {
+        match &self.backend {
+            Backend::Postgres(pg) => Some(pg),
+            Backend::Sqlite { .. } => None,
+        }
+    }
+
+    /// Where the store is, for people: its file, or its database server
+    /// (never with credentials).
+    pub fn place(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite { path, .. } => path.display().to_string(),
+            Backend::Postgres(pg) => pg.place().to_string(),
+        }
+    }
+
+    /// Whether this process may send a post now: always, but on a replica
+    /// of `run` whose term as the active one has ended (see [`election`]).
+    pub fn may_send(&self) -> bool {
+        self.postgres().is_none_or(postgres::PgStore::may_send)
     }
 
     /// Starts counting the work SQLite does for this store (see
@@ -341,15 +444,66 @@ impl Store {
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
-            path: self.path.clone(),
+            path: self.sqlite_path().unwrap_or(Path::new("")).to_path_buf(),
             source,
         }
     }
 
+    /// A statement's failure, with where the store is.
+    fn db_err(&self, e: DbError) -> StoreError {
+        match e {
+            DbError::Corrupt { what, detail } => StoreError::Corrupt { what, detail },
+            source => StoreError::Db {
+                place: self.place(),
+                source,
+            },
+        }
+    }
+
+    /// The SQLite connection (only SQLite's own settings and tests use it).
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves SQLite consistent (each call
-        // is one transaction), so a poisoned lock is safe to reuse.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        match &self.backend {
+            // A panic while holding the lock leaves SQLite consistent (each
+            // call is one transaction), so a poisoned lock is safe to reuse.
+            Backend::Sqlite { conn, .. } => conn.lock().unwrap_or_else(|p| p.into_inner()),
+            Backend::Postgres(_) => unreachable!("a SQLite-only call on a PostgreSQL store"),
+        }
+    }
+
+    /// Runs `f` outside any transaction (reads, and single statements that
+    /// need no fence).
+    fn read<T: Send>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, DbError> + Send,
+    ) -> Result<T, StoreError> {
+        match &self.backend {
+            Backend::Sqlite { .. } => f(&mut Sqlite(&self.conn())),
+            Backend::Postgres(pg) => pg.read(f),
+        }
+        .map_err(|e| self.db_err(e))
+    }
+
+    /// Runs `f` in one write transaction: SQLite's, which holds the write
+    /// lock from its start; or PostgreSQL's, which takes the store's
+    /// writer lock first and, on an active replica, checks that it still
+    /// is the active one (see [`election`]). Committed if `f` succeeds.
+    fn write<T: Send>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, DbError> + Send,
+    ) -> Result<T, StoreError> {
+        match &self.backend {
+            Backend::Sqlite { .. } => {
+                let mut conn = self.conn();
+                (|| {
+                    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let out = f(&mut Sqlite(&tx))?;
+                    tx.commit()?;
+                    Ok(out)
+                })()
+            }
+            Backend::Postgres(pg) => pg.write(f),
+        }
+        .map_err(|e| self.db_err(e))
     }
 
     /// Brings the schema up to date in one exclusive transaction: a second
@@ -372,7 +526,7 @@ impl Store {
             .map_err(|e| self.err(e))?;
         if version > known {
             return Err(StoreError::TooNew {
-                path: self.path.clone(),
+                place: self.place(),
                 found: version,
                 known,
             });
@@ -389,36 +543,21 @@ impl Store {
         Ok(())
     }
 
-    /// A transaction that holds the write lock from its start.
-    fn write_tx<'c>(
-        &self,
-        conn: &'c mut Connection,
-    ) -> Result<rusqlite::Transaction<'c>, StoreError> {
-        conn.transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))
-    }
-
     /// The schema version (for `status`).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.conn()
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.err(e))
+        match &self.backend {
+            Backend::Sqlite { .. } => self
+                .conn()
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(|e| self.err(e)),
+            Backend::Postgres(pg) => pg.schema_version(),
+        }
     }
 
     // ------------------------------------------------------------ rotation
 
-    pub(super) fn corrupt_or(&self, e: GetRotationError, target: &str) -> StoreError {
-        match e {
-            GetRotationError::Sql(e) => self.err(e),
-            GetRotationError::Json(e) => StoreError::Corrupt {
-                what: format!("rotation of {target}"),
-                detail: e.to_string(),
-            },
-        }
-    }
-
     pub fn rotation(&self, target: &str) -> Result<RotationState, StoreError> {
-        get_rotation(&self.conn(), target).map_err(|e| self.corrupt_or(e, target))
+        self.read(|db| get_rotation(db, target))
     }
 
     /// Where each of `config`'s targets stands in its rotation, by name.
@@ -438,39 +577,30 @@ pub(super) fn lease() -> chrono::Duration {
     chrono::Duration::from_std(LEASE).expect("a short lease")
 }
 
-pub(super) enum GetRotationError {
-    Sql(rusqlite::Error),
-    Json(serde_json::Error),
-}
-
-pub(super) fn get_rotation(
-    conn: &Connection,
-    target: &str,
-) -> Result<RotationState, GetRotationError> {
-    let json: Option<String> = conn
-        .query_row(
-            "SELECT state_json FROM rotation WHERE target = ?1",
-            [target],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(GetRotationError::Sql)?;
-    match json {
+pub(super) fn get_rotation(db: &mut dyn Db, target: &str) -> Result<RotationState, DbError> {
+    let row = db.row(
+        "SELECT state_json FROM rotation WHERE target = ?1",
+        args![target],
+    )?;
+    match row {
         None => Ok(RotationState::default()),
-        Some(j) => serde_json::from_str(&j).map_err(GetRotationError::Json),
+        Some(r) => serde_json::from_str(&r.text(0)?).map_err(|e| DbError::Corrupt {
+            what: format!("rotation of {target}"),
+            detail: e.to_string(),
+        }),
     }
 }
 
 pub(super) fn put_rotation(
-    conn: &Connection,
+    db: &mut dyn Db,
     target: &str,
     state: &RotationState,
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let json = serde_json::to_string(state).expect("rotation state serialises");
-    conn.execute(
+    db.exec(
         "INSERT INTO rotation (target, state_json) VALUES (?1, ?2)
          ON CONFLICT (target) DO UPDATE SET state_json = excluded.state_json",
-        params![target, json],
+        args![target, json],
     )?;
     Ok(())
 }
@@ -526,17 +656,26 @@ mod tests {
         }
     }
 
-    /// A new store, the slot of 18 December 08:00 and its time.
-    fn fresh() -> (tempfile::TempDir, Store, Slot, DateTime<Utc>) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+    /// Runs `test` on a new store of each backend: SQLite always, and
+    /// PostgreSQL when `CAMPAIGN_BOT_TEST_PG_URL` names a server (the test
+    /// script starts one), in a new database of its own. Given the slot of
+    /// 18 December 08:00 and its time.
+    fn each_store(test: impl Fn(&Store, &Slot, DateTime<Utc>)) {
         let now = Utc.with_ymd_and_hms(2026, 12, 18, 8, 0, 0).unwrap();
-        (dir, store, Slot::cron(now), now)
+        let dir = tempfile::tempdir().unwrap();
+        test(&Store::open(dir.path()).unwrap(), &Slot::cron(now), now);
+        if let Some(url) = postgres::test_database() {
+            test(&Store::open_postgres(&url).unwrap(), &Slot::cron(now), now);
+        }
     }
 
     #[test]
     fn a_slot_is_recorded_once_per_target() {
-        let (_dir, store, slot, now) = fresh();
+        each_store(|store, slot, now| a_slot_is_recorded_once_per_target_on(store, slot, now));
+    }
+
+    fn a_slot_is_recorded_once_per_target_on(store: &Store, slot: &Slot, now: DateTime<Utc>) {
+        let slot = slot.clone();
         let rot = RotationState {
             next_lang: 1,
             ..Default::default()
@@ -576,7 +715,11 @@ mod tests {
 
     #[test]
     fn a_pending_intent_is_sent_by_one_live_process_at_a_time() {
-        let (_dir, store, slot, now) = fresh();
+        each_store(|store, slot, now| one_live_sender_on(store, slot, now));
+    }
+
+    fn one_live_sender_on(store: &Store, slot: &Slot, now: DateTime<Utc>) {
+        let slot = slot.clone();
         let Begin::New(i) = store.begin(&plan(&slot, "masto"), None, now).unwrap() else {
             panic!()
         };
@@ -591,11 +734,12 @@ mod tests {
         );
         let set_owner = |owner: &str, until: DateTime<Utc>| {
             store
-                .conn()
-                .execute(
-                    "UPDATE intents SET claim_owner = ?2, claim_until = ?3 WHERE key = ?1",
-                    params![i.key, owner, until.to_rfc3339()],
-                )
+                .write(|db| {
+                    db.exec(
+                        "UPDATE intents SET claim_owner = ?2, claim_until = ?3 WHERE key = ?1",
+                        args![&i.key, owner, until.to_rfc3339()],
+                    )
+                })
                 .unwrap();
         };
         let lease = chrono::Duration::seconds(60);
