@@ -54,27 +54,14 @@ pub fn health(
     daemon: Option<&DaemonStatus>,
 ) -> Result<Option<String>, StoreError> {
     let mut why: Vec<String> = Vec::new();
-    match daemon {
-        None => why.push("the daemon is not running (no data/daemon.json)".into()),
-        Some(d) if !d.running => why.push(format!(
-            "the daemon stopped at {}",
-            crate::schedule::local_time(d.updated_at, config.schedule.timezone())
-        )),
-        Some(d) if !process_alive(d.pid) => why.push(format!(
-            "the daemon (pid {}) is gone without stopping cleanly",
-            d.pid
-        )),
-        Some(d) => {
-            if let Some(next) = d.next_event {
-                let grace = chrono::Duration::from_std(config.schedule.grace()).unwrap_or_default();
-                if Utc::now() > next + grace + STUCK_AFTER {
-                    why.push(format!(
-                        "the scheduler is stuck: the event of {} has not been handled",
-                        crate::schedule::local_time(next, config.schedule.timezone())
-                    ));
-                }
+    match store.postgres() {
+        // Replicas on a shared store: one of them, on any host, is active.
+        Some(pg) => {
+            if let Some(none) = no_active_replica(&pg.replicas()?) {
+                why.push(none);
             }
         }
+        None => daemon_health(config, daemon, &mut why),
     }
     if let Err(e) = std::fs::read_dir(&config.posts_dir) {
         why.push(format!(
@@ -112,6 +99,43 @@ pub fn health(
         ));
     }
     Ok((!why.is_empty()).then(|| why.join("; ")))
+}
+
+/// Whether this data folder's daemon runs, and keeps up with its events.
+fn daemon_health(config: &Config, daemon: Option<&DaemonStatus>, why: &mut Vec<String>) {
+    match daemon {
+        None => why.push("the daemon is not running (no data/daemon.json)".into()),
+        Some(d) if !d.running => why.push(format!(
+            "the daemon stopped at {}",
+            crate::schedule::local_time(d.updated_at, config.schedule.timezone())
+        )),
+        Some(d) if !process_alive(d.pid) => why.push(format!(
+            "the daemon (pid {}) is gone without stopping cleanly",
+            d.pid
+        )),
+        Some(d) => {
+            if let Some(next) = d.next_event {
+                let grace = chrono::Duration::from_std(config.schedule.grace()).unwrap_or_default();
+                if Utc::now() > next + grace + STUCK_AFTER {
+                    why.push(format!(
+                        "the scheduler is stuck: the event of {} has not been handled",
+                        crate::schedule::local_time(next, config.schedule.timezone())
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Says so when no replica holds the lease of a shared store.
+pub fn no_active_replica(replicas: &crate::store::election::Replicas) -> Option<String> {
+    match &replicas.leader {
+        Some((_, _, left)) if *left > 0.0 => None,
+        _ => Some(format!(
+            "no replica is active ({} replica(s) seen in the last minute): nothing is posted until one is",
+            replicas.seen.len()
+        )),
+    }
 }
 
 /// How long after a slot its records must be in the state store: they are

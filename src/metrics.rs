@@ -50,6 +50,9 @@ pub struct States {
     /// (network kind, requests left in its rate-limit window)
     pub rate_limit_remaining: Vec<(String, u64)>,
     pub store_bytes: Option<u64>,
+    /// On a replica of a shared store: its epoch as the active one, or 0
+    /// as a standby.
+    pub replica_active: Option<i64>,
 }
 
 impl Metrics {
@@ -159,6 +162,22 @@ impl Metrics {
                 "store_bytes",
                 "Size of the state store (state.db and its WAL)",
                 g,
+            );
+        }
+        if let Some(epoch) = states.replica_active {
+            let active: Gauge = Gauge::default();
+            active.set(i64::from(epoch > 0));
+            registry.register(
+                "replica_active",
+                "1 on the replica that is active on the shared store, 0 on a standby (alert when the sum over replicas is 0)",
+                active,
+            );
+            let e: Gauge = Gauge::default();
+            e.set(epoch);
+            registry.register(
+                "replica_epoch",
+                "The election this replica won (its fencing epoch), 0 on a standby",
+                e,
             );
         }
         let mut out = String::new();

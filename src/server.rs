@@ -116,14 +116,27 @@ async fn readyz(State(campaign): State<Arc<Campaign>>) -> Response {
     let verdict = tokio::task::spawn_blocking(move || {
         let config = campaign.config();
         let daemon = DaemonStatus::read(&config.data_dir);
-        health::health(config, campaign.store(), daemon.as_ref())
+        let verdict = health::health(config, campaign.store(), daemon.as_ref())?;
+        Ok::<_, crate::store::StoreError>((verdict, replica(&campaign)?))
     })
     .await;
+    let with_replica = |mut body: serde_json::Value, replica: Option<serde_json::Value>| {
+        if let Some(r) = replica {
+            body["replica"] = r;
+        }
+        body
+    };
     match verdict {
-        Ok(Ok(None)) => json(StatusCode::OK, serde_json::json!({ "ready": true })),
-        Ok(Ok(Some(why))) => json(
+        Ok(Ok((None, replica))) => json(
+            StatusCode::OK,
+            with_replica(serde_json::json!({ "ready": true }), replica),
+        ),
+        Ok(Ok((Some(why), replica))) => json(
             StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({ "ready": false, "reason": why }),
+            with_replica(
+                serde_json::json!({ "ready": false, "reason": why }),
+                replica,
+            ),
         ),
         Ok(Err(e)) => json(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -134,6 +147,26 @@ async fn readyz(State(campaign): State<Arc<Campaign>>) -> Response {
             serde_json::json!({ "ready": false, "reason": "the health check did not finish" }),
         ),
     }
+}
+
+/// On a replica of a shared store: whether it is the active one, and which
+/// is. A standby is ready too: ready to take over.
+fn replica(campaign: &Campaign) -> Result<Option<serde_json::Value>, crate::store::StoreError> {
+    let Some(pg) = campaign.store().postgres() else {
+        return Ok(None);
+    };
+    let replicas = pg.replicas()?;
+    let me = pg.standing().map(|s| (s.me().to_string(), s.term()));
+    Ok(Some(serde_json::json!({
+        "this": me.as_ref().map(|(m, _)| m.clone()),
+        "role": match &me {
+            Some((_, Some(_))) => "active",
+            Some((_, None)) => "standby",
+            None => "not a replica",
+        },
+        "active": replicas.leader.as_ref().filter(|l| l.2 > 0.0).map(|l| l.0.clone()),
+        "epoch": replicas.leader.as_ref().map(|l| l.1),
+    })))
 }
 
 async fn metrics(State(campaign): State<Arc<Campaign>>) -> Response {
@@ -185,11 +218,17 @@ fn states(campaign: &Campaign) -> States {
         let wal = db.with_extension("db-wal");
         size(db).map(|b| b + size(&wal).unwrap_or(0))
     });
+    let replica_active = campaign
+        .store()
+        .postgres()
+        .and_then(|pg| pg.standing())
+        .map(|s| s.term().map_or(0, |t| t.epoch));
     States {
         next_slot_seconds,
         paused,
         rate_limit_remaining,
         store_bytes,
+        replica_active,
     }
 }
 

@@ -28,19 +28,10 @@ pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliE
         });
     }
     let tz = config.schedule.timezone();
-    match &daemon {
-        Some(d) if d.running && process_alive(d.pid) => {
-            println!(
-                "daemon:     running (pid {}, since {})",
-                d.pid,
-                local_time(d.started_at, tz)
-            )
-        }
-        Some(d) => println!(
-            "daemon:     not running (last seen {})",
-            local_time(d.updated_at, tz)
-        ),
-        None => println!("daemon:     not running"),
+    if let Some(pg) = store.postgres() {
+        print_replicas(pg)?;
+    } else {
+        print_daemon(daemon.as_ref(), tz);
     }
     println!("health:     {}", unhealthy.as_deref().unwrap_or("healthy"));
     match config.schedule.next_after(Utc::now()) {
@@ -146,4 +137,44 @@ fn which(i: &Intent, tz: chrono_tz::Tz) -> String {
         i.message_id.as_deref().unwrap_or("-"),
         i.lang.as_ref().map(|l| l.as_str()).unwrap_or("-"),
     )
+}
+
+/// This data folder's daemon (SQLite store).
+fn print_daemon(daemon: Option<&DaemonStatus>, tz: chrono_tz::Tz) {
+    match daemon {
+        Some(d) if d.running && process_alive(d.pid) => {
+            println!(
+                "daemon:     running (pid {}, since {})",
+                d.pid,
+                local_time(d.started_at, tz)
+            )
+        }
+        Some(d) => println!(
+            "daemon:     not running (last seen {})",
+            local_time(d.updated_at, tz)
+        ),
+        None => println!("daemon:     not running"),
+    }
+}
+
+/// The replicas sharing a PostgreSQL store: which is active, which wait.
+fn print_replicas(pg: &crate::store::postgres::PgStore) -> Result<(), CliError> {
+    let replicas = pg.replicas()?;
+    println!("store:      {} (shared by the replicas below)", pg.place());
+    let who = |owner: &str| {
+        crate::lease::Owner::parse(owner).map_or_else(|| owner.to_string(), |o| o.describe())
+    };
+    match &replicas.leader {
+        Some((owner, epoch, left)) if *left > 0.0 => println!(
+            "replicas:   active: {} (epoch {epoch}; its lease holds {left:.1} s more)",
+            who(owner)
+        ),
+        _ => println!("replicas:   NONE ACTIVE: no replica holds the lease, nothing is posted"),
+    }
+    for (owner, active, ago) in &replicas.seen {
+        if !active {
+            println!("            standby: {} (seen {ago:.1} s ago)", who(owner));
+        }
+    }
+    Ok(())
 }

@@ -194,6 +194,18 @@ pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Closing the client blocks on its runtime: off tokio's threads.
+        let client = self
+            .client
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        off_runtime(move || drop(client));
+    }
+}
+
 impl PgStore {
     /// Connects to the database at `url` and brings its schema up to date.
     pub fn open(url: &crate::config::Secret) -> Result<PgStore, StoreError> {
@@ -288,6 +300,11 @@ impl PgStore {
         let _ = self.fence.set(standing);
     }
 
+    /// This replica's standing in the election, on a replica of `run`.
+    pub fn standing(&self) -> Option<&Arc<Standing>> {
+        self.fence.get()
+    }
+
     /// Whether this process may send now: not a replica, or the active one
     /// within its term.
     pub fn may_send(&self) -> bool {
@@ -301,6 +318,8 @@ impl PgStore {
         let found = self
             .with_client(|c| {
                 let mut tx = c.transaction()?;
+                // "already exists, skipping" is no news.
+                tx.batch_execute("SET LOCAL client_min_messages = warning")?;
                 tx.execute("SELECT pg_advisory_xact_lock($1)", &[&(WRITER_LOCK + 1)])?;
                 tx.batch_execute(
                     "CREATE TABLE IF NOT EXISTS campaign_bot_schema (version BIGINT NOT NULL)",
