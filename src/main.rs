@@ -89,7 +89,12 @@ fn main() -> ExitCode {
             return ExitCode::from(commands::exit::PROBLEM);
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    let result = runtime.block_on(dispatch(cli));
+    // A blocking call still stuck on a cut database connection (a replica
+    // that lost its term that way) must not hold the exit until the
+    // connection times out: everything it would write is fenced.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("campaign-bot: {e}");

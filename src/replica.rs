@@ -104,7 +104,11 @@ pub async fn serve(
                     }
                 })
             };
-            let mut run = tokio::spawn(daemon::run(campaign.clone(), options.clone(), term_over.clone()));
+            let mut run = tokio::spawn(daemon::run(
+                campaign.clone(),
+                options.clone(),
+                term_over.clone(),
+            ));
             let mut watch = watch;
             let lost = tokio::select! {
                 r = &mut run => {
@@ -129,8 +133,20 @@ pub async fn serve(
     };
     stop.store(true, Ordering::SeqCst);
     // The election's thread gives the lease up (after the daemon stopped,
-    // so that nothing is in flight when a standby takes over).
-    let _ = tokio::task::spawn_blocking(move || election.join()).await;
+    // so that nothing is in flight when a standby takes over). Cut off from
+    // the database it may be stuck in a call until the connection times
+    // out: a term already lost has nothing to give up, so that is not
+    // waited for.
+    let give_up = if ended == Ended::LostLease {
+        Duration::from_secs(1)
+    } else {
+        SHUTDOWN_WAIT
+    };
+    let _ = tokio::time::timeout(
+        give_up,
+        tokio::task::spawn_blocking(move || election.join()),
+    )
+    .await;
     status(false).write(&options.data_dir);
     Ok(ended)
 }
