@@ -224,7 +224,12 @@ pub enum StoreAction {
         /// The database URL (postgres://USER:PASSWORD@HOST:PORT/DB). It is
         /// seen by other users of this machine in the process list: prefer
         /// --to-env.
-        #[arg(long, value_name = "URL", conflicts_with = "to_env", required_unless_present = "to_env")]
+        #[arg(
+            long,
+            value_name = "URL",
+            conflicts_with = "to_env",
+            required_unless_present = "to_env"
+        )]
         to: Option<String>,
         /// The environment variable that holds the database URL.
         #[arg(long, value_name = "NAME")]

@@ -50,7 +50,7 @@ fn start(config: &Config, from: Option<&str>) -> Result<Start, CliError> {
             (store.rotations(config.target_names())?, store.cursor()?)
         } else {
             (BTreeMap::new(), None)
-    };
+        };
     let now = Utc::now().max(cursor.unwrap_or(DateTime::<Utc>::MIN_UTC));
     let from = match from {
         None => now,

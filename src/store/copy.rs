@@ -56,7 +56,9 @@ pub fn copy(from: &Store, to: &Store) -> Result<Copied, StoreError> {
         ));
     };
     let Some(pg) = to.postgres() else {
-        return Err(StoreError::Copy("the target is not a PostgreSQL store".into()));
+        return Err(StoreError::Copy(
+            "the target is not a PostgreSQL store".into(),
+        ));
     };
     let held = to.read(|db| {
         let mut held = Vec::new();

@@ -192,7 +192,9 @@ pub fn campaign(
                 standing.set(None);
                 match step_down(&mut Pg(c), &me, t) {
                     Ok(()) => tracing::info!(epoch = t, "gave up the active replica's lease"),
-                    Err(e) => tracing::warn!(error = %e, "cannot give up the lease; it runs out by itself"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot give up the lease; it runs out by itself")
+                    }
                 }
             }
             return;
@@ -216,8 +218,13 @@ pub fn campaign(
                 failing_since = None;
                 if now != was {
                     match (was, now) {
-                        (_, Some(e)) => tracing::info!(epoch = e, "this replica is the active one now"),
-                        (Some(e), None) => tracing::warn!(epoch = e, "this replica lost the lease: another is active"),
+                        (_, Some(e)) => {
+                            tracing::info!(epoch = e, "this replica is the active one now")
+                        }
+                        (Some(e), None) => tracing::warn!(
+                            epoch = e,
+                            "this replica lost the lease: another is active"
+                        ),
                         (None, None) => {}
                     }
                     changed(now);

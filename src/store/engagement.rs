@@ -1,11 +1,11 @@
 //! Engagement: when each published post is checked next, the counts of
 //! each check, and each target's daily follower count.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use super::intents::{INTENT_COLUMNS, Intent, parse_time, row_to_intent};
 use super::sql::args;
 use super::{Store, StoreError, keys};
 use crate::model::Counts;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// When a post's next engagement check may be made, and by when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

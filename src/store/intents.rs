@@ -1,12 +1,12 @@
 //! Intents: the record of each (slot, target) — written before anything is
 //! sent — its claim by the process sending it, and its outcome.
 
-use chrono::{DateTime, Utc};
 use super::sql::{Db, DbError, Row, Value, args};
 use super::{CheckWindow, Store, StoreError, election, get_rotation, lease, put_rotation};
 use crate::lease::Owner;
 use crate::model::{Lang, Post, PostMedia, Published, Slot};
 use crate::rotation::RotationState;
+use chrono::{DateTime, Utc};
 
 /// Where an intent stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

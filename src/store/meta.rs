@@ -1,9 +1,9 @@
 //! Small facts kept by key: the schedule cursor, pauses, cached limits,
 //! what publishers keep (see [`super::Kept`]).
 
-use chrono::{DateTime, Utc};
 use super::sql::args;
 use super::{Store, StoreError, keys};
+use chrono::{DateTime, Utc};
 
 impl Store {
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -36,8 +36,8 @@ use crate::rotation::RotationState;
 
 pub mod backup;
 pub mod copy;
-mod engagement;
 pub mod election;
+mod engagement;
 mod intents;
 mod meta;
 pub mod postgres;
@@ -306,7 +306,10 @@ pub struct Store {
 }
 
 enum Backend {
-    Sqlite { path: PathBuf, conn: Mutex<Connection> },
+    Sqlite {
+        path: PathBuf,
+        conn: Mutex<Connection>,
+    },
     Postgres(postgres::PgStore),
 }
 

@@ -309,8 +309,11 @@ mod tests {
         db.exec("CREATE TABLE t (a INTEGER, b TEXT)", &[]).unwrap();
         db.exec("INSERT INTO t VALUES (?1, ?2)", args![7i64, "é"])
             .unwrap();
-        db.exec("INSERT INTO t VALUES (?1, ?2)", args![None::<i64>, None::<&str>])
-            .unwrap();
+        db.exec(
+            "INSERT INTO t VALUES (?1, ?2)",
+            args![None::<i64>, None::<&str>],
+        )
+        .unwrap();
         let rows = db.rows("SELECT a, b FROM t ORDER BY a", &[]).unwrap();
         assert_eq!(rows[0].opt_int(0).unwrap(), None);
         assert_eq!(rows[1].int(0).unwrap(), 7);
