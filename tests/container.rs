@@ -255,46 +255,56 @@ fn block_scalar(manifest: &str, key: &str) -> String {
 
 /// The Kubernetes manifests' configuration is one the bot loads, and each
 /// secret file it names is a key of the Secret, where the Deployment mounts
-/// it.
+/// it: the one replica on SQLite, and the two on PostgreSQL (whose store URL
+/// is such a file too).
 #[test]
 fn the_kubernetes_configuration_loads_and_names_the_mounted_secrets() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes");
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-    let toml = block_scalar(&read("configmap.yaml"), "local.toml");
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("local.toml");
-    std::fs::write(&file, toml).unwrap();
-    let config = campaign_bot::config::Config::load(&campaign_bot::config::Sources {
-        file: Some(file),
-        env: Some(Default::default()),
-    })
-    .unwrap_or_else(|e| panic!("deploy/kubernetes/configmap.yaml: {e}"));
-    assert_eq!(
-        config.target_names().collect::<Vec<_>>(),
-        ["bluesky", "mastodon"]
-    );
-    assert_eq!(
-        config.listen.map(|a| a.port()),
-        Some(9184),
-        "the probes' port"
-    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes");
+    for (dir, replicas) in [(root.clone(), 1), (root.join("replicas"), 2)] {
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+        let toml = block_scalar(&read("configmap.yaml"), "local.toml");
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("local.toml");
+        std::fs::write(&file, toml).unwrap();
+        let config = campaign_bot::config::Config::load(&campaign_bot::config::Sources {
+            file: Some(file),
+            env: Some(Default::default()),
+        })
+        .unwrap_or_else(|e| panic!("{}/configmap.yaml: {e}", dir.display()));
+        assert_eq!(
+            config.target_names().collect::<Vec<_>>(),
+            ["bluesky", "mastodon"]
+        );
+        assert_eq!(
+            config.listen.map(|a| a.port()),
+            Some(9184),
+            "the probes' port"
+        );
 
-    let deployment = read("deployment.yaml");
-    assert!(deployment.contains("mountPath: /run/secrets/campaign-bot\n"));
-    assert!(deployment.contains("mountPath: /app/config/local.toml\n"));
-    let secret = read("secret.example.yaml");
-    for t in &config.targets {
-        for source in t.network.secrets() {
+        let deployment = read("deployment.yaml");
+        assert!(deployment.contains("mountPath: /run/secrets/campaign-bot\n"));
+        assert!(deployment.contains("mountPath: /app/config/local.toml\n"));
+        assert!(deployment.contains(&format!("replicas: {replicas}\n")));
+        let secret = read("secret.example.yaml");
+        let mut files: Vec<(String, &campaign_bot::secret::SecretSource)> = config
+            .targets
+            .iter()
+            .flat_map(|t| t.network.secrets().into_iter().map(|s| (t.name.clone(), s)))
+            .collect();
+        match &config.store {
+            Some(store) => files.push(("[store]".into(), &store.url)),
+            None => assert_eq!(replicas, 1, "two replicas need the shared store"),
+        }
+        for (name, source) in files {
             let campaign_bot::secret::SecretSource::File(path) = source else {
-                panic!("{}: a secret from a file, as the Secret mounts it", t.name);
+                panic!("{name}: a secret from a file, as the Secret mounts it");
             };
             let key = path
                 .strip_prefix("/run/secrets/campaign-bot")
-                .unwrap_or_else(|_| panic!("{}: {} is not in the mount", t.name, path.display()));
+                .unwrap_or_else(|_| panic!("{name}: {} is not in the mount", path.display()));
             assert!(
                 secret.contains(&format!("\n  {}: ", key.display())),
-                "{}: the Secret has no key {}",
-                t.name,
+                "{name}: the Secret has no key {}",
                 key.display()
             );
         }
