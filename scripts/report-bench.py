@@ -5,6 +5,10 @@ default ages, in three languages with texts of real length. Prints the
 median wall time [min-max] of RUNS runs of each output, as JSON.
 
 Usage: scripts/report-bench.py BINARY [TARGETS] [RUNS]
+       scripts/report-bench.py --generate BINARY DATA_DIR [TARGETS]
+The second form only writes the year of history into DATA_DIR (targets
+t000, t001… of kind outbox; tests/shared_store.rs moves it into PostgreSQL)
+and prints its counts as JSON.
 """
 import json
 import os
@@ -71,6 +75,12 @@ def generate(binary, data, targets):
 
 
 def main():
+    if sys.argv[1] == "--generate":
+        binary, data = str(Path(sys.argv[2]).resolve()), Path(sys.argv[3])
+        targets = int(sys.argv[4]) if len(sys.argv) > 4 else 100
+        posts, checks = generate(binary, data, targets)
+        print(json.dumps({"targets": targets, "posts": posts, "checks": checks}))
+        return
     binary = str(Path(sys.argv[1]).resolve())
     targets = int(sys.argv[2]) if len(sys.argv) > 2 else 100
     runs = int(sys.argv[3]) if len(sys.argv) > 3 else 5
