@@ -310,7 +310,9 @@ enum Backend {
         path: PathBuf,
         conn: Mutex<Connection>,
     },
-    Postgres(postgres::PgStore),
+    /// Boxed: its client and configuration are large beside SQLite's
+    /// connection, and a store is made once.
+    Postgres(Box<postgres::PgStore>),
 }
 
 impl Store {
@@ -359,7 +361,7 @@ impl Store {
     /// if no other replica has).
     pub fn open_postgres(url: &crate::config::Secret) -> Result<Store, StoreError> {
         Ok(Store {
-            backend: Backend::Postgres(postgres::PgStore::open(url)?),
+            backend: Backend::Postgres(Box::new(postgres::PgStore::open(url)?)),
             work: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -674,7 +676,7 @@ mod tests {
 
     #[test]
     fn a_slot_is_recorded_once_per_target() {
-        each_store(|store, slot, now| a_slot_is_recorded_once_per_target_on(store, slot, now));
+        each_store(a_slot_is_recorded_once_per_target_on);
     }
 
     fn a_slot_is_recorded_once_per_target_on(store: &Store, slot: &Slot, now: DateTime<Utc>) {
@@ -718,7 +720,7 @@ mod tests {
 
     #[test]
     fn a_pending_intent_is_sent_by_one_live_process_at_a_time() {
-        each_store(|store, slot, now| one_live_sender_on(store, slot, now));
+        each_store(one_live_sender_on);
     }
 
     fn one_live_sender_on(store: &Store, slot: &Slot, now: DateTime<Utc>) {
