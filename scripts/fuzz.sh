@@ -4,6 +4,7 @@
 # and the bad-input corpus. A crash leaves its input in
 # fuzz/artifacts/TARGET/ and fails the script.
 #   scripts/fuzz.sh [SECONDS] [--dev]
+#   scripts/fuzz.sh build [--dev]     only installs cargo-fuzz and builds
 # The test script runs it with 30 --dev: a development build (no
 # optimisation) is several times quicker to compile, which is most of a
 # short run; longer runs (BENCHMARKS.md) leave --dev out.
@@ -44,6 +45,7 @@ declare -A MAX_LEN=([post_file]=8192 [render]=4096)
 
 cd fuzz && mkdir -p logs
 cargo +nightly fuzz build "${PROFILE[@]}"
+[ "$SECONDS_EACH" = build ] && exit 0
 for target in post_file render; do
   echo "fuzzing $target for $SECONDS_EACH s (inputs up to ${MAX_LEN[$target]} bytes) …"
   cargo +nightly fuzz run "${PROFILE[@]}" "$target" "corpus/$target" -- \

@@ -16,6 +16,9 @@ mkdir -p "$DIR"
 if [ ! -d "$DIR/data" ]; then
   as_pg "$PGBIN/initdb" -D "$DIR/data" -A trust -U bot -E UTF8 --no-sync >"$DIR/initdb.log" 2>&1
 fi
-as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/postgres.log" -w -t 60 \
-  -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+# Already running (a developer's earlier run): use it.
+if ! as_pg "$PGBIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1; then
+  as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/postgres.log" -w -t 60 \
+    -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+fi
 echo "postgres://bot@127.0.0.1:$PORT/postgres?sslmode=disable"
