@@ -16,6 +16,9 @@
 #   size      the release binary
 # Usage: scripts/bench.sh [--quick]   (--quick: 10 s idle, 3 runs, 5 slots;
 # the full run takes about 25 minutes)
+# BENCH_BIN=PATH measures that binary instead of building this tree (to
+# compare with an earlier commit's build; the engagement budget is still
+# this tree's, from `cargo bench`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -28,9 +31,15 @@ need() { command -v "$1" >/dev/null || { export DEBIAN_FRONTEND=noninteractive; 
 need toot toot
 [ -x /usr/bin/time ] || need /usr/bin/time time
 
-echo "building (release) …" >&2
-cargo build --release --locked -q
-BIN=$ROOT/target/release/campaign-bot
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$(realpath "$BENCH_BIN")
+  WHAT="binary $BIN"
+else
+  echo "building (release) …" >&2
+  cargo build --release --locked -q
+  BIN=$ROOT/target/release/campaign-bot
+  WHAT="commit $(git rev-parse --short HEAD)"
+fi
 # Measured now: `cargo bench` (the engagement budget, below) builds the
 # binary again with unwinding, which benches need.
 SIZE=$(stat -c %s "$BIN")
@@ -187,7 +196,7 @@ echo "budget: 30 simulated days …" >&2
 BUDGET=$(cargo bench --locked -q --bench engagement_budget 2>/dev/null | grep "engagement calls")
 
 
-printf '\n%s\n' "campaign-bot benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
+printf '\n%s\n' "campaign-bot benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), $WHAT, $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
 printf '| %-48s | %-30s | %-26s |\n' "measure" "result" "goal"
 printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..50})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..28})"
 printf '| %-48s | %-30s | %-26s |\n' "idle: RSS after ${IDLE_SECS} s (peak)" "$((RSS / 1024)).$(( (RSS % 1024) * 10 / 1024 )) MB ($((HWM / 1024)).$(( (HWM % 1024) * 10 / 1024 )) MB)" "<= 10 MiB"

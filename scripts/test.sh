@@ -140,8 +140,9 @@ export CAMPAIGN_BOT_TEST_PG_URL
 ( nice -n 19 bash scripts/fuzz.sh build --dev >"$LOGS/fuzz-build.log" 2>&1 ) &
 FUZZ_BUILD_PID=$!
 
+# --no-fail-fast: every suite runs, and every failure is listed at the end.
 stage "tests (cargo test; the fuzzing build beside them)"
-cargo test --locked
+cargo test --locked --no-fail-fast
 
 stage "waiting for the fuzzing build"
 wait "$FUZZ_BUILD_PID" || { tail -n 40 "$LOGS/fuzz-build.log" >&2; exit 1; }

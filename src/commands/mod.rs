@@ -128,7 +128,7 @@ pub fn open_targets(
     let store = Arc::new(if dry_run {
         Store::open(&data_dir(config, dry_run))?
     } else {
-        Store::for_config(config)?
+        open_store(config)?
     });
     Ok(Arc::new(Targets::build(config, store, dry_run, clock)))
 }
@@ -151,7 +151,22 @@ pub fn existing_store(config: &Config) -> Result<Option<Store>, CliError> {
     if config.store.is_none() && !config.data_dir.join(crate::store::FILE_NAME).exists() {
         return Ok(None);
     }
-    Ok(Some(Store::for_config(config)?))
+    Ok(Some(open_store(config)?))
+}
+
+/// The store `config` names: its PostgreSQL database when `[store]`
+/// gives one, else SQLite in `data_dir` (created if need be).
+pub fn open_store(config: &Config) -> Result<Store, CliError> {
+    Ok(match &config.store {
+        Some(store) => {
+            let url = store
+                .url
+                .resolve()
+                .map_err(|e| crate::store::StoreError::Url(e.to_string()))?;
+            Store::open_postgres(&url)?
+        }
+        None => Store::open(&config.data_dir)?,
+    })
 }
 
 /// Limits without network access: cached from the server, or the defaults.

@@ -9,10 +9,10 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::health::{DaemonStatus, health, process_alive};
 use crate::publish::network;
-use crate::store::{Intent, Store};
+use crate::store::Intent;
 
 pub async fn status(config: &Config, health_only: bool) -> Result<ExitCode, CliError> {
-    let store = Store::for_config(config)?;
+    let store = super::open_store(config)?;
     let daemon = DaemonStatus::read(&config.data_dir);
     let unhealthy = health(config, &store, daemon.as_ref())?;
     if health_only {

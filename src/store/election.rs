@@ -201,7 +201,7 @@ pub fn campaign(
         }
         let round = (|| -> Result<Option<i64>, DbError> {
             if client.as_ref().is_none_or(|c| c.is_closed()) {
-                client = Some(super::postgres::connect(&config)?);
+                client = Some(super::pg_connect::connect(&config)?);
             }
             let db = &mut Pg(client.as_mut().expect("connected above"));
             let asked_at = Instant::now();

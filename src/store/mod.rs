@@ -40,6 +40,7 @@ pub mod election;
 mod engagement;
 mod intents;
 mod meta;
+mod pg_connect;
 pub mod postgres;
 pub(crate) mod sql;
 
@@ -359,26 +360,11 @@ impl Store {
 
     /// Opens the PostgreSQL store at `url` (connecting, and migrating it
     /// if no other replica has).
-    pub fn open_postgres(url: &crate::config::Secret) -> Result<Store, StoreError> {
+    pub fn open_postgres(url: &crate::secret::Secret) -> Result<Store, StoreError> {
         Ok(Store {
             backend: Backend::Postgres(Box::new(postgres::PgStore::open(url)?)),
             work: Arc::new(AtomicU64::new(0)),
         })
-    }
-
-    /// The store `config` names: its PostgreSQL database when `[store]`
-    /// gives one, else SQLite in `data_dir`.
-    pub fn for_config(config: &crate::config::Config) -> Result<Store, StoreError> {
-        match &config.store {
-            Some(store) => {
-                let url = store
-                    .url
-                    .resolve()
-                    .map_err(|e| StoreError::Url(e.to_string()))?;
-                Store::open_postgres(&url)
-            }
-            None => Store::open(&config.data_dir),
-        }
     }
 
     /// The connection's settings, then the schema.

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use super::StoreError;
 use super::election::{self, Standing};
+use super::pg_connect::connect;
 use super::sql::{Db, DbError, Pg};
 
 /// The advisory lock every write transaction takes first (any fixed
@@ -166,21 +167,6 @@ pub fn place_of(config: &postgres::Config) -> String {
     format!("postgresql://{host}:{port}/{db}")
 }
 
-/// Connects over TLS when the server offers it (rustls, the web's roots;
-/// `sslmode=require` insists, `disable` never asks).
-pub fn connect(config: &postgres::Config) -> Result<postgres::Client, DbError> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the default TLS versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))?)
-}
-
 /// Runs `f` off tokio's threads when called from one (the synchronous
 /// client must not start its runtime inside tokio's).
 pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
@@ -208,7 +194,7 @@ impl Drop for PgStore {
 
 impl PgStore {
     /// Connects to the database at `url` and brings its schema up to date.
-    pub fn open(url: &crate::config::Secret) -> Result<PgStore, StoreError> {
+    pub fn open(url: &crate::secret::Secret) -> Result<PgStore, StoreError> {
         let config = parse_url(url.expose()).map_err(StoreError::Url)?;
         let store = PgStore {
             place: place_of(&config),
@@ -377,7 +363,7 @@ impl PgStore {
 /// For tests: a new, empty database on the server that
 /// `CAMPAIGN_BOT_TEST_PG_URL` names (the test script starts one), or
 /// `None` when the variable is not set.
-pub fn test_database() -> Option<crate::config::Secret> {
+pub fn test_database() -> Option<crate::secret::Secret> {
     let server = std::env::var("CAMPAIGN_BOT_TEST_PG_URL").ok()?;
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let name = format!(
@@ -407,7 +393,7 @@ pub fn test_database() -> Option<crate::config::Secret> {
         .get_password()
         .map(|p| format!(":{}", String::from_utf8_lossy(p)))
         .unwrap_or_default();
-    Some(crate::config::Secret::new(format!(
+    Some(crate::secret::Secret::new(format!(
         "postgres://{user}{password}@{host}:{port}/{name}?sslmode=disable"
     )))
 }
