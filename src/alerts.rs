@@ -39,6 +39,9 @@ pub enum Cause {
     Store,
     /// This target's token ends within a week and the bot cannot renew it.
     TokenExpiry(String),
+    /// This replica cannot reach the shared store (`[store]`): while no
+    /// replica can, none is active and nothing is posted.
+    SharedStore,
 }
 
 impl Cause {
@@ -48,6 +51,7 @@ impl Cause {
             Cause::Paused(t) => format!("paused:{t}"),
             Cause::Store => "store".into(),
             Cause::TokenExpiry(t) => format!("token-expiry:{t}"),
+            Cause::SharedStore => "shared-store".into(),
         }
     }
 }

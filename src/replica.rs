@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::alerts::{Alerts, Cause};
 use crate::campaign::Campaign;
 use crate::daemon::{self, RunOptions, SHUTDOWN_WAIT};
 use crate::health::DaemonStatus;
@@ -68,6 +69,13 @@ pub async fn serve(
         running,
         dry_run: options.dry_run,
     };
+    let served = CancellationToken::new();
+    tokio::spawn(alert_when_unreachable(
+        standing.clone(),
+        campaign.registry().alerts().clone(),
+        pg.place().to_string(),
+        served.clone(),
+    ));
     tracing::info!(
         replica = standing.me(),
         lease_seconds = lease.as_secs_f64(),
@@ -131,6 +139,7 @@ pub async fn serve(
             }
         }
     };
+    served.cancel();
     stop.store(true, Ordering::SeqCst);
     // The election's thread gives the lease up (after the daemon stopped,
     // so that nothing is in flight when a standby takes over). Cut off from
@@ -149,4 +158,42 @@ pub async fn serve(
     .await;
     status(false).write(&options.data_dir);
     Ok(ended)
+}
+
+/// Alerts (`[alerts]`) when this replica has not reached the shared store
+/// for longer than a lease and a look — then, if no replica can, none is
+/// active and nothing is posted — and says so again once it reaches it. A
+/// standby stays to tell it; an active replica cut off stops and starts
+/// again (the standbys, cut off too, raise the alert). All replicas dead is
+/// seen from outside: the `campaign_bot_replica_active` metric
+/// (docs/operations.md).
+async fn alert_when_unreachable(
+    standing: Arc<Standing>,
+    alerts: Alerts,
+    place: String,
+    served: CancellationToken,
+) {
+    let after = standing.lease() + election::STANDBY_POLL;
+    let mut raised = false;
+    loop {
+        tokio::select! {
+            _ = served.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        let gone = standing.since_reached();
+        if !raised && gone > after {
+            raised = true;
+            alerts.raise(
+                Cause::SharedStore,
+                format!(
+                    "This replica ({}) has not reached the shared store at {place} for {} s: while no replica can, none is active and nothing is posted. Check the database and the network to it; slots are posted late, within the grace, once a replica reaches it.",
+                    standing.me(),
+                    gone.as_secs()
+                ),
+            );
+        } else if raised && gone < after {
+            raised = false;
+            alerts.clear(Cause::SharedStore);
+        }
+    }
 }

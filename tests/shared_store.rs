@@ -372,3 +372,104 @@ fn a_bad_store_section_is_a_clear_error_that_hides_the_url() {
     }
     assert!(!dir.join("data/outbox.jsonl").exists(), "nothing sent");
 }
+
+/// `[alerts]` on replicas: when the shared store cannot be reached, the
+/// standby that stays says so (while no replica reaches it, none is active
+/// and nothing is posted), once, and says when it is reached again.
+#[test]
+fn a_replica_cut_off_from_the_shared_store_alerts_and_resolves() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let url = database();
+    let parsed = url::Url::parse(&url).unwrap();
+    let proxy = common::pg_proxy::Proxy::start(format!(
+        "{}:{}",
+        parsed.host_str().unwrap(),
+        parsed.port().unwrap_or(5432)
+    ));
+    let mut through = parsed.clone();
+    through.set_port(Some(proxy.port)).unwrap();
+    let through = through.to_string();
+    // The webhook's receiver on a runtime of its own (the database client
+    // of this test is synchronous).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let receiver = rt.block_on(async {
+        let receiver = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&receiver)
+            .await;
+        receiver
+    });
+    let hook = format!("{}/hook", receiver.uri());
+    let dir = common::workdir_with_text_posts();
+    let replicas: Vec<_> = (0..2)
+        .map(|i| {
+            bot(dir.path(), Some(&through))
+                .env("CAMPAIGN_BOT__DATA_DIR", dir.path().join(format!("data-{i}")))
+                .env("CAMPAIGN_BOT__STORE__LEASE", "3s")
+                .env("CAMPAIGN_BOT__ALERTS__WEBHOOK_ENV", "ALERT_HOOK")
+                .env("ALERT_HOOK", &hook)
+                .arg("run")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Both up: one active, one standby.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let begun = Instant::now();
+    loop {
+        let seen: i64 = db
+            .query_opt("SELECT COUNT(*) FROM replicas", &[])
+            .ok()
+            .flatten()
+            .map_or(0, |r| r.get(0));
+        if seen >= 2 {
+            break;
+        }
+        assert!(begun.elapsed() < Duration::from_secs(60), "the replicas did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    proxy.set_cut(true);
+    let firing = rt.block_on(wait_for(&receiver, 1));
+    proxy.set_cut(false);
+    let resolved = rt.block_on(wait_for(&receiver, 2));
+    for mut r in replicas {
+        let _ = Command::new("kill")
+            .args(["-TERM", &r.id().to_string()])
+            .status();
+        let _ = r.wait();
+    }
+    let bodies: Vec<serde_json::Value> = resolved
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(firing.len(), 1);
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[0]["status"], "firing");
+    assert_eq!(bodies[0]["cause"], "shared-store");
+    let text = bodies[0]["message"].as_str().unwrap();
+    assert!(text.contains("nothing is posted"), "{text}");
+    assert!(
+        text.contains(&format!("postgresql://127.0.0.1:{}/", proxy.port)),
+        "{text}"
+    );
+    assert_eq!(bodies[1]["status"], "resolved");
+    assert_eq!(bodies[1]["cause"], "shared-store");
+}
+
+/// The requests `receiver` got once there are `n` (or after 60 s).
+async fn wait_for(receiver: &wiremock::MockServer, n: usize) -> Vec<wiremock::Request> {
+    let begun = Instant::now();
+    loop {
+        let got = receiver.received_requests().await.unwrap_or_default();
+        if got.len() >= n || begun.elapsed() > Duration::from_secs(60) {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -51,6 +51,8 @@ pub struct Standing {
     me: String,
     lease: Duration,
     term: Mutex<Option<Term>>,
+    /// When the election last reached the database (or started).
+    reached: Mutex<Instant>,
 }
 
 impl Standing {
@@ -59,15 +61,23 @@ impl Standing {
             me,
             lease,
             term: Mutex::new(None),
+            reached: Mutex::new(Instant::now()),
         }
     }
 
-    pub fn me(&self) -> &str {
-        &self.me
+    /// How long since the election last reached the database: about a
+    /// second on a standby that reaches it (it looks every second), a
+    /// third of the lease on the active one; more when it cannot (a cut
+    /// connection may hang until the TCP timeout before it errs).
+    pub fn since_reached(&self) -> Duration {
+        self.reached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
     }
 
-    pub fn lease(&self) -> Duration {
-        self.lease
+    fn reached_now(&self) {
+        *self.reached.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     }
 
     /// The current term, if this replica is active and its term has not
@@ -216,6 +226,7 @@ pub fn campaign(
         match round {
             Ok(now) => {
                 failing_since = None;
+                standing.reached_now();
                 if now != was {
                     match (was, now) {
                         (_, Some(e)) => {

@@ -4,6 +4,7 @@
 
 pub mod container_server;
 pub mod fault_server;
+pub mod pg_proxy;
 
 use std::path::{Path, PathBuf};
 
