@@ -407,7 +407,10 @@ fn a_replica_cut_off_from_the_shared_store_alerts_and_resolves() {
     let replicas: Vec<_> = (0..2)
         .map(|i| {
             bot(dir.path(), Some(&through))
-                .env("CAMPAIGN_BOT__DATA_DIR", dir.path().join(format!("data-{i}")))
+                .env(
+                    "CAMPAIGN_BOT__DATA_DIR",
+                    dir.path().join(format!("data-{i}")),
+                )
                 .env("CAMPAIGN_BOT__STORE__LEASE", "3s")
                 .env("CAMPAIGN_BOT__ALERTS__WEBHOOK_ENV", "ALERT_HOOK")
                 .env("ALERT_HOOK", &hook)
@@ -430,7 +433,10 @@ fn a_replica_cut_off_from_the_shared_store_alerts_and_resolves() {
         if seen >= 2 {
             break;
         }
-        assert!(begun.elapsed() < Duration::from_secs(60), "the replicas did not start");
+        assert!(
+            begun.elapsed() < Duration::from_secs(60),
+            "the replicas did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 

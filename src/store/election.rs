@@ -65,6 +65,14 @@ impl Standing {
         }
     }
 
+    pub fn me(&self) -> &str {
+        &self.me
+    }
+
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
     /// How long since the election last reached the database: about a
     /// second on a standby that reaches it (it looks every second), a
     /// third of the lease on the active one; more when it cannot (a cut
