@@ -21,6 +21,7 @@
 
 mod common;
 
+use common::chaos::{Rng, Sky, sky};
 use common::pg_proxy::Proxy;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -63,42 +64,6 @@ const FAULTS: [Fault; 10] = [
     Fault::Partition,
     Fault::Pause,
 ];
-
-struct Sky {
-    pds: String,
-    handle: String,
-    password: String,
-    did: String,
-}
-
-fn sky() -> Sky {
-    let file = std::env::var("BSKY_ENV_FILE")
-        .unwrap_or_else(|_| "/var/tmp/campaign-bot/bsky-net/env".into());
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-        panic!("the local Bluesky network is not running ({file}: {e}); run scripts/test.sh")
-    });
-    let vars: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
-    Sky {
-        pds: vars["BSKY_PDS_URL"].to_string(),
-        handle: vars["BOT_HANDLE"].to_string(),
-        password: vars["BOT_PASSWORD"].to_string(),
-        did: vars["BOT_DID"].to_string(),
-    }
-}
-
-/// xorshift: random enough, and the same run every time.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn millis(&mut self, lo: u64, hi: u64) -> Duration {
-        Duration::from_millis(lo + self.next() % (hi - lo))
-    }
-}
 
 /// One replica: its own data folder and its own way to the database.
 struct Replica {

@@ -2,6 +2,7 @@
 //! in `../shared/fixtures/mastodon/`, served by wiremock.
 #![allow(dead_code)]
 
+pub mod chaos;
 pub mod container_server;
 pub mod fault_server;
 pub mod pg_proxy;
