@@ -98,7 +98,8 @@ pub async fn serve(
         Some(_) => {
             let term_over = shutdown.child_token();
             let watch = {
-                let (standing, term_over) = (standing.clone(), term_over.clone());
+                let (standing, term_over, served) =
+                    (standing.clone(), term_over.clone(), served.clone());
                 tokio::spawn(async move {
                     loop {
                         tokio::select! {
@@ -107,6 +108,9 @@ pub async fn serve(
                         }
                         if standing.term().is_none() {
                             term_over.cancel();
+                            // Leaving: an alert raised now would never be
+                            // resolved (the standbys tell it).
+                            served.cancel();
                             return true;
                         }
                     }
