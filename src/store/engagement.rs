@@ -221,23 +221,24 @@ impl Store {
         );
         self.read(|db| {
             let n = INTENT_COLUMNS.split(", ").count();
-            db.rows(&sql, &[])?
-                .iter()
-                .map(|r| {
-                    let count = |i: usize| r.opt_int(n + i).map(|v| v.map(|v| v.max(0) as u64));
-                    let counts = Counts {
-                        likes: r.int(n + 1)?.max(0) as u64,
-                        reposts: r.int(n + 2)?.max(0) as u64,
-                        replies: r.int(n + 3)?.max(0) as u64,
-                        quotes: count(4)?,
-                        views: count(5)?,
-                        clicks: count(6)?,
-                        shares: count(7)?,
-                        saves: count(8)?,
-                    };
-                    Ok((row_to_intent(r)?, parse_time(&r.text(n)?), counts))
-                })
-                .collect()
+            let mut out = Vec::new();
+            db.each(&sql, &[], &mut |r| {
+                let count = |i: usize| r.opt_int(n + i).map(|v| v.map(|v| v.max(0) as u64));
+                let counts = Counts {
+                    likes: r.int(n + 1)?.max(0) as u64,
+                    reposts: r.int(n + 2)?.max(0) as u64,
+                    replies: r.int(n + 3)?.max(0) as u64,
+                    quotes: count(4)?,
+                    views: count(5)?,
+                    clicks: count(6)?,
+                    shares: count(7)?,
+                    saves: count(8)?,
+                };
+                let checked_at = parse_time(&r.text(n)?);
+                out.push((row_to_intent(r)?, checked_at, counts));
+                Ok(())
+            })?;
+            Ok(out)
         })
     }
 }

@@ -461,7 +461,14 @@ impl Store {
         args: &[Value],
     ) -> Result<Vec<Intent>, StoreError> {
         let sql = format!("SELECT {INTENT_COLUMNS} FROM intents {tail}");
-        self.read(|db| db.rows(&sql, args)?.iter().map(row_to_intent).collect())
+        self.read(|db| {
+            let mut out = Vec::new();
+            db.each(&sql, args, &mut |r| {
+                out.push(row_to_intent(r)?);
+                Ok(())
+            })?;
+            Ok(out)
+        })
     }
 }
 
@@ -470,7 +477,6 @@ pub(super) fn get_intent(db: &mut dyn Db, key: &str) -> Result<Option<Intent>, D
         &format!("SELECT {INTENT_COLUMNS} FROM intents WHERE key = ?1"),
         args![key],
     )?
-    .as_ref()
     .map(row_to_intent)
     .transpose()
 }
@@ -482,32 +488,32 @@ pub(super) fn parse_time(s: &str) -> DateTime<Utc> {
 }
 
 /// The columns of [`INTENT_COLUMNS`], from the first of `r`.
-pub(super) fn row_to_intent(r: &Row) -> Result<Intent, DbError> {
+pub(super) fn row_to_intent(mut r: Row) -> Result<Intent, DbError> {
     Ok(Intent {
-        key: r.text(0)?,
+        key: r.take_text(0)?,
         slot: Slot {
-            at: parse_time(&r.text(2)?),
-            key: r.text(1)?,
+            at: parse_time(&r.take_text(2)?),
+            key: r.take_text(1)?,
         },
-        target: r.text(3)?,
-        message_id: r.opt_text(4)?,
-        lang: r.opt_text(5)?.and_then(|l| Lang::new(&l).ok()),
-        text: r.opt_text(6)?,
-        spoiler: r.opt_text(7)?,
-        state: IntentState::parse(&r.text(8)?).unwrap_or(IntentState::Failed),
-        remote_id: r.opt_text(9)?,
-        url: r.opt_text(10)?,
-        error: r.opt_text(11)?,
+        target: r.take_text(3)?,
+        message_id: r.take_opt_text(4)?,
+        lang: r.take_opt_text(5)?.and_then(|l| Lang::new(&l).ok()),
+        text: r.take_opt_text(6)?,
+        spoiler: r.take_opt_text(7)?,
+        state: IntentState::parse(&r.take_text(8)?).unwrap_or(IntentState::Failed),
+        remote_id: r.take_opt_text(9)?,
+        url: r.take_opt_text(10)?,
+        error: r.take_opt_text(11)?,
         attempts: r.int(12)?.clamp(0, u32::MAX as i64) as u32,
-        created_at: parse_time(&r.text(13)?),
-        updated_at: parse_time(&r.text(14)?),
-        published_at: r.opt_text(15)?.map(|t| parse_time(&t)),
+        created_at: parse_time(&r.take_text(13)?),
+        updated_at: parse_time(&r.take_text(14)?),
+        published_at: r.take_opt_text(15)?.map(|t| parse_time(&t)),
         next_check: r.int(16)?.max(0) as usize,
         gone: r.int(17)? != 0,
-        claim_owner: r.opt_text(18)?,
-        claim_until: r.opt_text(19)?.map(|t| parse_time(&t)),
+        claim_owner: r.take_opt_text(18)?,
+        claim_until: r.take_opt_text(19)?.map(|t| parse_time(&t)),
         media: r
-            .opt_text(20)?
+            .take_opt_text(20)?
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default(),
     })

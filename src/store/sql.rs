@@ -115,6 +115,24 @@ impl Row {
             }),
         }
     }
+    /// Like [`Row::opt_text`], but moves the text out of the row (the
+    /// column reads as NULL after): no copy, for rows read once.
+    pub fn take_opt_text(&mut self, i: usize) -> Result<Option<String>, DbError> {
+        match self.value(i)? {
+            Value::Text(_) => match std::mem::replace(&mut self.0[i], Value::Null) {
+                Value::Text(s) => Ok(Some(s)),
+                _ => unreachable!("matched as text above"),
+            },
+            _ => self.opt_text(i),
+        }
+    }
+    /// Like [`Row::text`], moving the text out of the row.
+    pub fn take_text(&mut self, i: usize) -> Result<String, DbError> {
+        self.take_opt_text(i)?.ok_or(DbError::Type {
+            column: i,
+            detail: "expected text, found NULL".into(),
+        })
+    }
     pub fn text(&self, i: usize) -> Result<String, DbError> {
         self.opt_text(i)?.ok_or(DbError::Type {
             column: i,
@@ -143,8 +161,23 @@ impl Row {
 pub trait Db {
     /// Runs a statement; the number of rows it changed.
     fn exec(&mut self, sql: &str, args: &[Value]) -> Result<usize, DbError>;
+    /// Runs a query and hands its rows to `f` one at a time, as they come
+    /// (a year of history is never held twice).
+    fn each(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        f: &mut dyn FnMut(Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError>;
     /// Runs a query; its rows.
-    fn rows(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>, DbError>;
+    fn rows(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>, DbError> {
+        let mut out = Vec::new();
+        self.each(sql, args, &mut |r| {
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
+    }
     /// The first row of a query, if any.
     fn row(&mut self, sql: &str, args: &[Value]) -> Result<Option<Row>, DbError> {
         Ok(self.rows(sql, args)?.into_iter().next())
@@ -172,12 +205,16 @@ impl Db for Sqlite<'_> {
         let mut stmt = self.0.prepare_cached(sql)?;
         Ok(stmt.execute(rusqlite::params_from_iter(args))?)
     }
-    fn rows(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>, DbError> {
+    fn each(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        f: &mut dyn FnMut(Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
         use rusqlite::types::ValueRef;
         let mut stmt = self.0.prepare_cached(sql)?;
         let n = stmt.column_count();
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
-        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let mut row = Vec::with_capacity(n);
             for i in 0..n {
@@ -194,9 +231,9 @@ impl Db for Sqlite<'_> {
                     }
                 });
             }
-            out.push(Row(row));
+            f(Row(row))?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -253,30 +290,34 @@ impl<C: postgres::GenericClient> Db for Pg<'_, C> {
     fn exec(&mut self, sql: &str, args: &[Value]) -> Result<usize, DbError> {
         Ok(self.0.execute(to_pg(sql).as_str(), &pg_args(args))? as usize)
     }
-    fn rows(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>, DbError> {
+    fn each(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        f: &mut dyn FnMut(Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
         use postgres::types::Type;
         let rows = self.0.query(to_pg(sql).as_str(), &pg_args(args))?;
-        rows.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| {
-                        let ty = r.columns()[i].type_();
-                        Ok(if *ty == Type::INT8 {
-                            r.try_get::<_, Option<i64>>(i)?.into()
-                        } else if *ty == Type::INT4 {
-                            r.try_get::<_, Option<i32>>(i)?.map(i64::from).into()
-                        } else if *ty == Type::INT2 {
-                            r.try_get::<_, Option<i16>>(i)?.map(i64::from).into()
-                        } else if *ty == Type::BOOL {
-                            r.try_get::<_, Option<bool>>(i)?.map(i64::from).into()
-                        } else {
-                            r.try_get::<_, Option<String>>(i)?.into()
-                        })
+        for r in &rows {
+            let row = (0..r.len())
+                .map(|i| {
+                    let ty = r.columns()[i].type_();
+                    Ok(if *ty == Type::INT8 {
+                        r.try_get::<_, Option<i64>>(i)?.into()
+                    } else if *ty == Type::INT4 {
+                        r.try_get::<_, Option<i32>>(i)?.map(i64::from).into()
+                    } else if *ty == Type::INT2 {
+                        r.try_get::<_, Option<i16>>(i)?.map(i64::from).into()
+                    } else if *ty == Type::BOOL {
+                        r.try_get::<_, Option<bool>>(i)?.map(i64::from).into()
+                    } else {
+                        r.try_get::<_, Option<String>>(i)?.into()
                     })
-                    .collect::<Result<Vec<_>, DbError>>()
-                    .map(Row)
-            })
-            .collect()
+                })
+                .collect::<Result<Vec<_>, DbError>>()?;
+            f(Row(row))?;
+        }
+        Ok(())
     }
 }
 
