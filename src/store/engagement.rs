@@ -221,8 +221,7 @@ impl Store {
         );
         self.read(|db| {
             let n = INTENT_COLUMNS.split(", ").count();
-            let mut out = Vec::new();
-            db.each(&sql, &[], &mut |r| {
+            db.map_rows(&sql, &[], |r| {
                 let count = |i: usize| r.opt_int(n + i).map(|v| v.map(|v| v.max(0) as u64));
                 let counts = Counts {
                     likes: r.int(n + 1)?.max(0) as u64,
@@ -235,10 +234,8 @@ impl Store {
                     saves: count(8)?,
                 };
                 let checked_at = parse_time(&r.text(n)?);
-                out.push((row_to_intent(r)?, checked_at, counts));
-                Ok(())
-            })?;
-            Ok(out)
+                Ok((row_to_intent(r)?, checked_at, counts))
+            })
         })
     }
 }

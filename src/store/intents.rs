@@ -461,14 +461,7 @@ impl Store {
         args: &[Value],
     ) -> Result<Vec<Intent>, StoreError> {
         let sql = format!("SELECT {INTENT_COLUMNS} FROM intents {tail}");
-        self.read(|db| {
-            let mut out = Vec::new();
-            db.each(&sql, args, &mut |r| {
-                out.push(row_to_intent(r)?);
-                Ok(())
-            })?;
-            Ok(out)
-        })
+        self.read(|db| db.map_rows(&sql, args, row_to_intent))
     }
 }
 

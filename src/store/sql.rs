@@ -116,13 +116,10 @@ impl Row {
         }
     }
     /// Like [`Row::opt_text`], but moves the text out of the row (the
-    /// column reads as NULL after): no copy, for rows read once.
+    /// column reads as empty text after): no copy, for rows read once.
     pub fn take_opt_text(&mut self, i: usize) -> Result<Option<String>, DbError> {
-        match self.value(i)? {
-            Value::Text(_) => match std::mem::replace(&mut self.0[i], Value::Null) {
-                Value::Text(s) => Ok(Some(s)),
-                _ => unreachable!("matched as text above"),
-            },
+        match self.0.get_mut(i) {
+            Some(Value::Text(s)) => Ok(Some(std::mem::take(s))),
             _ => self.opt_text(i),
         }
     }
@@ -181,6 +178,23 @@ pub trait Db {
     /// The first row of a query, if any.
     fn row(&mut self, sql: &str, args: &[Value]) -> Result<Option<Row>, DbError> {
         Ok(self.rows(sql, args)?.into_iter().next())
+    }
+}
+
+impl dyn Db + '_ {
+    /// Runs a query and makes each row into a `T` as it comes.
+    pub fn map_rows<T>(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        mut f: impl FnMut(Row) -> Result<T, DbError>,
+    ) -> Result<Vec<T>, DbError> {
+        let mut out = Vec::new();
+        self.each(sql, args, &mut |r| {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out)
     }
 }
 
@@ -296,9 +310,10 @@ impl<C: postgres::GenericClient> Db for Pg<'_, C> {
         args: &[Value],
         f: &mut dyn FnMut(Row) -> Result<(), DbError>,
     ) -> Result<(), DbError> {
+        use postgres::fallible_iterator::FallibleIterator;
         use postgres::types::Type;
-        let rows = self.0.query(to_pg(sql).as_str(), &pg_args(args))?;
-        for r in &rows {
+        let mut rows = self.0.query_raw(to_pg(sql).as_str(), args.iter())?;
+        while let Some(r) = rows.next()? {
             let row = (0..r.len())
                 .map(|i| {
                     let ty = r.columns()[i].type_();
