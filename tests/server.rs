@@ -83,13 +83,10 @@ async fn the_endpoint_answers_health_readiness_metrics_and_calendar() {
     assert_eq!(kind, "application/json");
     assert_eq!(body.trim(), r#"{"ready":true}"#);
 
-    // Wait for a post, then read it in the metrics. The counter moves after
-    // the post is written and recorded, so a loaded machine may read the
-    // metrics between the two: look again until it shows (or time runs out).
+    // Wait for a post in the metrics. Its counter moves after the post is
+    // written and recorded, so the outbox is no sign: look at the metrics
+    // until it shows (or time runs out).
     let start = Instant::now();
-    while outbox_lines(dir.path()) == 0 && start.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let published =
         r#"campaign_bot_posts_total{target="outbox",language="en",outcome="published"} "#;
     let (status, kind, body) = loop {
