@@ -154,18 +154,16 @@ impl Row {
     }
 }
 
+/// What [`Db::each`] hands each row to.
+pub type RowSink<'a> = &'a mut dyn FnMut(Row) -> Result<(), DbError>;
+
 /// A connection, or a transaction on one, of either backend.
 pub trait Db {
     /// Runs a statement; the number of rows it changed.
     fn exec(&mut self, sql: &str, args: &[Value]) -> Result<usize, DbError>;
     /// Runs a query and hands its rows to `f` one at a time, as they come
     /// (a year of history is never held twice).
-    fn each(
-        &mut self,
-        sql: &str,
-        args: &[Value],
-        f: &mut dyn FnMut(Row) -> Result<(), DbError>,
-    ) -> Result<(), DbError>;
+    fn each(&mut self, sql: &str, args: &[Value], f: RowSink<'_>) -> Result<(), DbError>;
     /// Runs a query; its rows.
     fn rows(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>, DbError> {
         let mut out = Vec::new();
@@ -219,12 +217,7 @@ impl Db for Sqlite<'_> {
         let mut stmt = self.0.prepare_cached(sql)?;
         Ok(stmt.execute(rusqlite::params_from_iter(args))?)
     }
-    fn each(
-        &mut self,
-        sql: &str,
-        args: &[Value],
-        f: &mut dyn FnMut(Row) -> Result<(), DbError>,
-    ) -> Result<(), DbError> {
+    fn each(&mut self, sql: &str, args: &[Value], f: RowSink<'_>) -> Result<(), DbError> {
         use rusqlite::types::ValueRef;
         let mut stmt = self.0.prepare_cached(sql)?;
         let n = stmt.column_count();
@@ -304,12 +297,7 @@ impl<C: postgres::GenericClient> Db for Pg<'_, C> {
     fn exec(&mut self, sql: &str, args: &[Value]) -> Result<usize, DbError> {
         Ok(self.0.execute(to_pg(sql).as_str(), &pg_args(args))? as usize)
     }
-    fn each(
-        &mut self,
-        sql: &str,
-        args: &[Value],
-        f: &mut dyn FnMut(Row) -> Result<(), DbError>,
-    ) -> Result<(), DbError> {
+    fn each(&mut self, sql: &str, args: &[Value], f: RowSink<'_>) -> Result<(), DbError> {
         use postgres::fallible_iterator::FallibleIterator;
         use postgres::types::Type;
         let mut rows = self.0.query_raw(to_pg(sql).as_str(), args.iter())?;
